@@ -1,0 +1,90 @@
+/**
+ * Assembles the hub's Hono app from its route modules and turns every error into an
+ * `application/problem+json` answer. No logic of its own.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { bodyLimit } from "hono/body-limit";
+import { secureHeaders } from "hono/secure-headers";
+import { BadInput, HttpProblem, NotFound, PayloadTooLarge } from "./errors.ts";
+import type { HubServices } from "./services.ts";
+import { ingestRoutes } from "./http/ingest.ts";
+import { fleetRoutes } from "./http/fleet.ts";
+import { nodeRoutes } from "./http/nodes.ts";
+import { tokenRoutes } from "./http/tokens.ts";
+import { healthRoutes, statsRoutes } from "./http/health.ts";
+import { statusPageRoutes } from "./http/status_page.ts";
+import { getLogger } from "../shared/log.ts";
+
+const logger = getLogger("http");
+
+function problemResponse(p: HttpProblem): Response {
+  return new Response(JSON.stringify(p.toProblem()), {
+    status: p.status,
+    headers: { "content-type": "application/problem+json" },
+  });
+}
+
+/**
+ * Builds the app.
+ *
+ * @example
+ * ```ts
+ * const app = buildApp(services);
+ * Deno.serve({ port: 8765 }, app.fetch);
+ * ```
+ */
+export function buildApp(s: HubServices): Hono {
+  const app = new Hono();
+  app.use(secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+  }));
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: s.config.maxBodyBytes,
+      onError: () => {
+        throw new PayloadTooLarge(s.config.maxBodyBytes);
+      },
+    }),
+  );
+  app.route("/", healthRoutes(s));
+  app.route("/", statusPageRoutes());
+  app.route("/api/v1", ingestRoutes(s));
+  app.route("/api/v1", fleetRoutes(s));
+  app.route("/api/v1", nodeRoutes(s));
+  app.route("/api/v1", tokenRoutes(s));
+  app.route("/api/v1", statsRoutes(s));
+
+  app.notFound((c) =>
+    problemResponse(new NotFound(`no route ${c.req.method} ${new URL(c.req.url).pathname}`))
+  );
+  app.onError((error, c) => {
+    if (error instanceof HttpProblem) return problemResponse(error);
+    if (error instanceof HTTPException) {
+      // Hono's own validators (e.g. malformed JSON) throw these.
+      if (error.status === 400) return problemResponse(new BadInput(error.message));
+      if (error.status === 413) return problemResponse(new PayloadTooLarge(s.config.maxBodyBytes));
+      return problemResponse(new HttpProblem(error.status, "http", error.message, error.message));
+    }
+    logger.error("unhandled error", {
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+      error: (error as Error).message,
+      stack: (error as Error).stack,
+    });
+    return problemResponse(
+      new HttpProblem(500, "internal", "Internal error", "the hub failed; see its log"),
+    );
+  });
+  return app;
+}

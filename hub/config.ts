@@ -1,0 +1,309 @@
+/**
+ * The hub's configuration: command-line flags > `FLEET_*` environment > `fleet.yml` > defaults
+ * (SPEC §8), resolved into one typed {@link HubConfig}. Every setting has a flag, an env twin and
+ * a YAML key, listed once in {@link HUB_SETTINGS} (the README's table is generated from the same
+ * names).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ConfigError, parseYamlConfig } from "../shared/yaml_config.ts";
+import { parseDuration, parseSize } from "../shared/duration.ts";
+import { resolveSettings, type SettingSpec } from "../shared/settings.ts";
+import { NodeId } from "../shared/protocol.ts";
+
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: `not a duration: ${v} (use e.g. 500ms, 5s, 48h, 30d)`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const b = parseSize(v);
+  if (b === undefined) {
+    ctx.addIssue({ code: "custom", message: `not a size: ${v} (use e.g. 512KB, 1MB)` });
+    return z.NEVER;
+  }
+  return b;
+});
+
+/** An inventory entry of fleet.yml. */
+const InventoryNode = z.strictObject({
+  id: NodeId,
+  name: z.string().min(1).max(128).optional(),
+  ip: z.string().max(64).optional(),
+  type: z.enum(["xavier", "orin", "spark", "x86"]).optional(),
+  role: z.string().max(64).optional(),
+});
+
+const Cluster = z.strictObject({
+  id: NodeId,
+  purpose: z.string().max(256).optional(),
+  nodes: z.array(NodeId).default([]),
+});
+
+/** The schema of `fleet.yml`. Unknown keys are errors (with their line). */
+export const HubFile = z.strictObject({
+  hub: z.strictObject({
+    port: z.number().int().min(0).max(65535).optional(),
+    host: z.string().min(1).optional(),
+    data_dir: z.string().min(1).optional(),
+    log_level: z.enum(["debug", "info", "warn", "error"]).optional(),
+  }).optional(),
+  retention: z.strictObject({ raw: duration.optional(), rollups: duration.optional() }).optional(),
+  status: z.strictObject({
+    degraded_after: duration.optional(),
+    offline_after: duration.optional(),
+    check_every: duration.optional(),
+  }).optional(),
+  stream: z.strictObject({
+    heartbeat: duration.optional(),
+    replay_events: z.number().int().min(16).max(1_000_000).optional(),
+    client_buffer: size.optional(),
+  }).optional(),
+  ingest: z.strictObject({ max_body: size.optional() }).optional(),
+  nodes: z.array(InventoryNode).optional(),
+  clusters: z.array(Cluster).optional(),
+  roamers: z.strictObject({ nodes: z.array(NodeId).default([]) }).optional(),
+});
+export type HubFile = z.infer<typeof HubFile>;
+
+/** The resolved configuration the hub runs with. */
+export interface HubConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  configFile: string | null;
+  demo: number;
+  logLevel: "debug" | "info" | "warn" | "error";
+  rawRetentionMs: number;
+  rollupRetentionMs: number;
+  degradedAfterMs: number;
+  offlineAfterMs: number;
+  statusCheckMs: number;
+  heartbeatMs: number;
+  replayEvents: number;
+  clientBufferBytes: number;
+  maxBodyBytes: number;
+  inventory: {
+    nodes: z.infer<typeof InventoryNode>[];
+    clusters: z.infer<typeof Cluster>[];
+    roamers: string[];
+  };
+}
+
+/** Every scalar setting of `serve`: flag, env twin, YAML key, default. */
+export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "inventory">>[] = [
+  {
+    key: "port",
+    flag: "port",
+    env: "FLEET_PORT",
+    yaml: "hub.port",
+    kind: "port",
+    default: "8765",
+    help: "HTTP port (0 = any free port)",
+  },
+  {
+    key: "host",
+    flag: "host",
+    env: "FLEET_HOST",
+    yaml: "hub.host",
+    kind: "string",
+    default: "0.0.0.0",
+    help: "address to listen on",
+  },
+  {
+    key: "dataDir",
+    flag: "data-dir",
+    env: "FLEET_DATA_DIR",
+    yaml: "hub.data_dir",
+    kind: "string",
+    default: "./data",
+    help: "holds fleet.db and admin.token",
+  },
+  {
+    key: "configFile",
+    flag: "config",
+    env: "FLEET_CONFIG",
+    yaml: null,
+    kind: "string",
+    default: null,
+    help: "fleet.yml path (default: ./fleet.yml if present)",
+  },
+  {
+    key: "demo",
+    flag: "demo",
+    env: "FLEET_DEMO",
+    yaml: null,
+    kind: "int",
+    default: "0",
+    help: "start N simulated agents pushing through the real ingest path",
+  },
+  {
+    key: "logLevel",
+    flag: "log-level",
+    env: "FLEET_LOG_LEVEL",
+    yaml: "hub.log_level",
+    kind: "enum:debug|info|warn|error",
+    default: "info",
+    help: "debug | info | warn | error",
+  },
+  {
+    key: "rawRetentionMs",
+    flag: "retention-raw",
+    env: "FLEET_RETENTION_RAW",
+    yaml: "retention.raw",
+    kind: "duration",
+    default: "48h",
+    help: "how long raw samples are kept",
+  },
+  {
+    key: "rollupRetentionMs",
+    flag: "retention-rollups",
+    env: "FLEET_RETENTION_ROLLUPS",
+    yaml: "retention.rollups",
+    kind: "duration",
+    default: "30d",
+    help: "how long 1-minute rollups are kept",
+  },
+  {
+    key: "degradedAfterMs",
+    flag: "degraded-after",
+    env: "FLEET_DEGRADED_AFTER",
+    yaml: "status.degraded_after",
+    kind: "duration",
+    default: "15s",
+    help: "no sample for this long: degraded",
+  },
+  {
+    key: "offlineAfterMs",
+    flag: "offline-after",
+    env: "FLEET_OFFLINE_AFTER",
+    yaml: "status.offline_after",
+    kind: "duration",
+    default: "60s",
+    help: "no sample for this long: offline",
+  },
+  {
+    key: "statusCheckMs",
+    flag: "status-check",
+    env: "FLEET_STATUS_CHECK",
+    yaml: "status.check_every",
+    kind: "duration",
+    default: "1s",
+    help: "how often node status is recomputed",
+  },
+  {
+    key: "heartbeatMs",
+    flag: "heartbeat",
+    env: "FLEET_HEARTBEAT",
+    yaml: "stream.heartbeat",
+    kind: "duration",
+    default: "15s",
+    help: "SSE heartbeat comment interval",
+  },
+  {
+    key: "replayEvents",
+    flag: "replay-events",
+    env: "FLEET_REPLAY_EVENTS",
+    yaml: "stream.replay_events",
+    kind: "int",
+    default: "10000",
+    help: "events kept for Last-Event-ID resume",
+  },
+  {
+    key: "clientBufferBytes",
+    flag: "client-buffer",
+    env: "FLEET_CLIENT_BUFFER",
+    yaml: "stream.client_buffer",
+    kind: "size",
+    default: "4MB",
+    help: "unsent bytes after which a slow SSE client is dropped",
+  },
+  {
+    key: "maxBodyBytes",
+    flag: "max-body",
+    env: "FLEET_MAX_BODY",
+    yaml: "ingest.max_body",
+    kind: "size",
+    default: "2MB",
+    help: "largest accepted request body",
+  },
+];
+
+/** Flag names `serve` accepts (all take a value). */
+export const SERVE_FLAGS: string[] = HUB_SETTINGS.map((s) => s.flag);
+
+async function readFile(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw new ConfigError(`${path}: cannot read: ${(error as Error).message}`);
+  }
+}
+
+/** Checks cross-references of the inventory (a node in two clusters, a roamer in a cluster). */
+function checkInventory(file: HubFile, path: string): void {
+  const problems: string[] = [];
+  const owner = new Map<string, string>();
+  for (const c of file.clusters ?? []) {
+    for (const n of c.nodes) {
+      const prev = owner.get(n);
+      if (prev) {
+        problems.push(`node ${n} is in clusters ${prev} and ${c.id}; a node has one cluster`);
+      }
+      owner.set(n, c.id);
+    }
+  }
+  for (const n of file.roamers?.nodes ?? []) {
+    const c = owner.get(n);
+    if (c) problems.push(`node ${n} is a roamer and a member of cluster ${c}; pick one`);
+  }
+  if (problems.length) throw new ConfigError(problems.map((p) => `${path}: ${p}`).join("\n"));
+}
+
+/**
+ * Resolves the configuration from parsed flags, the environment and the YAML file.
+ *
+ * @example
+ * ```ts
+ * const config = await loadHubConfig({ port: "9000" }, Deno.env.toObject());
+ * ```
+ * @throws {ConfigError} naming the flag, variable or file line at fault.
+ */
+export async function loadHubConfig(
+  flags: Record<string, string | undefined>,
+  env: Record<string, string | undefined>,
+): Promise<HubConfig> {
+  const explicitPath = flags["config"] ?? env["FLEET_CONFIG"];
+  const path = explicitPath ?? "fleet.yml";
+  const text = await readFile(path);
+  if (text === undefined && explicitPath !== undefined) {
+    throw new ConfigError(`${path}: config file not found`);
+  }
+  const file: HubFile = text === undefined ? {} : parseYamlConfig(text, path, HubFile);
+  if (text !== undefined) checkInventory(file, path);
+
+  const config = resolveSettings(HUB_SETTINGS, flags, env, file) as Record<string, unknown>;
+  config.configFile = text === undefined ? null : path;
+  const resolved = config as unknown as HubConfig;
+  if (resolved.offlineAfterMs <= resolved.degradedAfterMs) {
+    throw new ConfigError(
+      `offline threshold (${resolved.offlineAfterMs} ms) must be longer than the degraded ` +
+        `threshold (${resolved.degradedAfterMs} ms)`,
+    );
+  }
+  resolved.inventory = {
+    nodes: file.nodes ?? [],
+    clusters: file.clusters ?? [],
+    roamers: file.roamers?.nodes ?? [],
+  };
+  return resolved;
+}

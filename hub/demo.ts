@@ -1,0 +1,100 @@
+/**
+ * `serve --demo N`: a simulated fleet for trying the product and for demos. N agents run in the
+ * hub process with the real agent loop, spool and push code, sending over real HTTP to the real
+ * ingest route with their own node tokens; only their collectors are simulated. Without an
+ * inventory in fleet.yml the demo brings one: a DGX Spark control box and Jetson AGX Xaviers in
+ * two clusters (vision, speech) and a roamer pool.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { HubConfig } from "./config.ts";
+import type { HubServices } from "./services.ts";
+import { mintToken, storeMintedToken } from "./auth.ts";
+import { listTokenRows, revokeToken } from "./store/tokens.ts";
+import { runAgent } from "../agent/run.ts";
+import { createSimulatedCollector } from "../agent/collect/simulated.ts";
+import { VERSION } from "../shared/version.ts";
+import { getLogger } from "../shared/log.ts";
+
+const logger = getLogger("demo");
+
+/** The demo inventory for `n` nodes: one control box, two clusters, the rest roamers. */
+export function demoInventory(n: number): HubConfig["inventory"] {
+  const agx = Array.from(
+    { length: Math.max(0, n - 1) },
+    (_, i) => `agx-${String(i + 1).padStart(2, "0")}`,
+  );
+  const third = Math.ceil(agx.length / 3);
+  return {
+    nodes: [
+      { id: "spark-01", name: "spark-01", type: "spark" as const, role: "control" },
+      ...agx.map((id) => ({ id, name: id, type: "xavier" as const })),
+    ].slice(0, n),
+    clusters: [
+      { id: "vision", purpose: "SDXL image generation", nodes: agx.slice(0, third) },
+      { id: "speech", purpose: "TTS and transcription", nodes: agx.slice(third, 2 * third) },
+    ],
+    roamers: agx.slice(2 * third),
+  };
+}
+
+/**
+ * Starts the simulated agents against the hub at `hubUrl`; returns a function that stops them
+ * (their spools stay on disk, like real agents).
+ */
+export async function startDemo(
+  s: HubServices,
+  hubUrl: string,
+  intervalMs = 5000,
+): Promise<() => Promise<void>> {
+  const nodes = s.config.inventory.nodes.slice(0, s.config.demo);
+  const now = Date.now();
+  // Secrets are stored hashed, so each start issues fresh demo tokens and revokes the old ones.
+  const tokens = new Map<string, string>();
+  const minted = await Promise.all(
+    nodes.map((n) => mintToken({ kind: "node", node_id: n.id, name: `demo:${n.id}` })),
+  );
+  await s.db.write((tx) => {
+    for (const t of listTokenRows(tx)) {
+      if (t.name.startsWith("demo:") && t.revoked_at === null) revokeToken(tx, t.id, now);
+    }
+    for (const m of minted) tokens.set(m.row.node_id!, storeMintedToken(tx, m).token);
+  });
+  s.verifier.invalidate();
+  for (const n of nodes) s.fleet.added(n.id);
+
+  const stop = new AbortController();
+  const runs = nodes.map(async (n, i) => {
+    // Spread the agents over the interval, as real ones are.
+    await new Promise((r) => setTimeout(r, (i * intervalMs) / nodes.length));
+    if (stop.signal.aborted) return;
+    const collector = createSimulatedCollector({
+      kind: n.type === "spark" ? "spark" : n.type === "x86" ? "x86" : "xavier",
+      seed: i + 1,
+    });
+    await runAgent({
+      hub: hubUrl,
+      token: tokens.get(n.id)!,
+      nodeId: n.id,
+      intervalMs,
+      stateDir: join(s.config.dataDir, "demo", n.id),
+      source: {
+        collect: (t) => collector.collect({ root: "/", now: t }),
+        close: () => collector.close?.(),
+      },
+      agent: {
+        version: VERSION,
+        hostname: n.id,
+        arch: n.type === "x86" ? "x86_64" : "aarch64",
+        os: n.type === "spark" ? "DGX OS 7 (Ubuntu 24.04)" : "Ubuntu 18.04.6 LTS (JetPack 4.6)",
+      },
+      signal: stop.signal,
+    }).catch((error) => logger.error("demo agent failed", { node_id: n.id, error }));
+  });
+  logger.info("demo fleet started", { nodes: nodes.length, interval_ms: intervalMs });
+  return async () => {
+    stop.abort();
+    await Promise.all(runs);
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * `GET /api/v1/nodes/:id`, `DELETE /api/v1/nodes/:id` and `GET /api/v1/nodes/:id/metrics`
+ * (history from raw samples or 1-minute rollups, chosen by range and step).
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { MetricsQuery, type MetricsResponse, NodeId } from "../../shared/protocol.ts";
+import { parseDuration } from "../../shared/duration.ts";
+import { type Principal, requireAuth } from "../auth.ts";
+import { BadInput, NotFound } from "../errors.ts";
+import { deleteNode, getNodeRow } from "../store/nodes.ts";
+import { seriesFromRaw, seriesFromRollups } from "../store/samples.ts";
+import { listTokenRows, revokeToken } from "../store/tokens.ts";
+import type { HubServices } from "../services.ts";
+import { validate } from "./validate.ts";
+import { z } from "zod";
+
+/** Most buckets one metrics answer may hold. */
+const MAX_BUCKETS = 10_000;
+/** Buckets aimed for when no step is given (about one per screen pixel of a wide chart). */
+const AUTO_BUCKETS = 720;
+
+/** Reads a time: ms since the epoch, ISO 8601, `now`, or `now-1h` / `-1h`. */
+export function parseTime(text: string, now: number, field: string): number {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return Number(t);
+  if (t === "now") return now;
+  const rel = /^(?:now)?-(.+)$/.exec(t);
+  if (rel) {
+    const ms = parseDuration(rel[1]);
+    if (ms !== undefined) return now - ms;
+  }
+  const parsed = Date.parse(t);
+  if (Number.isNaN(parsed)) {
+    throw new BadInput(`${field}: not a time: ${JSON.stringify(text)}`, [
+      { path: field, message: "use ms since the epoch, ISO 8601, 'now' or a relative '-1h'" },
+    ]);
+  }
+  return parsed;
+}
+
+const Params = z.object({ id: NodeId });
+
+/** Routes for one node. */
+export function nodeRoutes(s: HubServices): Hono<{ Variables: { principal: Principal } }> {
+  const app = new Hono<{ Variables: { principal: Principal } }>();
+  const read = requireAuth(s.verifier, "read");
+  const admin = requireAuth(s.verifier, "admin");
+
+  const rowOr404 = (id: string) => {
+    const row = getNodeRow(s.db, id);
+    if (!row) throw new NotFound(`no node ${id}: see GET /api/v1/fleet for the known nodes`);
+    return row;
+  };
+
+  app.get("/nodes/:id", read, validate("param", Params), (c) => {
+    return c.json(s.fleet.summary(rowOr404(c.req.valid("param").id)));
+  });
+
+  app.delete("/nodes/:id", admin, validate("param", Params), async (c) => {
+    const { id } = c.req.valid("param");
+    rowOr404(id);
+    const now = Date.now();
+    await s.db.write((tx) => {
+      for (const t of listTokenRows(tx)) if (t.node_id === id) revokeToken(tx, t.id, now);
+      deleteNode(tx, id);
+    });
+    s.verifier.invalidate();
+    s.fleet.removed(id);
+    return c.body(null, 204);
+  });
+
+  app.get(
+    "/nodes/:id/metrics",
+    read,
+    validate("param", Params),
+    validate("query", MetricsQuery),
+    (c) => {
+      const { id } = c.req.valid("param");
+      rowOr404(id);
+      const q = c.req.valid("query");
+      const now = Date.now();
+      const to = q.to === undefined ? now : parseTime(q.to, now, "to");
+      const from = q.from === undefined ? to - 3_600_000 : parseTime(q.from, now, "from");
+      if (from >= to) {
+        throw new BadInput("from must be before to", [{ path: "from", message: "after to" }]);
+      }
+      const span = to - from;
+      let stepS = q.step ?? Math.max(5, Math.ceil(span / 1000 / AUTO_BUCKETS));
+      const rawCovers = from >= now - s.config.rawRetentionMs;
+      const source = stepS < 60 && rawCovers ? "raw" : "rollup";
+      if (source === "rollup") stepS = Math.max(60, Math.ceil(stepS / 60) * 60);
+      const stepMs = stepS * 1000;
+      // Align buckets to the step so consecutive requests line up.
+      const start = Math.floor(from / stepMs) * stepMs;
+      const buckets = Math.ceil((to - start) / stepMs);
+      if (buckets > MAX_BUCKETS) {
+        throw new BadInput(`${buckets} buckets is too many: raise step or shorten the range`, [
+          { path: "step", message: `at most ${MAX_BUCKETS} buckets per answer` },
+        ]);
+      }
+      const data = source === "raw"
+        ? seriesFromRaw(s.db, id, start, to, stepMs)
+        : seriesFromRollups(s.db, id, start, to, stepMs);
+      const body: MetricsResponse = {
+        node_id: id,
+        from: start,
+        to,
+        step_s: stepS,
+        source,
+        ts: data.ts,
+        series: data.series,
+      };
+      return c.json(body);
+    },
+  );
+
+  return app;
+}

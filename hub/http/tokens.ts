@@ -1,0 +1,79 @@
+/**
+ * Token management over HTTP (admin): `GET /api/v1/tokens`, `POST /api/v1/tokens`,
+ * `DELETE /api/v1/tokens/:id`; and the browser session: `POST/GET/DELETE /api/v1/session`.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { deleteCookie, setCookie } from "hono/cookie";
+import { SessionCreate, TokenCreate } from "../../shared/protocol.ts";
+import {
+  mintToken,
+  type Principal,
+  requireAuth,
+  SESSION_COOKIE,
+  storeMintedToken,
+} from "../auth.ts";
+import { Forbidden, NotFound, Unauthorized } from "../errors.ts";
+import { getTokenRow, listTokenRows, tokenInfo } from "../store/tokens.ts";
+import type { HubServices } from "../services.ts";
+import { validate } from "./validate.ts";
+import { getLogger } from "../../shared/log.ts";
+
+const logger = getLogger("tokens");
+
+/** Routes for tokens and sessions. */
+export function tokenRoutes(s: HubServices): Hono<{ Variables: { principal: Principal } }> {
+  const app = new Hono<{ Variables: { principal: Principal } }>();
+  const admin = requireAuth(s.verifier, "admin");
+  const read = requireAuth(s.verifier, "read");
+
+  app.get("/tokens", admin, (c) => c.json(listTokenRows(s.db).map(tokenInfo)));
+
+  app.post("/tokens", admin, validate("json", TokenCreate), async (c) => {
+    const spec = c.req.valid("json");
+    const minted = await mintToken(spec);
+    const created = await s.db.write((tx) => storeMintedToken(tx, minted));
+    if (created.node_id) s.fleet.added(created.node_id);
+    logger.info("token created", {
+      id: created.id,
+      kind: created.kind,
+      by: c.get("principal").name,
+    });
+    return c.json(created, 201);
+  });
+
+  app.delete("/tokens/:id", admin, async (c) => {
+    const id = c.req.param("id");
+    if (!getTokenRow(s.db, id)) throw new NotFound(`no token ${id}: see GET /api/v1/tokens`);
+    await s.verifier.revoke(id);
+    logger.info("token revoked", { id, by: c.get("principal").name });
+    return c.body(null, 204);
+  });
+
+  app.post("/session", validate("json", SessionCreate), async (c) => {
+    const principal = await s.verifier.verify(c.req.valid("json").token);
+    if (!principal) throw new Unauthorized("the token is unknown, revoked or expired");
+    if (principal.kind === "node") throw new Forbidden("node tokens cannot log in to the UI");
+    setCookie(c, SESSION_COOKIE, c.req.valid("json").token, {
+      httpOnly: true,
+      sameSite: "Strict",
+      path: "/",
+      secure: new URL(c.req.url).protocol === "https:",
+      maxAge: 30 * 86_400,
+    });
+    return c.json({ kind: principal.kind, name: principal.name });
+  });
+
+  app.get("/session", read, (c) => {
+    const p = c.get("principal");
+    return c.json({ kind: p.kind, name: p.name });
+  });
+
+  app.delete("/session", (c) => {
+    deleteCookie(c, SESSION_COOKIE, { path: "/" });
+    return c.body(null, 204);
+  });
+
+  return app;
+}

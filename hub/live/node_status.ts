@@ -1,0 +1,161 @@
+/**
+ * The live view of the fleet: each node's status (online / degraded / offline by the age of its
+ * last sample, measured on the hub's clock), its summary for the API, and the events that
+ * announce changes. Status is derived, never stored: after a restart it is recomputed from the
+ * persisted `last_seen`.
+ *
+ * @module
+ */
+import type { Database } from "../store/db.ts";
+import { getNodeRow, listNodeRows, type NodeRow } from "../store/nodes.ts";
+import type { StoredBatch } from "../store/samples.ts";
+import type { EventBus } from "./bus.ts";
+import type { NodeStatus, NodeSummary, Sample } from "../../shared/protocol.ts";
+import type { HubConfig } from "../config.ts";
+
+/** Status of a node last heard from at `lastSeen` (hub time), at time `now`. */
+export function statusAt(
+  lastSeen: number | null,
+  now: number,
+  degradedAfterMs: number,
+  offlineAfterMs: number,
+): NodeStatus {
+  if (lastSeen === null) return "pending";
+  const age = now - lastSeen;
+  if (age < degradedAfterMs) return "online";
+  if (age <= offlineAfterMs) return "degraded";
+  return "offline";
+}
+
+interface Tracked {
+  lastSeen: number | null;
+  status: NodeStatus;
+}
+
+/** Tracks node status and turns store changes into fleet events. */
+export class FleetView {
+  #db: Database;
+  #bus: EventBus;
+  #config: HubConfig;
+  #nodes = new Map<string, Tracked>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #placement = new Map<string, { cluster: string | null; role: string | null }>();
+
+  constructor(db: Database, bus: EventBus, config: HubConfig) {
+    this.#db = db;
+    this.#bus = bus;
+    this.#config = config;
+    for (const c of config.inventory.clusters) {
+      for (const n of c.nodes) this.#placement.set(n, { cluster: c.id, role: "cluster" });
+    }
+    for (const n of config.inventory.roamers) {
+      this.#placement.set(n, { cluster: null, role: "roamer" });
+    }
+    const now = Date.now();
+    for (const row of listNodeRows(db)) {
+      this.#nodes.set(row.id, {
+        lastSeen: row.last_seen,
+        status: this.#statusOf(row.last_seen, now),
+      });
+    }
+  }
+
+  #statusOf(lastSeen: number | null, now: number): NodeStatus {
+    return statusAt(lastSeen, now, this.#config.degradedAfterMs, this.#config.offlineAfterMs);
+  }
+
+  /** Starts the periodic status check. */
+  start(): void {
+    this.#timer = setInterval(() => this.check(), this.#config.statusCheckMs);
+  }
+
+  /** Stops the periodic status check. */
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** Number of known nodes. */
+  get size(): number {
+    return this.#nodes.size;
+  }
+
+  /** Recomputes every status and announces the changes. */
+  check(now = Date.now()): void {
+    for (const [id, t] of this.#nodes) {
+      const status = this.#statusOf(t.lastSeen, now);
+      if (status !== t.status) this.#announce(id, t, status);
+    }
+  }
+
+  #announce(id: string, t: Tracked, status: NodeStatus): void {
+    const previous = t.status;
+    t.status = status;
+    this.#bus.publish({
+      type: "node.status",
+      node_id: id,
+      status,
+      previous,
+      last_seen: t.lastSeen,
+    });
+  }
+
+  /** Announces a node that appeared without samples (token issued, inventory). */
+  added(id: string): void {
+    if (this.#nodes.has(id)) return;
+    this.#nodes.set(id, { lastSeen: null, status: "pending" });
+    const row = getNodeRow(this.#db, id);
+    if (row) this.#bus.publish({ type: "node.added", node: this.summary(row) });
+  }
+
+  /** Announces a removed node. */
+  removed(id: string): void {
+    if (this.#nodes.delete(id)) this.#bus.publish({ type: "node.removed", node_id: id });
+  }
+
+  /**
+   * Announces what a committed ingest batch changed. A replayed backlog announces only its
+   * newest sample: the stream is for live state, history is in the metrics API.
+   */
+  ingested(stored: StoredBatch, now: number): void {
+    let t = this.#nodes.get(stored.node_id);
+    if (!t) {
+      t = { lastSeen: null, status: "pending" };
+      this.#nodes.set(stored.node_id, t);
+      const row = getNodeRow(this.#db, stored.node_id);
+      if (row) this.#bus.publish({ type: "node.added", node: this.summary(row) });
+    }
+    t.lastSeen = now;
+    const newest: Sample | undefined = stored.fresh.at(-1);
+    if (newest) this.#bus.publish({ type: "node.sample", node_id: stored.node_id, sample: newest });
+    const status = this.#statusOf(now, now);
+    if (status !== t.status) this.#announce(stored.node_id, t, status);
+  }
+
+  /** The API form of a node row. */
+  summary(row: NodeRow, now = Date.now()): NodeSummary {
+    const inv = this.#config.inventory.nodes.find((n) => n.id === row.id);
+    const place = this.#placement.get(row.id);
+    return {
+      id: row.id,
+      name: inv?.name ?? row.name,
+      hostname: row.hostname,
+      arch: row.arch,
+      agent_version: row.agent_version,
+      type: inv?.type ?? null,
+      role: inv?.role ?? place?.role ?? null,
+      cluster: place?.cluster ?? null,
+      status: this.#nodes.get(row.id)?.status ?? this.#statusOf(row.last_seen, now),
+      first_seen: row.first_seen,
+      last_seen: row.last_seen,
+      last_seq: row.last_seq,
+      spool_dropped: row.spool_dropped,
+      last_sample: row.last_sample ? JSON.parse(row.last_sample) as Sample : null,
+    };
+  }
+
+  /** Every node's summary. */
+  list(): NodeSummary[] {
+    const now = Date.now();
+    return listNodeRows(this.#db).map((r) => this.summary(r, now));
+  }
+}

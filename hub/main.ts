@@ -1,0 +1,113 @@
+/**
+ * `fleet-hub`: the control-box program. Commands: `serve`, `token`, `version`.
+ * The same file runs under `deno run` and is what `deno compile` builds.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { HUB_SETTINGS, loadHubConfig, SERVE_FLAGS } from "./config.ts";
+import { serve } from "./serve.ts";
+import { TOKEN_HELP, tokenCommand } from "./token_cli.ts";
+import { ConfigError } from "../shared/yaml_config.ts";
+import { UsageError } from "../shared/usage_error.ts";
+import { settingsHelp } from "../shared/settings.ts";
+import { VERSION } from "../shared/version.ts";
+
+const HELP = `fleet-hub ${VERSION} — Fleet Commander hub
+
+Usage: fleet-hub <command> [options]
+
+Commands:
+  serve      run the hub: HTTP API, live stream, store (see 'serve --help')
+  token      create, list and revoke API tokens (see 'token --help')
+  version    print the version
+
+Quick start:  fleet-hub serve --demo 20     (a simulated fleet of 20 nodes)
+`;
+
+const SERVE_HELP = `Usage: fleet-hub serve [options]
+
+Options (flag, env twin, default); flags beat env, env beats fleet.yml:
+${settingsHelp(HUB_SETTINGS)}
+  -h, --help
+`;
+
+async function serveCommand(args: string[]): Promise<number> {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    help: { type: "boolean", short: "h" },
+  };
+  for (const f of SERVE_FLAGS) options[f] = { type: "string" };
+  const { values } = parseArgs({ args, options, allowPositionals: false });
+  if (values.help) {
+    console.log(SERVE_HELP);
+    return 0;
+  }
+  const config = await loadHubConfig(
+    values as Record<string, string | undefined>,
+    Deno.env.toObject(),
+  );
+  const hub = await serve(config);
+  if (config.demo > 0) {
+    let token = "";
+    try {
+      token = (await Deno.readTextFile(`${config.dataDir}/admin.token`)).trim();
+    } catch { /* admin token file removed by the operator */ }
+    console.log(
+      `\nFleet Commander demo: ${config.demo} simulated nodes\n  open   ${hub.url}/\n` +
+        (token ? `  token  ${token}  (from ${config.dataDir}/admin.token)\n` : "") +
+        "  stop   Ctrl-C\n",
+    );
+  } else {
+    console.log(`Fleet Commander hub listening on ${hub.url}`);
+  }
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => hub.shutdown());
+  }
+  await hub.finished;
+  return 0;
+}
+
+/** Runs the CLI with `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case "serve":
+        return await serveCommand(rest);
+      case "token":
+        return await tokenCommand(rest);
+      case "version":
+      case "--version":
+      case "-V":
+        console.log(`fleet-hub ${VERSION}`);
+        return 0;
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        console.log(HELP);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command: ${command}\n\n${HELP}`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      console.error(`fleet-hub: ${error.message}`);
+      return 2;
+    }
+    if (
+      error instanceof TypeError && "code" in error &&
+      String(error.code).startsWith("ERR_PARSE_ARGS")
+    ) {
+      console.error(`fleet-hub: ${error.message}\n(see 'fleet-hub ${command} --help')`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
+
+export { TOKEN_HELP };

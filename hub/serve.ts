@@ -1,0 +1,124 @@
+/**
+ * `fleet-hub serve`: opens the store, wires the services, listens, runs the background loops
+ * (status checks, pruning, token-usage flush, optional demo fleet) and shuts down gracefully on
+ * SIGTERM/SIGINT: stop accepting, finish in-flight requests, commit, close the database.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { HubConfig } from "./config.ts";
+import { openDatabase } from "./store/db.ts";
+import { countActiveAdmins, listTokenRows } from "./store/tokens.ts";
+import { ensureNode } from "./store/nodes.ts";
+import { mintToken, storeMintedToken, TokenVerifier } from "./auth.ts";
+import { EventBus } from "./live/bus.ts";
+import { SseHub } from "./live/sse.ts";
+import { FleetView } from "./live/node_status.ts";
+import { buildApp } from "./app.ts";
+import { startPruner } from "./retention.ts";
+import { demoInventory, startDemo } from "./demo.ts";
+import type { HubServices } from "./services.ts";
+import { getLogger, setLogLevel } from "../shared/log.ts";
+import { VERSION } from "../shared/version.ts";
+
+const logger = getLogger("hub");
+
+/** A running hub. */
+export interface RunningHub {
+  url: string;
+  port: number;
+  services: HubServices;
+  /** Resolves when the hub has fully stopped. */
+  finished: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+async function firstStartAdmin(services: HubServices): Promise<void> {
+  const db = services.db;
+  if (listTokenRows(db).length > 0 || countActiveAdmins(db) > 0) return;
+  const minted = await mintToken({ kind: "admin", name: "admin" });
+  const created = await db.write((tx) => storeMintedToken(tx, minted));
+  const file = join(services.config.dataDir, "admin.token");
+  await Deno.writeTextFile(file, created.token + "\n", { mode: 0o600 });
+  await Deno.chmod(file, 0o600);
+  // The only time the secret is shown; stdout so it can be captured, never the log.
+  console.log(`Admin token (shown once; also saved to ${file}):\n  ${created.token}`);
+}
+
+/** Starts the hub with `config`; resolves once it listens. */
+export async function serve(config: HubConfig): Promise<RunningHub> {
+  setLogLevel(config.logLevel);
+  await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  if (config.demo > 0 && config.inventory.nodes.length === 0) {
+    config.inventory = demoInventory(config.demo);
+  }
+  const db = await openDatabase(join(config.dataDir, "fleet.db"));
+  await db.write((tx) => {
+    for (const n of config.inventory.nodes) ensureNode(tx, n.id, n.name ?? n.id);
+  });
+  const bus = new EventBus(config.replayEvents);
+  const services: HubServices = {
+    config,
+    db,
+    verifier: new TokenVerifier(db),
+    bus,
+    sse: new SseHub(bus, {
+      heartbeatMs: config.heartbeatMs,
+      clientBufferBytes: config.clientBufferBytes,
+    }),
+    fleet: new FleetView(db, bus, config),
+    startedAt: Date.now(),
+  };
+  await firstStartAdmin(services);
+
+  const app = buildApp(services);
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.host,
+    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+  }, app.fetch);
+  const addr = await listening.promise;
+  const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  const url = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${addr.port}`;
+  logger.info("listening", {
+    url,
+    port: addr.port,
+    host: config.host,
+    data_dir: config.dataDir,
+    config: config.configFile,
+    version: VERSION,
+  });
+
+  services.fleet.start();
+  const stopPruner = startPruner(db, {
+    rawRetentionMs: config.rawRetentionMs,
+    rollupRetentionMs: config.rollupRetentionMs,
+  });
+  const usageTimer = setInterval(() => {
+    services.verifier.flushUsage().catch((error) =>
+      logger.warn("token usage flush failed", { error })
+    );
+  }, 30_000);
+  const stopDemo = config.demo > 0 ? await startDemo(services, url) : undefined;
+
+  let shuttingDown: Promise<void> | undefined;
+  const finished = Promise.withResolvers<void>();
+  const shutdown = () => {
+    shuttingDown ??= (async () => {
+      logger.info("shutting down");
+      await stopDemo?.();
+      clearInterval(usageTimer);
+      stopPruner();
+      services.fleet.stop();
+      services.sse.close();
+      await server.shutdown();
+      await services.verifier.flushUsage().catch(() => {});
+      db.close();
+      logger.info("stopped");
+      finished.resolve();
+    })();
+    return shuttingDown;
+  };
+  return { url, port: addr.port, services, finished: finished.promise, shutdown };
+}

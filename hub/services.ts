@@ -1,0 +1,23 @@
+/**
+ * What the HTTP routes are built from: the parts `serve` wires together once. Routes receive
+ * this and nothing else, so tests can build an app on a temp database.
+ *
+ * @module
+ */
+import type { HubConfig } from "./config.ts";
+import type { Database } from "./store/db.ts";
+import type { TokenVerifier } from "./auth.ts";
+import type { EventBus } from "./live/bus.ts";
+import type { SseHub } from "./live/sse.ts";
+import type { FleetView } from "./live/node_status.ts";
+
+/** The hub's running parts. */
+export interface HubServices {
+  config: HubConfig;
+  db: Database;
+  verifier: TokenVerifier;
+  bus: EventBus;
+  sse: SseHub;
+  fleet: FleetView;
+  startedAt: number;
+}

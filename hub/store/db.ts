@@ -1,0 +1,218 @@
+/**
+ * The hub's SQLite database: opening with durable pragmas, versioned migrations and group commit.
+ *
+ * Durability is `journal_mode=WAL` + `synchronous=FULL`: a write is acknowledged only after its
+ * transaction committed and was fsynced. Throughput comes from group commit: callers hand a
+ * write to {@link Database.write}, writes that arrive within a few milliseconds run in one
+ * transaction (each in its own savepoint, so one failing write does not undo the others), and
+ * every caller's promise settles after that single commit.
+ *
+ * @module
+ */
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { MIGRATIONS } from "./migrations.ts";
+import { getLogger } from "../../shared/log.ts";
+
+const logger = getLogger("store");
+
+/** Options for {@link openDatabase}. */
+export interface OpenOptions {
+  /** How long to gather writes before committing them together (ms). */
+  groupCommitMs?: number;
+  /** `FULL` (default, durable) or `NORMAL` (bench baselines only). */
+  synchronous?: "FULL" | "NORMAL";
+  /** For second processes (CLI): wait for the hub's write lock this long (ms). */
+  busyTimeoutMs?: number;
+}
+
+/** A pending write: runs inside the group transaction. */
+type WriteJob<T> = {
+  fn: (db: Database) => T;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+};
+
+/** The database handle the stores use. One per process; the only writer connection. */
+export class Database {
+  readonly raw: DatabaseSync;
+  readonly path: string;
+  #queue: WriteJob<unknown>[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #groupCommitMs: number;
+  #statements = new Map<string, StatementSync>();
+  #closed = false;
+  /** Number of group transactions committed (for stats and the bench). */
+  commitBatches = 0;
+
+  constructor(raw: DatabaseSync, path: string, groupCommitMs: number) {
+    this.raw = raw;
+    this.path = path;
+    this.#groupCommitMs = groupCommitMs;
+  }
+
+  /** A cached prepared statement for `sql`. */
+  prepare(sql: string): StatementSync {
+    let st = this.#statements.get(sql);
+    if (!st) {
+      st = this.raw.prepare(sql);
+      this.#statements.set(sql, st);
+    }
+    return st;
+  }
+
+  /** Runs a read query and returns all rows. */
+  all<T>(sql: string, ...params: SQLInputValue[]): T[] {
+    return this.prepare(sql).all(...params) as T[];
+  }
+
+  /** Runs a read query and returns the first row, if any. */
+  get<T>(sql: string, ...params: SQLInputValue[]): T | undefined {
+    return this.prepare(sql).get(...params) as T | undefined;
+  }
+
+  /** Runs a statement that changes data (inside {@link write} or {@link transaction}). */
+  run(sql: string, ...params: SQLInputValue[]): { changes: number } {
+    return { changes: Number(this.prepare(sql).run(...params).changes) };
+  }
+
+  /**
+   * Queues `fn` to run in the next group transaction; resolves with its result once that
+   * transaction is committed and fsynced, rejects with its error (its savepoint rolled back).
+   *
+   * @example
+   * ```ts
+   * await db.write((tx) => tx.run("DELETE FROM tokens WHERE id = ?", id));
+   * ```
+   */
+  write<T>(fn: (db: Database) => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error("database is closed"));
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ fn, resolve, reject } as WriteJob<unknown>);
+      if (this.#timer === undefined) {
+        this.#timer = setTimeout(() => this.flush(), this.#groupCommitMs);
+      }
+    });
+  }
+
+  /** Commits everything queued now (also called on close). */
+  flush(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const jobs = this.#queue;
+    if (jobs.length === 0) return;
+    this.#queue = [];
+    const results: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.raw.exec("BEGIN IMMEDIATE");
+      for (const job of jobs) {
+        this.raw.exec("SAVEPOINT w");
+        try {
+          const value = job.fn(this);
+          this.raw.exec("RELEASE w");
+          results.push({ ok: true, value });
+        } catch (error) {
+          this.raw.exec("ROLLBACK TO w");
+          this.raw.exec("RELEASE w");
+          results.push({ ok: false, value: error });
+        }
+      }
+      this.raw.exec("COMMIT");
+      this.commitBatches++;
+    } catch (error) {
+      // The commit itself failed (disk full, I/O error): nothing in this batch is durable.
+      try {
+        this.raw.exec("ROLLBACK");
+      } catch { /* already rolled back by SQLite */ }
+      logger.error("group commit failed", { error, writes: jobs.length });
+      for (const job of jobs) job.reject(error);
+      return;
+    }
+    for (let i = 0; i < jobs.length; i++) {
+      const r = results[i];
+      if (r.ok) jobs[i].resolve(r.value);
+      else jobs[i].reject(r.value);
+    }
+  }
+
+  /** Runs `fn` in its own immediate transaction right away (CLI, migrations, tests). */
+  transaction<T>(fn: (db: Database) => T): T {
+    this.raw.exec("BEGIN IMMEDIATE");
+    try {
+      const value = fn(this);
+      this.raw.exec("COMMIT");
+      return value;
+    } catch (error) {
+      this.raw.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /** Commits pending writes and closes the connection. */
+  close(): void {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
+    this.#statements.clear();
+    this.raw.close();
+  }
+}
+
+/** Schema version this build expects (`PRAGMA user_version`). */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+function isBusy(error: unknown): boolean {
+  return error instanceof Error && /database is locked|SQLITE_BUSY/i.test(error.message);
+}
+
+/**
+ * Runs `fn`, retrying with bounded backoff while another process holds the write lock. For the
+ * CLI and tests, which share the file with a running hub.
+ */
+export async function retryBusy<T>(fn: () => T, attempts = 20): Promise<T> {
+  for (let i = 1;; i++) {
+    try {
+      return fn();
+    } catch (error) {
+      if (!isBusy(error) || i >= attempts) throw error;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** i) * Math.random()));
+    }
+  }
+}
+
+/**
+ * Opens (creating if needed) the database at `path` and migrates it to {@link SCHEMA_VERSION}.
+ *
+ * @example
+ * ```ts
+ * const db = await openDatabase("./data/fleet.db");
+ * ```
+ */
+export async function openDatabase(path: string, options: OpenOptions = {}): Promise<Database> {
+  const raw = new DatabaseSync(path);
+  raw.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  await retryBusy(() => raw.exec("PRAGMA journal_mode = WAL"));
+  raw.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`);
+  raw.exec("PRAGMA foreign_keys = ON");
+  raw.exec("PRAGMA temp_store = MEMORY");
+  const db = new Database(raw, path, options.groupCommitMs ?? 2);
+  await retryBusy(() => migrate(db));
+  return db;
+}
+
+function migrate(db: Database): void {
+  const current = (db.raw.prepare("PRAGMA user_version").get() as { user_version: number })
+    .user_version;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(
+      `database schema version ${current} is newer than this build (${SCHEMA_VERSION}); ` +
+        "run a newer fleet-hub or restore a backup",
+    );
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    db.transaction((tx) => {
+      tx.raw.exec(MIGRATIONS[v]);
+      tx.raw.exec(`PRAGMA user_version = ${v + 1}`);
+    });
+    logger.info("migrated database", { version: v + 1 });
+  }
+}

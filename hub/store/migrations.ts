@@ -1,0 +1,72 @@
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` holds how many ran. Never edit a
+ * migration that has shipped: append a new one.
+ *
+ * @module
+ */
+
+/** The rollup series of migration 1 (frozen: later series need a new migration). */
+const V1_SERIES = [
+  "cpu_pct",
+  "mem_pct",
+  "swap_pct",
+  "gpu_pct",
+  "temp_c",
+  "power_mw",
+  "load1",
+  "net_rx_bps",
+  "net_tx_bps",
+  "disk_read_bps",
+  "disk_write_bps",
+  "disk_pct",
+];
+
+const rollupColumns = V1_SERIES.map((s) =>
+  `${s}_min REAL, ${s}_max REAL, ${s}_sum REAL NOT NULL DEFAULT 0, ${s}_n INTEGER NOT NULL DEFAULT 0`
+).join(",\n  ");
+
+/** Migration SQL; index i brings the schema from version i to i + 1. */
+export const MIGRATIONS: readonly string[] = [
+  `
+CREATE TABLE nodes (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  hostname TEXT,
+  arch TEXT,
+  agent_version TEXT,
+  first_seen INTEGER,
+  last_seen INTEGER,
+  last_seq INTEGER NOT NULL DEFAULT 0,
+  last_sample TEXT,
+  spool_dropped INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE samples (
+  node_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (node_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX samples_ts ON samples (ts);
+CREATE INDEX samples_node_ts ON samples (node_id, ts);
+CREATE TABLE rollups (
+  node_id TEXT NOT NULL,
+  minute INTEGER NOT NULL,
+  ${rollupColumns},
+  PRIMARY KEY (node_id, minute)
+) WITHOUT ROWID;
+CREATE INDEX rollups_minute ON rollups (minute);
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  node_id TEXT,
+  hash BLOB NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  last_used_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`,
+];

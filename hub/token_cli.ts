@@ -1,0 +1,115 @@
+/**
+ * `fleet-hub token create|list|revoke`: token administration straight on the database file, so
+ * it works with the hub stopped or running (a running hub sees the change on its next request).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { openDatabase, retryBusy } from "./store/db.ts";
+import { mintToken, storeMintedToken } from "./auth.ts";
+import { getTokenRow, listTokenRows, revokeToken, tokenInfo } from "./store/tokens.ts";
+import { NodeId, TokenKind } from "../shared/protocol.ts";
+import { UsageError } from "../shared/usage_error.ts";
+
+/** Help text of `token`. */
+export const TOKEN_HELP = `Usage: fleet-hub token <command> [--data-dir DIR]
+
+Commands:
+  create --kind admin|viewer|node [--node ID] [--name N]
+                 issue a token; prints only the token on stdout (shown once)
+  list [--json]  list tokens (never their secrets)
+  revoke ID      revoke a token; it stops working at once, also on a running hub
+
+Options:
+  --data-dir DIR   hub data directory   [env FLEET_DATA_DIR, default ./data]
+`;
+
+function ago(ms: number | null): string {
+  if (ms === null) return "-";
+  return new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+/** Runs the `token` command with its arguments; returns the exit code. */
+export async function tokenCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      "data-dir": { type: "string" },
+      kind: { type: "string" },
+      node: { type: "string" },
+      name: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(TOKEN_HELP);
+    return values.help ? 0 : 2;
+  }
+  const dataDir = values["data-dir"] ?? Deno.env.get("FLEET_DATA_DIR") ?? "./data";
+  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const db = await openDatabase(join(dataDir, "fleet.db"));
+  try {
+    switch (command) {
+      case "create": {
+        const kind = TokenKind.safeParse(values.kind);
+        if (!kind.success) throw new UsageError("--kind must be admin, viewer or node");
+        if (kind.data === "node" && !values.node) {
+          throw new UsageError("--node ID is required for a node token");
+        }
+        if (kind.data !== "node" && values.node) {
+          throw new UsageError("--node is only for node tokens");
+        }
+        if (values.node && !NodeId.safeParse(values.node).success) {
+          throw new UsageError(`--node: not a valid node id: ${values.node}`);
+        }
+        const minted = await mintToken({
+          kind: kind.data,
+          node_id: values.node,
+          name: values.name,
+        });
+        const created = await retryBusy(() => db.transaction((tx) => storeMintedToken(tx, minted)));
+        console.log(created.token);
+        console.error(`created ${created.kind} token ${created.id} (${created.name})`);
+        return 0;
+      }
+      case "list": {
+        const rows = listTokenRows(db).map(tokenInfo);
+        if (values.json) {
+          console.log(JSON.stringify(rows, null, 2));
+          return 0;
+        }
+        const table = [["ID", "KIND", "NAME", "NODE", "CREATED", "LAST USED", "REVOKED"]];
+        for (const t of rows) {
+          table.push([
+            t.id,
+            t.kind,
+            t.name,
+            t.node_id ?? "-",
+            ago(t.created_at),
+            ago(t.last_used_at),
+            ago(t.revoked_at),
+          ]);
+        }
+        const w = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
+        for (const r of table) console.log(r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd());
+        return 0;
+      }
+      case "revoke": {
+        const id = rest[0];
+        if (!id) throw new UsageError("usage: fleet-hub token revoke ID (see 'token list')");
+        if (!getTokenRow(db, id)) throw new UsageError(`no token ${id} (see 'token list')`);
+        const done = await retryBusy(() => db.transaction((tx) => revokeToken(tx, id, Date.now())));
+        console.error(done ? `revoked ${id}` : `${id} was already revoked`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown token command: ${command}\n\n${TOKEN_HELP}`);
+    }
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * A typed client for the hub's HTTP API, used by the agent, the CLI, the MCP server and tests.
+ * Errors from the hub arrive as {@link ApiError} carrying its problem details.
+ *
+ * @module
+ */
+import type {
+  AgentSelf,
+  FleetSnapshot,
+  HubStats,
+  IngestAck,
+  IngestBatch,
+  MetricsResponse,
+  NodeSummary,
+  Problem,
+  TokenCreate,
+  TokenCreated,
+  TokenInfo,
+} from "./protocol.ts";
+
+/** A non-2xx answer from the hub. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly problem: Problem | undefined;
+
+  constructor(status: number, problem: Problem | undefined, fallback: string) {
+    super(problem?.detail ?? problem?.title ?? fallback);
+    this.name = "ApiError";
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+/** Options of {@link ApiClient}. */
+export interface ApiClientOptions {
+  /** Base URL of the hub, e.g. `http://control:8765`. */
+  hub: string;
+  token?: string;
+  /** Per-request timeout (default 10 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * Calls the hub's `/api/v1` routes.
+ *
+ * @example
+ * ```ts
+ * const api = new ApiClient({ hub: "http://127.0.0.1:8765", token });
+ * const fleet = await api.fleet();
+ * ```
+ */
+export class ApiClient {
+  readonly hub: string;
+  #token: string | undefined;
+  #timeoutMs: number;
+
+  constructor(options: ApiClientOptions) {
+    this.hub = options.hub.replace(/\/+$/, "");
+    this.#token = options.token;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  /** Sends a request and parses the JSON answer; throws {@link ApiError} on non-2xx. */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const res = await fetch(this.hub + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(this.#timeoutMs),
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      let problem: Problem | undefined;
+      try {
+        problem = JSON.parse(text) as Problem;
+      } catch { /* not a problem body */ }
+      throw new ApiError(res.status, problem, `${method} ${path}: HTTP ${res.status}`);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** `POST /api/v1/ingest`. */
+  ingest(batch: IngestBatch): Promise<IngestAck> {
+    return this.request("POST", "/api/v1/ingest", batch);
+  }
+
+  /** `GET /api/v1/agent/self`. */
+  self(): Promise<AgentSelf> {
+    return this.request("GET", "/api/v1/agent/self");
+  }
+
+  /** `GET /api/v1/fleet`. */
+  fleet(): Promise<FleetSnapshot> {
+    return this.request("GET", "/api/v1/fleet");
+  }
+
+  /** `GET /api/v1/nodes/:id`. */
+  node(id: string): Promise<NodeSummary> {
+    return this.request("GET", `/api/v1/nodes/${encodeURIComponent(id)}`);
+  }
+
+  /** `GET /api/v1/nodes/:id/metrics`. */
+  metrics(
+    id: string,
+    query: { from?: string | number; to?: string | number; step?: number } = {},
+  ): Promise<MetricsResponse> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    const qs = q.size ? `?${q}` : "";
+    return this.request("GET", `/api/v1/nodes/${encodeURIComponent(id)}/metrics${qs}`);
+  }
+
+  /** `GET /api/v1/tokens`. */
+  tokens(): Promise<TokenInfo[]> {
+    return this.request("GET", "/api/v1/tokens");
+  }
+
+  /** `POST /api/v1/tokens`. */
+  createToken(spec: TokenCreate): Promise<TokenCreated> {
+    return this.request("POST", "/api/v1/tokens", spec);
+  }
+
+  /** `DELETE /api/v1/tokens/:id`. */
+  revokeToken(id: string): Promise<void> {
+    return this.request("DELETE", `/api/v1/tokens/${encodeURIComponent(id)}`);
+  }
+
+  /** `GET /api/v1/hub/stats`. */
+  stats(): Promise<HubStats> {
+    return this.request("GET", "/api/v1/hub/stats");
+  }
+}

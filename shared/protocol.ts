@@ -1,0 +1,329 @@
+/**
+ * The wire protocol of Fleet Commander, version 1: one zod schema per message, shared by hub,
+ * agent, web UI, MCP server and tests. The hub validates at its HTTP edge with these schemas and
+ * trusts the parsed values inside.
+ *
+ * Conventions: times are milliseconds since the Unix epoch (`ts`), sizes are bytes (`_b`), rates
+ * are per second (`_bps` = bytes per second), power is milliwatts (`_mw`), temperatures are
+ * degrees Celsius (`_c`). A source that a node lacks is an absent field, never an error.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** Version of this protocol; part of every API path (`/api/v1`). */
+export const PROTOCOL_VERSION = 1;
+
+const finite = z.number().finite();
+const nonNeg = finite.nonnegative();
+const pct = finite.min(0).max(100);
+const shortText = z.string().min(1).max(256);
+
+/** Node ids are short, URL- and file-name-safe. */
+export const NodeId = z.string().regex(
+  /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+  "node id: 1-63 chars of letters, digits, '.', '_', '-', starting with a letter or digit",
+);
+export type NodeId = z.infer<typeof NodeId>;
+
+/** One logical CPU core. `online: false` for cores that tegrastats reports as `off`. */
+export const CpuCore = z.object({
+  pct: pct.optional(),
+  mhz: nonNeg.optional(),
+  online: z.boolean().optional(),
+});
+export type CpuCore = z.infer<typeof CpuCore>;
+
+/** CPU usage over the last interval. */
+export const Cpu = z.object({
+  pct: pct,
+  cores: z.array(CpuCore).max(1024).optional(),
+});
+
+/** Load averages (1, 5, 15 minutes). */
+export const Load = z.object({ l1: nonNeg, l5: nonNeg, l15: nonNeg });
+
+/** Memory or swap usage. */
+export const MemUsage = z.object({
+  total_b: nonNeg,
+  used_b: nonNeg,
+  available_b: nonNeg.optional(),
+  pct: pct,
+});
+
+/** Usage of one mounted filesystem (from statfs). */
+export const DiskUsage = z.object({
+  mount: shortText,
+  device: z.string().max(256).optional(),
+  fs: z.string().max(64).optional(),
+  total_b: nonNeg,
+  used_b: nonNeg,
+  pct: pct,
+});
+
+/** I/O rates of one block device (from /proc/diskstats). */
+export const DiskIo = z.object({
+  device: shortText,
+  read_bps: nonNeg,
+  write_bps: nonNeg,
+});
+
+/** Rates of one network interface (from /proc/net/dev). */
+export const NetIface = z.object({
+  iface: shortText,
+  rx_bps: nonNeg,
+  tx_bps: nonNeg,
+  rx_b: nonNeg.optional(),
+  tx_b: nonNeg.optional(),
+});
+
+/** One temperature sensor (thermal zone, tegrastats `X@31.5C`, or a GPU). */
+export const Temp = z.object({ name: shortText, c: finite.min(-100).max(250) });
+
+/**
+ * One GPU. On Jetson it comes from tegrastats (`GR3D_FREQ` = utilisation; memory is shared with
+ * the CPU and therefore absent); on dGPU / DGX Spark from nvidia-smi.
+ */
+export const Gpu = z.object({
+  index: z.number().int().nonnegative().optional(),
+  name: z.string().max(256).optional(),
+  util_pct: pct.optional(),
+  freq_mhz: nonNeg.optional(),
+  mem_used_b: nonNeg.optional(),
+  mem_total_b: nonNeg.optional(),
+  temp_c: finite.optional(),
+  power_mw: nonNeg.optional(),
+});
+
+/** External memory controller load on Jetson (tegrastats `EMC_FREQ a%@f`). */
+export const Emc = z.object({ util_pct: pct.optional(), freq_mhz: nonNeg.optional() });
+
+/** One power rail in milliwatts (tegrastats `VDD_IN 5000/4800`: current / average). */
+export const PowerRail = z.object({
+  rail: shortText,
+  mw: nonNeg,
+  avg_mw: nonNeg.optional(),
+});
+
+/** One container on the node, from the local Docker socket. */
+export const ContainerStat = z.object({
+  id: z.string().max(128).optional(),
+  name: shortText,
+  image: z.string().max(512),
+  state: z.string().max(64),
+  status: z.string().max(256).optional(),
+  cpu_pct: nonNeg.optional(),
+  mem_b: nonNeg.optional(),
+  mem_limit_b: nonNeg.optional(),
+});
+
+/** The metric fields of a sample, as collectors produce them (no seq/ts yet). */
+export const SampleMetrics = z.object({
+  uptime_s: nonNeg.optional(),
+  cpu: Cpu.optional(),
+  load: Load.optional(),
+  mem: MemUsage.optional(),
+  swap: MemUsage.optional(),
+  disks: z.array(DiskUsage).max(256).optional(),
+  disk_io: z.array(DiskIo).max(256).optional(),
+  net: z.array(NetIface).max(256).optional(),
+  temps: z.array(Temp).max(256).optional(),
+  gpus: z.array(Gpu).max(64).optional(),
+  emc: Emc.optional(),
+  power: z.array(PowerRail).max(64).optional(),
+  containers: z.array(ContainerStat).max(1000).optional(),
+});
+export type SampleMetrics = z.infer<typeof SampleMetrics>;
+
+/** One sample: metrics plus the agent's per-node sequence number and collection time. */
+export const Sample = SampleMetrics.extend({
+  seq: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  ts: z.number().int().positive().max(8_640_000_000_000_000),
+});
+export type Sample = z.infer<typeof Sample>;
+
+/** What an agent says about itself with every batch. */
+export const AgentInfo = z.object({
+  version: z.string().max(64),
+  hostname: z.string().max(256).optional(),
+  arch: z.string().max(32).optional(),
+  os: z.string().max(256).optional(),
+  kernel: z.string().max(256).optional(),
+});
+export type AgentInfo = z.infer<typeof AgentInfo>;
+
+/** Most samples in one ingest request. */
+export const MAX_BATCH = 1000;
+
+/** `POST /api/v1/ingest` body. */
+export const IngestBatch = z.strictObject({
+  node_id: NodeId,
+  agent: AgentInfo.optional(),
+  /** Samples this agent dropped from its spool since it started (bounded spool overflow). */
+  spool_dropped: z.number().int().nonnegative().optional(),
+  samples: z.array(Sample).min(1).max(MAX_BATCH),
+});
+export type IngestBatch = z.infer<typeof IngestBatch>;
+
+/** `POST /api/v1/ingest` answer: every sample up to `acked_seq` in the batch is durable. */
+export const IngestAck = z.object({
+  node_id: NodeId,
+  acked_seq: z.number().int(),
+  stored: z.number().int(),
+  duplicates: z.number().int(),
+  /** Highest seq the hub holds for this node (lets a restarted agent never reuse a seq). */
+  last_seq: z.number().int(),
+});
+export type IngestAck = z.infer<typeof IngestAck>;
+
+/** `GET /api/v1/agent/self` answer: who a node token belongs to. */
+export const AgentSelf = z.object({ node_id: NodeId, last_seq: z.number().int() });
+export type AgentSelf = z.infer<typeof AgentSelf>;
+
+/** Node status as computed by the hub from the age of its last sample. */
+export const NodeStatus = z.enum(["pending", "online", "degraded", "offline"]);
+export type NodeStatus = z.infer<typeof NodeStatus>;
+
+/** A node as the hub knows it. */
+export const NodeSummary = z.object({
+  id: NodeId,
+  name: z.string(),
+  hostname: z.string().nullable(),
+  arch: z.string().nullable(),
+  agent_version: z.string().nullable(),
+  type: z.string().nullable(),
+  role: z.string().nullable(),
+  cluster: z.string().nullable(),
+  status: NodeStatus,
+  first_seen: z.number().nullable(),
+  /** Hub time of the last accepted sample (status is computed from it, not the node's clock). */
+  last_seen: z.number().nullable(),
+  last_seq: z.number().int(),
+  spool_dropped: z.number().int(),
+  last_sample: Sample.nullable(),
+});
+export type NodeSummary = z.infer<typeof NodeSummary>;
+
+/** `GET /api/v1/fleet` answer. */
+export const FleetSnapshot = z.object({
+  hub: z.object({ version: z.string(), boot_id: z.string(), now: z.number() }),
+  /** Id of the newest event already reflected here: subscribe with it as `Last-Event-ID`. */
+  event_id: z.string(),
+  nodes: z.array(NodeSummary),
+});
+export type FleetSnapshot = z.infer<typeof FleetSnapshot>;
+
+/** Events on `GET /api/v1/fleet/events`; the SSE `event:` field is `type`. */
+export const NodeSampleEvent = z.object({
+  type: z.literal("node.sample"),
+  node_id: NodeId,
+  sample: Sample,
+});
+export const NodeStatusEvent = z.object({
+  type: z.literal("node.status"),
+  node_id: NodeId,
+  status: NodeStatus,
+  previous: NodeStatus,
+  last_seen: z.number().nullable(),
+});
+export const NodeAddedEvent = z.object({ type: z.literal("node.added"), node: NodeSummary });
+export const NodeRemovedEvent = z.object({ type: z.literal("node.removed"), node_id: NodeId });
+/** Sent when a resume is impossible (hub restarted or id too old): re-fetch the snapshot. */
+export const StreamResetEvent = z.object({ type: z.literal("stream.reset"), reason: z.string() });
+export const FleetEvent = z.discriminatedUnion("type", [
+  NodeSampleEvent,
+  NodeStatusEvent,
+  NodeAddedEvent,
+  NodeRemovedEvent,
+  StreamResetEvent,
+]);
+export type FleetEvent = z.infer<typeof FleetEvent>;
+
+/** Query of `GET /api/v1/nodes/:id/metrics`; times in ms (or ISO 8601), step in seconds. */
+export const MetricsQuery = z.strictObject({
+  from: z.string().optional(),
+  to: z.string().optional(),
+  step: z.coerce.number().int().min(1).max(86_400).optional(),
+});
+
+/** One aggregated series; `null` marks a bucket with no data (draw a gap, not a line). */
+export const SeriesValues = z.object({
+  avg: z.array(z.number().nullable()),
+  min: z.array(z.number().nullable()),
+  max: z.array(z.number().nullable()),
+});
+export type SeriesValues = z.infer<typeof SeriesValues>;
+
+/** `GET /api/v1/nodes/:id/metrics` answer: bucket start times and one entry per series. */
+export const MetricsResponse = z.object({
+  node_id: NodeId,
+  from: z.number(),
+  to: z.number(),
+  step_s: z.number(),
+  source: z.enum(["raw", "rollup"]),
+  ts: z.array(z.number()),
+  series: z.record(z.string(), SeriesValues),
+});
+export type MetricsResponse = z.infer<typeof MetricsResponse>;
+
+/** Token kinds (SPEC §5); enrollment tokens arrive with onboarding. */
+export const TokenKind = z.enum(["admin", "viewer", "node"]);
+export type TokenKind = z.infer<typeof TokenKind>;
+
+/** `POST /api/v1/tokens` body. */
+export const TokenCreate = z.strictObject({
+  kind: TokenKind,
+  name: z.string().min(1).max(128).optional(),
+  node_id: NodeId.optional(),
+}).refine((t) => (t.kind === "node") === (t.node_id !== undefined), {
+  message: "node_id is required for kind node and not allowed for other kinds",
+  path: ["node_id"],
+});
+export type TokenCreate = z.infer<typeof TokenCreate>;
+
+/** A token as listed: never the secret, never its hash. */
+export const TokenInfo = z.object({
+  id: z.string(),
+  name: z.string(),
+  kind: TokenKind,
+  node_id: z.string().nullable(),
+  created_at: z.number(),
+  last_used_at: z.number().nullable(),
+  revoked_at: z.number().nullable(),
+});
+export type TokenInfo = z.infer<typeof TokenInfo>;
+
+/** `POST /api/v1/tokens` answer: the only time the secret is shown. */
+export const TokenCreated = TokenInfo.extend({ token: z.string() });
+export type TokenCreated = z.infer<typeof TokenCreated>;
+
+/** `POST /api/v1/session` body: log the browser in with a token (sets an HttpOnly cookie). */
+export const SessionCreate = z.strictObject({ token: z.string().min(1).max(512) });
+
+/** `GET /api/v1/session` answer. */
+export const SessionInfo = z.object({ kind: TokenKind, name: z.string() });
+
+/** RFC 9457 problem details, the body of every error answer. */
+export const Problem = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string().optional(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+export type Problem = z.infer<typeof Problem>;
+
+/** `GET /api/v1/hub/stats` answer: the hub's own health numbers. */
+export const HubStats = z.object({
+  version: z.string(),
+  boot_id: z.string(),
+  uptime_s: z.number(),
+  rss_b: z.number(),
+  nodes: z.number(),
+  sse_clients: z.number(),
+  sse_dropped: z.number(),
+  samples_stored: z.number(),
+  commit_batches: z.number(),
+  last_event_id: z.string(),
+});
+export type HubStats = z.infer<typeof HubStats>;
