@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { HUB_SETTINGS, loadHubConfig, SERVE_FLAGS } from "./config.ts";
 import { serve } from "./serve.ts";
-import { TOKEN_HELP, tokenCommand } from "./token_cli.ts";
+import { tokenCommand } from "./token_cli.ts";
 import { ConfigError } from "../shared/yaml_config.ts";
 import { UsageError } from "../shared/usage_error.ts";
 import { settingsHelp } from "../shared/settings.ts";
@@ -110,4 +110,3 @@ if (import.meta.main) {
   Deno.exit(await main(Deno.args));
 }
 
-export { TOKEN_HELP };

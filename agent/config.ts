@@ -1,0 +1,234 @@
+/**
+ * The agent's configuration: flags > `FLEET_*` env > `/etc/fleet/agent.yml` > defaults
+ * (SPEC §8). The YAML file is validated strictly: unknown keys and wrong types are errors with
+ * their line.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ConfigError, parseYamlConfig } from "../shared/yaml_config.ts";
+import { parseDuration, parseSize } from "../shared/duration.ts";
+import { resolveSettings, type SettingSpec } from "../shared/settings.ts";
+import { NodeId } from "../shared/protocol.ts";
+
+const durationText = z.union([z.string(), z.number()]).refine(
+  (v) => (parseDuration(v) ?? 0) > 0,
+  "not a duration (use e.g. 5s, 1m, 24h)",
+).transform((v) => parseDuration(v)!);
+const sizeText = z.union([z.string(), z.number()]).refine(
+  (v) => (parseSize(v) ?? 0) > 0,
+  "not a size (use e.g. 64MB)",
+).transform((v) => parseSize(v)!);
+
+/** The schema of `/etc/fleet/agent.yml`. */
+export const AgentFile = z.strictObject({
+  hub: z.url().optional(),
+  token: z.string().min(1).optional(),
+  node_id: NodeId.optional(),
+  interval: durationText.optional(),
+  state_dir: z.string().min(1).optional(),
+  root: z.string().min(1).optional(),
+  tegrastats: z.string().min(1).optional(),
+  nvidia_smi: z.string().min(1).optional(),
+  docker_socket: z.string().min(1).optional(),
+  log_level: z.enum(["debug", "info", "warn", "error"]).optional(),
+  spool: z.strictObject({ max_size: sizeText.optional(), max_age: durationText.optional() })
+    .optional(),
+});
+
+/** The resolved configuration of `fleet-agent run`. */
+export interface AgentConfig {
+  configFile: string | null;
+  hub: string;
+  token: string;
+  nodeId: string | undefined;
+  intervalMs: number;
+  stateDir: string;
+  root: string;
+  /** Path, `undefined` = look on PATH, `false` = off. */
+  tegrastats: string | false | undefined;
+  nvidiaSmi: string | false | undefined;
+  dockerSocket: string | false | undefined;
+  spoolMaxBytes: number;
+  spoolMaxAgeMs: number;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+type Key = Exclude<keyof AgentConfig, "configFile">;
+
+/** Every setting of `run`: flag, env twin, YAML key, default. */
+export const AGENT_SETTINGS: readonly SettingSpec<Key>[] = [
+  {
+    key: "hub",
+    flag: "hub",
+    env: "FLEET_HUB",
+    yaml: "hub",
+    kind: "string",
+    default: null,
+    help: "hub base URL, e.g. http://control:8765 (required)",
+  },
+  {
+    key: "token",
+    flag: "token",
+    env: "FLEET_TOKEN",
+    yaml: "token",
+    kind: "string",
+    default: null,
+    help: "this node's token (required)",
+  },
+  {
+    key: "nodeId",
+    flag: "node-id",
+    env: "FLEET_NODE_ID",
+    yaml: "node_id",
+    kind: "string",
+    default: null,
+    help: "node id (default: asked from the hub)",
+  },
+  {
+    key: "intervalMs",
+    flag: "interval",
+    env: "FLEET_INTERVAL",
+    yaml: "interval",
+    kind: "duration",
+    default: "5s",
+    help: "sample interval",
+  },
+  {
+    key: "stateDir",
+    flag: "state-dir",
+    env: "FLEET_STATE_DIR",
+    yaml: "state_dir",
+    kind: "string",
+    default: "/var/lib/fleet-agent",
+    help: "spool and cursor live here",
+  },
+  {
+    key: "root",
+    flag: "root",
+    env: "FLEET_ROOT",
+    yaml: "root",
+    kind: "string",
+    default: "/",
+    help: "filesystem root for /proc and /sys (tests: a fixture dir)",
+  },
+  {
+    key: "tegrastats",
+    flag: "tegrastats",
+    env: "FLEET_TEGRASTATS",
+    yaml: "tegrastats",
+    kind: "string",
+    default: null,
+    help: "tegrastats path, or 'off' (default: found on PATH)",
+  },
+  {
+    key: "nvidiaSmi",
+    flag: "nvidia-smi",
+    env: "FLEET_NVIDIA_SMI",
+    yaml: "nvidia_smi",
+    kind: "string",
+    default: null,
+    help: "nvidia-smi path, or 'off' (default: found on PATH)",
+  },
+  {
+    key: "dockerSocket",
+    flag: "docker-socket",
+    env: "FLEET_DOCKER_SOCKET",
+    yaml: "docker_socket",
+    kind: "string",
+    default: null,
+    help: "Docker socket, or 'off' (default /var/run/docker.sock)",
+  },
+  {
+    key: "spoolMaxBytes",
+    flag: "spool-max",
+    env: "FLEET_SPOOL_MAX",
+    yaml: "spool.max_size",
+    kind: "size",
+    default: "64MB",
+    help: "spool size bound (oldest dropped first)",
+  },
+  {
+    key: "spoolMaxAgeMs",
+    flag: "spool-max-age",
+    env: "FLEET_SPOOL_MAX_AGE",
+    yaml: "spool.max_age",
+    kind: "duration",
+    default: "24h",
+    help: "spool age bound",
+  },
+  {
+    key: "logLevel",
+    flag: "log-level",
+    env: "FLEET_LOG_LEVEL",
+    yaml: "log_level",
+    kind: "enum:debug|info|warn|error",
+    default: "info",
+    help: "debug | info | warn | error",
+  },
+];
+
+/** Flags of `run` that take a value (besides `--config`). */
+export const RUN_FLAGS: string[] = AGENT_SETTINGS.map((s) => s.flag);
+
+/** Default location of the agent's config file. */
+export const DEFAULT_AGENT_CONFIG = "/etc/fleet/agent.yml";
+
+function tool(v: string | number | undefined): string | false | undefined {
+  if (v === undefined) return undefined;
+  return v === "off" || v === "false" ? false : String(v);
+}
+
+/**
+ * Resolves the agent configuration.
+ *
+ * @throws {ConfigError} naming the flag, variable or file line at fault, or a missing
+ * required setting.
+ */
+export async function loadAgentConfig(
+  flags: Record<string, string | undefined>,
+  env: Record<string, string | undefined>,
+): Promise<AgentConfig> {
+  const explicit = flags["config"] ?? env["FLEET_AGENT_CONFIG"];
+  const path = explicit ?? DEFAULT_AGENT_CONFIG;
+  let text: string | undefined;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound) || explicit !== undefined) {
+      throw new ConfigError(`${path}: cannot read: ${(error as Error).message}`);
+    }
+  }
+  const file = text === undefined ? {} : parseYamlConfig(text, path, AgentFile);
+  const v = resolveSettings(AGENT_SETTINGS, flags, env, file);
+  for (const required of ["hub", "token"] as const) {
+    if (v[required] === undefined) {
+      throw new ConfigError(
+        `--${required} is required (or FLEET_${required.toUpperCase()}, or '${required}:' in ${path})`,
+      );
+    }
+  }
+  try {
+    new URL(String(v.hub));
+  } catch {
+    throw new ConfigError(`--hub: not a URL: ${v.hub} (e.g. http://control:8765)`);
+  }
+  if (v.nodeId !== undefined && !NodeId.safeParse(v.nodeId).success) {
+    throw new ConfigError(`--node-id: not a valid node id: ${v.nodeId}`);
+  }
+  return {
+    configFile: text === undefined ? null : path,
+    hub: String(v.hub),
+    token: String(v.token),
+    nodeId: v.nodeId as string | undefined,
+    intervalMs: v.intervalMs as number,
+    stateDir: String(v.stateDir),
+    root: String(v.root),
+    tegrastats: tool(v.tegrastats),
+    nvidiaSmi: tool(v.nvidiaSmi),
+    dockerSocket: tool(v.dockerSocket),
+    spoolMaxBytes: v.spoolMaxBytes as number,
+    spoolMaxAgeMs: v.spoolMaxAgeMs as number,
+    logLevel: v.logLevel as AgentConfig["logLevel"],
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * `fleet-agent`: the node program. Commands: `run` (collect and push metrics), `version`.
+ * The same file runs under `deno run` and is what `deno compile` builds.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { AGENT_SETTINGS, loadAgentConfig, RUN_FLAGS } from "./config.ts";
+import { runAgent } from "./run.ts";
+import { createSampler } from "./collect/sampler.ts";
+import { ConfigError } from "../shared/yaml_config.ts";
+import { UsageError } from "../shared/usage_error.ts";
+import { settingsHelp } from "../shared/settings.ts";
+import { getLogger, setLogLevel } from "../shared/log.ts";
+import { VERSION } from "../shared/version.ts";
+import type { AgentInfo } from "../shared/protocol.ts";
+
+const HELP = `fleet-agent ${VERSION} — Fleet Commander node agent
+
+Usage: fleet-agent <command> [options]
+
+Commands:
+  run        collect metrics every interval and push them to the hub (see 'run --help')
+  version    print the version
+`;
+
+const RUN_HELP = `Usage: fleet-agent run --hub URL --token T [options]
+
+Options (flag, env twin, default); flags beat env, env beats the config file:
+  --config FILE   FLEET_AGENT_CONFIG  [/etc/fleet/agent.yml]  YAML config file
+${settingsHelp(AGENT_SETTINGS)}
+  -h, --help
+`;
+
+async function osName(root: string): Promise<string | undefined> {
+  try {
+    const text = await Deno.readTextFile(`${root.replace(/\/$/, "")}/etc/os-release`);
+    return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(text)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+async function runCommand(args: string[]): Promise<number> {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    help: { type: "boolean", short: "h" },
+    config: { type: "string" },
+  };
+  for (const f of RUN_FLAGS) options[f] = { type: "string" };
+  const { values } = parseArgs({ args, options, allowPositionals: false });
+  if (values.help) {
+    console.log(RUN_HELP);
+    return 0;
+  }
+  const config = await loadAgentConfig(
+    values as Record<string, string | undefined>,
+    Deno.env.toObject(),
+  );
+  setLogLevel(config.logLevel);
+  const sampler = createSampler({
+    root: config.root,
+    tegrastats: config.tegrastats,
+    nvidiaSmi: config.nvidiaSmi,
+    dockerSocket: config.dockerSocket,
+    intervalMs: config.intervalMs,
+  });
+  getLogger("agent").info("collectors", { collectors: sampler.collectors });
+  const agent: AgentInfo = {
+    version: VERSION,
+    hostname: Deno.hostname(),
+    arch: Deno.build.arch,
+    os: await osName(config.root),
+    kernel: Deno.osRelease(),
+  };
+  const stop = new AbortController();
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => stop.abort());
+  }
+  await runAgent({
+    hub: config.hub,
+    token: config.token,
+    nodeId: config.nodeId,
+    intervalMs: config.intervalMs,
+    stateDir: config.stateDir,
+    spoolMaxBytes: config.spoolMaxBytes,
+    spoolMaxAgeMs: config.spoolMaxAgeMs,
+    source: sampler,
+    agent,
+    signal: stop.signal,
+  });
+  return 0;
+}
+
+/** Runs the CLI with `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case "run":
+        return await runCommand(rest);
+      case "version":
+      case "--version":
+      case "-V":
+        console.log(`fleet-agent ${VERSION}`);
+        return 0;
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        console.log(HELP);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command: ${command}\n\n${HELP}`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      console.error(`fleet-agent: ${error.message}`);
+      return 2;
+    }
+    if (
+      error instanceof TypeError && "code" in error &&
+      String(error.code).startsWith("ERR_PARSE_ARGS")
+    ) {
+      console.error(`fleet-agent: ${error.message}\n(see 'fleet-agent ${command} --help')`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
