@@ -1,0 +1,126 @@
+/** Hub and agent configuration: precedence, YAML errors with key and line, durations. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { HUB_SETTINGS, loadHubConfig } from "../../hub/config.ts";
+import { AGENT_SETTINGS, loadAgentConfig } from "../../agent/config.ts";
+import { ConfigError } from "../../shared/yaml_config.ts";
+import { formatDuration, parseDuration, parseSize } from "../../shared/duration.ts";
+import { MIGRATIONS } from "../../hub/store/migrations.ts";
+import { SERIES } from "../../shared/metrics.ts";
+
+async function withYaml<T>(text: string, fn: (file: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "cfg-" });
+  try {
+    const file = join(dir, "fleet.yml");
+    await Deno.writeTextFile(file, text);
+    return await fn(file);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("hub config: flags beat env beat fleet.yml beat defaults", async () => {
+  await withYaml(
+    "hub:\n  port: 7000\n  host: 10.0.0.1\nstatus:\n  degraded_after: 20s\n",
+    async (file) => {
+      const fromFile = await loadHubConfig({ config: file }, {});
+      assert.equal(fromFile.port, 7000);
+      assert.equal(fromFile.host, "10.0.0.1");
+      assert.equal(fromFile.degradedAfterMs, 20_000);
+      assert.equal(fromFile.offlineAfterMs, 60_000, "default");
+      assert.equal(fromFile.rawRetentionMs, 48 * 3_600_000, "default 48h");
+      assert.equal(fromFile.configFile, file);
+      const fromEnv = await loadHubConfig({ config: file }, { FLEET_PORT: "7100" });
+      assert.equal(fromEnv.port, 7100);
+      const fromFlag = await loadHubConfig({ config: file, port: "7200" }, { FLEET_PORT: "7100" });
+      assert.equal(fromFlag.port, 7200);
+      assert.equal(fromFlag.host, "10.0.0.1");
+    },
+  );
+});
+
+Deno.test("hub config: defaults without a file; FLEET_CONFIG names the file", async () => {
+  const d = await loadHubConfig({ config: undefined }, { FLEET_CONFIG: undefined });
+  assert.equal(d.port, 8765);
+  assert.equal(d.dataDir, "./data");
+  await withYaml("hub:\n  port: 7300\n", async (file) => {
+    assert.equal((await loadHubConfig({}, { FLEET_CONFIG: file })).port, 7300);
+  });
+  await assert.rejects(() => loadHubConfig({ config: "/nonexistent/fleet.yml" }, {}), /not found/);
+});
+
+Deno.test("hub config: errors name the key and the line; bad flags and env are named", async () => {
+  const cases: [string, RegExp][] = [
+    ["hub:\n  port: 80\n  porrt: 81\n", /fleet\.yml:3: hub\.porrt: unknown key/],
+    ["stream:\n  replay_events: lots\n", /fleet\.yml:2: stream\.replay_events/],
+    [
+      "roamers:\n  nodes: [a]\nclusters:\n  - id: c\n    nodes: [a]\n",
+      /a is a roamer and a member of cluster c/,
+    ],
+    ["status:\n  degraded_after: 1m\n  offline_after: 30s\n", /must be longer than the degraded/],
+  ];
+  for (const [yaml, message] of cases) {
+    await withYaml(yaml, async (file) => {
+      await assert.rejects(() => loadHubConfig({ config: file }, {}), (e: unknown) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.match(e.message, message);
+        return true;
+      });
+    });
+  }
+  await assert.rejects(() => loadHubConfig({ port: "http" }, {}), /--port: not a valid port/);
+  await assert.rejects(
+    () => loadHubConfig({}, { FLEET_RETENTION_RAW: "soon" }),
+    /FLEET_RETENTION_RAW: not a duration/,
+  );
+});
+
+Deno.test("every hub and agent setting has a flag and a FLEET_ env twin", () => {
+  for (const s of [...HUB_SETTINGS, ...AGENT_SETTINGS]) {
+    assert.match(s.env, /^FLEET_[A-Z_]+$/, s.flag);
+    assert.match(s.flag, /^[a-z][a-z-]+$/, s.env);
+  }
+});
+
+Deno.test("agent config: required hub and token, YAML file, precedence", async () => {
+  await assert.rejects(() => loadAgentConfig({ config: "/nonexistent.yml" }, {}), /cannot read/);
+  await withYaml(
+    "hub: http://control:8765\ntoken: fcn_abc\ninterval: 10s\nspool:\n  max_size: 8MB\n",
+    async (file) => {
+      const c = await loadAgentConfig({ config: file }, {});
+      assert.equal(c.hub, "http://control:8765");
+      assert.equal(c.intervalMs, 10_000);
+      assert.equal(c.spoolMaxBytes, 8 * 1024 * 1024);
+      assert.equal(c.tegrastats, undefined);
+      const o = await loadAgentConfig({ config: file, interval: "2s", tegrastats: "off" }, {
+        FLEET_INTERVAL: "3s",
+      });
+      assert.equal(o.intervalMs, 2000);
+      assert.equal(o.tegrastats, false);
+    },
+  );
+  await withYaml("hub: http://control:8765\ntokn: x\n", async (file) => {
+    await assert.rejects(() => loadAgentConfig({ config: file }, {}), /:2: tokn: unknown key/);
+  });
+  await withYaml("interval: 5s\n", async (file) => {
+    await assert.rejects(() => loadAgentConfig({ config: file }, {}), /--hub is required/);
+  });
+});
+
+Deno.test("durations and sizes", () => {
+  assert.equal(parseDuration("500ms"), 500);
+  assert.equal(parseDuration("5s"), 5000);
+  assert.equal(parseDuration("48h"), 172_800_000);
+  assert.equal(parseDuration("30d"), 2_592_000_000);
+  assert.equal(parseDuration(5), 5000);
+  assert.equal(parseDuration("soon"), undefined);
+  assert.equal(parseSize("64MB"), 64 * 1024 * 1024);
+  assert.equal(parseSize("512k"), 512 * 1024);
+  assert.equal(parseSize("12 parsecs"), undefined);
+  assert.equal(formatDuration(172_800_000), "2d");
+  assert.equal(formatDuration(1500), "1500ms");
+});
+
+Deno.test("the charted series match the rollup columns of migration 1", () => {
+  for (const s of SERIES) assert.ok(MIGRATIONS[0].includes(`${s}_min REAL`), s);
+});
