@@ -79,10 +79,11 @@ export class Pusher {
     return self.node_id;
   }
 
-  async #send(limit: number): Promise<number> {
+  /** Sends one batch; returns how many samples left the spool (accepted or dropped). */
+  async #send(limit: number): Promise<{ handled: number; accepted: number }> {
     const nodeId = await this.#resolveNode();
     const samples = await this.#spool.pending(limit);
-    if (samples.length === 0) return 0;
+    if (samples.length === 0) return { handled: 0, accepted: 0 };
     let ack: IngestAck;
     try {
       ack = await this.#api.ingest({
@@ -100,13 +101,13 @@ export class Pusher {
           detail: error.message,
         });
         await this.#spool.ack(samples[0].seq);
-        return 0;
+        return { handled: 1, accepted: 0 };
       }
       throw error;
     }
     await this.#spool.ack(ack.acked_seq);
     this.#spool.raiseSeqFloor(ack.last_seq);
-    return samples.length;
+    return { handled: samples.length, accepted: samples.length };
   }
 
   /**
@@ -118,9 +119,9 @@ export class Pusher {
     for (let attempt = 1; attempt <= this.#attempts; attempt++) {
       try {
         for (let i = 0; i < maxBatches; i++) {
-          const n = await this.#send(this.#batchMax);
-          if (n === 0) break;
-          sent += n;
+          const { handled, accepted } = await this.#send(this.#batchMax);
+          if (handled === 0) break;
+          sent += accepted;
         }
         if (this.#lastError) {
           logger.info("hub reachable again", { replayed: sent, backlog: this.#spool.backlog });
