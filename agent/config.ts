@@ -164,7 +164,7 @@ export const AGENT_SETTINGS: readonly SettingSpec<Key>[] = [
     yaml: "log_level",
     kind: "enum:debug|info|warn|error",
     default: "info",
-    help: "debug | info | warn | error",
+    help: "debug, info, warn or error",
   },
 ];
 

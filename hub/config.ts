@@ -152,7 +152,7 @@ export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "invent
     yaml: "hub.log_level",
     kind: "enum:debug|info|warn|error",
     default: "info",
-    help: "debug | info | warn | error",
+    help: "debug, info, warn or error",
   },
   {
     key: "rawRetentionMs",

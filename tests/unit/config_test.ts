@@ -124,3 +124,12 @@ Deno.test("durations and sizes", () => {
 Deno.test("the charted series match the rollup columns of migration 1", () => {
   for (const s of SERIES) assert.ok(MIGRATIONS[0].includes(`${s}_min REAL`), s);
 });
+
+Deno.test("fleet.example.yml is a valid config", async () => {
+  const c = await loadHubConfig({
+    config: new URL("../../fleet.example.yml", import.meta.url).pathname,
+  }, {});
+  assert.equal(c.port, 8765);
+  assert.deepEqual(c.inventory.clusters[0].nodes, ["agx-01", "agx-02"]);
+  assert.deepEqual(c.inventory.roamers, ["agx-03"]);
+});
