@@ -46,6 +46,11 @@ async function serveCommand(args: string[]): Promise<number> {
     values as Record<string, string | undefined>,
     Deno.env.toObject(),
   );
+  // Listen for signals before anything starts, so a SIGTERM during startup is a clean stop too.
+  const stop = Promise.withResolvers<void>();
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => stop.resolve());
+  }
   const hub = await serve(config);
   if (config.demo > 0) {
     let token = "";
@@ -60,10 +65,8 @@ async function serveCommand(args: string[]): Promise<number> {
   } else {
     console.log(`Fleet Commander hub listening on ${hub.url}`);
   }
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    Deno.addSignalListener(signal, () => hub.shutdown());
-  }
-  await hub.finished;
+  await stop.promise;
+  await hub.shutdown();
   return 0;
 }
 
@@ -109,4 +112,3 @@ export async function main(args: string[]): Promise<number> {
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));
 }
-

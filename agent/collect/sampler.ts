@@ -1,0 +1,187 @@
+/**
+ * The sampler: runs every collector of the node in parallel and merges their parts into one
+ * {@link SampleMetrics}. External tools (tegrastats, nvidia-smi) are used when found on PATH or
+ * at a configured path; a collector that throws is logged once and skipped until it recovers.
+ *
+ * Merge rules: /proc wins for `cpu`, `mem` and `swap` (tegrastats fills `cpu` only while /proc
+ * has no rates yet, on the first sample); `temps` from thermal zones and tegrastats are deduped by
+ * name (case-insensitive, thermal zone first); nvidia-smi GPUs win over the tegrastats GR3D GPU.
+ *
+ * @module
+ */
+import type { Collector } from "./collector.ts";
+import { SampleMetrics } from "../../shared/protocol.ts";
+import { getLogger, type Logger } from "../../shared/log.ts";
+import { createProcCollector } from "./proc.ts";
+import { createDisksCollector } from "./disks.ts";
+import { createThermalCollector } from "./thermal.ts";
+import { createTegrastatsCollector } from "./tegrastats.ts";
+import { createNvidiaSmiCollector } from "./nvidia_smi.ts";
+import { createDockerCollector } from "./docker.ts";
+
+/** Options of {@link createSampler}. */
+export interface SamplerOptions {
+  /** Filesystem root for /proc and /sys (`/` on a node, a fixture directory in tests). */
+  root: string;
+  /** tegrastats executable; default: `tegrastats` found on PATH; `false` disables it. */
+  tegrastats?: string | false;
+  /** nvidia-smi executable; default: `nvidia-smi` found on PATH; `false` disables it. */
+  nvidiaSmi?: string | false;
+  /** Docker Engine socket; default `/var/run/docker.sock`; `false` disables containers. */
+  dockerSocket?: string | false;
+  /** Sample interval; also the tegrastats `--interval`. */
+  intervalMs: number;
+  /** Where failures and recoveries are logged; default `getLogger("sampler")`. */
+  logger?: Logger;
+}
+
+/** What {@link createSampler} returns. */
+export interface Sampler {
+  /** Collects one sample's metrics at time `now` (ms since the epoch). Never throws. */
+  collect(now: number): Promise<SampleMetrics>;
+  /** Stops long-running children (tegrastats) and releases the Docker client. */
+  close(): Promise<void>;
+  /** Names of the collectors in use, e.g. `["proc", "disks", "thermal", "tegrastats"]`. */
+  readonly collectors: readonly string[];
+}
+
+/** Finds an executable by name on PATH, or checks a configured path; undefined if absent. */
+export function findExecutable(
+  nameOrPath: string,
+  path: string = Deno.env.get("PATH") ?? "",
+): string | undefined {
+  const candidates = nameOrPath.includes("/")
+    ? [nameOrPath]
+    : path.split(":").filter(Boolean).map((dir) => `${dir}/${nameOrPath}`);
+  for (const c of candidates) {
+    try {
+      const st = Deno.statSync(c);
+      if (st.isFile && (st.mode === null || (st.mode & 0o111) !== 0)) return c;
+    } catch {
+      // Not in this directory (or not readable): try the next one.
+    }
+  }
+  return undefined;
+}
+
+type Temp = NonNullable<SampleMetrics["temps"]>[number];
+
+function mergeTemps(...lists: (Temp[] | undefined)[]): Temp[] | undefined {
+  const seen = new Set<string>();
+  const out: Temp[] = [];
+  for (const list of lists) {
+    for (const t of list ?? []) {
+      const key = t.name.toLowerCase();
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(t);
+    }
+  }
+  return out.length ? out.slice(0, 256) : undefined;
+}
+
+/**
+ * Creates the sampler for one node.
+ *
+ * @example
+ * ```ts
+ * const sampler = createSampler({ root: "/", intervalMs: 5000 });
+ * const metrics = await sampler.collect(Date.now());
+ * await sampler.close();
+ * ```
+ */
+export function createSampler(opts: SamplerOptions): Sampler {
+  const logger = opts.logger ?? getLogger("sampler");
+  const collectors: Collector[] = [
+    createProcCollector(),
+    createDisksCollector(),
+    createThermalCollector(),
+  ];
+
+  const external = (
+    option: string | false | undefined,
+    name: string,
+    make: (path: string) => Collector,
+  ) => {
+    if (option === false) return;
+    const found = findExecutable(option ?? name);
+    if (found) collectors.push(make(found));
+    // An explicitly configured tool that is missing is worth a word; a missing default is normal.
+    else if (option !== undefined) {
+      logger.warn(`${name} not found; its metrics are disabled`, { path: option });
+    }
+  };
+  external(
+    opts.tegrastats,
+    "tegrastats",
+    (path) => createTegrastatsCollector({ path, intervalMs: opts.intervalMs }),
+  );
+  external(opts.nvidiaSmi, "nvidia-smi", (path) => createNvidiaSmiCollector({ path }));
+  if (opts.dockerSocket !== false) {
+    collectors.push(createDockerCollector({
+      socketPath: opts.dockerSocket ?? "/var/run/docker.sock",
+      timeoutMs: Math.min(4000, Math.max(1000, opts.intervalMs - 500)),
+    }));
+  }
+
+  const failing = new Set<string>();
+  const invalidLogged = new Set<string>();
+
+  async function collect(now: number): Promise<SampleMetrics> {
+    const ctx = { root: opts.root, now };
+    const settled = await Promise.allSettled(collectors.map((c) => c.collect(ctx)));
+    const parts = new Map<string, Partial<SampleMetrics>>();
+    settled.forEach((r, i) => {
+      const name = collectors[i].name;
+      if (r.status === "fulfilled") {
+        parts.set(name, r.value ?? {});
+        if (failing.delete(name)) logger.info("collector recovered", { collector: name });
+      } else if (!failing.has(name)) {
+        failing.add(name);
+        logger.warn("collector failed; skipping it until it recovers", {
+          collector: name,
+          error: r.reason instanceof Error ? r.reason.message : String(r.reason),
+        });
+      }
+    });
+
+    // Later entries win: /proc last so its cpu/mem/swap override tegrastats.
+    const order = ["tegrastats", "nvidia_smi", "thermal", "disks", "docker", "proc"];
+    const merged: Record<string, unknown> = {};
+    for (const name of order) {
+      for (const [key, value] of Object.entries(parts.get(name) ?? {})) {
+        if (value !== undefined) merged[key] = value;
+      }
+    }
+    const temps = mergeTemps(parts.get("thermal")?.temps, parts.get("tegrastats")?.temps);
+    if (temps) merged.temps = temps;
+    else delete merged.temps;
+    const gpus = parts.get("nvidia_smi")?.gpus ?? parts.get("tegrastats")?.gpus;
+    if (gpus) merged.gpus = gpus;
+
+    // A collector bug must cost one field, not the sample: drop what fails the schema.
+    for (let attempt = 0; attempt < 16; attempt++) {
+      const parsed = SampleMetrics.safeParse(merged);
+      if (parsed.success) return parsed.data;
+      const keys = new Set(parsed.error.issues.map((i) => String(i.path[0] ?? "")));
+      for (const key of keys) {
+        if (!invalidLogged.has(key)) {
+          invalidLogged.add(key);
+          logger.error("dropping a metric field that fails the schema", {
+            field: key,
+            issue: parsed.error.issues.find((i) => String(i.path[0]) === key)?.message,
+          });
+        }
+        delete merged[key];
+      }
+      if (keys.has("")) return {};
+    }
+    return {};
+  }
+
+  async function close(): Promise<void> {
+    await Promise.allSettled(collectors.map((c) => c.close?.()));
+  }
+
+  return { collect, close, collectors: collectors.map((c) => c.name) };
+}

@@ -1,0 +1,107 @@
+/**
+ * The hub as an operator runs it: the demo fleet comes up through the real ingest path; SIGTERM
+ * shuts down cleanly; `--help`, `version` and usage errors behave; no secret reaches the logs.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { hubCli, ROOT, startHub } from "../helpers/hub.ts";
+import { waitFor } from "../helpers/process.ts";
+
+Deno.test("demo: simulated agents push through the real ingest path with node tokens", async () => {
+  const hub = await startHub({ args: ["--demo", "7"] });
+  try {
+    const snap = await waitFor(
+      async () => {
+        const s = await hub.admin.fleet();
+        return s.nodes.length === 7 && s.nodes.every((n) => n.status === "online") ? s : undefined;
+      },
+      "7 demo nodes online",
+      30_000,
+    );
+    const ids = snap.nodes.map((n) => n.id).sort();
+    assert.deepEqual(ids, ["agx-01", "agx-02", "agx-03", "agx-04", "agx-05", "agx-06", "spark-01"]);
+    const byId = new Map(snap.nodes.map((n) => [n.id, n]));
+    assert.equal(byId.get("spark-01")!.type, "spark");
+    assert.equal(byId.get("agx-01")!.cluster, "vision");
+    assert.equal(byId.get("agx-03")!.cluster, "speech");
+    assert.equal(byId.get("agx-06")!.role, "roamer");
+    assert.ok(byId.get("agx-01")!.last_sample?.gpus?.length, "Xavier samples carry GPU data");
+    // Each demo agent has its own node token, visible in the token list.
+    const tokens = await hub.admin.tokens();
+    assert.equal(
+      tokens.filter((t) => t.kind === "node" && t.name.startsWith("demo:") && !t.revoked_at).length,
+      7,
+    );
+  } finally {
+    await hub.stop();
+  }
+});
+
+Deno.test("SIGTERM: the hub stops cleanly and a restart keeps its data", async () => {
+  const hub = await startHub();
+  const status = await hub.stop("SIGTERM");
+  assert.equal(status.code, 0);
+  assert.ok(hub.child.logs().some((l) => l.msg === "stopped"));
+  // Second start on the same data dir: no new admin token, no migration.
+  const again = await startHub({ dataDir: hub.dataDir });
+  try {
+    assert.equal(again.adminToken, hub.adminToken);
+    assert.ok(!again.child.stdout.join("\n").includes("Admin token"));
+    assert.ok(!again.child.logs().some((l) => l.msg === "migrated database"));
+  } finally {
+    await again.stop();
+  }
+});
+
+Deno.test("CLI: help, version, usage errors", async () => {
+  const help = await hubCli(["serve", "--help"]);
+  assert.equal(help.code, 0);
+  for (const flag of ["--port", "--data-dir", "--config", "--demo", "FLEET_PORT"]) {
+    assert.ok(help.stdout.includes(flag), flag);
+  }
+  assert.match((await hubCli(["version"])).stdout, /^fleet-hub \d+\.\d+\.\d+$/);
+  const unknown = await hubCli(["serve", "--prot", "1"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /--prot/);
+  const badPort = await hubCli(["serve", "--port", "http"]);
+  assert.equal(badPort.code, 2);
+  assert.match(badPort.stderr, /--port: not a valid port/);
+
+  const agent = async (args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", join(ROOT, "agent/main.ts"), ...args],
+      env: { FLEET_AGENT_CONFIG: join(ROOT, "tests/fixtures/agent-empty.yml") },
+    }).output();
+    return {
+      code: out.code,
+      stdout: new TextDecoder().decode(out.stdout),
+      stderr: new TextDecoder().decode(out.stderr),
+    };
+  };
+  assert.match((await agent(["version"])).stdout, /^fleet-agent \d+\.\d+\.\d+/);
+  const runHelp = await agent(["run", "--help"]);
+  assert.equal(runHelp.code, 0);
+  assert.ok(runHelp.stdout.includes("--state-dir") && runHelp.stdout.includes("FLEET_HUB"));
+  const noHub = await agent(["run", "--token", "x"]);
+  assert.equal(noHub.code, 2);
+  assert.match(noHub.stderr, /--hub is required/);
+});
+
+Deno.test("logs: one JSON object per line and never a token", async () => {
+  const hub = await startHub();
+  let secrets: string[] = [hub.adminToken];
+  try {
+    const created = await hub.admin.createToken({ kind: "node", node_id: "x1" });
+    secrets = [...secrets, created.token];
+    await fetch(`${hub.url}/api/v1/fleet`, {
+      headers: { authorization: `Bearer ${created.token}` },
+    })
+      .then((r) => r.body?.cancel());
+  } finally {
+    await hub.stop();
+  }
+  for (const line of hub.child.stderr) {
+    assert.doesNotThrow(() => JSON.parse(line), `not JSON: ${line}`);
+    for (const s of secrets) assert.ok(!line.includes(s), "a token in the log");
+  }
+});
