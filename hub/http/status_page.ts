@@ -10,7 +10,8 @@ import { Hono } from "hono";
 const HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Fleet Commander</title><link rel="stylesheet" href="/status.css"></head>
+<title>Fleet Commander</title><link rel="stylesheet" href="/status.css">
+<link rel="icon" href="/favicon.svg" type="image/svg+xml"></head>
 <body>
 <header><h1>Fleet Commander</h1><span id="summary"></span><span id="conn"></span>
 <button id="logout" hidden>Log out</button></header>
@@ -84,7 +85,12 @@ $("#logout").addEventListener("click", async () => { await fetch("/api/v1/sessio
 setInterval(render, 5000);
 load();`;
 
-/** `GET /`, `/status.css`, `/status.js` (public: they hold no fleet data). */
+const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32"
+rx="7" fill="#0b1020"/><circle cx="16" cy="16" r="4" fill="#22d3ee"/><g fill="#34d399"><circle cx="6"
+cy="8" r="2.5"/><circle cx="26" cy="8" r="2.5"/><circle cx="6" cy="24" r="2.5"/><circle cx="26" cy="24"
+r="2.5"/></g><path d="M8 9l5 5m11-5l-5 5M8 23l5-5m11 5l-5-5" stroke="#22d3ee" stroke-width="1.5"/></svg>`;
+
+/** `GET /`, `/status.css`, `/status.js`, `/favicon.svg` (public: they hold no fleet data). */
 export function statusPageRoutes(): Hono {
   const app = new Hono();
   app.get("/", (c) => c.html(HTML));
@@ -93,5 +99,7 @@ export function statusPageRoutes(): Hono {
     "/status.js",
     (c) => c.body(JS, 200, { "content-type": "text/javascript; charset=utf-8" }),
   );
+  app.get("/favicon.svg", (c) => c.body(ICON, 200, { "content-type": "image/svg+xml" }));
+  app.get("/favicon.ico", (c) => c.redirect("/favicon.svg", 301));
   return app;
 }
