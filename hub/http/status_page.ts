@@ -85,7 +85,8 @@ $("#logout").addEventListener("click", async () => { await fetch("/api/v1/sessio
 setInterval(render, 5000);
 load();`;
 
-const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32"
+const ICON =
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32"
 rx="7" fill="#0b1020"/><circle cx="16" cy="16" r="4" fill="#22d3ee"/><g fill="#34d399"><circle cx="6"
 cy="8" r="2.5"/><circle cx="26" cy="8" r="2.5"/><circle cx="6" cy="24" r="2.5"/><circle cx="26" cy="24"
 r="2.5"/></g><path d="M8 9l5 5m11-5l-5 5M8 23l5-5m11 5l-5-5" stroke="#22d3ee" stroke-width="1.5"/></svg>`;

@@ -40,11 +40,13 @@ export class FleetView {
   #nodes = new Map<string, Tracked>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #placement = new Map<string, { cluster: string | null; role: string | null }>();
+  #inventory = new Map<string, HubConfig["inventory"]["nodes"][number]>();
 
   constructor(db: Database, bus: EventBus, config: HubConfig) {
     this.#db = db;
     this.#bus = bus;
     this.#config = config;
+    for (const n of config.inventory.nodes) this.#inventory.set(n.id, n);
     for (const c of config.inventory.clusters) {
       for (const n of c.nodes) this.#placement.set(n, { cluster: c.id, role: "cluster" });
     }
@@ -133,7 +135,7 @@ export class FleetView {
 
   /** The API form of a node row. */
   summary(row: NodeRow, now = Date.now()): NodeSummary {
-    const inv = this.#config.inventory.nodes.find((n) => n.id === row.id);
+    const inv = this.#inventory.get(row.id);
     const place = this.#placement.get(row.id);
     return {
       id: row.id,
