@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { Database } from "./store/db.ts";
@@ -45,11 +45,9 @@ function base64url(bytes: Uint8Array): string {
   );
 }
 
-/** SHA-256 of a token secret. */
-export async function hashToken(secret: string): Promise<Uint8Array> {
-  return new Uint8Array(
-    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret)),
-  );
+/** SHA-256 of a token secret (synchronous: ~2 µs, on every authenticated request). */
+export function hashToken(secret: string): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(secret).digest());
 }
 
 /** Parameters of a new token. */
@@ -64,10 +62,10 @@ export interface NewToken {
  * Prepares a token: the secret (to show once) and the row to store. Node tokens also make sure
  * their node exists, so the node shows up as pending before its first sample.
  */
-export async function mintToken(
+export function mintToken(
   spec: NewToken,
   now = Date.now(),
-): Promise<{ secret: string; row: Omit<TokenRow, "last_used_at" | "revoked_at"> }> {
+): { secret: string; row: Omit<TokenRow, "last_used_at" | "revoked_at"> } {
   const secret = PREFIX[spec.kind] + base64url(crypto.getRandomValues(new Uint8Array(32)));
   const id = "tok_" + base64url(crypto.getRandomValues(new Uint8Array(6)));
   const name = spec.name ?? (spec.kind === "node" ? spec.node_id! : `${spec.kind}-${id.slice(4)}`);
@@ -78,7 +76,7 @@ export async function mintToken(
       name,
       kind: spec.kind,
       node_id: spec.node_id ?? null,
-      hash: await hashToken(secret),
+      hash: hashToken(secret),
       created_at: now,
       expires_at: spec.expires_at ?? null,
     },
@@ -88,7 +86,7 @@ export async function mintToken(
 /** Stores a minted token (inside a write); returns what the caller shows once. */
 export function storeMintedToken(
   db: Database,
-  minted: Awaited<ReturnType<typeof mintToken>>,
+  minted: ReturnType<typeof mintToken>,
 ): TokenCreated {
   if (minted.row.node_id) ensureNode(db, minted.row.node_id);
   insertToken(db, minted.row);
@@ -119,14 +117,14 @@ export class TokenVerifier {
   }
 
   /** Returns the principal for `secret`, or `undefined` when unknown, revoked or expired. */
-  async verify(secret: string, now = Date.now()): Promise<Principal | undefined> {
+  verify(secret: string, now = Date.now()): Principal | undefined {
     if (!secret || secret.length > 512) return undefined;
     const version = this.#db.get<{ data_version: number }>("PRAGMA data_version")!.data_version;
     if (version !== this.#dataVersion) {
       this.#cache.clear();
       this.#dataVersion = version;
     }
-    const hash = await hashToken(secret);
+    const hash = hashToken(secret);
     const key = base64url(hash);
     let row = this.#cache.get(key);
     if (row === undefined) {
@@ -188,7 +186,7 @@ export function requireAuth(
   return async (c, next) => {
     const secret = bearer(c);
     if (!secret) throw new Unauthorized();
-    const principal = await verifier.verify(secret);
+    const principal = verifier.verify(secret);
     if (!principal) throw new Unauthorized("the token is unknown, revoked or expired");
     if (!ALLOWED[access].includes(principal.kind)) {
       throw new Forbidden(

@@ -52,9 +52,7 @@ export async function startDemo(
   const now = Date.now();
   // Secrets are stored hashed, so each start issues fresh demo tokens and revokes the old ones.
   const tokens = new Map<string, string>();
-  const minted = await Promise.all(
-    nodes.map((n) => mintToken({ kind: "node", node_id: n.id, name: `demo:${n.id}` })),
-  );
+  const minted = nodes.map((n) => mintToken({ kind: "node", node_id: n.id, name: `demo:${n.id}` }));
   await s.db.write((tx) => {
     for (const t of listTokenRows(tx)) {
       if (t.name.startsWith("demo:") && t.revoked_at === null) revokeToken(tx, t.id, now);

@@ -36,7 +36,7 @@ export interface RunningHub {
 async function firstStartAdmin(services: HubServices): Promise<void> {
   const db = services.db;
   if (listTokenRows(db).length > 0 || countActiveAdmins(db) > 0) return;
-  const minted = await mintToken({ kind: "admin", name: "admin" });
+  const minted = mintToken({ kind: "admin", name: "admin" });
   const created = await db.write((tx) => storeMintedToken(tx, minted));
   const file = join(services.config.dataDir, "admin.token");
   await Deno.writeTextFile(file, created.token + "\n", { mode: 0o600 });

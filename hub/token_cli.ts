@@ -66,7 +66,7 @@ export async function tokenCommand(args: string[]): Promise<number> {
         if (values.node && !NodeId.safeParse(values.node).success) {
           throw new UsageError(`--node: not a valid node id: ${values.node}`);
         }
-        const minted = await mintToken({
+        const minted = mintToken({
           kind: kind.data,
           node_id: values.node,
           name: values.name,

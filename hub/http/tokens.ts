@@ -32,7 +32,7 @@ export function tokenRoutes(s: HubServices): Hono<{ Variables: { principal: Prin
 
   app.post("/tokens", admin, validate("json", TokenCreate), async (c) => {
     const spec = c.req.valid("json");
-    const minted = await mintToken(spec);
+    const minted = mintToken(spec);
     const created = await s.db.write((tx) => storeMintedToken(tx, minted));
     if (created.node_id) s.fleet.added(created.node_id);
     logger.info("token created", {
@@ -51,8 +51,8 @@ export function tokenRoutes(s: HubServices): Hono<{ Variables: { principal: Prin
     return c.body(null, 204);
   });
 
-  app.post("/session", validate("json", SessionCreate), async (c) => {
-    const principal = await s.verifier.verify(c.req.valid("json").token);
+  app.post("/session", validate("json", SessionCreate), (c) => {
+    const principal = s.verifier.verify(c.req.valid("json").token);
     if (!principal) throw new Unauthorized("the token is unknown, revoked or expired");
     if (principal.kind === "node") throw new Forbidden("node tokens cannot log in to the UI");
     setCookie(c, SESSION_COOKIE, c.req.valid("json").token, {

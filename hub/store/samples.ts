@@ -91,14 +91,23 @@ export function storeBatch(db: Database, batch: IngestBatch, now: number): Store
   };
 }
 
-/** Deletes up to `limit` raw samples older than `cutoff`; returns how many. */
+/**
+ * Deletes up to `limit` raw samples older than `cutoff`; returns how many. Walks the nodes and
+ * uses the (node_id, ts) index, so a round costs one index probe per node when nothing expired.
+ */
 export function pruneSamples(db: Database, cutoff: number, limit: number): number {
-  return db.run(
-    "DELETE FROM samples WHERE (node_id, seq) IN " +
-      "(SELECT node_id, seq FROM samples WHERE ts < ? LIMIT ?)",
-    cutoff,
-    limit,
-  ).changes;
+  let left = limit;
+  for (const { id } of db.all<{ id: string }>("SELECT id FROM nodes")) {
+    if (left <= 0) break;
+    left -= db.run(
+      "DELETE FROM samples WHERE id IN " +
+        "(SELECT id FROM samples WHERE node_id = ? AND ts < ? LIMIT ?)",
+      id,
+      cutoff,
+      left,
+    ).changes;
+  }
+  return limit - left;
 }
 
 /** Deletes up to `limit` rollup rows older than `cutoff`; returns how many. */
