@@ -1,0 +1,412 @@
+/**
+ * Shared pieces of the bench: /proc readings (RSS, CPU ticks), percentiles, realistic sample
+ * payloads, a minimal keep-alive HTTP/1.1 client for the load generator, and small helpers.
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { createSimulatedCollector } from "../../agent/collect/simulated.ts";
+import { SampleMetrics } from "../../shared/protocol.ts";
+
+/** This directory (tests/bench/). */
+export const BENCH_DIR: string = fileURLToPath(new URL("./", import.meta.url));
+
+/** Sleeps `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+}
+
+/** Clock ticks per second for /proc/<pid>/stat (`getconf CLK_TCK`; Linux is always 100). */
+export const CLK_TCK = 100;
+
+/** Resident set size of `pid` in bytes (VmRSS), or undefined when the process is gone. */
+export function readRss(pid: number | "self"): number | undefined {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(text);
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime + stime of `pid` in clock ticks, or undefined when the process is gone. */
+export function readCpuTicks(pid: number | "self"): number | undefined {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // The command name (field 2) may contain spaces: fields are counted after its ')'.
+    const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    // rest[0] is field 3 (state); utime is field 14, stime field 15.
+    return Number(rest[11]) + Number(rest[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A CPU-time meter for one process: % of one core between `start()` and `stop()`. */
+export class CpuMeter {
+  readonly pid: number | "self";
+  #t0 = 0;
+  #ticks0 = 0;
+
+  constructor(pid: number | "self") {
+    this.pid = pid;
+  }
+
+  start(): void {
+    this.#t0 = performance.now();
+    this.#ticks0 = readCpuTicks(this.pid) ?? 0;
+  }
+
+  /** Percent of one core used since `start()`, and the CPU seconds. */
+  read(): { pct: number; cpu_s: number; wall_s: number } {
+    const ticks = (readCpuTicks(this.pid) ?? this.#ticks0) - this.#ticks0;
+    const wall = (performance.now() - this.#t0) / 1000;
+    const cpu = ticks / CLK_TCK;
+    return { pct: wall > 0 ? round((cpu / wall) * 100, 2) : 0, cpu_s: cpu, wall_s: round(wall, 2) };
+  }
+}
+
+/** Samples a process's RSS every `everyMs` until stopped; reports max, mean and last. */
+export class RssSampler {
+  readonly pid: number;
+  readonly values: number[] = [];
+  #timer: ReturnType<typeof setInterval>;
+
+  constructor(pid: number, everyMs = 500) {
+    this.pid = pid;
+    this.#take();
+    this.#timer = setInterval(() => this.#take(), everyMs);
+  }
+
+  #take(): void {
+    const v = readRss(this.pid);
+    if (v !== undefined) this.values.push(v);
+  }
+
+  stop(): { max_mb: number; mean_mb: number; last_mb: number; samples: number } {
+    clearInterval(this.#timer);
+    this.#take();
+    const v = this.values;
+    return {
+      max_mb: mb(Math.max(0, ...v)),
+      mean_mb: mb(v.length ? v.reduce((a, b) => a + b, 0) / v.length : 0),
+      last_mb: mb(v.at(-1) ?? 0),
+      samples: v.length,
+    };
+  }
+}
+
+/** Bytes → MiB (what `ps` and `top` call MB), 1 decimal. */
+export function mb(bytes: number): number {
+  return round(bytes / (1024 * 1024), 1);
+}
+
+/** Rounds to `digits` decimals. */
+export function round(v: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+/** Latency summary in ms. */
+export interface LatencySummary {
+  n: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/** Percentiles (nearest rank) of `values` (ms). */
+export function summarize(values: number[] | Float64Array): LatencySummary {
+  const v = Float64Array.from(values).sort();
+  const n = v.length;
+  if (n === 0) return { n: 0, p50: NaN, p90: NaN, p99: NaN, max: NaN, mean: NaN };
+  const at = (p: number) => v[Math.min(n - 1, Math.max(0, Math.ceil(p * n) - 1))];
+  let sum = 0;
+  for (const x of v) sum += x;
+  return {
+    n,
+    p50: round(at(0.5), 2),
+    p90: round(at(0.9), 2),
+    p99: round(at(0.99), 2),
+    max: round(v[n - 1], 2),
+    mean: round(sum / n, 2),
+  };
+}
+
+/** A growable list of numbers without per-push allocation. */
+export class NumList {
+  #buf = new Float64Array(1 << 14);
+  length = 0;
+
+  push(v: number): void {
+    if (this.length === this.#buf.length) {
+      const next = new Float64Array(this.#buf.length * 2);
+      next.set(this.#buf);
+      this.#buf = next;
+    }
+    this.#buf[this.length++] = v;
+  }
+
+  values(): Float64Array {
+    return this.#buf.subarray(0, this.length);
+  }
+}
+
+/**
+ * Metric bodies of realistic samples (Jetson AGX Xavier and x86 + RTX 4090, both 8 cores, with
+ * disks, net, temps, GPUs, power rails and containers), serialised once as the JSON text after
+ * the opening `{`, so a sample is built per request with a cheap concatenation:
+ * `{"seq":N,"ts":T,` + template.
+ */
+export async function sampleTemplates(count = 32, now = Date.now()): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const kind = i % 2 === 0 ? "xavier" : "x86";
+    const c = createSimulatedCollector({ kind, seed: 1000 + i });
+    // Spread over ~a day so some templates carry a running GPU job (its container and heat).
+    const t = now - i * 2_741_000;
+    await c.collect({ root: "/", now: t - 5000 });
+    const metrics = SampleMetrics.parse(await c.collect({ root: "/", now: t }));
+    out.push(JSON.stringify(metrics).slice(1));
+  }
+  return out;
+}
+
+/** One sample's JSON text from a template. */
+export function sampleJson(template: string, seq: number, ts: number): string {
+  return `{"seq":${seq},"ts":${ts},${template}`;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A parsed HTTP response (status and body text). */
+export interface Http1Response {
+  status: number;
+  body: string;
+}
+
+/**
+ * A minimal HTTP/1.1 client on one keep-alive TCP connection, one request at a time. Much
+ * cheaper per request than `fetch`, so on a 2-core machine the load generator leaves more CPU
+ * to the server under test. Handles `content-length` and `chunked` bodies.
+ */
+export class Http1Conn {
+  readonly hostname: string;
+  readonly port: number;
+  #conn: Deno.TcpConn | undefined;
+  #acc = new Uint8Array(64 * 1024);
+  #len = 0;
+
+  constructor(hostname: string, port: number) {
+    this.hostname = hostname;
+    this.port = port;
+  }
+
+  /** Builds a POST request's bytes. */
+  static post(host: string, path: string, headers: Record<string, string>, body: string) {
+    const b = encoder.encode(body);
+    let head = `POST ${path} HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${b.byteLength}\r\n`;
+    for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+    const h = encoder.encode(head + "\r\n");
+    const out = new Uint8Array(h.byteLength + b.byteLength);
+    out.set(h, 0);
+    out.set(b, h.byteLength);
+    return out;
+  }
+
+  /** Sends one request and reads its response. Throws on connection errors. */
+  async request(bytes: Uint8Array): Promise<Http1Response> {
+    if (!this.#conn) {
+      this.#conn = await Deno.connect({ hostname: this.hostname, port: this.port });
+      this.#conn.setNoDelay(true);
+      this.#len = 0;
+    }
+    try {
+      let off = 0;
+      while (off < bytes.byteLength) off += await this.#conn.write(bytes.subarray(off));
+      return await this.#readResponse();
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  async #fill(): Promise<void> {
+    if (this.#len === this.#acc.length) {
+      const next = new Uint8Array(this.#acc.length * 2);
+      next.set(this.#acc);
+      this.#acc = next;
+    }
+    const n = await this.#conn!.read(this.#acc.subarray(this.#len));
+    if (n === null) throw new Error("connection closed by server");
+    this.#len += n;
+  }
+
+  #indexOfCrlf(from: number, double: boolean): number {
+    const a = this.#acc;
+    for (let i = from; i + (double ? 3 : 1) < this.#len; i++) {
+      if (a[i] === 13 && a[i + 1] === 10 && (!double || (a[i + 2] === 13 && a[i + 3] === 10))) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  async #readResponse(): Promise<Http1Response> {
+    let end: number;
+    while ((end = this.#indexOfCrlf(0, true)) < 0) await this.#fill();
+    const head = decoder.decode(this.#acc.subarray(0, end));
+    const lines = head.split("\r\n");
+    const status = Number(lines[0].split(" ")[1]);
+    let length = -1;
+    let chunked = false;
+    let close = false;
+    for (let i = 1; i < lines.length; i++) {
+      const colon = lines[i].indexOf(":");
+      const name = lines[i].slice(0, colon).trim().toLowerCase();
+      const value = lines[i].slice(colon + 1).trim().toLowerCase();
+      if (name === "content-length") length = Number(value);
+      else if (name === "transfer-encoding") chunked = value.includes("chunked");
+      else if (name === "connection") close = value === "close";
+    }
+    let pos = end + 4;
+    let body = "";
+    if (chunked) {
+      const parts: Uint8Array[] = [];
+      // Bounded by the data the server sends; each round consumes one chunk.
+      while (true) {
+        let lineEnd: number;
+        while ((lineEnd = this.#indexOfCrlf(pos, false)) < 0) await this.#fill();
+        const size = parseInt(decoder.decode(this.#acc.subarray(pos, lineEnd)), 16);
+        if (!Number.isFinite(size)) throw new Error("bad chunk size");
+        const need = lineEnd + 2 + size + 2;
+        while (this.#len < need) await this.#fill();
+        if (size === 0) {
+          pos = need;
+          break;
+        }
+        parts.push(this.#acc.slice(lineEnd + 2, lineEnd + 2 + size));
+        pos = need;
+      }
+      body = parts.map((p) => decoder.decode(p)).join("");
+    } else if (length >= 0) {
+      while (this.#len < pos + length) await this.#fill();
+      body = decoder.decode(this.#acc.subarray(pos, pos + length));
+      pos += length;
+    } else {
+      throw new Error("response without length");
+    }
+    // Keep any bytes past this response (none with one request in flight).
+    this.#acc.copyWithin(0, pos, this.#len);
+    this.#len -= pos;
+    if (close) this.close();
+    return { status, body };
+  }
+
+  /** Closes the connection (the next request reconnects). */
+  close(): void {
+    try {
+      this.#conn?.close();
+    } catch { /* already closed */ }
+    this.#conn = undefined;
+    this.#len = 0;
+  }
+}
+
+/** A node the load generator pushes as: its id, token and the last seq it used. */
+export interface BenchNode {
+  id: string;
+  token: string;
+  seq: number;
+}
+
+/** Configuration handed to `load_client.ts` (as a JSON file). */
+export interface LoadConfig {
+  /** Base URL, `http://127.0.0.1:PORT`. */
+  url: string;
+  path: string;
+  nodes: BenchNode[];
+  /** `saturate`: every worker sends back to back; `paced`: each node once per `intervalMs`. */
+  mode: "saturate" | "paced";
+  batch: number;
+  concurrency: number;
+  /** Epoch ms: start sending. */
+  startAt: number;
+  /** Epoch ms: count requests started from here on. */
+  measureFrom: number;
+  /** Epoch ms: stop starting requests. */
+  endAt: number;
+  intervalMs?: number;
+  /** Spacing of sample timestamps inside a batch (replayed backlog), ms. */
+  batchSpacingMs?: number;
+  /** Stop once this many requests were started (saturate mode), even before `endAt`. */
+  maxRequests?: number;
+}
+
+/** What `load_client.ts` prints (one JSON line starting with `{"kind":"load-result"`). */
+export interface LoadResult {
+  kind: "load-result";
+  requests: number;
+  samples: number;
+  errors: number;
+  error_kinds: Record<string, number>;
+  bad_acks: number;
+  window_s: number;
+  requests_per_s: number;
+  samples_per_s: number;
+  latency_ms: LatencySummary;
+  /** Requests sent outside the measured window (warm-up and drain). */
+  unmeasured_requests: number;
+  client_cpu_pct: number;
+  /** Highest seq acknowledged per node id. */
+  acked: Record<string, number>;
+  /** Highest seq sent per node id (also for failed requests). */
+  sent: Record<string, number>;
+  late_starts?: number;
+}
+
+/** Configuration of `sse_client.ts`. */
+export interface SseConfig {
+  url: string;
+  token: string;
+  clients: number;
+  /** Count `node.sample` events whose sample ts is in [measureFrom, endAt). */
+  measureFrom: number;
+  endAt: number;
+  /** Epoch ms: disconnect and report. */
+  stopAt: number;
+}
+
+/** What `sse_client.ts` prints. */
+export interface SseResult {
+  kind: "sse-result";
+  clients: number;
+  connected: number;
+  events: number;
+  sample_events: number;
+  measured: number;
+  per_client_measured: number[];
+  latency_ms: LatencySummary;
+  disconnects: number;
+  parse_errors: number;
+  client_cpu_pct: number;
+}
+
+/** Parses `--name value` / `--name=value` / `--flag` arguments. */
+export function parseFlags(args: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith("--")) throw new Error(`unexpected argument: ${a}`);
+    const eq = a.indexOf("=");
+    if (eq > 0) out.set(a.slice(2, eq), a.slice(eq + 1));
+    else if (i + 1 < args.length && !args[i + 1].startsWith("--")) out.set(a.slice(2), args[++i]);
+    else out.set(a.slice(2), "true");
+  }
+  return out;
+}

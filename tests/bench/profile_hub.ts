@@ -1,0 +1,162 @@
+/**
+ * CPU profile of the hub under saturating ingest, to find where its single JS thread spends its
+ * time: `deno run --allow-all tests/bench/profile_hub.ts [--batch 1] [--seconds 6]
+ * [--concurrency 64] [--nodes 1000]`.
+ *
+ * Starts `hub/main.ts serve` under `deno run --cpu-prof` (the one difference from
+ * `tests/helpers/hub.ts`, which cannot pass Deno flags), creates node tokens, drives it with
+ * `load_client.ts`, stops it with SIGTERM (the profile is written at exit) and prints the
+ * functions with the most self and inclusive time inside the load window. The `.cpuprofile`
+ * stays in `tests/bench/out/` for Chrome DevTools.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { Child } from "../helpers/process.ts";
+import { ROOT } from "../helpers/hub.ts";
+import { ApiClient } from "../../shared/api_client.ts";
+import {
+  BENCH_DIR,
+  type BenchNode,
+  type LoadConfig,
+  type LoadResult,
+  parseFlags,
+} from "./common.ts";
+
+const flags = parseFlags(Deno.args);
+const batch = Number(flags.get("batch") ?? 1);
+const seconds = Number(flags.get("seconds") ?? 6);
+const concurrency = Number(flags.get("concurrency") ?? 64);
+const nodeCount = Number(flags.get("nodes") ?? 1000);
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Self and inclusive time per function between `from` and `to` (µs, profile clock). */
+function analyze(p: Profile, from: number, to: number) {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const name = (n: ProfileNode) => {
+    const f = n.callFrame;
+    const file = f.url.split("/").at(-1) ?? "";
+    return `${f.functionName || "(anonymous)"}${file ? ` ${file}:${f.lineNumber + 1}` : ""}`;
+  };
+  const selfTime = new Map<number, number>();
+  let t = p.startTime;
+  let total = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i];
+    if (t < from || t > to) continue;
+    selfTime.set(p.samples[i], (selfTime.get(p.samples[i]) ?? 0) + p.timeDeltas[i]);
+    total += p.timeDeltas[i];
+  }
+  const self = new Map<string, number>();
+  const incl = new Map<string, number>();
+  for (const [id, us] of selfTime) {
+    const n = byId.get(id)!;
+    self.set(name(n), (self.get(name(n)) ?? 0) + us);
+    const seen = new Set<string>();
+    for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) {
+      const nm = name(byId.get(x)!);
+      if (seen.has(nm)) continue;
+      seen.add(nm);
+      incl.set(nm, (incl.get(nm) ?? 0) + us);
+    }
+  }
+  const top = (m: Map<string, number>, k: number) =>
+    [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([f, us]) =>
+      `${(us / total * 100).toFixed(1).padStart(5)}%  ${f}`
+    );
+  return { total_ms: Math.round(total / 1000), self: top(self, 25), inclusive: top(incl, 45) };
+}
+
+const outDir = join(BENCH_DIR, "out", `prof-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+await Deno.mkdir(outDir, { recursive: true });
+const dataDir = await Deno.makeTempDir({ prefix: "fleet-prof-hub-" });
+const hub = new Child(Deno.execPath(), [
+  "run",
+  "--allow-all",
+  "--cpu-prof",
+  `--cpu-prof-dir=${outDir}`,
+  join(ROOT, "hub/main.ts"),
+  "serve",
+  "--host",
+  "127.0.0.1",
+  "--port",
+  "0",
+  "--data-dir",
+  dataDir,
+], { cwd: dataDir });
+let client: Child | undefined;
+try {
+  const line = await hub.waitForLine((l) => l.includes('"msg":"listening"'), 60_000);
+  const url = `http://127.0.0.1:${JSON.parse(line).port}`;
+  const token = (await Deno.readTextFile(join(dataDir, "admin.token"))).trim();
+  const admin = new ApiClient({ hub: url, token });
+  const nodes: BenchNode[] = [];
+  for (let i = 0; i < nodeCount; i++) {
+    const id = `bench-${String(i + 1).padStart(4, "0")}`;
+    nodes.push({
+      id,
+      token: (await admin.createToken({ kind: "node", node_id: id })).token,
+      seq: 0,
+    });
+  }
+  const startAt = Date.now() + 1500;
+  const cfg: LoadConfig = {
+    url,
+    path: "/api/v1/ingest",
+    nodes,
+    mode: "saturate",
+    batch,
+    concurrency,
+    startAt,
+    measureFrom: startAt + 1000,
+    endAt: startAt + 1000 + seconds * 1000,
+  };
+  const file = join(outDir, "load.json");
+  await Deno.writeTextFile(file, JSON.stringify(cfg));
+  client = new Child(Deno.execPath(), [
+    "run",
+    "--allow-all",
+    join(BENCH_DIR, "load_client.ts"),
+    file,
+  ]);
+  await client.status;
+  const resultLine = client.stdout.find((l) => l.startsWith('{"kind":"load-result"'));
+  if (!resultLine) throw new Error(`no load result:\n${client.stderr.slice(-10).join("\n")}`);
+  const r = JSON.parse(resultLine) as LoadResult;
+  console.log(
+    `batch ${batch}: ${r.samples_per_s} samples/s, ${r.requests_per_s} req/s, ` +
+      `p50 ${r.latency_ms.p50} ms, p99 ${r.latency_ms.p99} ms, errors ${r.errors}`,
+  );
+  const stopWall = Date.now();
+  await hub.stop();
+  const profFile = [...Deno.readDirSync(outDir)].find((e) => e.name.endsWith(".cpuprofile"));
+  if (!profFile) throw new Error("no .cpuprofile written");
+  const profile = JSON.parse(await Deno.readTextFile(join(outDir, profFile.name))) as Profile;
+  // The profile clock is monotonic µs and ends at the stop (shutdown takes milliseconds): map
+  // the measured window back from there.
+  const to = profile.endTime - (stopWall - cfg.endAt) * 1000;
+  const a = analyze(profile, to - seconds * 1_000_000, to);
+  console.log(`\nhub main thread, ${a.total_ms} ms of the load window; self time:`);
+  for (const l of a.self) console.log(l);
+  console.log("\ninclusive time:");
+  for (const l of a.inclusive) console.log(l);
+  console.log(`\nprofile: ${join(outDir, profFile.name)}`);
+} finally {
+  await client?.stop();
+  await hub.stop();
+  await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+}
