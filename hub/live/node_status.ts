@@ -7,7 +7,7 @@
  * @module
  */
 import type { Database } from "../store/db.ts";
-import { getNodeRow, listNodeRows, type NodeRow } from "../store/nodes.ts";
+import { getNodeRow, listNodeRows, newestSampleText, type NodeRow } from "../store/nodes.ts";
 import type { StoredBatch } from "../store/samples.ts";
 import type { EventBus } from "./bus.ts";
 import type { NodeStatus, NodeSummary, Sample } from "../../shared/protocol.ts";
@@ -30,6 +30,8 @@ export function statusAt(
 interface Tracked {
   lastSeen: number | null;
   status: NodeStatus;
+  /** The newest sample by seq (kept here, not rewritten in the database per batch). */
+  sample: Sample | null;
 }
 
 /** Tracks node status and turns store changes into fleet events. */
@@ -55,9 +57,11 @@ export class FleetView {
     }
     const now = Date.now();
     for (const row of listNodeRows(db)) {
+      const text = newestSampleText(db, row.id);
       this.#nodes.set(row.id, {
         lastSeen: row.last_seen,
         status: this.#statusOf(row.last_seen, now),
+        sample: text ? JSON.parse(text) as Sample : null,
       });
     }
   }
@@ -104,7 +108,7 @@ export class FleetView {
   /** Announces a node that appeared without samples (token issued, inventory). */
   added(id: string): void {
     if (this.#nodes.has(id)) return;
-    this.#nodes.set(id, { lastSeen: null, status: "pending" });
+    this.#nodes.set(id, { lastSeen: null, status: "pending", sample: null });
     const row = getNodeRow(this.#db, id);
     if (row) this.#bus.publish({ type: "node.added", node: this.summary(row) });
   }
@@ -121,14 +125,17 @@ export class FleetView {
   ingested(stored: StoredBatch, now: number): void {
     let t = this.#nodes.get(stored.node_id);
     if (!t) {
-      t = { lastSeen: null, status: "pending" };
+      t = { lastSeen: null, status: "pending", sample: null };
       this.#nodes.set(stored.node_id, t);
       const row = getNodeRow(this.#db, stored.node_id);
       if (row) this.#bus.publish({ type: "node.added", node: this.summary(row) });
     }
     t.lastSeen = now;
     const newest: Sample | undefined = stored.fresh.at(-1);
-    if (newest) this.#bus.publish({ type: "node.sample", node_id: stored.node_id, sample: newest });
+    if (newest && newest.seq >= (t.sample?.seq ?? 0)) {
+      t.sample = newest;
+      this.#bus.publish({ type: "node.sample", node_id: stored.node_id, sample: newest });
+    }
     const status = this.#statusOf(now, now);
     if (status !== t.status) this.#announce(stored.node_id, t, status);
   }
@@ -136,6 +143,7 @@ export class FleetView {
   /** The API form of a node row. */
   summary(row: NodeRow, now = Date.now()): NodeSummary {
     const inv = this.#inventory.get(row.id);
+    const tracked = this.#nodes.get(row.id);
     const place = this.#placement.get(row.id);
     return {
       id: row.id,
@@ -146,12 +154,12 @@ export class FleetView {
       type: inv?.type ?? null,
       role: inv?.role ?? place?.role ?? null,
       cluster: place?.cluster ?? null,
-      status: this.#nodes.get(row.id)?.status ?? this.#statusOf(row.last_seen, now),
+      status: tracked?.status ?? this.#statusOf(row.last_seen, now),
       first_seen: row.first_seen,
       last_seen: row.last_seen,
       last_seq: row.last_seq,
       spool_dropped: row.spool_dropped,
-      last_sample: row.last_sample ? JSON.parse(row.last_sample) as Sample : null,
+      last_sample: tracked?.sample ?? null,
     };
   }
 

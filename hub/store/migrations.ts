@@ -37,7 +37,6 @@ CREATE TABLE nodes (
   first_seen INTEGER,
   last_seen INTEGER,
   last_seq INTEGER NOT NULL DEFAULT 0,
-  last_sample TEXT,
   spool_dropped INTEGER NOT NULL DEFAULT 0
 );
 -- A rowid table: rows are ~2 KB of JSON, which WITHOUT ROWID handles three times slower.

@@ -1,11 +1,13 @@
 /**
  * The `nodes` table: one row per machine that has a token or has sent samples, holding its
- * identity, its last sample and when the hub last heard from it.
+ * identity, its highest seq and when the hub last heard from it. (The newest sample itself is
+ * kept in memory by the fleet view and read back from `samples` at start, so ingest does not
+ * rewrite a 2 KB column per batch.)
  *
  * @module
  */
 import type { Database } from "./db.ts";
-import type { AgentInfo, Sample } from "../../shared/protocol.ts";
+import type { AgentInfo } from "../../shared/protocol.ts";
 
 /** A row of `nodes`. */
 export interface NodeRow {
@@ -17,7 +19,6 @@ export interface NodeRow {
   first_seen: number | null;
   last_seen: number | null;
   last_seq: number;
-  last_sample: string | null;
   spool_dropped: number;
 }
 
@@ -36,39 +37,44 @@ export function ensureNode(db: Database, id: string, name = id): boolean {
   return db.run("INSERT OR IGNORE INTO nodes (id, name) VALUES (?, ?)", id, name).changes > 0;
 }
 
-/** Records a batch's effect on its node: identity, last contact, newest sample. */
+/**
+ * Records a batch's effect on its node in one statement (creating the row if needed): identity,
+ * last contact, highest seq. Returns the node's highest seq afterwards.
+ */
 export function touchNode(
   db: Database,
   id: string,
   now: number,
   agent: AgentInfo | undefined,
-  newest: Sample | undefined,
+  newestSeq: number,
   spoolDropped: number | undefined,
-): void {
-  db.run(
-    `UPDATE nodes SET
-       hostname = coalesce(?, hostname), arch = coalesce(?, arch),
-       agent_version = coalesce(?, agent_version),
-       first_seen = coalesce(first_seen, ?), last_seen = ?,
-       spool_dropped = coalesce(?, spool_dropped)
-     WHERE id = ?`,
+): number {
+  return db.get<{ last_seq: number }>(
+    `INSERT INTO nodes (id, name, hostname, arch, agent_version, first_seen, last_seen, last_seq,
+                        spool_dropped)
+     VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?5, ?6, coalesce(?7, 0))
+     ON CONFLICT (id) DO UPDATE SET
+       hostname = coalesce(excluded.hostname, hostname), arch = coalesce(excluded.arch, arch),
+       agent_version = coalesce(excluded.agent_version, agent_version),
+       first_seen = coalesce(first_seen, excluded.first_seen), last_seen = excluded.last_seen,
+       last_seq = max(last_seq, excluded.last_seq), spool_dropped = coalesce(?7, spool_dropped)
+     RETURNING last_seq`,
+    id,
     agent?.hostname ?? null,
     agent?.arch ?? null,
     agent?.version ?? null,
     now,
-    now,
+    newestSeq,
     spoolDropped ?? null,
+  )!.last_seq;
+}
+
+/** The newest stored sample of a node (by seq), as JSON text, if any is still held. */
+export function newestSampleText(db: Database, id: string): string | undefined {
+  return db.get<{ data: string }>(
+    "SELECT data FROM samples WHERE node_id = ? ORDER BY seq DESC LIMIT 1",
     id,
-  );
-  if (newest) {
-    db.run(
-      "UPDATE nodes SET last_seq = ?, last_sample = ? WHERE id = ? AND last_seq < ?",
-      newest.seq,
-      JSON.stringify(newest),
-      id,
-      newest.seq,
-    );
-  }
+  )?.data;
 }
 
 /** Removes a node with its samples and rollups; true if it existed. */

@@ -9,7 +9,7 @@
 import type { Database } from "./db.ts";
 import type { IngestBatch, Sample, SeriesValues } from "../../shared/protocol.ts";
 import { SERIES, seriesOf } from "../../shared/metrics.ts";
-import { ensureNode, touchNode } from "./nodes.ts";
+import { touchNode } from "./nodes.ts";
 
 /** What storing a batch did. */
 export interface StoredBatch {
@@ -20,8 +20,6 @@ export interface StoredBatch {
   duplicates: number;
   /** Highest seq the hub holds for the node after this batch. */
   last_seq: number;
-  /** The node row was created by this batch. */
-  created: boolean;
   /** The newly stored samples, in seq order (for the live stream). */
   fresh: Sample[];
 }
@@ -44,13 +42,35 @@ ON CONFLICT (node_id, minute) DO UPDATE SET ${
   ).join(", ")
 }`;
 
-function rollupParams(nodeId: string, sample: Sample): (string | number | null)[] {
+/** Per series of one (node, minute): min, max, sum, count. */
+type RollupAcc = Map<string, [number, number, number, number]>;
+
+/** Adds a sample's series values to the accumulator of its minute. */
+function accumulate(minutes: Map<number, RollupAcc>, sample: Sample): void {
+  const minute = Math.floor(sample.ts / MINUTE) * MINUTE;
+  let acc = minutes.get(minute);
+  if (!acc) minutes.set(minute, acc = new Map());
   const values = seriesOf(sample);
-  const params: (string | number | null)[] = [nodeId, Math.floor(sample.ts / MINUTE) * MINUTE];
   for (const s of SERIES) {
     const v = values[s];
-    if (v === undefined) params.push(null, null, 0, 0);
-    else params.push(v, v, v, 1);
+    if (v === undefined) continue;
+    const a = acc.get(s);
+    if (!a) acc.set(s, [v, v, v, 1]);
+    else {
+      a[0] = Math.min(a[0], v);
+      a[1] = Math.max(a[1], v);
+      a[2] += v;
+      a[3]++;
+    }
+  }
+}
+
+function rollupParams(nodeId: string, minute: number, acc: RollupAcc): (string | number | null)[] {
+  const params: (string | number | null)[] = [nodeId, minute];
+  for (const s of SERIES) {
+    const a = acc.get(s);
+    if (!a) params.push(null, null, 0, 0);
+    else params.push(a[0], a[1], a[2], a[3]);
   }
   return params;
 }
@@ -58,11 +78,12 @@ function rollupParams(nodeId: string, sample: Sample): (string | number | null)[
 /**
  * Stores a validated batch for its node (call inside `db.write`). Samples are sorted by seq
  * first, so the node's newest sample is the one with the highest seq, whatever order they came.
+ * Rollups are merged per minute of the batch: one upsert per (node, minute), not per sample.
  */
 export function storeBatch(db: Database, batch: IngestBatch, now: number): StoredBatch {
-  const created = ensureNode(db, batch.node_id);
   const samples = [...batch.samples].sort((a, b) => a.seq - b.seq);
   const fresh: Sample[] = [];
+  const minutes = new Map<number, RollupAcc>();
   for (const sample of samples) {
     const changed = db.run(
       INSERT_SAMPLE,
@@ -72,21 +93,26 @@ export function storeBatch(db: Database, batch: IngestBatch, now: number): Store
       JSON.stringify(sample),
     ).changes;
     if (changed === 0) continue;
-    db.run(UPSERT_ROLLUP, ...rollupParams(batch.node_id, sample));
+    accumulate(minutes, sample);
     fresh.push(sample);
   }
-  touchNode(db, batch.node_id, now, batch.agent, fresh.at(-1), batch.spool_dropped);
-  const lastSeq = db.get<{ last_seq: number }>(
-    "SELECT last_seq FROM nodes WHERE id = ?",
+  for (const [minute, acc] of minutes) {
+    db.run(UPSERT_ROLLUP, ...rollupParams(batch.node_id, minute, acc));
+  }
+  const lastSeq = touchNode(
+    db,
     batch.node_id,
-  )!.last_seq;
+    now,
+    batch.agent,
+    fresh.at(-1)?.seq ?? 0,
+    batch.spool_dropped,
+  );
   return {
     node_id: batch.node_id,
     acked_seq: samples.at(-1)!.seq,
     stored: fresh.length,
     duplicates: samples.length - fresh.length,
     last_seq: lastSeq,
-    created,
     fresh,
   };
 }

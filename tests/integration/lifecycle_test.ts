@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { hubCli, ROOT, startHub } from "../helpers/hub.ts";
 import { waitFor } from "../helpers/process.ts";
+import { pushSeqs } from "../helpers/samples.ts";
 
 Deno.test("demo: simulated agents push through the real ingest path with node tokens", async () => {
   const hub = await startHub({ args: ["--demo", "7"] });
@@ -39,6 +40,8 @@ Deno.test("demo: simulated agents push through the real ingest path with node to
 
 Deno.test("SIGTERM: the hub stops cleanly and a restart keeps its data", async () => {
   const hub = await startHub();
+  const token = (await hub.admin.createToken({ kind: "node", node_id: "keep-1" })).token;
+  await pushSeqs(hub.url, token, "keep-1", 1, 3);
   const status = await hub.stop("SIGTERM");
   assert.equal(status.code, 0);
   assert.ok(hub.child.logs().some((l) => l.msg === "stopped"));
@@ -48,6 +51,9 @@ Deno.test("SIGTERM: the hub stops cleanly and a restart keeps its data", async (
     assert.equal(again.adminToken, hub.adminToken);
     assert.ok(!again.child.stdout.join("\n").includes("Admin token"));
     assert.ok(!again.child.logs().some((l) => l.msg === "migrated database"));
+    const node = await again.admin.node("keep-1");
+    assert.equal(node.last_seq, 3);
+    assert.equal(node.last_sample?.seq, 3, "the newest sample is back after a restart");
   } finally {
     await again.stop();
   }
