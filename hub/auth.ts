@@ -124,16 +124,17 @@ export class TokenVerifier {
       this.#cache.clear();
       this.#dataVersion = version;
     }
-    const hash = hashToken(secret);
-    const key = base64url(hash);
-    let row = this.#cache.get(key);
+    // Cached by the presented secret, so a hit costs no hashing. A miss hashes, looks the hash
+    // up, and compares it again in constant time so timing says nothing of the stored secret.
+    let row = this.#cache.get(secret);
     if (row === undefined) {
-      row = tokenByHash(this.#db, hash) ?? null;
+      const hash = hashToken(secret);
+      const found = tokenByHash(this.#db, hash);
+      row = found && timingSafeEqual(found.hash, hash) ? found : null;
       if (this.#cache.size > 10_000) this.#cache.clear();
-      this.#cache.set(key, row);
+      this.#cache.set(secret, row);
     }
-    // The lookup was by hash; compare again in constant time so timing says nothing of the secret.
-    if (!row || !timingSafeEqual(row.hash, hash)) return undefined;
+    if (!row) return undefined;
     if (row.revoked_at !== null) return undefined;
     if (row.expires_at !== null && row.expires_at <= now) return undefined;
     this.#used.set(row.id, now);

@@ -65,6 +65,7 @@ export const HubFile = z.strictObject({
   stream: z.strictObject({
     heartbeat: duration.optional(),
     replay_events: z.number().int().min(16).max(1_000_000).optional(),
+    replay_bytes: size.optional(),
     client_buffer: size.optional(),
   }).optional(),
   ingest: z.strictObject({ max_body: size.optional() }).optional(),
@@ -89,6 +90,7 @@ export interface HubConfig {
   statusCheckMs: number;
   heartbeatMs: number;
   replayEvents: number;
+  replayBytes: number;
   clientBufferBytes: number;
   maxBodyBytes: number;
   inventory: {
@@ -216,6 +218,15 @@ export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "invent
     kind: "int",
     default: "10000",
     help: "events kept for Last-Event-ID resume",
+  },
+  {
+    key: "replayBytes",
+    flag: "replay-bytes",
+    env: "FLEET_REPLAY_BYTES",
+    yaml: "stream.replay_bytes",
+    kind: "size",
+    default: "8MB",
+    help: "memory bound of the resume window",
   },
   {
     key: "clientBufferBytes",

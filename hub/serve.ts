@@ -56,7 +56,7 @@ export async function serve(config: HubConfig): Promise<RunningHub> {
   await db.write((tx) => {
     for (const n of config.inventory.nodes) ensureNode(tx, n.id, n.name ?? n.id);
   });
-  const bus = new EventBus(config.replayEvents);
+  const bus = new EventBus(config.replayEvents, config.replayBytes);
   const services: HubServices = {
     config,
     db,

@@ -43,10 +43,16 @@ export class EventBus {
   readonly bootId: string = newBootId();
   #ring: (BusEvent | undefined)[];
   #seq = 0;
+  /** Seq of the oldest event still in the ring. */
+  #oldest = 1;
+  #bytes = 0;
+  #maxBytes: number;
   #listeners = new Set<(e: BusEvent) => void>();
 
-  constructor(capacity: number) {
+  /** Keeps at most `capacity` events and at most `maxBytes` of encoded frames for resume. */
+  constructor(capacity: number, maxBytes = Number.POSITIVE_INFINITY) {
     this.#ring = new Array(capacity);
+    this.#maxBytes = maxBytes;
   }
 
   /** Id of the newest event (`<boot>-0` before the first). */
@@ -62,7 +68,21 @@ export class EventBus {
       `id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`,
     );
     const e: BusEvent = { seq, id, type: event.type, frame };
-    this.#ring[seq % this.#ring.length] = e;
+    const slot = seq % this.#ring.length;
+    const replaced = this.#ring[slot];
+    if (replaced) {
+      this.#bytes -= replaced.frame.byteLength;
+      this.#oldest = replaced.seq + 1;
+    }
+    this.#ring[slot] = e;
+    this.#bytes += frame.byteLength;
+    // Large events (samples with many containers) shrink the window instead of growing memory.
+    while (this.#bytes > this.#maxBytes && this.#oldest < seq) {
+      const old = this.#oldest % this.#ring.length;
+      this.#bytes -= this.#ring[old]!.frame.byteLength;
+      this.#ring[old] = undefined;
+      this.#oldest++;
+    }
     for (const listener of this.#listeners) listener(e);
     return id;
   }
@@ -85,10 +105,14 @@ export class EventBus {
     if (m[1] !== this.bootId) return { ok: false, reason: "hub restarted" };
     const after = Number(m[2]);
     if (after > this.#seq) return { ok: false, reason: "Last-Event-ID is from the future" };
-    const oldest = Math.max(1, this.#seq - this.#ring.length + 1);
-    if (after + 1 < oldest) return { ok: false, reason: "too many events missed" };
+    if (after + 1 < this.#oldest) return { ok: false, reason: "too many events missed" };
     const events: BusEvent[] = [];
     for (let s = after + 1; s <= this.#seq; s++) events.push(this.#ring[s % this.#ring.length]!);
     return { ok: true, events };
+  }
+
+  /** Bytes of encoded frames held for resume. */
+  get bytes(): number {
+    return this.#bytes;
   }
 }

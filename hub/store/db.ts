@@ -103,20 +103,23 @@ export class Database {
     this.#queue = [];
     const results: { ok: boolean; value: unknown }[] = [];
     try {
-      this.raw.exec("BEGIN IMMEDIATE");
+      this.prepare("BEGIN IMMEDIATE").run();
+      // Prepared once and reused: parsing these on every write cost measurable ingest time.
+      const savepoint = this.prepare("SAVEPOINT w");
+      const release = this.prepare("RELEASE w");
       for (const job of jobs) {
-        this.raw.exec("SAVEPOINT w");
+        savepoint.run();
         try {
           const value = job.fn(this);
-          this.raw.exec("RELEASE w");
+          release.run();
           results.push({ ok: true, value });
         } catch (error) {
-          this.raw.exec("ROLLBACK TO w");
-          this.raw.exec("RELEASE w");
+          this.prepare("ROLLBACK TO w").run();
+          release.run();
           results.push({ ok: false, value: error });
         }
       }
-      this.raw.exec("COMMIT");
+      this.prepare("COMMIT").run();
       this.commitBatches++;
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing in this batch is durable.

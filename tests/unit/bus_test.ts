@@ -32,3 +32,16 @@ Deno.test("bus: resume fails clearly when too old, from another boot, or malform
   assert.ok(latest.ok && latest.events.length === 0);
   assert.equal(bus.since(`${bus.bootId}-0`).ok, false);
 });
+
+Deno.test("bus: the replay ring is bounded by bytes as well as by count", () => {
+  const bus = new EventBus(1000, 2000);
+  const ids: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    ids.push(bus.publish({ type: "node.removed", node_id: `node-${i}` }));
+  }
+  assert.ok(bus.bytes <= 2000, `${bus.bytes} bytes held`);
+  assert.deepEqual(bus.since(ids[0]), { ok: false, reason: "too many events missed" });
+  const recent = bus.since(ids[45]);
+  assert.ok(recent.ok);
+  assert.deepEqual(recent.events.map((e) => e.id), ids.slice(46));
+});
