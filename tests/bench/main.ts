@@ -10,7 +10,8 @@
  *   a load generator subprocess saturating `POST /api/v1/ingest` with one sample per request and
  *   with batches of 10; then the bare Hono + node:sqlite baseline (one transaction per sample)
  *   with synchronous=FULL and NORMAL, driven by the same load generator.
- * - `sse`: a fresh hub, 1,000 nodes; its replay ring is filled first (steady state), then the
+ * - `sse`: a fresh hub, 1,000 nodes; its replay ring is filled first at the nominal rate (steady
+ *   state), then the
  *   nodes push every 5 s (≈200 samples/s, evenly spread) to 20 SSE clients in their own
  *   subprocess measuring sample → event latency; hub RSS during and after.
  * - `agent`: the real agent at a 5 s interval and a bare Deno /proc loop, RSS and CPU of each.
@@ -23,6 +24,7 @@
  */
 import { join } from "node:path";
 import { Child, waitFor } from "../helpers/process.ts";
+import { AGENT_V8_FLAGS } from "../../shared/runtime_flags.ts";
 import { type HubProcess, startHub } from "../helpers/hub.ts";
 import { startAgent } from "../helpers/agent.ts";
 import {
@@ -94,8 +96,16 @@ async function tempDir(prefix: string): Promise<string> {
   return d;
 }
 
-function script(name: string, args: string[]): Child {
-  return track(new Child(Deno.execPath(), ["run", "--allow-all", join(BENCH_DIR, name), ...args]));
+function script(name: string, args: string[], denoFlags: string[] = []): Child {
+  return track(
+    new Child(Deno.execPath(), [
+      "run",
+      "--allow-all",
+      ...denoFlags,
+      join(BENCH_DIR, name),
+      ...args,
+    ]),
+  );
 }
 
 /** Waits for a child to exit (bounded, then SIGKILL) and returns its JSON line of `kind`. */
@@ -362,15 +372,16 @@ async function ssePhase(out: Json): Promise<void> {
   try {
     const nodes = await createNodes(hub, NODES);
     const rssIdle = readRss(pid) ?? 0;
-    // Steady state first: fill the hub's replay ring (10,000 events by default), as 50 s of
-    // normal traffic would, at 2,000 samples/s (10× the measured rate, far below saturation).
-    const fill = await runLoad("fill replay ring (2,000 samples/s)", hub.url, pid, nodes, {
+    // Steady state first: fill the hub's replay ring (bounded to 8 MB, ~3,500 events of these
+    // 2 KB samples) at the nominal rate itself, 1,000 nodes every 5 s, for 18 s. (A faster fill
+    // inflates RSS with V8 young-generation growth that the nominal load never causes.)
+    const fill = await runLoad("fill replay ring (nominal rate)", hub.url, pid, nodes, {
       batch: 1,
       mode: "paced",
       concurrency: 16,
       warmMs: 0,
-      ms: 5500,
-      intervalMs: NODES / 2,
+      ms: 18_000,
+      intervalMs: 5000,
       measureServer: false,
     });
     for (const n of nodes) n.seq = fill.result.sent[n.id];
@@ -464,7 +475,10 @@ async function agentPhase(out: Json): Promise<void> {
       root: "/",
       interval: "5s",
     }));
-    const bare = script("bare_loop.ts", ["--interval-ms", "5000"]);
+    // Same V8 flags as the agent, so the comparison is about code, not heap settings.
+    const bare = script("bare_loop.ts", ["--interval-ms", "5000"], [
+      `--v8-flags=${AGENT_V8_FLAGS}`,
+    ]);
     try {
       // Steady state: the agent has pushed its first sample, the bare loop has started.
       await waitFor(

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { Child } from "./process.ts";
 import { ROOT } from "./hub.ts";
+import { AGENT_V8_FLAGS } from "../../shared/runtime_flags.ts";
 
 /** Options of {@link startAgent}. */
 export interface StartAgentOptions {
@@ -25,6 +26,7 @@ export function startAgent(options: StartAgentOptions): Child {
   return new Child(Deno.execPath(), [
     "run",
     "--allow-all",
+    `--v8-flags=${AGENT_V8_FLAGS}`,
     join(ROOT, "agent/main.ts"),
     "run",
     "--hub",

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Child } from "./process.ts";
 import { ApiClient } from "../../shared/api_client.ts";
+import { HUB_V8_FLAGS } from "../../shared/runtime_flags.ts";
 
 /** Repository root. */
 export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
@@ -47,6 +48,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<HubProces
   const child = new Child(Deno.execPath(), [
     "run",
     "--allow-all",
+    `--v8-flags=${HUB_V8_FLAGS}`,
     join(ROOT, "hub/main.ts"),
     "serve",
     "--host",

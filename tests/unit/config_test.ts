@@ -133,3 +133,9 @@ Deno.test("fleet.example.yml is a valid config", async () => {
   assert.deepEqual(c.inventory.clusters[0].nodes, ["agx-01", "agx-02"]);
   assert.deepEqual(c.inventory.roamers, ["agx-03"]);
 });
+
+Deno.test("the start task runs the hub with the same V8 flags as tests and binaries", async () => {
+  const { HUB_V8_FLAGS } = await import("../../shared/runtime_flags.ts");
+  const deno = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  assert.ok(deno.tasks.start.includes(`--v8-flags=${HUB_V8_FLAGS}`), deno.tasks.start);
+});
