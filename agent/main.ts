@@ -8,8 +8,7 @@ import { parseArgs } from "node:util";
 import { AGENT_SETTINGS, loadAgentConfig, RUN_FLAGS } from "./config.ts";
 import { runAgent } from "./run.ts";
 import { createSampler } from "./collect/sampler.ts";
-import { ConfigError } from "../shared/yaml_config.ts";
-import { UsageError } from "../shared/usage_error.ts";
+import { runCli } from "../shared/cli.ts";
 import { settingsHelp } from "../shared/settings.ts";
 import { getLogger, setLogLevel } from "../shared/log.ts";
 import { VERSION } from "../shared/version.ts";
@@ -92,40 +91,8 @@ async function runCommand(args: string[]): Promise<number> {
 }
 
 /** Runs the CLI with `args`; returns the exit code. */
-export async function main(args: string[]): Promise<number> {
-  const [command, ...rest] = args;
-  try {
-    switch (command) {
-      case "run":
-        return await runCommand(rest);
-      case "version":
-      case "--version":
-      case "-V":
-        console.log(`fleet-agent ${VERSION}`);
-        return 0;
-      case undefined:
-      case "help":
-      case "--help":
-      case "-h":
-        console.log(HELP);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command: ${command}\n\n${HELP}`);
-    }
-  } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError) {
-      console.error(`fleet-agent: ${error.message}`);
-      return 2;
-    }
-    if (
-      error instanceof TypeError && "code" in error &&
-      String(error.code).startsWith("ERR_PARSE_ARGS")
-    ) {
-      console.error(`fleet-agent: ${error.message}\n(see 'fleet-agent ${command} --help')`);
-      return 2;
-    }
-    throw error;
-  }
+export function main(args: string[]): Promise<number> {
+  return runCli("fleet-agent", HELP, { run: runCommand }, args);
 }
 
 if (import.meta.main) {

@@ -8,8 +8,7 @@ import { parseArgs } from "node:util";
 import { HUB_SETTINGS, loadHubConfig, SERVE_FLAGS } from "./config.ts";
 import { serve } from "./serve.ts";
 import { tokenCommand } from "./token_cli.ts";
-import { ConfigError } from "../shared/yaml_config.ts";
-import { UsageError } from "../shared/usage_error.ts";
+import { runCli } from "../shared/cli.ts";
 import { settingsHelp } from "../shared/settings.ts";
 import { VERSION } from "../shared/version.ts";
 
@@ -71,42 +70,8 @@ async function serveCommand(args: string[]): Promise<number> {
 }
 
 /** Runs the CLI with `args`; returns the exit code. */
-export async function main(args: string[]): Promise<number> {
-  const [command, ...rest] = args;
-  try {
-    switch (command) {
-      case "serve":
-        return await serveCommand(rest);
-      case "token":
-        return await tokenCommand(rest);
-      case "version":
-      case "--version":
-      case "-V":
-        console.log(`fleet-hub ${VERSION}`);
-        return 0;
-      case undefined:
-      case "help":
-      case "--help":
-      case "-h":
-        console.log(HELP);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command: ${command}\n\n${HELP}`);
-    }
-  } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError) {
-      console.error(`fleet-hub: ${error.message}`);
-      return 2;
-    }
-    if (
-      error instanceof TypeError && "code" in error &&
-      String(error.code).startsWith("ERR_PARSE_ARGS")
-    ) {
-      console.error(`fleet-hub: ${error.message}\n(see 'fleet-hub ${command} --help')`);
-      return 2;
-    }
-    throw error;
-  }
+export function main(args: string[]): Promise<number> {
+  return runCli("fleet-hub", HELP, { serve: serveCommand, token: tokenCommand }, args);
 }
 
 if (import.meta.main) {

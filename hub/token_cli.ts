@@ -10,7 +10,7 @@ import { openDatabase, retryBusy } from "./store/db.ts";
 import { mintToken, storeMintedToken } from "./auth.ts";
 import { getTokenRow, listTokenRows, revokeToken, tokenInfo } from "./store/tokens.ts";
 import { NodeId, TokenKind } from "../shared/protocol.ts";
-import { UsageError } from "../shared/usage_error.ts";
+import { UsageError } from "../shared/cli.ts";
 
 /** Help text of `token`. */
 export const TOKEN_HELP = `Usage: fleet-hub token <command> [--data-dir DIR]
