@@ -32,6 +32,7 @@ export const AgentFile = z.strictObject({
   nvidia_smi: z.string().min(1).optional(),
   docker_socket: z.string().min(1).optional(),
   log_level: z.enum(["debug", "info", "warn", "error"]).optional(),
+  jobs: z.enum(["on", "off"]).optional(),
   spool: z.strictObject({ max_size: sizeText.optional(), max_age: durationText.optional() })
     .optional(),
 });
@@ -52,6 +53,8 @@ export interface AgentConfig {
   spoolMaxBytes: number;
   spoolMaxAgeMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Claim and run jobs for this node. */
+  jobs: boolean;
 }
 
 type Key = Exclude<keyof AgentConfig, "configFile">;
@@ -158,6 +161,15 @@ export const AGENT_SETTINGS: readonly SettingSpec<Key>[] = [
     help: "spool age bound",
   },
   {
+    key: "jobs",
+    flag: "jobs",
+    env: "FLEET_JOBS",
+    yaml: "jobs",
+    kind: "enum:on|off",
+    default: "on",
+    help: "claim and run jobs for this node: on or off",
+  },
+  {
     key: "logLevel",
     flag: "log-level",
     env: "FLEET_LOG_LEVEL",
@@ -230,5 +242,6 @@ export async function loadAgentConfig(
     spoolMaxBytes: v.spoolMaxBytes as number,
     spoolMaxAgeMs: v.spoolMaxAgeMs as number,
     logLevel: v.logLevel as AgentConfig["logLevel"],
+    jobs: v.jobs === "on",
   };
 }

@@ -8,6 +8,8 @@ import { parseArgs } from "node:util";
 import { AGENT_SETTINGS, loadAgentConfig, RUN_FLAGS } from "./config.ts";
 import { runAgent } from "./run.ts";
 import { createSampler } from "./collect/sampler.ts";
+import { runWorker } from "./worker/worker.ts";
+import { createProcessExecutor } from "./worker/process.ts";
 import { runCli } from "../shared/cli.ts";
 import { settingsHelp } from "../shared/settings.ts";
 import { getLogger, setLogLevel } from "../shared/log.ts";
@@ -75,6 +77,15 @@ async function runCommand(args: string[]): Promise<number> {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(signal, () => stop.abort());
   }
+  const worker = config.jobs
+    ? runWorker({
+      hub: config.hub,
+      token: config.token,
+      stateDir: config.stateDir,
+      executors: { process: createProcessExecutor() },
+      signal: stop.signal,
+    })
+    : Promise.resolve();
   await runAgent({
     hub: config.hub,
     token: config.token,
@@ -87,6 +98,7 @@ async function runCommand(args: string[]): Promise<number> {
     agent,
     signal: stop.signal,
   });
+  await worker;
   return 0;
 }
 

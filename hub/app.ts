@@ -14,6 +14,7 @@ import { ingestRoutes } from "./http/ingest.ts";
 import { fleetRoutes } from "./http/fleet.ts";
 import { nodeRoutes } from "./http/nodes.ts";
 import { tokenRoutes } from "./http/tokens.ts";
+import { jobRoutes } from "./http/jobs.ts";
 import { healthRoutes, statsRoutes } from "./http/health.ts";
 import { statusPageRoutes } from "./http/status_page.ts";
 import { getLogger } from "../shared/log.ts";
@@ -63,6 +64,7 @@ export function buildApp(s: HubServices): Hono {
   app.route("/api/v1", fleetRoutes(s));
   app.route("/api/v1", nodeRoutes(s));
   app.route("/api/v1", tokenRoutes(s));
+  app.route("/api/v1", jobRoutes(s));
   app.route("/api/v1", statsRoutes(s));
 
   app.notFound((c) =>

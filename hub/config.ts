@@ -10,7 +10,7 @@ import { z } from "zod";
 import { ConfigError, parseYamlConfig } from "../shared/yaml_config.ts";
 import { parseDuration, parseSize } from "../shared/duration.ts";
 import { resolveSettings, type SettingSpec } from "../shared/settings.ts";
-import { NodeId } from "../shared/protocol.ts";
+import { JobCommand, JobExecutor, Mount, NodeId } from "../shared/protocol.ts";
 
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = parseDuration(v);
@@ -46,7 +46,26 @@ const Cluster = z.strictObject({
   id: NodeId,
   purpose: z.string().max(256).optional(),
   nodes: z.array(NodeId).default([]),
+  /** Template of the cluster's usual work (what its roamers are provisioned with). */
+  template: z.string().min(1).max(128).optional(),
 });
+
+/** A job template of fleet.yml: what to run, and how. */
+export const Template = z.strictObject({
+  executor: JobExecutor.optional(),
+  image: z.string().min(1).max(512).optional(),
+  command: JobCommand.optional(),
+  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
+    .default({}),
+  mounts: z.array(Mount).default([]),
+  gpu: z.boolean().default(false),
+  /** Seconds the image needs to become ready (shown to operators, used by the autoscaler). */
+  startup_s: z.number().int().min(0).max(3600).optional(),
+  timeout: duration.optional(),
+}).refine((t) => t.image !== undefined || t.command !== undefined, {
+  message: "a template needs an image (docker) or a command (process)",
+});
+export type Template = z.infer<typeof Template>;
 
 /** The schema of `fleet.yml`. Unknown keys are errors (with their line). */
 export const HubFile = z.strictObject({
@@ -72,6 +91,11 @@ export const HubFile = z.strictObject({
   nodes: z.array(InventoryNode).optional(),
   clusters: z.array(Cluster).optional(),
   roamers: z.strictObject({ nodes: z.array(NodeId).default([]) }).optional(),
+  templates: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/), Template).optional(),
+  queue: z.strictObject({
+    lease: duration.optional(),
+    sweep_every: duration.optional(),
+  }).optional(),
 });
 export type HubFile = z.infer<typeof HubFile>;
 
@@ -93,10 +117,13 @@ export interface HubConfig {
   replayBytes: number;
   clientBufferBytes: number;
   maxBodyBytes: number;
+  jobLeaseMs: number;
+  sweepMs: number;
   inventory: {
     nodes: z.infer<typeof InventoryNode>[];
     clusters: z.infer<typeof Cluster>[];
     roamers: string[];
+    templates: Record<string, Template>;
   };
 }
 
@@ -229,6 +256,24 @@ export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "invent
     help: "memory bound of the resume window",
   },
   {
+    key: "jobLeaseMs",
+    flag: "job-lease",
+    env: "FLEET_JOB_LEASE",
+    yaml: "queue.lease",
+    kind: "duration",
+    default: "5m",
+    help: "a claimed job returns to the queue when its worker is silent this long",
+  },
+  {
+    key: "sweepMs",
+    flag: "sweep-every",
+    env: "FLEET_SWEEP_EVERY",
+    yaml: "queue.sweep_every",
+    kind: "duration",
+    default: "1s",
+    help: "how often expired leases and timeouts are swept",
+  },
+  {
     key: "clientBufferBytes",
     flag: "client-buffer",
     env: "FLEET_CLIENT_BUFFER",
@@ -277,6 +322,14 @@ function checkInventory(file: HubFile, path: string): void {
     const c = owner.get(n);
     if (c) problems.push(`node ${n} is a roamer and a member of cluster ${c}; pick one`);
   }
+  const templates = file.templates ?? {};
+  for (const c of file.clusters ?? []) {
+    if (c.template !== undefined && !(c.template in templates)) {
+      problems.push(
+        `cluster ${c.id} uses template ${c.template}, which is not defined under templates:`,
+      );
+    }
+  }
   if (problems.length) throw new ConfigError(problems.map((p) => `${path}: ${p}`).join("\n"));
 }
 
@@ -315,6 +368,7 @@ export async function loadHubConfig(
     nodes: file.nodes ?? [],
     clusters: file.clusters ?? [],
     roamers: file.roamers?.nodes ?? [],
+    templates: file.templates ?? {},
   };
   return resolved;
 }

@@ -32,10 +32,49 @@ export function demoInventory(n: number): HubConfig["inventory"] {
       ...agx.map((id) => ({ id, name: id, type: "xavier" as const })),
     ].slice(0, n),
     clusters: [
-      { id: "vision", purpose: "SDXL image generation", nodes: agx.slice(0, third) },
-      { id: "speech", purpose: "TTS and transcription", nodes: agx.slice(third, 2 * third) },
+      {
+        id: "vision",
+        purpose: "SDXL image generation",
+        nodes: agx.slice(0, third),
+        template: "sdxl",
+      },
+      {
+        id: "speech",
+        purpose: "TTS and transcription",
+        nodes: agx.slice(third, 2 * third),
+        template: "tts",
+      },
     ],
     roamers: agx.slice(2 * third),
+    templates: {
+      sdxl: {
+        executor: "docker",
+        image: "127.0.0.1:5000/fleet/sdxl:1",
+        command: "python3 /app/generate.py",
+        env: { STEPS: "30" },
+        mounts: [{ source: "/mnt/models", target: "/models", readonly: true }],
+        gpu: true,
+        startup_s: 20,
+        timeout: 600_000,
+      },
+      tts: {
+        executor: "docker",
+        image: "127.0.0.1:5000/fleet/piper-tts:1",
+        env: {},
+        mounts: [{ source: "/mnt/models", target: "/models", readonly: true }],
+        gpu: true,
+        startup_s: 8,
+        timeout: 300_000,
+      },
+      shell: {
+        executor: "process",
+        command: "echo hello from $(hostname)",
+        env: {},
+        mounts: [],
+        gpu: false,
+        timeout: 60_000,
+      },
+    },
   };
 }
 

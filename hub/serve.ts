@@ -14,6 +14,7 @@ import { mintToken, storeMintedToken, TokenVerifier } from "./auth.ts";
 import { EventBus } from "./live/bus.ts";
 import { SseHub } from "./live/sse.ts";
 import { FleetView } from "./live/node_status.ts";
+import { JobQueue } from "./queue/queue.ts";
 import { buildApp } from "./app.ts";
 import { startPruner } from "./retention.ts";
 import { demoInventory, startDemo } from "./demo.ts";
@@ -67,6 +68,7 @@ export async function serve(config: HubConfig): Promise<RunningHub> {
       clientBufferBytes: config.clientBufferBytes,
     }),
     fleet: new FleetView(db, bus, config),
+    queue: new JobQueue(db, bus, config),
     startedAt: Date.now(),
   };
   await firstStartAdmin(services);
@@ -91,6 +93,7 @@ export async function serve(config: HubConfig): Promise<RunningHub> {
   });
 
   services.fleet.start();
+  services.queue.start();
   const stopPruner = startPruner(db, {
     rawRetentionMs: config.rawRetentionMs,
     rollupRetentionMs: config.rollupRetentionMs,
@@ -111,6 +114,7 @@ export async function serve(config: HubConfig): Promise<RunningHub> {
       clearInterval(usageTimer);
       stopPruner();
       services.fleet.stop();
+      services.queue.stop();
       services.sse.close();
       await server.shutdown();
       await services.verifier.flushUsage().catch(() => {});

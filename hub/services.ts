@@ -10,6 +10,7 @@ import type { TokenVerifier } from "./auth.ts";
 import type { EventBus } from "./live/bus.ts";
 import type { SseHub } from "./live/sse.ts";
 import type { FleetView } from "./live/node_status.ts";
+import type { JobQueue } from "./queue/queue.ts";
 
 /** The hub's running parts. */
 export interface HubServices {
@@ -19,5 +20,6 @@ export interface HubServices {
   bus: EventBus;
   sse: SseHub;
   fleet: FleetView;
+  queue: JobQueue;
   startedAt: number;
 }

@@ -10,6 +10,9 @@ import type {
   HubStats,
   IngestAck,
   IngestBatch,
+  JobInfo,
+  JobSpec,
+  JobSubmit,
   MetricsResponse,
   NodeSummary,
   Problem,
@@ -38,6 +41,8 @@ export interface ApiClientOptions {
   token?: string;
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
+  /** Aborts every request of this client (e.g. on shutdown). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -53,8 +58,10 @@ export class ApiClient {
   readonly hub: string;
   #token: string | undefined;
   #timeoutMs: number;
+  #signal: AbortSignal | undefined;
 
   constructor(options: ApiClientOptions) {
+    this.#signal = options.signal;
     this.hub = options.hub.replace(/\/+$/, "");
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
@@ -69,7 +76,9 @@ export class ApiClient {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(this.#timeoutMs),
+      signal: this.#signal
+        ? AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), this.#signal])
+        : AbortSignal.timeout(this.#timeoutMs),
     });
     const text = await res.text();
     if (!res.ok) {
@@ -126,6 +135,59 @@ export class ApiClient {
   /** `DELETE /api/v1/tokens/:id`. */
   revokeToken(id: string): Promise<void> {
     return this.request("DELETE", `/api/v1/tokens/${encodeURIComponent(id)}`);
+  }
+
+  /** `POST /api/v1/jobs`. */
+  submitJob(spec: JobSubmit): Promise<{ id: string; state: string }> {
+    return this.request("POST", "/api/v1/jobs", spec);
+  }
+
+  /** `GET /api/v1/jobs`. */
+  jobs(
+    query: { state?: string; cluster?: string; node?: string; limit?: number; cursor?: string } =
+      {},
+  ): Promise<{ jobs: JobInfo[]; next_cursor: string | null }> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return this.request("GET", `/api/v1/jobs${q.size ? `?${q}` : ""}`);
+  }
+
+  /** `GET /api/v1/jobs/:id` (with its history). */
+  job(id: string): Promise<JobInfo> {
+    return this.request("GET", `/api/v1/jobs/${encodeURIComponent(id)}`);
+  }
+
+  /** `POST /api/v1/jobs/:id/cancel` or `/retry`. */
+  jobAction(id: string, action: "cancel" | "retry"): Promise<JobInfo> {
+    return this.request("POST", `/api/v1/jobs/${encodeURIComponent(id)}/${action}`);
+  }
+
+  /** `POST /api/v1/jobs/claim` (node token): a job to run, or null after `wait_s`. */
+  claimJob(wait_s: number): Promise<{ job: JobSpec | null }> {
+    return this.request("POST", "/api/v1/jobs/claim", { wait_s });
+  }
+
+  /** `POST /api/v1/jobs/:id/heartbeat` (node token). */
+  heartbeatJob(
+    id: string,
+    body: { attempt: number; running?: boolean; log_tail?: string },
+  ): Promise<{ state: string; lease_expires_at: number }> {
+    return this.request("POST", `/api/v1/jobs/${encodeURIComponent(id)}/heartbeat`, body);
+  }
+
+  /** `POST /api/v1/jobs/:id/complete` or `/fail` (node token). */
+  reportJob(
+    id: string,
+    outcome: "complete" | "fail",
+    body: {
+      attempt: number;
+      result?: unknown;
+      error?: string;
+      exit_code?: number;
+      log_tail?: string;
+    },
+  ): Promise<{ state: string }> {
+    return this.request("POST", `/api/v1/jobs/${encodeURIComponent(id)}/${outcome}`, body);
   }
 
   /** `GET /api/v1/hub/stats`. */

@@ -230,14 +230,6 @@ export const NodeAddedEvent = z.object({ type: z.literal("node.added"), node: No
 export const NodeRemovedEvent = z.object({ type: z.literal("node.removed"), node_id: NodeId });
 /** Sent when a resume is impossible (hub restarted or id too old): re-fetch the snapshot. */
 export const StreamResetEvent = z.object({ type: z.literal("stream.reset"), reason: z.string() });
-export const FleetEvent = z.discriminatedUnion("type", [
-  NodeSampleEvent,
-  NodeStatusEvent,
-  NodeAddedEvent,
-  NodeRemovedEvent,
-  StreamResetEvent,
-]);
-export type FleetEvent = z.infer<typeof FleetEvent>;
 
 /** Query of `GET /api/v1/nodes/:id/metrics`; times in ms (or ISO 8601), step in seconds. */
 export const MetricsQuery = z.strictObject({
@@ -327,3 +319,171 @@ export const HubStats = z.object({
   last_event_id: z.string(),
 });
 export type HubStats = z.infer<typeof HubStats>;
+
+// ---------------------------------------------------------------------------------------------
+// Jobs (SPEC §4.3)
+
+/** Lifecycle of a job. */
+export const JobState = z.enum(["pending", "claimed", "running", "done", "failed", "cancelled"]);
+export type JobState = z.infer<typeof JobState>;
+
+/** How a job runs on the node: a container, or a plain command (hosts without Docker, tests). */
+export const JobExecutor = z.enum(["process", "docker"]);
+export type JobExecutor = z.infer<typeof JobExecutor>;
+
+/** A bind mount of a docker job (`source` on the node, `target` in the container). */
+export const Mount = z.strictObject({
+  source: z.string().min(1).max(1024),
+  target: z.string().regex(/^\//, "target must be an absolute path").max(1024),
+  readonly: z.boolean().optional(),
+});
+export type Mount = z.infer<typeof Mount>;
+
+/** A command: one shell string (`/bin/sh -c`) or an argv array. */
+export const JobCommand = z.union([
+  z.string().min(1).max(16_384),
+  z.array(z.string().max(16_384)).min(1).max(256),
+]);
+export type JobCommand = z.infer<typeof JobCommand>;
+
+const EnvMap = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "env names: A-Z, 0-9, _"),
+  z.string().max(65_536),
+);
+
+/** `POST /api/v1/jobs` body: a template, or an explicit executor with its image or command. */
+export const JobSubmit = z.strictObject({
+  template: z.string().min(1).max(128).optional(),
+  executor: JobExecutor.optional(),
+  image: z.string().min(1).max(512).optional(),
+  command: JobCommand.optional(),
+  cluster: NodeId.optional(),
+  node: NodeId.optional(),
+  env: EnvMap.optional(),
+  payload: z.unknown().optional(),
+  priority: z.number().int().min(0).max(1000).default(0),
+  max_attempts: z.number().int().min(1).max(100).default(3),
+  timeout_s: z.number().int().min(1).max(7 * 86_400).optional(),
+}).superRefine((j, ctx) => {
+  if ((j.template === undefined) === (j.executor === undefined)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["template"],
+      message: "give either template or executor",
+    });
+  }
+  if (j.executor === "docker" && !j.image) {
+    ctx.addIssue({ code: "custom", path: ["image"], message: "a docker job needs an image" });
+  }
+  if (j.executor === "process" && !j.command) {
+    ctx.addIssue({ code: "custom", path: ["command"], message: "a process job needs a command" });
+  }
+  if (j.cluster !== undefined && j.node !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["node"], message: "give cluster or node, not both" });
+  }
+});
+export type JobSubmit = z.input<typeof JobSubmit>;
+
+/** What a worker receives when it claims a job: everything needed to run it. */
+export const JobSpec = z.object({
+  id: z.string(),
+  attempt: z.number().int(),
+  lease_expires_at: z.number(),
+  executor: JobExecutor,
+  image: z.string().nullable(),
+  command: JobCommand.nullable(),
+  env: z.record(z.string(), z.string()),
+  mounts: z.array(Mount),
+  gpu: z.boolean(),
+  timeout_s: z.number().int(),
+  payload: z.unknown(),
+});
+export type JobSpec = z.infer<typeof JobSpec>;
+
+/** One recorded transition of a job. */
+export const JobTransition = z.object({
+  state: JobState,
+  at: z.number(),
+  node: z.string().nullable(),
+  detail: z.string().nullable(),
+});
+
+/** A job as the API shows it. */
+export const JobInfo = z.object({
+  id: z.string(),
+  state: JobState,
+  template: z.string().nullable(),
+  executor: JobExecutor,
+  image: z.string().nullable(),
+  command: JobCommand.nullable(),
+  cluster: z.string().nullable(),
+  node: z.string().nullable(),
+  priority: z.number().int(),
+  attempts: z.number().int(),
+  max_attempts: z.number().int(),
+  timeout_s: z.number().int(),
+  claimed_by: z.string().nullable(),
+  lease_expires_at: z.number().nullable(),
+  created_at: z.number(),
+  started_at: z.number().nullable(),
+  finished_at: z.number().nullable(),
+  payload: z.unknown(),
+  result: z.unknown(),
+  error: z.string().nullable(),
+  exit_code: z.number().int().nullable(),
+  log_tail: z.string().nullable(),
+  history: z.array(JobTransition).optional(),
+});
+export type JobInfo = z.infer<typeof JobInfo>;
+
+/** `POST /api/v1/jobs/claim` body. */
+export const ClaimRequest = z.strictObject({
+  /** Long-poll: wait up to this many seconds for a job (0 = answer at once). */
+  wait_s: z.number().min(0).max(30).default(0),
+});
+
+/** `POST /api/v1/jobs/:id/heartbeat` body. */
+export const JobHeartbeat = z.strictObject({
+  attempt: z.number().int().positive(),
+  /** The worker started running the job (claimed → running). */
+  running: z.boolean().optional(),
+  log_tail: z.string().max(65_536).optional(),
+});
+
+/** `POST /api/v1/jobs/:id/complete` body. */
+export const JobComplete = z.strictObject({
+  attempt: z.number().int().positive(),
+  result: z.unknown().optional(),
+  exit_code: z.number().int().optional(),
+  log_tail: z.string().max(65_536).optional(),
+});
+
+/** `POST /api/v1/jobs/:id/fail` body. */
+export const JobFail = z.strictObject({
+  attempt: z.number().int().positive(),
+  error: z.string().min(1).max(4096),
+  exit_code: z.number().int().optional(),
+  log_tail: z.string().max(65_536).optional(),
+});
+
+/** Fleet events about jobs. */
+export const JobEvent = z.object({
+  type: z.literal("job.state"),
+  job_id: z.string(),
+  state: JobState,
+  previous: JobState.nullable(),
+  node: z.string().nullable(),
+  attempt: z.number().int(),
+  detail: z.string().nullable(),
+});
+
+/** Every event of the fleet stream. */
+export const FleetEvent = z.discriminatedUnion("type", [
+  NodeSampleEvent,
+  NodeStatusEvent,
+  NodeAddedEvent,
+  NodeRemovedEvent,
+  StreamResetEvent,
+  JobEvent,
+]);
+export type FleetEvent = z.infer<typeof FleetEvent>;

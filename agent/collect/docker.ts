@@ -8,6 +8,7 @@
  */
 import type { CollectContext, Collector } from "./collector.ts";
 import type { SampleMetrics } from "../../shared/protocol.ts";
+import { createDockerApi, type DockerApi } from "../docker_api.ts";
 
 type ContainerStat = NonNullable<SampleMetrics["containers"]>[number];
 
@@ -45,19 +46,6 @@ interface ContainerStats {
 /** How many stats calls run at once; each makes dockerd read the container's cgroup. */
 const STATS_CONCURRENCY = 8;
 
-async function getJson<T>(
-  client: Deno.HttpClient,
-  path: string,
-  signal: AbortSignal,
-): Promise<T> {
-  const res = await fetch(`http://docker/v1.41${path}`, { client, signal });
-  if (!res.ok) {
-    const body = (await res.text()).slice(0, 200);
-    throw new Error(`docker ${path}: HTTP ${res.status} ${body}`);
-  }
-  return await res.json() as T;
-}
-
 /** Memory as `docker stats` shows it: usage minus inactive page cache (cgroup v1 and v2). */
 function memoryUsed(m: ContainerStats["memory_stats"]): number | undefined {
   if (!m || typeof m.usage !== "number") return undefined;
@@ -83,7 +71,7 @@ export function createDockerCollector(
 ): Collector & { close(): void } {
   const socketPath = opts.socketPath ?? "/var/run/docker.sock";
   const timeoutMs = opts.timeoutMs ?? 4000;
-  let client: Deno.HttpClient | undefined;
+  let api: DockerApi | undefined;
   let prevCpu = new Map<string, { total: number; system: number }>();
 
   async function collect(_ctx: CollectContext): Promise<Partial<SampleMetrics>> {
@@ -93,19 +81,18 @@ export function createDockerCollector(
       if (err instanceof Deno.errors.NotFound) return {};
       throw err;
     }
-    client ??= Deno.createHttpClient({ proxy: { transport: "unix", path: socketPath } });
-    const http = client;
+    api ??= createDockerApi(socketPath);
+    const http = api;
     const abort = new AbortController();
     const timer = setTimeout(
       () => abort.abort(new Error(`docker did not answer within ${timeoutMs} ms`)),
       timeoutMs,
     );
     try {
-      const listed = await getJson<ListedContainer[]>(
-        http,
-        "/containers/json?all=1",
-        abort.signal,
-      );
+      const listed = await http.json<ListedContainer[]>("GET", "/containers/json", {
+        query: { all: 1 },
+        signal: abort.signal,
+      });
       const items = Array.isArray(listed) ? listed.slice(0, 1000) : [];
       const stats = new Map<string, ContainerStats>();
       const running = items.filter((c) => c.State === "running" && typeof c.Id === "string");
@@ -116,10 +103,10 @@ export function createDockerCollector(
           try {
             stats.set(
               c.Id,
-              await getJson<ContainerStats>(
-                http,
-                `/containers/${encodeURIComponent(c.Id)}/stats?stream=false&one-shot=true`,
-                abort.signal,
+              await http.json<ContainerStats>(
+                "GET",
+                `/containers/${encodeURIComponent(c.Id)}/stats`,
+                { query: { stream: false, "one-shot": true }, signal: abort.signal },
               ),
             );
           } catch {
@@ -173,8 +160,8 @@ export function createDockerCollector(
   }
 
   function close(): void {
-    client?.close();
-    client = undefined;
+    api?.close();
+    api = undefined;
   }
 
   return { name: "docker", collect, close };

@@ -70,4 +70,47 @@ CREATE TABLE tokens (
 );
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `,
+  `
+-- Jobs (SPEC 4.3). The integer id gives FIFO order within a priority.
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY,
+  state TEXT NOT NULL,
+  template TEXT,
+  executor TEXT NOT NULL,
+  image TEXT,
+  command TEXT,
+  env TEXT NOT NULL DEFAULT '{}',
+  mounts TEXT NOT NULL DEFAULT '[]',
+  gpu INTEGER NOT NULL DEFAULT 0,
+  cluster TEXT,
+  node TEXT,
+  payload TEXT,
+  priority INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  timeout_s INTEGER NOT NULL,
+  claimed_by TEXT,
+  lease_expires_at INTEGER,
+  created_at INTEGER NOT NULL,
+  claimed_at INTEGER,
+  started_at INTEGER,
+  finished_at INTEGER,
+  result TEXT,
+  error TEXT,
+  exit_code INTEGER,
+  log_tail TEXT
+);
+CREATE INDEX jobs_pending ON jobs (priority DESC, id) WHERE state = 'pending';
+CREATE INDEX jobs_leased ON jobs (lease_expires_at) WHERE state IN ('claimed', 'running');
+CREATE INDEX jobs_state ON jobs (state, id);
+CREATE TABLE job_events (
+  job_id INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  node TEXT,
+  detail TEXT
+);
+CREATE INDEX job_events_job ON job_events (job_id, at);
+`,
 ];

@@ -1,0 +1,205 @@
+/**
+ * A small client of the Docker Engine API over its unix socket, shared by the container collector,
+ * the docker job executor and cleanup. It pins API v1.41 (Docker 20.10, what JetPack ships), turns
+ * non-2xx answers into {@link DockerApiError} with the engine's message, and a socket that is
+ * missing or refuses connections into {@link DockerUnavailableError} naming the socket, so an
+ * operator sees at once that Docker, not the job, is the problem.
+ *
+ * @module
+ */
+
+/** The socket dockerd listens on unless configured otherwise. */
+export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";
+
+/** The engine answered with an unexpected HTTP status. */
+export class DockerApiError extends Error {
+  /** HTTP status of the answer. */
+  readonly status: number;
+  /** The engine's own message, e.g. `No such image: …`. */
+  readonly detail: string;
+
+  constructor(status: number, message: string, detail: string) {
+    super(message);
+    this.name = "DockerApiError";
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+/** Nothing answers on the socket: Docker is not installed, not running, or the path is wrong. */
+export class DockerUnavailableError extends Error {
+  /** The socket that was tried. */
+  readonly socketPath: string;
+
+  constructor(socketPath: string, message: string) {
+    super(message);
+    this.name = "DockerUnavailableError";
+    this.socketPath = socketPath;
+  }
+}
+
+/** One call's options. */
+export interface DockerRequestOptions {
+  /** Query parameters; objects (e.g. `filters`) are sent as JSON. */
+  query?: Record<string, string | number | boolean | object | undefined>;
+  /** Request body, sent as JSON. */
+  body?: unknown;
+  /** Aborts the call (and the reading of a streamed body). */
+  signal?: AbortSignal;
+  /** Deadline for the whole call including its body; only for calls that read the body. */
+  timeoutMs?: number;
+  /** Non-2xx statuses that are answers rather than errors (e.g. 304 "already stopped"). */
+  accept?: number[];
+}
+
+/** A client bound to one socket; `close()` releases its connections. */
+export interface DockerApi {
+  readonly socketPath: string;
+  /**
+   * Sends a request and returns the response with its body unread (for streams: pull progress,
+   * logs, wait). The caller must read or cancel the body.
+   */
+  request(method: string, path: string, options?: DockerRequestOptions): Promise<Response>;
+  /** Sends a request and parses the JSON answer (`undefined` for an empty body). */
+  json<T>(method: string, path: string, options?: DockerRequestOptions): Promise<T>;
+  /** Sends a request, discards the body and returns the status (for 204/304 answers). */
+  send(method: string, path: string, options?: DockerRequestOptions): Promise<number>;
+  close(): void;
+}
+
+function buildUrl(path: string, query: DockerRequestOptions["query"]): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) {
+    if (v === undefined) continue;
+    params.set(k, typeof v === "object" ? JSON.stringify(v) : String(v));
+  }
+  const qs = params.toString();
+  return `http://docker/v1.41${path}${qs ? `?${qs}` : ""}`;
+}
+
+/** The engine's `{"message": …}`, or the raw text when the body is not that. */
+function engineMessage(text: string): string {
+  try {
+    const parsed = JSON.parse(text);
+    if (typeof parsed?.message === "string") return parsed.message;
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return text.trim().slice(0, 500);
+}
+
+/**
+ * Creates a client of the Engine API on `socketPath`. The socket is not touched until the first
+ * call.
+ *
+ * @example
+ * ```ts
+ * const docker = createDockerApi("/var/run/docker.sock");
+ * try {
+ *   const info = await docker.json<{ Runtimes?: Record<string, unknown> }>("GET", "/info");
+ * } finally {
+ *   docker.close();
+ * }
+ * ```
+ */
+export function createDockerApi(socketPath: string = DEFAULT_DOCKER_SOCKET): DockerApi {
+  let client: Deno.HttpClient | undefined;
+
+  async function unavailable(err: unknown): Promise<DockerUnavailableError> {
+    let exists = true;
+    try {
+      await Deno.stat(socketPath);
+    } catch {
+      exists = false;
+    }
+    const why = err instanceof Error ? err.message : String(err);
+    return new DockerUnavailableError(
+      socketPath,
+      exists
+        ? `cannot reach the Docker Engine API at ${socketPath} (is dockerd running?): ${why}`
+        : `no Docker Engine API socket at ${socketPath}: is Docker installed and dockerd running?`,
+    );
+  }
+
+  async function request(
+    method: string,
+    path: string,
+    options: DockerRequestOptions = {},
+  ): Promise<Response> {
+    client ??= Deno.createHttpClient({ proxy: { transport: "unix", path: socketPath } });
+    const init: RequestInit & { client: Deno.HttpClient } = {
+      method,
+      client,
+      signal: options.signal,
+    };
+    if (options.body !== undefined) {
+      init.body = JSON.stringify(options.body);
+      init.headers = { "content-type": "application/json" };
+    }
+    let res: Response;
+    try {
+      res = await fetch(buildUrl(path, options.query), init);
+    } catch (err) {
+      if (options.signal?.aborted) throw options.signal.reason ?? err;
+      throw await unavailable(err);
+    }
+    if (res.ok || options.accept?.includes(res.status)) return res;
+    const detail = engineMessage(await res.text().catch(() => ""));
+    throw new DockerApiError(
+      res.status,
+      `docker ${method} ${path}: HTTP ${res.status} ${detail}`,
+      detail,
+    );
+  }
+
+  /** Runs `fn` under the caller's signal and an optional deadline that also covers the body. */
+  async function withDeadline<T>(
+    method: string,
+    path: string,
+    options: DockerRequestOptions,
+    fn: (signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
+    if (!options.timeoutMs) return await fn(options.signal);
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () =>
+        deadline.abort(
+          new Error(`docker ${method} ${path} did not answer within ${options.timeoutMs} ms`),
+        ),
+      options.timeoutMs,
+    );
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline
+      .signal;
+    try {
+      return await fn(signal);
+    } catch (err) {
+      if (signal.aborted) throw signal.reason ?? err;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    socketPath,
+    request,
+    json<T>(method: string, path: string, options: DockerRequestOptions = {}): Promise<T> {
+      return withDeadline(method, path, options, async (signal) => {
+        const res = await request(method, path, { ...options, signal });
+        const text = await res.text();
+        return (text ? JSON.parse(text) : undefined) as T;
+      });
+    },
+    send(method: string, path: string, options: DockerRequestOptions = {}): Promise<number> {
+      return withDeadline(method, path, options, async (signal) => {
+        const res = await request(method, path, { ...options, signal });
+        await res.body?.cancel();
+        return res.status;
+      });
+    },
+    close(): void {
+      client?.close();
+      client = undefined;
+    },
+  };
+}

@@ -1,0 +1,202 @@
+/**
+ * The agent's job worker: claims a job for this node (long-poll), marks it running, runs it with
+ * the matching executor while heartbeating its lease, and reports the result. When the hub
+ * answers a heartbeat with 409 (job cancelled, or the lease was lost and the job handed to
+ * another worker) the run is stopped and not reported: the hub already moved on.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { ApiClient, ApiError } from "../../shared/api_client.ts";
+import type { JobSpec } from "../../shared/protocol.ts";
+import type { ExecResult, Executor } from "./executor.ts";
+import { OutputTail } from "./process.ts";
+import { getLogger } from "../../shared/log.ts";
+
+const logger = getLogger("worker");
+
+/** Options of {@link runWorker}. */
+export interface WorkerOptions {
+  hub: string;
+  token: string;
+  /** Job temp dirs are made under `<stateDir>/jobs`. */
+  stateDir: string;
+  executors: Partial<Record<JobSpec["executor"], Executor>>;
+  signal: AbortSignal;
+  /** Long-poll wait per claim (default 20 s). */
+  claimWaitS?: number;
+  /** Most output kept and sent with the result (default 64 KiB). */
+  outputCapBytes?: number;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Reports with a few retries; after that the lease runs out and the hub re-queues the job. */
+async function report(
+  fn: () => Promise<unknown>,
+  what: string,
+  signal: AbortSignal,
+): Promise<void> {
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    try {
+      await fn();
+      return;
+    } catch (error) {
+      if (error instanceof ApiError && error.status < 500) {
+        logger.warn(`hub refused ${what}`, { detail: error.message });
+        return;
+      }
+      if (attempt === 5) {
+        logger.error(`could not ${what}; the job will run again after its lease`, { error });
+        return;
+      }
+      await sleep(250 * 2 ** attempt * (0.5 + Math.random()), signal);
+    }
+  }
+}
+
+async function runOne(
+  api: ApiClient,
+  job: JobSpec,
+  options: WorkerOptions,
+): Promise<void> {
+  const log = { job_id: job.id, attempt: job.attempt, executor: job.executor };
+  const executor = options.executors[job.executor];
+  if (!executor) {
+    await report(
+      () =>
+        api.reportJob(job.id, "fail", {
+          attempt: job.attempt,
+          error: `this node cannot run ${job.executor} jobs`,
+        }),
+      "report the failure",
+      options.signal,
+    );
+    return;
+  }
+  try {
+    await api.heartbeatJob(job.id, { attempt: job.attempt, running: true });
+  } catch (error) {
+    logger.warn("lost the job before it started", { ...log, error });
+    return;
+  }
+  logger.info("job started", log);
+  const stop = new AbortController();
+  const onAgentStop = () => stop.abort();
+  options.signal.addEventListener("abort", onAgentStop, { once: true });
+  let lost = false;
+  const tail = new OutputTail(4096);
+  const leaseMs = Math.max(1000, job.lease_expires_at - Date.now());
+  const beat = setInterval(async () => {
+    try {
+      await api.heartbeatJob(job.id, { attempt: job.attempt, log_tail: tail.toString() });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) {
+        lost = true;
+        logger.warn("hub took the job back (cancelled or lease lost); stopping it", {
+          ...log,
+          detail: error.message,
+        });
+        stop.abort();
+      }
+    }
+  }, Math.max(200, Math.floor(leaseMs / 3)));
+  const tempDir = join(options.stateDir, "jobs", `${job.id}-${job.attempt}`);
+  let result: ExecResult;
+  try {
+    await Deno.mkdir(tempDir, { recursive: true, mode: 0o700 });
+    result = await executor.run(job, {
+      signal: stop.signal,
+      tempDir,
+      outputCapBytes: options.outputCapBytes,
+      onOutput: (text) => tail.push(text),
+    });
+  } finally {
+    clearInterval(beat);
+    options.signal.removeEventListener("abort", onAgentStop);
+    await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+  }
+  if (lost) return;
+  if (result.cancelled && options.signal.aborted) {
+    // The agent is stopping: leave the job to its lease, it will run again elsewhere.
+    logger.warn("agent stopping; job left to its lease", log);
+    return;
+  }
+  const ok = result.exit_code === 0 && !result.error;
+  const body = {
+    attempt: job.attempt,
+    exit_code: result.exit_code ?? undefined,
+    log_tail: result.output.slice(-65_536),
+  };
+  logger.info(ok ? "job done" : "job failed", {
+    ...log,
+    exit_code: result.exit_code,
+    timed_out: result.timed_out,
+    ms: result.ended_at - result.started_at,
+  });
+  await report(
+    () =>
+      ok
+        ? api.reportJob(job.id, "complete", {
+          ...body,
+          result: { exit_code: 0, ms: result.ended_at - result.started_at },
+        })
+        : api.reportJob(job.id, "fail", {
+          ...body,
+          error: result.error ??
+            (result.timed_out
+              ? `timed out after ${job.timeout_s} s`
+              : result.cancelled
+              ? "cancelled"
+              : `exit code ${result.exit_code}`),
+        }),
+    "report the result",
+    options.signal,
+  );
+}
+
+/**
+ * Claims and runs jobs until `signal` aborts.
+ *
+ * @example
+ * ```ts
+ * await runWorker({ hub, token, stateDir, executors: { process: createProcessExecutor() }, signal });
+ * ```
+ */
+export async function runWorker(options: WorkerOptions): Promise<void> {
+  const wait = options.claimWaitS ?? 20;
+  const api = new ApiClient({
+    hub: options.hub,
+    token: options.token,
+    timeoutMs: (wait + 15) * 1000,
+  });
+  let failures = 0;
+  logger.info("worker started", { executors: Object.keys(options.executors) });
+  while (!options.signal.aborted) {
+    let job: JobSpec | null;
+    try {
+      job = (await api.claimJob(wait)).job;
+      failures = 0;
+    } catch (error) {
+      failures++;
+      if (failures === 1) logger.warn("cannot claim jobs; retrying", { error });
+      await sleep(
+        Math.min(30_000, 500 * 2 ** Math.min(failures, 6)) * (0.5 + Math.random()),
+        options.signal,
+      );
+      continue;
+    }
+    if (job) await runOne(api, job, options);
+  }
+  logger.info("worker stopped");
+}

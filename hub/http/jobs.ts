@@ -1,0 +1,129 @@
+/**
+ * The job queue over HTTP. Operators (admin) submit, cancel and retry; viewers read; node
+ * tokens claim (long-poll), heartbeat and report — only for themselves, and only while they hold
+ * the job's current attempt (a stale worker gets 409).
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import {
+  ClaimRequest,
+  JobComplete,
+  JobFail,
+  JobHeartbeat,
+  JobState,
+  JobSubmit,
+  NodeId,
+} from "../../shared/protocol.ts";
+import { type Principal, requireAuth } from "../auth.ts";
+import { NotFound } from "../errors.ts";
+import { getJobRow, jobHistory, jobInfo, jobSpec, listJobRows } from "../store/jobs.ts";
+import type { HubServices } from "../services.ts";
+import { validate } from "./validate.ts";
+
+const IdParam = z.object({ id: z.coerce.number().int().positive() });
+const ListQuery = z.strictObject({
+  state: JobState.optional(),
+  cluster: NodeId.optional(),
+  node: NodeId.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.coerce.number().int().positive().optional(),
+});
+
+/** Routes for jobs. */
+export function jobRoutes(s: HubServices): Hono<{ Variables: { principal: Principal } }> {
+  const app = new Hono<{ Variables: { principal: Principal } }>();
+  const read = requireAuth(s.verifier, "read");
+  const admin = requireAuth(s.verifier, "admin");
+  const asNode = requireAuth(s.verifier, "node");
+
+  app.post("/jobs", admin, validate("json", JobSubmit), async (c) => {
+    const row = await s.queue.submit(c.req.valid("json"));
+    return c.json({ id: String(row.id), state: row.state }, 201);
+  });
+
+  app.get("/jobs", read, validate("query", ListQuery), (c) => {
+    const q = c.req.valid("query");
+    const rows = listJobRows(s.db, { ...q, before: q.cursor });
+    const next = rows.length === q.limit ? String(rows.at(-1)!.id) : null;
+    return c.json({ jobs: rows.map(jobInfo), next_cursor: next });
+  });
+
+  app.post("/jobs/claim", asNode, validate("json", ClaimRequest), async (c) => {
+    const nodeId = c.get("principal").node_id!;
+    const row = await s.queue.claim(nodeId, c.req.valid("json").wait_s * 1000, c.req.raw.signal);
+    return c.json({ job: row ? jobSpec(row) : null });
+  });
+
+  app.get("/jobs/:id", read, validate("param", IdParam), (c) => {
+    const { id } = c.req.valid("param");
+    const row = getJobRow(s.db, id);
+    if (!row) throw new NotFound(`no job ${id}: see GET /api/v1/jobs`);
+    return c.json({ ...jobInfo(row), history: jobHistory(s.db, id) });
+  });
+
+  app.post("/jobs/:id/cancel", admin, validate("param", IdParam), async (c) => {
+    const { row } = await s.queue.cancel(c.req.valid("param").id);
+    return c.json(jobInfo(row));
+  });
+
+  app.post("/jobs/:id/retry", admin, validate("param", IdParam), async (c) => {
+    const { row } = await s.queue.retry(c.req.valid("param").id);
+    return c.json(jobInfo(row));
+  });
+
+  app.post(
+    "/jobs/:id/heartbeat",
+    asNode,
+    validate("param", IdParam),
+    validate("json", JobHeartbeat),
+    async (c) => {
+      const b = c.req.valid("json");
+      const { row } = await s.queue.heartbeat(
+        c.req.valid("param").id,
+        c.get("principal").node_id!,
+        b.attempt,
+        b.running ?? false,
+        b.log_tail,
+      );
+      return c.json({ state: row.state, lease_expires_at: row.lease_expires_at });
+    },
+  );
+
+  app.post(
+    "/jobs/:id/complete",
+    asNode,
+    validate("param", IdParam),
+    validate("json", JobComplete),
+    async (c) => {
+      const b = c.req.valid("json");
+      const { row } = await s.queue.finish(
+        c.req.valid("param").id,
+        c.get("principal").node_id!,
+        b.attempt,
+        { ok: true, result: b.result, exit_code: b.exit_code, log_tail: b.log_tail },
+      );
+      return c.json({ state: row.state });
+    },
+  );
+
+  app.post(
+    "/jobs/:id/fail",
+    asNode,
+    validate("param", IdParam),
+    validate("json", JobFail),
+    async (c) => {
+      const b = c.req.valid("json");
+      const { row } = await s.queue.finish(
+        c.req.valid("param").id,
+        c.get("principal").node_id!,
+        b.attempt,
+        { ok: false, error: b.error, exit_code: b.exit_code, log_tail: b.log_tail },
+      );
+      return c.json({ state: row.state });
+    },
+  );
+
+  return app;
+}

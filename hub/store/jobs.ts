@@ -1,0 +1,406 @@
+/**
+ * The job queue's tables (SPEC §4.3). Every change is one statement guarded by the state it
+ * expects (`WHERE state = 'pending'`, `AND claimed_by = ? AND attempts = ?`), run inside the
+ * hub's single writer transaction, so a job can never be handed to two workers and a stale
+ * worker can never finish a job it lost. Each transition is also written to `job_events`.
+ *
+ * @module
+ */
+import type { Database } from "./db.ts";
+import type { JobCommand, JobInfo, JobSpec, JobState, Mount } from "../../shared/protocol.ts";
+
+/** A row of `jobs`. */
+export interface JobRow {
+  id: number;
+  state: JobState;
+  template: string | null;
+  executor: "process" | "docker";
+  image: string | null;
+  command: string | null;
+  env: string;
+  mounts: string;
+  gpu: number;
+  cluster: string | null;
+  node: string | null;
+  payload: string | null;
+  priority: number;
+  max_attempts: number;
+  attempts: number;
+  timeout_s: number;
+  claimed_by: string | null;
+  lease_expires_at: number | null;
+  created_at: number;
+  claimed_at: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+  result: string | null;
+  error: string | null;
+  exit_code: number | null;
+  log_tail: string | null;
+}
+
+/** One state change, for the live stream. */
+export interface JobTransition {
+  job_id: string;
+  state: JobState;
+  previous: JobState | null;
+  node: string | null;
+  attempt: number;
+  detail: string | null;
+}
+
+/** A new job, resolved from a submission and its template. */
+export interface NewJob {
+  template: string | null;
+  executor: "process" | "docker";
+  image: string | null;
+  command: JobCommand | null;
+  env: Record<string, string>;
+  mounts: Mount[];
+  gpu: boolean;
+  cluster: string | null;
+  node: string | null;
+  payload: unknown;
+  priority: number;
+  max_attempts: number;
+  timeout_s: number;
+}
+
+/** Jobs in these states are finished and never change again (but for an explicit retry). */
+export const TERMINAL: readonly JobState[] = ["done", "failed", "cancelled"];
+
+function json(v: unknown): string | null {
+  return v === undefined ? null : JSON.stringify(v);
+}
+
+function parse(text: string | null): unknown {
+  return text === null ? null : JSON.parse(text);
+}
+
+function record(
+  db: Database,
+  row: JobRow,
+  previous: JobState | null,
+  now: number,
+  detail: string | null,
+): JobTransition {
+  const node = row.claimed_by ?? row.node;
+  db.run(
+    "INSERT INTO job_events (job_id, at, state, attempt, node, detail) VALUES (?, ?, ?, ?, ?, ?)",
+    row.id,
+    now,
+    row.state,
+    row.attempts,
+    node,
+    detail,
+  );
+  return {
+    job_id: String(row.id),
+    state: row.state,
+    previous,
+    node,
+    attempt: row.attempts,
+    detail,
+  };
+}
+
+/** Adds a pending job. */
+export function insertJob(
+  db: Database,
+  job: NewJob,
+  now: number,
+): { row: JobRow; transition: JobTransition } {
+  const row = db.get<JobRow>(
+    `INSERT INTO jobs (state, template, executor, image, command, env, mounts, gpu, cluster, node,
+                       payload, priority, max_attempts, timeout_s, created_at)
+     VALUES ('pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+    job.template,
+    job.executor,
+    job.image,
+    json(job.command),
+    JSON.stringify(job.env),
+    JSON.stringify(job.mounts),
+    job.gpu ? 1 : 0,
+    job.cluster,
+    job.node,
+    json(job.payload),
+    job.priority,
+    job.max_attempts,
+    job.timeout_s,
+    now,
+  )!;
+  return { row, transition: record(db, row, null, now, null) };
+}
+
+/**
+ * Claims the best pending job `nodeId` may run: its own jobs, jobs of `clusters` (its cluster,
+ * or the cluster a roamer is assigned to) and jobs bound to no cluster or node; highest
+ * priority first, oldest first within a priority.
+ */
+export function claimJob(
+  db: Database,
+  nodeId: string,
+  clusters: readonly string[],
+  leaseMs: number,
+  now: number,
+): { row: JobRow; transition: JobTransition } | undefined {
+  const row = db.get<JobRow>(
+    `UPDATE jobs SET state = 'claimed', claimed_by = ?1, attempts = attempts + 1,
+            lease_expires_at = ?2, claimed_at = ?3, started_at = NULL, error = NULL
+     WHERE id = (
+       SELECT id FROM jobs WHERE state = 'pending'
+         AND (node = ?1 OR (node IS NULL AND (cluster IS NULL
+              OR cluster IN (SELECT value FROM json_each(?4)))))
+       ORDER BY priority DESC, id LIMIT 1)
+     RETURNING *`,
+    nodeId,
+    now + leaseMs,
+    now,
+    JSON.stringify(clusters),
+  );
+  return row ? { row, transition: record(db, row, "pending", now, null) } : undefined;
+}
+
+/**
+ * Extends the lease of a job held by `nodeId` at `attempt` (and marks it running); `undefined`
+ * when the caller no longer holds it (lease lost, cancelled, finished).
+ */
+export function heartbeatJob(
+  db: Database,
+  id: number,
+  nodeId: string,
+  attempt: number,
+  running: boolean,
+  logTail: string | undefined,
+  leaseMs: number,
+  now: number,
+): { row: JobRow; transition?: JobTransition } | undefined {
+  const before = db.get<{ state: JobState }>("SELECT state FROM jobs WHERE id = ?", id);
+  const row = db.get<JobRow>(
+    `UPDATE jobs SET lease_expires_at = ?,
+            state = CASE WHEN ? THEN 'running' ELSE state END,
+            started_at = CASE WHEN ? THEN coalesce(started_at, ?) ELSE started_at END,
+            log_tail = coalesce(?, log_tail)
+     WHERE id = ? AND claimed_by = ? AND attempts = ? AND state IN ('claimed', 'running')
+     RETURNING *`,
+    now + leaseMs,
+    running ? 1 : 0,
+    running ? 1 : 0,
+    now,
+    logTail ?? null,
+    id,
+    nodeId,
+    attempt,
+  );
+  if (!row) return undefined;
+  const transition = before && before.state !== row.state
+    ? record(db, row, before.state, now, null)
+    : undefined;
+  return { row, transition };
+}
+
+/** How a worker says a run ended. */
+export type Outcome =
+  | { ok: true; result?: unknown; exit_code?: number; log_tail?: string }
+  | { ok: false; error: string; exit_code?: number; log_tail?: string };
+
+/**
+ * Finishes the current attempt of a job held by `nodeId`. A failure goes back to the queue
+ * until `max_attempts` is reached, then the job is `failed` and kept for review. `undefined`
+ * when the caller no longer holds the job.
+ */
+export function finishJob(
+  db: Database,
+  id: number,
+  nodeId: string,
+  attempt: number,
+  outcome: Outcome,
+  now: number,
+): { row: JobRow; transition: JobTransition } | undefined {
+  const before = db.get<{ state: JobState }>("SELECT state FROM jobs WHERE id = ?", id);
+  const row = db.get<JobRow>(
+    `UPDATE jobs SET
+       state = CASE WHEN ?1 THEN 'done' WHEN attempts >= max_attempts THEN 'failed'
+                    ELSE 'pending' END,
+       result = ?2, error = ?3, exit_code = ?4, log_tail = coalesce(?5, log_tail),
+       finished_at = CASE WHEN ?1 OR attempts >= max_attempts THEN ?6 ELSE NULL END,
+       claimed_by = CASE WHEN ?1 OR attempts >= max_attempts THEN claimed_by ELSE NULL END,
+       lease_expires_at = NULL
+     WHERE id = ?7 AND claimed_by = ?8 AND attempts = ?9 AND state IN ('claimed', 'running')
+     RETURNING *`,
+    outcome.ok ? 1 : 0,
+    outcome.ok ? json(outcome.result) : null,
+    outcome.ok ? null : outcome.error,
+    outcome.exit_code ?? null,
+    outcome.log_tail ?? null,
+    now,
+    id,
+    nodeId,
+    attempt,
+  );
+  if (!row) return undefined;
+  const detail = outcome.ok ? null : outcome.error;
+  return { row, transition: record(db, row, before!.state, now, detail) };
+}
+
+/** Cancels a job that has not finished; `undefined` if it already has (or does not exist). */
+export function cancelJob(
+  db: Database,
+  id: number,
+  now: number,
+): { row: JobRow; transition: JobTransition } | undefined {
+  const before = db.get<{ state: JobState }>("SELECT state FROM jobs WHERE id = ?", id);
+  const row = db.get<JobRow>(
+    `UPDATE jobs SET state = 'cancelled', finished_at = ?, lease_expires_at = NULL
+     WHERE id = ? AND state IN ('pending', 'claimed', 'running') RETURNING *`,
+    now,
+    id,
+  );
+  return row ? { row, transition: record(db, row, before!.state, now, "cancelled") } : undefined;
+}
+
+/** Puts a failed or cancelled job back in the queue with fresh attempts. */
+export function retryJob(
+  db: Database,
+  id: number,
+  now: number,
+): { row: JobRow; transition: JobTransition } | undefined {
+  const before = db.get<{ state: JobState }>("SELECT state FROM jobs WHERE id = ?", id);
+  const row = db.get<JobRow>(
+    `UPDATE jobs SET state = 'pending', attempts = 0, claimed_by = NULL, lease_expires_at = NULL,
+            claimed_at = NULL, started_at = NULL, finished_at = NULL, error = NULL,
+            result = NULL, exit_code = NULL
+     WHERE id = ? AND state IN ('failed', 'cancelled') RETURNING *`,
+    id,
+  );
+  return row ? { row, transition: record(db, row, before!.state, now, "retry") } : undefined;
+}
+
+/**
+ * Returns jobs whose lease expired to the queue (counting the attempt; past `max_attempts` they
+ * fail) and fails running jobs past their timeout. Returns the transitions made.
+ */
+export function sweepJobs(db: Database, now: number, limit = 500): JobTransition[] {
+  const out: JobTransition[] = [];
+  const expired = db.all<JobRow>(
+    `SELECT * FROM jobs WHERE state IN ('claimed', 'running') AND lease_expires_at < ? LIMIT ?`,
+    now,
+    limit,
+  );
+  for (const old of expired) {
+    const row = db.get<JobRow>(
+      `UPDATE jobs SET
+         state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
+         error = 'lease expired: worker ' || claimed_by || ' went silent',
+         finished_at = CASE WHEN attempts >= max_attempts THEN ? ELSE NULL END,
+         claimed_by = CASE WHEN attempts >= max_attempts THEN claimed_by ELSE NULL END,
+         lease_expires_at = NULL
+       WHERE id = ? AND state = ? AND attempts = ? RETURNING *`,
+      now,
+      old.id,
+      old.state,
+      old.attempts,
+    );
+    if (row) out.push(record(db, row, old.state, now, `lease expired on ${old.claimed_by}`));
+  }
+  const overdue = db.all<JobRow>(
+    `SELECT * FROM jobs WHERE state = 'running' AND started_at + timeout_s * 1000 < ? LIMIT ?`,
+    now,
+    limit,
+  );
+  for (const old of overdue) {
+    const row = db.get<JobRow>(
+      `UPDATE jobs SET state = 'failed', error = ?, finished_at = ?, lease_expires_at = NULL
+       WHERE id = ? AND state = 'running' AND attempts = ? RETURNING *`,
+      `timed out after ${old.timeout_s} s`,
+      now,
+      old.id,
+      old.attempts,
+    );
+    if (row) out.push(record(db, row, "running", now, `timed out after ${old.timeout_s} s`));
+  }
+  return out;
+}
+
+/** One job. */
+export function getJobRow(db: Database, id: number): JobRow | undefined {
+  return db.get<JobRow>("SELECT * FROM jobs WHERE id = ?", id);
+}
+
+/** Jobs, newest first, filtered; `before` is the id to page after. */
+export function listJobRows(
+  db: Database,
+  filter: { state?: JobState; cluster?: string; node?: string; limit: number; before?: number },
+): JobRow[] {
+  return db.all<JobRow>(
+    `SELECT * FROM jobs
+     WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR cluster = ?2)
+       AND (?3 IS NULL OR node = ?3 OR claimed_by = ?3) AND (?4 IS NULL OR id < ?4)
+     ORDER BY id DESC LIMIT ?5`,
+    filter.state ?? null,
+    filter.cluster ?? null,
+    filter.node ?? null,
+    filter.before ?? null,
+    filter.limit,
+  );
+}
+
+/** Count of jobs per state for a cluster (or all). */
+export function countJobs(db: Database): { cluster: string | null; state: JobState; n: number }[] {
+  return db.all(
+    "SELECT cluster, state, count(*) AS n FROM jobs WHERE state IN ('pending', 'claimed', 'running') GROUP BY cluster, state",
+  );
+}
+
+/** The transitions of a job, oldest first. */
+export function jobHistory(db: Database, id: number): NonNullable<JobInfo["history"]> {
+  return db.all<{ state: JobState; at: number; node: string | null; detail: string | null }>(
+    "SELECT state, at, node, detail FROM job_events WHERE job_id = ? ORDER BY at, rowid",
+    id,
+  );
+}
+
+/** The API form of a row. */
+export function jobInfo(row: JobRow): JobInfo {
+  return {
+    id: String(row.id),
+    state: row.state,
+    template: row.template,
+    executor: row.executor,
+    image: row.image,
+    command: parse(row.command) as JobCommand | null,
+    cluster: row.cluster,
+    node: row.node,
+    priority: row.priority,
+    attempts: row.attempts,
+    max_attempts: row.max_attempts,
+    timeout_s: row.timeout_s,
+    claimed_by: row.claimed_by,
+    lease_expires_at: row.lease_expires_at,
+    created_at: row.created_at,
+    started_at: row.started_at,
+    finished_at: row.finished_at,
+    payload: parse(row.payload),
+    result: parse(row.result),
+    error: row.error,
+    exit_code: row.exit_code,
+    log_tail: row.log_tail,
+  };
+}
+
+/** What the claiming worker receives. */
+export function jobSpec(row: JobRow): JobSpec {
+  return {
+    id: String(row.id),
+    attempt: row.attempts,
+    lease_expires_at: row.lease_expires_at!,
+    executor: row.executor,
+    image: row.image,
+    command: parse(row.command) as JobCommand | null,
+    env: JSON.parse(row.env),
+    mounts: JSON.parse(row.mounts),
+    gpu: row.gpu === 1,
+    timeout_s: row.timeout_s,
+    payload: parse(row.payload),
+  };
+}
