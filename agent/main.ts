@@ -10,6 +10,7 @@ import { runAgent } from "./run.ts";
 import { createSampler } from "./collect/sampler.ts";
 import { runWorker } from "./worker/worker.ts";
 import { createProcessExecutor } from "./worker/process.ts";
+import { createDockerExecutor } from "./worker/docker.ts";
 import { runCli } from "../shared/cli.ts";
 import { settingsHelp } from "../shared/settings.ts";
 import { getLogger, setLogLevel } from "../shared/log.ts";
@@ -82,7 +83,13 @@ async function runCommand(args: string[]): Promise<number> {
       hub: config.hub,
       token: config.token,
       stateDir: config.stateDir,
-      executors: { process: createProcessExecutor() },
+      executors: {
+        process: createProcessExecutor(),
+        // Docker jobs when this node has an engine (the collector's socket setting decides).
+        ...(config.dockerSocket === false ? {} : {
+          docker: createDockerExecutor({ socketPath: config.dockerSocket }),
+        }),
+      },
       signal: stop.signal,
     })
     : Promise.resolve();

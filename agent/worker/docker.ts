@@ -63,7 +63,9 @@ function splitImageRef(image: string): { fromImage: string; tag: string } {
 
 /**
  * The job's output: the last `cap` bytes of everything (container logs and our `[fleet]` notes),
- * also handed to `onOutput` as it arrives.
+ * also handed to `onOutput` as it arrives. Frames are decoded per stream before they are kept,
+ * so a character split across frames survives an interleaved frame of the other stream, and the
+ * kept text is exactly what `onOutput` saw.
  */
 function createOutput(cap: number, onOutput: ExecOptions["onOutput"]) {
   const chunks: Uint8Array[] = [];
@@ -89,21 +91,27 @@ function createOutput(cap: number, onOutput: ExecOptions["onOutput"]) {
     while (chunks.length > 1 && kept - chunks[0].length >= cap) kept -= chunks.shift()!.length;
   }
 
+  function text(value: string): void {
+    if (!value) return;
+    keep(encoder.encode(value));
+    deliver(value);
+  }
+
   return {
     /** Payload of one log frame (1 = stdout, 2 = stderr). */
     log(stream: number, payload: Uint8Array): void {
-      keep(payload.slice());
       let decoder = decoders.get(stream);
       if (!decoder) decoders.set(stream, decoder = new TextDecoder());
-      deliver(decoder.decode(payload, { stream: true }));
+      text(decoder.decode(payload, { stream: true }));
     },
     /** A line from the executor itself, e.g. why the GPU runtime was not used. */
-    note(text: string): void {
-      const line = `[fleet] ${text}\n`;
-      keep(encoder.encode(line));
-      deliver(line);
+    note(line: string): void {
+      text(`[fleet] ${line}\n`);
     },
     result(): { output: string; truncated: boolean } {
+      // A stream that ended inside a character still shows what it had.
+      for (const decoder of decoders.values()) text(decoder.decode());
+      decoders.clear();
       const all = new Uint8Array(kept);
       let off = 0;
       for (const c of chunks) {
@@ -172,18 +180,15 @@ async function readLogs(
   for await (const chunk of res.body) demux(chunk);
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts; never leaves a timer behind. */
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
+/** Whether `promise` settles within `ms`; the timer is cleared either way. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function describe(err: unknown): string {
@@ -245,7 +250,7 @@ async function ensureImage(
   } catch (err) {
     if (signal.aborted) throw signal.reason;
     if (deadline.signal.aborted) {
-      return `pull of ${image} did not finish within ${Math.round(pullTimeoutMs / 1000)} s`;
+      return `pull of ${image} did not finish within ${pullTimeoutMs / 1000} s`;
     }
     if (err instanceof DockerApiError) return `pull of ${image} failed: ${err.detail}`;
     throw err;
@@ -408,15 +413,15 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Execu
         } catch {
           // the kill below is the fallback
         }
-        await Promise.race([waiting.catch(() => {}), pause(2000)]);
-        if (!exited) {
+        if (!await settlesWithin(waiting, 2000)) {
           await api.send("POST", `/containers/${id}/kill`, {
             accept: [404, 409],
             timeoutMs: 10_000,
           }).catch(() => {});
-          await Promise.race([waiting.catch(() => {}), pause(10_000)]);
           // An engine that cannot even kill it: give up waiting, the removal below forces it.
-          if (!exited) waitAbort.abort(new Error("the container did not stop after kill"));
+          if (!await settlesWithin(waiting, 10_000)) {
+            waitAbort.abort(new Error("the container did not stop after kill"));
+          }
         }
       };
       const requestStop = (why: "timeout" | "cancel") => {
@@ -451,18 +456,18 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Execu
 
       // 4. The rest of the logs: the follow stream ends when the container stops; if it lags or
       // broke, read the logs once more from where it got to.
-      await Promise.race([following, pause(LOG_DRAIN_MS)]);
+      await settlesWithin(following, LOG_DRAIN_MS);
       if (!logsOk) {
         logsAbort.abort();
         await following;
         const deadline = new AbortController();
-        const timer = setTimeout(() => deadline.abort(), CALL_TIMEOUT_MS);
+        const readTimer = setTimeout(() => deadline.abort(), CALL_TIMEOUT_MS);
         try {
           await readLogs(api, id, false, seen, deadline.signal, sink);
         } catch (err) {
           out.note(`could not read the container's logs: ${describe(err)}`);
         } finally {
-          clearTimeout(timer);
+          clearTimeout(readTimer);
         }
       }
 

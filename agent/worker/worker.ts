@@ -110,17 +110,33 @@ async function runOne(
         stop.abort();
       }
     }
-  }, Math.max(200, Math.floor(leaseMs / 3)));
+    // At least every 5 s, so a cancel reaches the job quickly even with a long lease.
+  }, Math.max(200, Math.min(5000, Math.floor(leaseMs / 3))));
   const tempDir = join(options.stateDir, "jobs", `${job.id}-${job.attempt}`);
   let result: ExecResult;
   try {
     await Deno.mkdir(tempDir, { recursive: true, mode: 0o700 });
-    result = await executor.run(job, {
-      signal: stop.signal,
-      tempDir,
-      outputCapBytes: options.outputCapBytes,
-      onOutput: (text) => tail.push(text),
-    });
+    try {
+      result = await executor.run(job, {
+        signal: stop.signal,
+        tempDir,
+        outputCapBytes: options.outputCapBytes,
+        onOutput: (text) => tail.push(text),
+      });
+    } catch (error) {
+      // The executor could not run anything (e.g. Docker is down): a failed attempt.
+      const now = Date.now();
+      result = {
+        exit_code: null,
+        timed_out: false,
+        cancelled: false,
+        output: tail.toString(),
+        truncated: false,
+        error: error instanceof Error ? error.message : String(error),
+        started_at: now,
+        ended_at: now,
+      };
+    }
   } finally {
     clearInterval(beat);
     options.signal.removeEventListener("abort", onAgentStop);
