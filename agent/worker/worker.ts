@@ -31,6 +31,7 @@ export interface WorkerOptions {
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
     const t = setTimeout(done, ms);
     function done() {
       clearTimeout(t);
@@ -195,6 +196,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     hub: options.hub,
     token: options.token,
     timeoutMs: (wait + 15) * 1000,
+    signal: options.signal,
   });
   let failures = 0;
   logger.info("worker started", { executors: Object.keys(options.executors) });

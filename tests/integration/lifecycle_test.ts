@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { hubCli, ROOT, startHub } from "../helpers/hub.ts";
+import { startAgent } from "../helpers/agent.ts";
 import { waitFor } from "../helpers/process.ts";
 import { pushSeqs } from "../helpers/samples.ts";
 
@@ -109,5 +110,24 @@ Deno.test("logs: one JSON object per line and never a token", async () => {
   for (const line of hub.child.stderr) {
     assert.doesNotThrow(() => JSON.parse(line), `not JSON: ${line}`);
     for (const s of secrets) assert.ok(!line.includes(s), "a token in the log");
+  }
+});
+
+Deno.test("agent: SIGTERM stops sampling and the job worker cleanly", async () => {
+  const hub = await startHub();
+  const state = await Deno.makeTempDir({ prefix: "fleet-agent-" });
+  try {
+    const token = (await hub.admin.createToken({ kind: "node", node_id: "stop-1" })).token;
+    const agent = startAgent({ hub: hub.url, token, stateDir: state, interval: "5s" });
+    await agent.waitForLine((l) => l.includes('"msg":"worker started"'));
+    await waitFor(async () => (await hub.admin.node("stop-1")).last_seq >= 1, "first sample");
+    // A clean stop exits 0 well within the grace period (a hung long-poll would be SIGKILLed).
+    const status = await agent.stop("SIGTERM", 8000);
+    assert.equal(status.code, 0);
+    const msgs = agent.logs().map((l) => l.msg);
+    assert.ok(msgs.includes("worker stopped") && msgs.includes("agent stopped"), msgs.join(", "));
+  } finally {
+    await hub.stop();
+    await Deno.remove(state, { recursive: true });
   }
 });
