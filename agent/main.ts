@@ -11,6 +11,7 @@ import { createSampler } from "./collect/sampler.ts";
 import { runWorker } from "./worker/worker.ts";
 import { createProcessExecutor } from "./worker/process.ts";
 import { createDockerExecutor } from "./worker/docker.ts";
+import { DEFAULT_DOCKER_SOCKET } from "./docker_api.ts";
 import { runCli } from "../shared/cli.ts";
 import { settingsHelp } from "../shared/settings.ts";
 import { getLogger, setLogLevel } from "../shared/log.ts";
@@ -90,6 +91,9 @@ async function runCommand(args: string[]): Promise<number> {
           docker: createDockerExecutor({ socketPath: config.dockerSocket }),
         }),
       },
+      dockerSocket: config.dockerSocket === false
+        ? undefined
+        : config.dockerSocket ?? DEFAULT_DOCKER_SOCKET,
       signal: stop.signal,
     })
     : Promise.resolve();

@@ -95,6 +95,9 @@ export const HubFile = z.strictObject({
   queue: z.strictObject({
     lease: duration.optional(),
     sweep_every: duration.optional(),
+    autoscale_every: duration.optional(),
+    autoscale_cooldown: duration.optional(),
+    roamer_idle_grace: duration.optional(),
   }).optional(),
 });
 export type HubFile = z.infer<typeof HubFile>;
@@ -119,6 +122,9 @@ export interface HubConfig {
   maxBodyBytes: number;
   jobLeaseMs: number;
   sweepMs: number;
+  autoscaleMs: number;
+  autoscaleCooldownMs: number;
+  roamerIdleGraceMs: number;
   inventory: {
     nodes: z.infer<typeof InventoryNode>[];
     clusters: z.infer<typeof Cluster>[];
@@ -272,6 +278,33 @@ export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "invent
     kind: "duration",
     default: "1s",
     help: "how often expired leases and timeouts are swept",
+  },
+  {
+    key: "autoscaleMs",
+    flag: "autoscale-every",
+    env: "FLEET_AUTOSCALE_EVERY",
+    yaml: "queue.autoscale_every",
+    kind: "duration",
+    default: "2s",
+    help: "how often the autoscaler looks at queues and roamers",
+  },
+  {
+    key: "autoscaleCooldownMs",
+    flag: "autoscale-cooldown",
+    env: "FLEET_AUTOSCALE_COOLDOWN",
+    yaml: "queue.autoscale_cooldown",
+    kind: "duration",
+    default: "30s",
+    help: "least time between two roamers lent to the same cluster",
+  },
+  {
+    key: "roamerIdleGraceMs",
+    flag: "roamer-idle-grace",
+    env: "FLEET_ROAMER_IDLE_GRACE",
+    yaml: "queue.roamer_idle_grace",
+    kind: "duration",
+    default: "60s",
+    help: "an until-idle roamer is released after its queue is empty this long",
   },
   {
     key: "clientBufferBytes",

@@ -15,6 +15,7 @@ import { EventBus } from "./live/bus.ts";
 import { SseHub } from "./live/sse.ts";
 import { FleetView } from "./live/node_status.ts";
 import { JobQueue } from "./queue/queue.ts";
+import { RoamerPool } from "./queue/roamers.ts";
 import { buildApp } from "./app.ts";
 import { startPruner } from "./retention.ts";
 import { demoInventory, startDemo } from "./demo.ts";
@@ -58,6 +59,8 @@ export async function serve(config: HubConfig): Promise<RunningHub> {
     for (const n of config.inventory.nodes) ensureNode(tx, n.id, n.name ?? n.id);
   });
   const bus = new EventBus(config.replayEvents, config.replayBytes);
+  const fleet = new FleetView(db, bus, config);
+  const queue = new JobQueue(db, bus, config);
   const services: HubServices = {
     config,
     db,
@@ -67,8 +70,9 @@ export async function serve(config: HubConfig): Promise<RunningHub> {
       heartbeatMs: config.heartbeatMs,
       clientBufferBytes: config.clientBufferBytes,
     }),
-    fleet: new FleetView(db, bus, config),
-    queue: new JobQueue(db, bus, config),
+    fleet,
+    queue,
+    roamers: new RoamerPool(db, bus, config, queue, fleet),
     startedAt: Date.now(),
   };
   await firstStartAdmin(services);
@@ -94,6 +98,7 @@ export async function serve(config: HubConfig): Promise<RunningHub> {
 
   services.fleet.start();
   services.queue.start();
+  await services.roamers.start();
   const stopPruner = startPruner(db, {
     rawRetentionMs: config.rawRetentionMs,
     rollupRetentionMs: config.rollupRetentionMs,
@@ -115,6 +120,7 @@ export async function serve(config: HubConfig): Promise<RunningHub> {
       stopPruner();
       services.fleet.stop();
       services.queue.stop();
+      services.roamers.stop();
       services.sse.close();
       await server.shutdown();
       await services.verifier.flushUsage().catch(() => {});

@@ -11,6 +11,7 @@ import type { EventBus } from "./live/bus.ts";
 import type { SseHub } from "./live/sse.ts";
 import type { FleetView } from "./live/node_status.ts";
 import type { JobQueue } from "./queue/queue.ts";
+import type { RoamerPool } from "./queue/roamers.ts";
 
 /** The hub's running parts. */
 export interface HubServices {
@@ -21,5 +22,6 @@ export interface HubServices {
   sse: SseHub;
   fleet: FleetView;
   queue: JobQueue;
+  roamers: RoamerPool;
   startedAt: number;
 }

@@ -6,6 +6,7 @@
  */
 import type {
   AgentSelf,
+  ClusterInfo,
   FleetSnapshot,
   HubStats,
   IngestAck,
@@ -16,6 +17,8 @@ import type {
   MetricsResponse,
   NodeSummary,
   Problem,
+  RoamerAssign,
+  RoamerInfo,
   TokenCreate,
   TokenCreated,
   TokenInfo,
@@ -163,7 +166,7 @@ export class ApiClient {
   }
 
   /** `POST /api/v1/jobs/claim` (node token): a job to run, or null after `wait_s`. */
-  claimJob(wait_s: number): Promise<{ job: JobSpec | null }> {
+  claimJob(wait_s: number): Promise<{ job: JobSpec | null; roamer: RoamerInfo | null }> {
     return this.request("POST", "/api/v1/jobs/claim", { wait_s });
   }
 
@@ -188,6 +191,31 @@ export class ApiClient {
     },
   ): Promise<{ state: string }> {
     return this.request("POST", `/api/v1/jobs/${encodeURIComponent(id)}/${outcome}`, body);
+  }
+
+  /** `GET /api/v1/roamers`. */
+  roamers(): Promise<RoamerInfo[]> {
+    return this.request("GET", "/api/v1/roamers");
+  }
+
+  /** `POST /api/v1/roamers/:id/assign`. */
+  assignRoamer(id: string, body: RoamerAssign): Promise<RoamerInfo> {
+    return this.request("POST", `/api/v1/roamers/${encodeURIComponent(id)}/assign`, body);
+  }
+
+  /** `POST /api/v1/roamers/:id/release`. */
+  releaseRoamer(id: string): Promise<RoamerInfo> {
+    return this.request("POST", `/api/v1/roamers/${encodeURIComponent(id)}/release`);
+  }
+
+  /** `POST /api/v1/roamers/self/state` (the roamer's node token). */
+  reportRoamer(state: string, detail?: string): Promise<RoamerInfo> {
+    return this.request("POST", "/api/v1/roamers/self/state", { state, detail });
+  }
+
+  /** `GET /api/v1/clusters`. */
+  clusters(): Promise<ClusterInfo[]> {
+    return this.request("GET", "/api/v1/clusters");
   }
 
   /** `GET /api/v1/hub/stats`. */

@@ -259,6 +259,24 @@ async function ensureImage(
   }
 }
 
+/**
+ * Makes sure `image` is on the node (a roamer provisioning for its assignment); returns why the
+ * pull failed, or undefined. Progress lines go to `onOutput`.
+ */
+export async function pullImage(
+  socketPath: string,
+  image: string,
+  options: { signal: AbortSignal; timeoutMs?: number; onOutput?: (text: string) => void },
+): Promise<string | undefined> {
+  const api = createDockerApi(socketPath);
+  try {
+    const out = createOutput(64 * 1024, options.onOutput);
+    return await ensureImage(api, image, options.timeoutMs ?? 15 * 60_000, options.signal, out);
+  } finally {
+    api.close();
+  }
+}
+
 /** The container's command: a string runs under `/bin/sh -c`, an argv as is, null the image's. */
 function containerCmd(command: JobSpec["command"]): string[] | undefined {
   if (command === null) return undefined;

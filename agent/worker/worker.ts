@@ -11,6 +11,7 @@ import { ApiClient, ApiError } from "../../shared/api_client.ts";
 import type { JobSpec } from "../../shared/protocol.ts";
 import type { ExecResult, Executor } from "./executor.ts";
 import { OutputTail } from "./process.ts";
+import { followAssignment } from "./roamer.ts";
 import { getLogger } from "../../shared/log.ts";
 
 const logger = getLogger("worker");
@@ -27,6 +28,8 @@ export interface WorkerOptions {
   claimWaitS?: number;
   /** Most output kept and sent with the result (default 64 KiB). */
   outputCapBytes?: number;
+  /** Docker socket for roamer provisioning and cleanup (undefined: no Docker on this node). */
+  dockerSocket?: string;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -203,8 +206,17 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   while (!options.signal.aborted) {
     let job: JobSpec | null;
     try {
-      job = (await api.claimJob(wait)).job;
+      const answer = await api.claimJob(wait);
+      job = answer.job;
       failures = 0;
+      if (answer.roamer && !job) {
+        await followAssignment({
+          api,
+          dockerSocket: options.dockerSocket,
+          stateDir: options.stateDir,
+          signal: options.signal,
+        }, answer.roamer);
+      }
     } catch (error) {
       failures++;
       if (failures === 1) logger.warn("cannot claim jobs; retrying", { error });

@@ -52,8 +52,18 @@ export function jobRoutes(s: HubServices): Hono<{ Variables: { principal: Princi
 
   app.post("/jobs/claim", asNode, validate("json", ClaimRequest), async (c) => {
     const nodeId = c.get("principal").node_id!;
-    const row = await s.queue.claim(nodeId, c.req.valid("json").wait_s * 1000, c.req.raw.signal);
-    return c.json({ job: row ? jobSpec(row) : null });
+    // A roamer's long-poll also ends when its assignment changes, so it can provision at once.
+    const watch = s.roamers.watch(nodeId);
+    try {
+      const row = await s.queue.claim(
+        nodeId,
+        c.req.valid("json").wait_s * 1000,
+        AbortSignal.any([c.req.raw.signal, watch.signal]),
+      );
+      return c.json({ job: row ? jobSpec(row) : null, roamer: s.roamers.get(nodeId) ?? null });
+    } finally {
+      watch.done();
+    }
   });
 
   app.get("/jobs/:id", read, validate("param", IdParam), (c) => {

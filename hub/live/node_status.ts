@@ -80,6 +80,11 @@ export class FleetView {
     clearInterval(this.#timer);
   }
 
+  /** Current status of a node (`offline` for an unknown one). */
+  statusOf(id: string): NodeStatus {
+    return this.#nodes.get(id)?.status ?? "offline";
+  }
+
   /** Number of known nodes. */
   get size(): number {
     return this.#nodes.size;

@@ -10,6 +10,7 @@ import type { Database } from "../store/db.ts";
 import {
   cancelJob,
   claimJob,
+  type Eligibility,
   finishJob,
   heartbeatJob,
   insertJob,
@@ -148,9 +149,20 @@ export class JobQueue {
     return row;
   }
 
-  /** Clusters whose jobs `nodeId` may run (its own; a roamer's assignment later). */
-  clustersOf(nodeId: string): string[] {
-    return this.#config.inventory.clusters.filter((c) => c.nodes.includes(nodeId)).map((c) => c.id);
+  /**
+   * Decides which jobs a node may take; the roamer pool replaces it (it knows assignments).
+   * By default: the node's cluster's jobs and jobs bound to no cluster.
+   */
+  eligibility: (nodeId: string) => Eligibility = (nodeId) => ({
+    clusters: this.#config.inventory.clusters.filter((c) => c.nodes.includes(nodeId))
+      .map((c) => c.id),
+    templates: [],
+    unscoped: true,
+  });
+
+  /** Wakes every waiting claimer (an assignment changed what some node may take). */
+  nudge(): void {
+    this.#wake();
   }
 
   /**
@@ -163,7 +175,7 @@ export class JobQueue {
     for (;;) {
       const now = Date.now();
       const claimed = await this.#db.write((tx) =>
-        claimJob(tx, nodeId, this.clustersOf(nodeId), this.#config.jobLeaseMs, now)
+        claimJob(tx, nodeId, this.eligibility(nodeId), this.#config.jobLeaseMs, now)
       );
       if (claimed) {
         this.#announce([claimed.transition]);

@@ -132,15 +132,24 @@ export function insertJob(
   return { row, transition: record(db, row, null, now, null) };
 }
 
+/** Which jobs a node may take. */
+export interface Eligibility {
+  /** Clusters whose jobs it runs (its own, or the one a roamer serves). */
+  clusters: readonly string[];
+  /** Templates whose jobs it runs (a roamer assigned to a template). */
+  templates: readonly string[];
+  /** It also takes jobs bound to no cluster (dedicated and unassigned nodes; not roamers). */
+  unscoped: boolean;
+}
+
 /**
- * Claims the best pending job `nodeId` may run: its own jobs, jobs of `clusters` (its cluster,
- * or the cluster a roamer is assigned to) and jobs bound to no cluster or node; highest
- * priority first, oldest first within a priority.
+ * Claims the best pending job `nodeId` may run: jobs for it by name, then what `can` allows;
+ * highest priority first, oldest first within a priority.
  */
 export function claimJob(
   db: Database,
   nodeId: string,
-  clusters: readonly string[],
+  can: Eligibility,
   leaseMs: number,
   now: number,
 ): { row: JobRow; transition: JobTransition } | undefined {
@@ -149,16 +158,30 @@ export function claimJob(
             lease_expires_at = ?2, claimed_at = ?3, started_at = NULL, error = NULL
      WHERE id = (
        SELECT id FROM jobs WHERE state = 'pending'
-         AND (node = ?1 OR (node IS NULL AND (cluster IS NULL
-              OR cluster IN (SELECT value FROM json_each(?4)))))
+         AND (node = ?1 OR (node IS NULL AND (
+              (cluster IS NULL AND ?5)
+              OR cluster IN (SELECT value FROM json_each(?4))
+              OR template IN (SELECT value FROM json_each(?6)))))
        ORDER BY priority DESC, id LIMIT 1)
      RETURNING *`,
     nodeId,
     now + leaseMs,
     now,
-    JSON.stringify(clusters),
+    JSON.stringify(can.clusters),
+    can.unscoped ? 1 : 0,
+    JSON.stringify(can.templates),
   );
   return row ? { row, transition: record(db, row, "pending", now, null) } : undefined;
+}
+
+/** Jobs not finished, per cluster and template (queue depth for the autoscaler and overview). */
+export function activeJobCounts(
+  db: Database,
+): { cluster: string | null; template: string | null; state: JobState; n: number }[] {
+  return db.all(
+    `SELECT cluster, template, state, count(*) AS n FROM jobs
+     WHERE state IN ('pending', 'claimed', 'running') GROUP BY cluster, template, state`,
+  );
 }
 
 /**
@@ -342,13 +365,6 @@ export function listJobRows(
     filter.node ?? null,
     filter.before ?? null,
     filter.limit,
-  );
-}
-
-/** Count of jobs per state for a cluster (or all). */
-export function countJobs(db: Database): { cluster: string | null; state: JobState; n: number }[] {
-  return db.all(
-    "SELECT cluster, state, count(*) AS n FROM jobs WHERE state IN ('pending', 'claimed', 'running') GROUP BY cluster, state",
   );
 }
 

@@ -113,4 +113,20 @@ CREATE TABLE job_events (
 );
 CREATE INDEX job_events_job ON job_events (job_id, at);
 `,
+  `
+-- Roamer pool (SPEC 4.2): one row per roamer node with its state and assignment.
+CREATE TABLE roamers (
+  node_id TEXT PRIMARY KEY,
+  state TEXT NOT NULL DEFAULT 'IDLE',
+  cluster TEXT,
+  template TEXT,
+  mode TEXT,
+  until INTEGER,
+  assigned_by TEXT,
+  assigned_at INTEGER,
+  release_requested INTEGER NOT NULL DEFAULT 0,
+  state_at INTEGER NOT NULL,
+  detail TEXT
+);
+`,
 ];
