@@ -31,6 +31,7 @@ export const AgentFile = z.strictObject({
   tegrastats: z.string().min(1).optional(),
   nvidia_smi: z.string().min(1).optional(),
   docker_socket: z.string().min(1).optional(),
+  docker_network: z.string().min(1).optional(),
   log_level: z.enum(["debug", "info", "warn", "error"]).optional(),
   jobs: z.enum(["on", "off"]).optional(),
   spool: z.strictObject({ max_size: sizeText.optional(), max_age: durationText.optional() })
@@ -50,6 +51,8 @@ export interface AgentConfig {
   tegrastats: string | false | undefined;
   nvidiaSmi: string | false | undefined;
   dockerSocket: string | false | undefined;
+  /** Network mode of job containers (default: the engine's default network). */
+  dockerNetwork: string | undefined;
   spoolMaxBytes: number;
   spoolMaxAgeMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -141,6 +144,15 @@ export const AGENT_SETTINGS: readonly SettingSpec<Key>[] = [
     kind: "string",
     default: null,
     help: "Docker socket, or 'off' (default /var/run/docker.sock)",
+  },
+  {
+    key: "dockerNetwork",
+    flag: "docker-network",
+    env: "FLEET_DOCKER_NETWORK",
+    yaml: "docker_network",
+    kind: "string",
+    default: null,
+    help: "network mode of job containers (default: the engine's)",
   },
   {
     key: "spoolMaxBytes",
@@ -239,6 +251,7 @@ export async function loadAgentConfig(
     tegrastats: tool(v.tegrastats),
     nvidiaSmi: tool(v.nvidiaSmi),
     dockerSocket: tool(v.dockerSocket),
+    dockerNetwork: v.dockerNetwork as string | undefined,
     spoolMaxBytes: v.spoolMaxBytes as number,
     spoolMaxAgeMs: v.spoolMaxAgeMs as number,
     logLevel: v.logLevel as AgentConfig["logLevel"],

@@ -88,7 +88,10 @@ async function runCommand(args: string[]): Promise<number> {
         process: createProcessExecutor(),
         // Docker jobs when this node has an engine (the collector's socket setting decides).
         ...(config.dockerSocket === false ? {} : {
-          docker: createDockerExecutor({ socketPath: config.dockerSocket }),
+          docker: createDockerExecutor({
+            socketPath: config.dockerSocket,
+            networkMode: config.dockerNetwork,
+          }),
         }),
       },
       dockerSocket: config.dockerSocket === false

@@ -16,6 +16,7 @@ import { nodeRoutes } from "./http/nodes.ts";
 import { tokenRoutes } from "./http/tokens.ts";
 import { jobRoutes } from "./http/jobs.ts";
 import { roamerRoutes } from "./http/roamers.ts";
+import { configRoutes } from "./http/config.ts";
 import { healthRoutes, statsRoutes } from "./http/health.ts";
 import { statusPageRoutes } from "./http/status_page.ts";
 import { getLogger } from "../shared/log.ts";
@@ -67,6 +68,7 @@ export function buildApp(s: HubServices): Hono {
   app.route("/api/v1", tokenRoutes(s));
   app.route("/api/v1", jobRoutes(s));
   app.route("/api/v1", roamerRoutes(s));
+  app.route("/api/v1", configRoutes(s));
   app.route("/api/v1", statsRoutes(s));
 
   app.notFound((c) =>

@@ -8,7 +8,9 @@ import { parseArgs } from "node:util";
 import { HUB_SETTINGS, loadHubConfig, SERVE_FLAGS } from "./config.ts";
 import { serve } from "./serve.ts";
 import { tokenCommand } from "./token_cli.ts";
+import { jobCommand, roamerCommand } from "./client_cli.ts";
 import { runCli } from "../shared/cli.ts";
+import { getLogger } from "../shared/log.ts";
 import { settingsHelp } from "../shared/settings.ts";
 import { VERSION } from "../shared/version.ts";
 
@@ -19,6 +21,8 @@ Usage: fleet-hub <command> [options]
 Commands:
   serve      run the hub: HTTP API, live stream, store (see 'serve --help')
   token      create, list and revoke API tokens (see 'token --help')
+  job        submit, list, show, cancel and retry jobs (see 'job --help')
+  roamer     list, assign and release roamers (see 'roamer --help')
   version    print the version
 
 Quick start:  fleet-hub serve --demo 20     (a simulated fleet of 20 nodes)
@@ -50,7 +54,15 @@ async function serveCommand(args: string[]): Promise<number> {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(signal, () => stop.resolve());
   }
-  const hub = await serve(config);
+  const hub = await serve(
+    config,
+    () => loadHubConfig(values as Record<string, string | undefined>, Deno.env.toObject()),
+  );
+  Deno.addSignalListener("SIGHUP", () => {
+    hub.reload().catch((error) =>
+      getLogger("hub").error("reload refused; the running config stays", { detail: error.message })
+    );
+  });
   if (config.demo > 0) {
     let token = "";
     try {
@@ -71,7 +83,12 @@ async function serveCommand(args: string[]): Promise<number> {
 
 /** Runs the CLI with `args`; returns the exit code. */
 export function main(args: string[]): Promise<number> {
-  return runCli("fleet-hub", HELP, { serve: serveCommand, token: tokenCommand }, args);
+  return runCli("fleet-hub", HELP, {
+    serve: serveCommand,
+    token: tokenCommand,
+    job: jobCommand,
+    roamer: roamerCommand,
+  }, args);
 }
 
 if (import.meta.main) {

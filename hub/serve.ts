@@ -30,6 +30,8 @@ export interface RunningHub {
   url: string;
   port: number;
   services: HubServices;
+  /** Re-reads fleet.yml and applies its inventory; throws `ConfigError` and changes nothing. */
+  reload(): Promise<void>;
   /** Resolves when the hub has fully stopped. */
   finished: Promise<void>;
   shutdown(): Promise<void>;
@@ -48,7 +50,10 @@ async function firstStartAdmin(services: HubServices): Promise<void> {
 }
 
 /** Starts the hub with `config`; resolves once it listens. */
-export async function serve(config: HubConfig): Promise<RunningHub> {
+export async function serve(
+  config: HubConfig,
+  readConfig: () => Promise<HubConfig> = () => Promise.resolve(config),
+): Promise<RunningHub> {
   setLogLevel(config.logLevel);
   await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   if (config.demo > 0 && config.inventory.nodes.length === 0) {
@@ -74,6 +79,28 @@ export async function serve(config: HubConfig): Promise<RunningHub> {
     queue,
     roamers: new RoamerPool(db, bus, config, queue, fleet),
     startedAt: Date.now(),
+    reload: async () => {
+      // Validate everything first: an invalid file is refused and the old config stays.
+      const fresh = await readConfig();
+      const demoOnly = fresh.inventory.nodes.length === 0 && config.demo > 0;
+      config.inventory = demoOnly ? demoInventory(config.demo) : fresh.inventory;
+      config.configFile = fresh.configFile;
+      await db.write((tx) => {
+        for (const n of config.inventory.nodes) ensureNode(tx, n.id, n.name ?? n.id);
+      });
+      fleet.inventoryChanged();
+      await services.roamers.start();
+      queue.nudge();
+      const inv = config.inventory;
+      const summary = {
+        nodes: inv.nodes.length,
+        clusters: inv.clusters.length,
+        roamers: inv.roamers.length,
+        templates: Object.keys(inv.templates).length,
+      };
+      logger.info("config reloaded", { file: config.configFile, ...summary });
+      return summary;
+    },
   };
   await firstStartAdmin(services);
 
@@ -130,5 +157,14 @@ export async function serve(config: HubConfig): Promise<RunningHub> {
     })();
     return shuttingDown;
   };
-  return { url, port: addr.port, services, finished: finished.promise, shutdown };
+  return {
+    url,
+    port: addr.port,
+    services,
+    reload: async () => {
+      await services.reload();
+    },
+    finished: finished.promise,
+    shutdown,
+  };
 }

@@ -24,4 +24,6 @@ export interface HubServices {
   queue: JobQueue;
   roamers: RoamerPool;
   startedAt: number;
+  /** Re-reads fleet.yml and applies its inventory and templates (state is kept). */
+  reload(): Promise<{ nodes: number; clusters: number; roamers: number; templates: number }>;
 }

@@ -340,7 +340,13 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Execu
       if (pullError) return finish({ error: pullError });
 
       // 2. The container.
-      const env = Object.entries(job.env).map(([k, v]) => `${k}=${v}`);
+      // The same job variables the process executor sets, so a job reads them either way.
+      const env = Object.entries({
+        ...job.env,
+        FLEET_JOB_ID: job.id,
+        FLEET_JOB_ATTEMPT: String(job.attempt),
+        FLEET_JOB_PAYLOAD: JSON.stringify(job.payload ?? null),
+      }).map(([k, v]) => `${k}=${v}`);
       const hostConfig: Record<string, unknown> = {
         Binds: job.mounts.map((m) => `${m.source}:${m.target}${m.readonly ? ":ro" : ""}`),
       };

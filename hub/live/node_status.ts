@@ -48,13 +48,7 @@ export class FleetView {
     this.#db = db;
     this.#bus = bus;
     this.#config = config;
-    for (const n of config.inventory.nodes) this.#inventory.set(n.id, n);
-    for (const c of config.inventory.clusters) {
-      for (const n of c.nodes) this.#placement.set(n, { cluster: c.id, role: "cluster" });
-    }
-    for (const n of config.inventory.roamers) {
-      this.#placement.set(n, { cluster: null, role: "roamer" });
-    }
+    this.inventoryChanged();
     const now = Date.now();
     for (const row of listNodeRows(db)) {
       const text = newestSampleText(db, row.id);
@@ -78,6 +72,17 @@ export class FleetView {
   /** Stops the periodic status check. */
   stop(): void {
     clearInterval(this.#timer);
+  }
+
+  /** Rebuilds the lookups from `config.inventory` (at start and after a reload of fleet.yml). */
+  inventoryChanged(): void {
+    const inv = this.#config.inventory;
+    this.#inventory = new Map(inv.nodes.map((n) => [n.id, n]));
+    this.#placement = new Map();
+    for (const c of inv.clusters) {
+      for (const n of c.nodes) this.#placement.set(n, { cluster: c.id, role: "cluster" });
+    }
+    for (const n of inv.roamers) this.#placement.set(n, { cluster: null, role: "roamer" });
   }
 
   /** Current status of a node (`offline` for an unknown one). */

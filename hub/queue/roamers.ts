@@ -57,10 +57,11 @@ export class RoamerPool {
     queue.eligibility = (nodeId) => this.eligibility(nodeId);
   }
 
-  /** Creates rows for fleet.yml's roamers and starts the autoscaler. */
+  /** Creates rows for fleet.yml's roamers and starts the autoscaler (again after a reload). */
   async start(): Promise<void> {
     const now = Date.now();
     await this.#db.write((tx) => ensureRoamers(tx, this.#config.inventory.roamers, now));
+    clearInterval(this.#timer);
     this.#timer = setInterval(() => {
       this.tick().catch((error) => logger.error("autoscaler tick failed", { error }));
     }, this.#config.autoscaleMs);

@@ -140,7 +140,14 @@ Deno.test("docker executor: the requests it makes, log demuxing and the output c
     const { name, body } = state.created[0];
     assert.match(name ?? "", /^fleet-job-j-1-2-[0-9a-f]{6}$/);
     assert.deepEqual(body.Cmd, ["/bin/sh", "-c", "echo $A && nvidia-smi"]);
-    assert.deepEqual(body.Env, ["A=1", "B=two words", "NVIDIA_VISIBLE_DEVICES=all"]);
+    assert.deepEqual(body.Env, [
+      "A=1",
+      "B=two words",
+      "FLEET_JOB_ID=j/1",
+      "FLEET_JOB_ATTEMPT=2",
+      "FLEET_JOB_PAYLOAD=null",
+      "NVIDIA_VISIBLE_DEVICES=all",
+    ]);
     assert.deepEqual(body.Labels, { "fleet.job": "j/1", "fleet.attempt": "2" });
     assert.equal(body.Tty, false);
     // production keeps the engine's default network: no NetworkMode at all
