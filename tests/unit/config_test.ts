@@ -131,7 +131,11 @@ Deno.test("fleet.example.yml is a valid config", async () => {
   }, {});
   assert.equal(c.port, 8765);
   assert.deepEqual(c.inventory.clusters[0].nodes, ["agx-01", "agx-02"]);
-  assert.deepEqual(c.inventory.roamers, ["agx-03"]);
+  assert.deepEqual(c.inventory.roamers, ["agx-04", "agx-05", "agx-06"]);
+  assert.deepEqual(Object.keys(c.inventory.templates), ["sdxl", "tts", "disk-report"]);
+  assert.equal(c.inventory.templates.sdxl.env.STEPS, "30");
+  assert.equal(c.inventory.templates.sdxl.timeout, 15 * 60_000);
+  assert.equal(c.jobLeaseMs, 5 * 60_000);
 });
 
 Deno.test("the start task runs the hub with the same V8 flags as tests and binaries", async () => {
