@@ -1,7 +1,8 @@
 /**
  * `serve --demo N`: a simulated fleet for trying the product and for demos. N agents run in the
- * hub process with the real agent loop, spool and push code, sending over real HTTP to the real
- * ingest route with their own node tokens; only their collectors are simulated. Without an
+ * hub process with the real agent loop, spool, push and job-worker code, talking over real HTTP
+ * to the real routes with their own node tokens; only their collectors and job executors are
+ * simulated. A generator keeps the clusters' queues busy so roamers come and go. Without an
  * inventory in fleet.yml the demo brings one: a DGX Spark control box and Jetson AGX Xaviers in
  * two clusters (vision, speech) and a roamer pool.
  *
@@ -13,6 +14,8 @@ import type { HubServices } from "./services.ts";
 import { mintToken, storeMintedToken } from "./auth.ts";
 import { listTokenRows, revokeToken } from "./store/tokens.ts";
 import { runAgent } from "../agent/run.ts";
+import { runWorker } from "../agent/worker/worker.ts";
+import { createSimulatedExecutor } from "../agent/worker/simulated.ts";
 import { createSimulatedCollector } from "../agent/collect/simulated.ts";
 import { VERSION } from "../shared/version.ts";
 import { getLogger } from "../shared/log.ts";
@@ -79,6 +82,32 @@ export function demoInventory(n: number): HubConfig["inventory"] {
 }
 
 /**
+ * Keeps the demo queue moving: every few seconds a burst of jobs for a cluster, now and then a
+ * big one, so the autoscaler lends roamers and takes them back.
+ */
+async function generateJobs(s: HubServices, signal: AbortSignal): Promise<void> {
+  const clusters = s.config.inventory.clusters.filter((c) => c.template && c.nodes.length);
+  let round = 0;
+  while (!signal.aborted && clusters.length) {
+    await new Promise((r) => setTimeout(r, 4000));
+    if (signal.aborted) break;
+    round++;
+    const c = clusters[round % clusters.length];
+    // Mostly small bursts; every eighth round one that outgrows the cluster.
+    const count = round % 8 === 0 ? c.nodes.length * 4 : 1 + (round % 3);
+    for (let i = 0; i < count; i++) {
+      await s.queue.submit({
+        template: c.template!,
+        cluster: c.id,
+        priority: round % 5 === 0 ? 10 : 0,
+        max_attempts: 3,
+        payload: { prompt: `demo request ${round}.${i}` },
+      }).catch((error) => logger.warn("demo job not submitted", { error }));
+    }
+  }
+}
+
+/**
  * Starts the simulated agents against the hub at `hubUrl`; returns a function that stops them
  * (their spools stay on disk, like real agents).
  */
@@ -110,6 +139,16 @@ export async function startDemo(
       kind: n.type === "spark" ? "spark" : n.type === "x86" ? "x86" : "xavier",
       seed: i + 1,
     });
+    const worker = runWorker({
+      hub: hubUrl,
+      token: tokens.get(n.id)!,
+      stateDir: join(s.config.dataDir, "demo", n.id),
+      executors: {
+        process: createSimulatedExecutor("process"),
+        docker: createSimulatedExecutor("docker"),
+      },
+      signal: stop.signal,
+    });
     await runAgent({
       hub: hubUrl,
       token: tokens.get(n.id)!,
@@ -128,10 +167,12 @@ export async function startDemo(
       },
       signal: stop.signal,
     }).catch((error) => logger.error("demo agent failed", { node_id: n.id, error }));
+    await worker;
   });
+  const generator = generateJobs(s, stop.signal);
   logger.info("demo fleet started", { nodes: nodes.length, interval_ms: intervalMs });
   return async () => {
     stop.abort();
-    await Promise.all(runs);
+    await Promise.all([...runs, generator]);
   };
 }
