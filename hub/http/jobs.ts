@@ -55,9 +55,10 @@ export function jobRoutes(s: HubServices): Hono<{ Variables: { principal: Princi
     // A roamer's long-poll also ends when its assignment changes, so it can provision at once.
     const watch = s.roamers.watch(nodeId);
     try {
+      const wait = s.roamers.needsAgent(nodeId) ? 0 : c.req.valid("json").wait_s * 1000;
       const row = await s.queue.claim(
         nodeId,
-        c.req.valid("json").wait_s * 1000,
+        wait,
         AbortSignal.any([c.req.raw.signal, watch.signal]),
       );
       return c.json({ job: row ? jobSpec(row) : null, roamer: s.roamers.get(nodeId) ?? null });

@@ -135,6 +135,14 @@ export class RoamerPool {
     };
   }
 
+  /** The roamer's agent has something to do (provision, clean up): answer its claim at once. */
+  needsAgent(nodeId: string): boolean {
+    const row = getRoamerRow(this.#db, nodeId);
+    if (!row) return false;
+    return row.state === "ASSIGNED" || row.state === "PROVISIONING" || row.state === "CLEANUP" ||
+      (row.release_requested === 1 && row.state === "RUNNING");
+  }
+
   /**
    * A signal that aborts when `nodeId`'s roamer row changes, so its long-polling claim returns
    * at once with the new assignment. Call the returned `done` when the request ends.
