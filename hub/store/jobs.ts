@@ -132,6 +132,19 @@ export function insertJob(
   return { row, transition: record(db, row, null, now, null) };
 }
 
+/** The claim statement (exported so a test can check its query plan). */
+export const CLAIM_SQL =
+  `UPDATE jobs SET state = 'claimed', claimed_by = ?1, attempts = attempts + 1,
+            lease_expires_at = ?2, claimed_at = ?3, started_at = NULL, error = NULL
+     WHERE id = (
+       SELECT id FROM jobs INDEXED BY jobs_pending WHERE state = 'pending'
+         AND (node = ?1 OR (node IS NULL AND (
+              (cluster IS NULL AND ?5)
+              OR cluster IN (SELECT value FROM json_each(?4))
+              OR template IN (SELECT value FROM json_each(?6)))))
+       ORDER BY priority DESC, id LIMIT 1)
+     RETURNING *`;
+
 /** Which jobs a node may take. */
 export interface Eligibility {
   /** Clusters whose jobs it runs (its own, or the one a roamer serves). */
@@ -144,7 +157,9 @@ export interface Eligibility {
 
 /**
  * Claims the best pending job `nodeId` may run: jobs for it by name, then what `can` allows;
- * highest priority first, oldest first within a priority.
+ * highest priority first, oldest first within a priority. `INDEXED BY` pins the walk of the
+ * pending index: left to itself the planner sorted every pending row on each claim (3 ms at
+ * 20,000 pending, against 3 µs).
  */
 export function claimJob(
   db: Database,
@@ -154,16 +169,7 @@ export function claimJob(
   now: number,
 ): { row: JobRow; transition: JobTransition } | undefined {
   const row = db.get<JobRow>(
-    `UPDATE jobs SET state = 'claimed', claimed_by = ?1, attempts = attempts + 1,
-            lease_expires_at = ?2, claimed_at = ?3, started_at = NULL, error = NULL
-     WHERE id = (
-       SELECT id FROM jobs WHERE state = 'pending'
-         AND (node = ?1 OR (node IS NULL AND (
-              (cluster IS NULL AND ?5)
-              OR cluster IN (SELECT value FROM json_each(?4))
-              OR template IN (SELECT value FROM json_each(?6)))))
-       ORDER BY priority DESC, id LIMIT 1)
-     RETURNING *`,
+    CLAIM_SQL,
     nodeId,
     now + leaseMs,
     now,

@@ -134,3 +134,45 @@ Deno.test("store: pruning deletes only expired rows, in bounded batches", async 
   db.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("store: a claim walks the pending index, never sorts the queue", async () => {
+  const { dir, db } = await tempDb();
+  const { CLAIM_SQL, claimJob, insertJob } = await import("../../hub/store/jobs.ts");
+  const job = {
+    template: null,
+    executor: "process" as const,
+    image: null,
+    command: "true",
+    env: {},
+    mounts: [],
+    gpu: false,
+    cluster: null,
+    node: null,
+    payload: null,
+    priority: 0,
+    max_attempts: 3,
+    timeout_s: 60,
+  };
+  await db.write((tx) => {
+    for (let i = 0; i < 200; i++) insertJob(tx, { ...job, priority: i % 3 }, Date.now());
+  });
+  const plan = db.all<{ detail: string }>(
+    `EXPLAIN QUERY PLAN ${CLAIM_SQL}`,
+    "n1",
+    0,
+    0,
+    "[]",
+    1,
+    "[]",
+  ).map((r) => r.detail).join("\n");
+  assert.match(plan, /jobs_pending/);
+  assert.doesNotMatch(plan, /TEMP B-TREE/);
+  // Highest priority first, oldest first within it.
+  const can = { clusters: [], templates: [], unscoped: true };
+  const a = await db.write((tx) => claimJob(tx, "n1", can, 60_000, Date.now()));
+  const b = await db.write((tx) => claimJob(tx, "n1", can, 60_000, Date.now()));
+  assert.deepEqual([a!.row.priority, b!.row.priority], [2, 2]);
+  assert.ok(a!.row.id < b!.row.id);
+  db.close();
+  await Deno.remove(dir, { recursive: true });
+});
