@@ -4,7 +4,7 @@
  * target | met?). The full results go to `tests/bench/out/bench-<timestamp>.json` and
  * `tests/bench/out/latest.json`.
  *
- * Phases (`--only ingest,sse,agent` runs a subset; `--quick` shortens every duration;
+ * Phases (`--only ingest,sse,agent,queue` runs a subset; `--quick` shortens every duration;
  * `ingest` includes the baselines, `--only baseline` runs the baselines alone):
  * - `ingest`: the real hub subprocess (WAL + synchronous=FULL + group commit), 1,000 node tokens,
  *   a load generator subprocess saturating `POST /api/v1/ingest` with one sample per request and
@@ -15,6 +15,10 @@
  *   nodes push every 5 s (≈200 samples/s, evenly spread) to 20 SSE clients in their own
  *   subprocess measuring sample → event latency; hub RSS during and after.
  * - `agent`: the real agent at a 5 s interval and a bare Deno /proc loop, RSS and CPU of each.
+ * - `queue`: job claims (queue_phase.ts): the hub's claim code in-process with 16 async workers
+ *   and group commit, next to the bare claim loop (FULL and NORMAL); then over HTTP against the
+ *   real hub, 16 node workers claiming and completing until the queue is empty, with a
+ *   double-claim count and an exactly-once check of every job.
  *
  * Other flags: `--concurrency N` (in-flight ingest requests, default 64), `--nodes N` (default
  * 1000), `--sse-clients N` (default 20), `--hub-args="FLAGS"` (extra `serve` flags, for
@@ -42,6 +46,7 @@ import {
   type SseConfig,
   type SseResult,
 } from "./common.ts";
+import { queueNotes, queuePhase, queueRows } from "./queue_phase.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -50,11 +55,11 @@ const flags = parseFlags(Deno.args);
 const QUICK = flags.has("quick");
 const KEEP = flags.has("keep");
 const PHASES = new Set(
-  (flags.get("only") ?? "ingest,sse,agent").split(",").map((s) => s.trim()).filter(Boolean),
+  (flags.get("only") ?? "ingest,sse,agent,queue").split(",").map((s) => s.trim()).filter(Boolean),
 );
 for (const p of PHASES) {
-  if (!["ingest", "baseline", "sse", "agent"].includes(p)) {
-    console.error(`bench: unknown phase '${p}' (use --only ingest,baseline,sse,agent)`);
+  if (!["ingest", "baseline", "sse", "agent", "queue"].includes(p)) {
+    console.error(`bench: unknown phase '${p}' (use --only ingest,baseline,sse,agent,queue)`);
     Deno.exit(2);
   }
 }
@@ -686,6 +691,7 @@ function buildRows(out: Json): Row[] {
       met: verdict(a.cpu_pct < 0.5),
     });
   }
+  rows.push(...queueRows(out.queue, { fmt, ratio, verdict }));
   return rows;
 }
 
@@ -742,6 +748,7 @@ function notes(out: Json): string[] {
         `${out.sse.sse.client_cpu_pct}%; dropped by hub ${out.sse.sse_dropped_by_hub}`,
     );
   }
+  n.push(...queueNotes(out.queue));
   return n;
 }
 
@@ -790,6 +797,20 @@ try {
   if (PHASES.has("ingest") || PHASES.has("baseline")) await baselinePhase(out);
   if (PHASES.has("sse")) await ssePhase(out);
   if (PHASES.has("agent")) await agentPhase(out);
+  if (PHASES.has("queue")) {
+    await queuePhase({
+      quick: QUICK,
+      log,
+      tempDir,
+      script: (name, args) => script(name, args),
+      resultOf,
+      startHub: startHubTracked,
+      stopHub: async (hub) => {
+        await hub.stop();
+        children.delete(hub.child);
+      },
+    }, out);
+  }
 } catch (error) {
   failed = error;
   out.error = String(error instanceof Error ? error.stack : error);
