@@ -10,6 +10,7 @@
  * @module
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { clearImmediate, setImmediate } from "node:timers";
 import { MIGRATIONS } from "./migrations.ts";
 import { getLogger } from "../../shared/log.ts";
 
@@ -17,7 +18,8 @@ const logger = getLogger("store");
 
 /** Options for {@link openDatabase}. */
 export interface OpenOptions {
-  /** How long to gather writes before committing them together (ms). */
+  /** How long to gather writes before committing them together (ms); 0 (default) = as soon as
+   * the event loop has read the requests that are ready. */
   groupCommitMs?: number;
   /** `FULL` (default, durable) or `NORMAL` (bench baselines only). */
   synchronous?: "FULL" | "NORMAL";
@@ -37,7 +39,7 @@ export class Database {
   readonly raw: DatabaseSync;
   readonly path: string;
   #queue: WriteJob<unknown>[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
   #groupCommitMs: number;
   #statements = new Map<string, StatementSync>();
   #closed = false;
@@ -89,14 +91,22 @@ export class Database {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ fn, resolve, reject } as WriteJob<unknown>);
       if (this.#timer === undefined) {
-        this.#timer = setTimeout(() => this.flush(), this.#groupCommitMs);
+        // Commit right after the event loop has taken in what is ready: every request that
+        // arrived meanwhile joins this transaction. (A 0 ms setTimeout costs ~2 ms per hop in
+        // Deno, which capped claims at ~4,000/s; setImmediate runs after pending I/O.)
+        this.#timer = this.#groupCommitMs > 0
+          ? setTimeout(() => this.flush(), this.#groupCommitMs)
+          : setImmediate(() => this.flush());
       }
     });
   }
 
   /** Commits everything queued now (also called on close). */
   flush(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer as ReturnType<typeof setTimeout>);
+      clearImmediate(this.#timer as ReturnType<typeof setImmediate>);
+    }
     this.#timer = undefined;
     const jobs = this.#queue;
     if (jobs.length === 0) return;
@@ -197,7 +207,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   raw.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`);
   raw.exec("PRAGMA foreign_keys = ON");
   raw.exec("PRAGMA temp_store = MEMORY");
-  const db = new Database(raw, path, options.groupCommitMs ?? 2);
+  const db = new Database(raw, path, options.groupCommitMs ?? 0);
   await retryBusy(() => migrate(db));
   return db;
 }
