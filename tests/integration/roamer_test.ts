@@ -181,3 +181,45 @@ Deno.test("roamer modes: minutes releases on time, manual stays until released; 
     await teardown(s);
   }
 });
+
+Deno.test("a roamer whose cleanup fails goes FAILED and gets no work until released", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fleet-roamer-" });
+  await Deno.writeTextFile(join(dir, "fleet.yml"), FLEET);
+  // A "Docker socket" that is a plain file: it exists, but cleanup cannot talk to it.
+  const brokenSocket = join(dir, "docker.sock");
+  await Deno.writeTextFile(brokenSocket, "");
+  const hub = await startHub({ args: ["--config", join(dir, "fleet.yml")] });
+  const token = (await hub.admin.createToken({ kind: "node", node_id: "r1" })).token;
+  const agent = startAgent({
+    hub: hub.url,
+    token,
+    stateDir: join(dir, "r1"),
+    interval: "1s",
+    args: ["--docker-socket", brokenSocket],
+  });
+  try {
+    await waitFor(async () => (await hub.admin.node("r1")).status === "online", "r1 online");
+    await hub.admin.assignRoamer("r1", { template: "shell", mode: "manual" });
+    await waitFor(
+      async () => (await hub.admin.roamers()).find((r) => r.node_id === "r1")?.state === "RUNNING",
+      "r1 running",
+    );
+    await hub.admin.releaseRoamer("r1");
+    const failed = await waitFor(async () => {
+      const r = (await hub.admin.roamers()).find((x) => x.node_id === "r1")!;
+      return r.state === "FAILED" ? r : undefined;
+    }, "r1 FAILED after a broken cleanup");
+    assert.match(failed.detail ?? "", /cleanup failed/);
+    // Work for its template is not given to a FAILED roamer.
+    const { id } = await hub.admin.submitJob({ template: "shell" });
+    const r1 = new ApiClient({ hub: hub.url, token });
+    assert.equal((await r1.claimJob(0)).job, null);
+    assert.equal((await hub.admin.job(id)).state, "pending");
+    // The operator acknowledges: straight back to IDLE.
+    assert.equal((await hub.admin.releaseRoamer("r1")).state, "IDLE");
+  } finally {
+    await agent.stop();
+    await hub.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
