@@ -3,9 +3,9 @@
  * arithmetic, timeouts, missing and broken sockets) and against a REAL dockerd started by
  * tests/testbed/start-docker.sh (skipped loudly when Docker is not installed, unless CI=true).
  */
+import { DOCKER_INSTALL, DOCKER_MISSING, startDockerd } from "../helpers/dockerd.ts";
 import assert from "node:assert/strict";
 import { createDockerCollector } from "../../agent/collect/docker.ts";
-import { findExecutable } from "../../agent/collect/sampler.ts";
 import { SampleMetrics } from "../../shared/protocol.ts";
 
 const MIB = 1024 * 1024;
@@ -157,66 +157,24 @@ Deno.test("docker: no socket means no containers field; a dead socket or slow en
 // ---- against a real Docker engine ------------------------------------------------------------
 
 const CI = Deno.env.get("CI") === "true";
-const INSTALL = "apt-get install -y docker.io docker-registry busybox-static";
-const TESTBED = new URL("../testbed/start-docker.sh", import.meta.url).pathname;
-const missingParts = ["dockerd", "docker", "docker-registry", "/bin/busybox"]
-  .filter((p) => !findExecutable(p));
-
-function loudSkip(why: string): void {
+if (DOCKER_MISSING.length && !CI) {
   console.error(
-    `\n${"!".repeat(78)}\n!! SKIPPED docker collector test against a real dockerd: ${why}\n` +
-      `!! Install with: ${INSTALL}\n!! (with CI=true this is a failure)\n${"!".repeat(78)}\n`,
+    `\n!! SKIPPED docker collector test against a real dockerd: missing ` +
+      `${
+        DOCKER_MISSING.join(", ")
+      }\n!! Install with: ${DOCKER_INSTALL} (with CI=true this fails)\n`,
   );
-}
-
-if (missingParts.length && !CI) loudSkip(`missing ${missingParts.join(", ")}`);
-
-async function run(
-  cmd: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ ok: boolean; out: string; err: string }> {
-  const o = await new Deno.Command(cmd, {
-    args,
-    env,
-    stdin: "null",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  return {
-    ok: o.success,
-    out: new TextDecoder().decode(o.stdout),
-    err: new TextDecoder().decode(o.stderr),
-  };
 }
 
 Deno.test({
   name: "docker: containers of a real dockerd (busy, idle, exited)",
-  ignore: missingParts.length > 0 && !CI,
+  ignore: DOCKER_MISSING.length > 0 && !CI,
   fn: async () => {
-    if (missingParts.length) {
-      throw new Error(`missing ${missingParts.join(", ")}; install with: ${INSTALL}`);
-    }
-    const dir = await Deno.makeTempDir({ prefix: "fleet-dockerd-" });
-    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (l.addr as Deno.NetAddr).port;
-    l.close();
-    const socketPath = `${dir}/docker.sock`;
-    const env = { DOCKER_HOST: `unix://${socketPath}` };
-    const docker = createDockerCollector({ socketPath, timeoutMs: 8000 });
+    const engine = await startDockerd();
+    const image = engine.image;
+    const docker = createDockerCollector({ socketPath: engine.socket, timeoutMs: 8000 });
     try {
-      const started = await run("bash", [TESTBED, dir, String(port)]);
-      if (!started.ok) {
-        const why = `dockerd did not start: ${started.err.trim().slice(-500)}`;
-        if (CI) throw new Error(why);
-        loudSkip(why);
-        return;
-      }
-      const image = /IMAGE=(\S+)/.exec(started.out)?.[1];
-      assert.ok(image, started.out);
-      const dockerRun = (args: string[]) =>
-        run("docker", ["run", "--network", "none", ...args], env).then((r) => {
-          assert.ok(r.ok, r.err);
-        });
+      const dockerRun = (args: string[]) => engine.docker("run", "--network", "none", ...args);
       await dockerRun(["-d", "--name", "fleet-busy", image, "sh", "-c", "while :; do :; done"]);
       await dockerRun(["-d", "--name", "fleet-idle", image, "sleep", "300"]);
       await dockerRun(["--name", "fleet-done", image, "true"]);
@@ -241,11 +199,9 @@ Deno.test({
       assert.ok((s.get("fleet-busy")?.mem_limit_b ?? 0) > 0);
     } finally {
       docker.close();
-      await run("docker", ["rm", "-f", "fleet-busy", "fleet-idle", "fleet-done"], env).catch(
-        () => {},
-      );
-      await run("sh", [`${dir}/stop.sh`]).catch(() => {});
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await engine.docker("rm", "-f", "fleet-busy", "fleet-idle", "fleet-done").catch(() => {});
+      await engine.stop();
+      await Deno.remove(engine.dir, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -4,11 +4,11 @@
  * the output cap), and real runs against ONE real dockerd + loopback registry started by
  * tests/testbed/start-docker.sh (skipped loudly when Docker is not installed, unless CI=true).
  */
+import { DOCKER_INSTALL, DOCKER_MISSING, startDockerd } from "../helpers/dockerd.ts";
 import assert from "node:assert/strict";
 import { createDockerExecutor } from "../../agent/worker/docker.ts";
 import { cleanupJobContainers, pruneDanglingImages } from "../../agent/worker/cleanup.ts";
 import { DockerUnavailableError } from "../../agent/docker_api.ts";
-import { findExecutable } from "../../agent/collect/sampler.ts";
 import type { ExecOptions } from "../../agent/worker/executor.ts";
 import type { JobSpec } from "../../shared/protocol.ts";
 
@@ -246,19 +246,14 @@ Deno.test("docker executor and cleanup: no Docker is a clear error naming the so
 // ---- against a real Docker engine ------------------------------------------------------------
 
 const CI = Deno.env.get("CI") === "true";
-const INSTALL = "apt-get install -y docker.io docker-registry busybox-static";
-const TESTBED = new URL("../testbed/start-docker.sh", import.meta.url).pathname;
-const missingParts = ["dockerd", "docker", "docker-registry", "/bin/busybox"]
-  .filter((p) => !findExecutable(p));
-
-function loudSkip(why: string): void {
+if (DOCKER_MISSING.length && !CI) {
   console.error(
-    `\n${"!".repeat(78)}\n!! SKIPPED docker executor tests against a real dockerd: ${why}\n` +
-      `!! Install with: ${INSTALL}\n!! (with CI=true this is a failure)\n${"!".repeat(78)}\n`,
+    `\n!! SKIPPED docker executor tests against a real dockerd: missing ` +
+      `${
+        DOCKER_MISSING.join(", ")
+      }\n!! Install with: ${DOCKER_INSTALL} (with CI=true this fails)\n`,
   );
 }
-
-if (missingParts.length && !CI) loudSkip(`missing ${missingParts.join(", ")}`);
 
 async function run(
   cmd: string,
@@ -280,16 +275,11 @@ async function run(
 
 Deno.test({
   name: "docker executor: real jobs on a real dockerd",
-  ignore: missingParts.length > 0 && !CI,
+  ignore: DOCKER_MISSING.length > 0 && !CI,
   fn: async (t) => {
-    if (missingParts.length) {
-      throw new Error(`missing ${missingParts.join(", ")}; install with: ${INSTALL}`);
-    }
-    const dir = await Deno.makeTempDir({ prefix: "fleet-dockerd-" });
-    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (l.addr as Deno.NetAddr).port;
-    l.close();
-    const socketPath = `${dir}/docker.sock`;
+    const engine = await startDockerd();
+    const { dir, image, registry } = engine;
+    const socketPath = engine.socket;
     const env = { DOCKER_HOST: `unix://${socketPath}` };
     const docker = async (...args: string[]): Promise<string> => {
       const r = await run("docker", args, env);
@@ -303,17 +293,6 @@ Deno.test({
     const hostDir = `${dir}/host`;
     await Deno.mkdir(hostDir);
     try {
-      const started = await run("bash", [TESTBED, dir, String(port)]);
-      if (!started.ok) {
-        const why = `dockerd did not start: ${started.err.trim().slice(-500)}`;
-        if (CI) throw new Error(why);
-        loudSkip(why);
-        return;
-      }
-      const image = /IMAGE=(\S+)/.exec(started.out)?.[1];
-      const registry = /REGISTRY=(\S+)/.exec(started.out)?.[1];
-      assert.ok(image && registry, started.out);
-
       await t.step("env vars and a bind mount; the container is gone after", async () => {
         const j = job({
           image,
@@ -483,7 +462,7 @@ Deno.test({
         await docker("image", "inspect", image); // the tagged one is kept
       });
     } finally {
-      await run("sh", [`${dir}/stop.sh`]).catch(() => {});
+      await engine.stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },
