@@ -12,7 +12,9 @@ import { runWorker } from "./worker/worker.ts";
 import { createProcessExecutor } from "./worker/process.ts";
 import { createDockerExecutor } from "./worker/docker.ts";
 import { DEFAULT_DOCKER_SOCKET } from "./docker_api.ts";
-import { runCli } from "../shared/cli.ts";
+import { runCli, UsageError } from "../shared/cli.ts";
+import { install, status, uninstall } from "./install.ts";
+import { recover } from "./recover.ts";
 import { settingsHelp } from "../shared/settings.ts";
 import { getLogger, setLogLevel } from "../shared/log.ts";
 import { VERSION } from "../shared/version.ts";
@@ -23,7 +25,11 @@ const HELP = `fleet-agent ${VERSION} — Fleet Commander node agent
 Usage: fleet-agent <command> [options]
 
 Commands:
-  run        collect metrics every interval and push them to the hub (see 'run --help')
+  run        collect metrics every interval, push them to the hub, run jobs (see 'run --help')
+  install    enroll with the hub and install the systemd units (see 'install --help')
+  uninstall  stop and remove the units and the config [--purge: also the state dir]
+  status     config, unit states and whether the hub answers
+  recover    boot recovery (run by fleet-recovery.service)
   version    print the version
 `;
 
@@ -116,9 +122,97 @@ async function runCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+const INSTALL_HELP =
+  `Usage: fleet-agent install --hub URL --token TOKEN [--root DIR] [--no-systemctl] [--force]
+
+Enrolls this node with the hub (TOKEN: an enrollment token from
+'fleet-hub token create --kind enrollment --name NODE', or a node token), writes
+/etc/fleet/agent.yml (0600) and the units fleet-agent.service and fleet-recovery.service,
+then enables and starts them. Safe to run again.
+
+  --root DIR       write everything below DIR instead of /
+  --no-systemctl   write the files but do not call systemctl
+  --force          enroll again even if a config for this hub exists
+`;
+
+async function installCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      hub: { type: "string" },
+      token: { type: "string" },
+      root: { type: "string" },
+      "no-systemctl": { type: "boolean" },
+      force: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(INSTALL_HELP);
+    return 0;
+  }
+  const hub = values.hub ?? Deno.env.get("FLEET_HUB");
+  const token = values.token ?? Deno.env.get("FLEET_TOKEN");
+  if (!hub || !token) throw new UsageError(`--hub and --token are required\n\n${INSTALL_HELP}`);
+  await install({
+    hub,
+    token,
+    root: values.root ?? "",
+    systemctl: !values["no-systemctl"],
+    force: values.force ?? false,
+  });
+  console.log(`installed: this node reports to ${hub}`);
+  return 0;
+}
+
+async function uninstallCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      root: { type: "string" },
+      "no-systemctl": { type: "boolean" },
+      purge: { type: "boolean" },
+    },
+  });
+  await uninstall({
+    root: values.root ?? "",
+    systemctl: !values["no-systemctl"],
+    purge: values.purge ?? false,
+  });
+  console.log("uninstalled");
+  return 0;
+}
+
+function statusCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { root: { type: "string" }, "no-systemctl": { type: "boolean" } },
+  });
+  return status({ root: values.root ?? "", systemctl: !values["no-systemctl"] });
+}
+
+async function recoverCommand(args: string[]): Promise<number> {
+  const options: Record<string, { type: "string" | "boolean" }> = { config: { type: "string" } };
+  for (const f of RUN_FLAGS) options[f] = { type: "string" };
+  const { values } = parseArgs({ args, options });
+  const config = await loadAgentConfig(
+    values as Record<string, string | undefined>,
+    Deno.env.toObject(),
+  );
+  setLogLevel(config.logLevel);
+  const results = await recover(config);
+  return results.every((r) => r.ok) ? 0 : 1;
+}
+
 /** Runs the CLI with `args`; returns the exit code. */
 export function main(args: string[]): Promise<number> {
-  return runCli("fleet-agent", HELP, { run: runCommand }, args);
+  return runCli("fleet-agent", HELP, {
+    run: runCommand,
+    install: installCommand,
+    uninstall: uninstallCommand,
+    status: statusCommand,
+    recover: recoverCommand,
+  }, args);
 }
 
 if (import.meta.main) {

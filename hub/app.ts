@@ -17,6 +17,7 @@ import { tokenRoutes } from "./http/tokens.ts";
 import { jobRoutes } from "./http/jobs.ts";
 import { roamerRoutes } from "./http/roamers.ts";
 import { configRoutes } from "./http/config.ts";
+import { installRoutes } from "./http/install.ts";
 import { healthRoutes, statsRoutes } from "./http/health.ts";
 import { statusPageRoutes } from "./http/status_page.ts";
 import { getLogger } from "../shared/log.ts";
@@ -62,6 +63,7 @@ export function buildApp(s: HubServices): Hono {
   );
   app.route("/", healthRoutes(s));
   app.route("/", statusPageRoutes());
+  app.route("/", installRoutes(s));
   app.route("/api/v1", ingestRoutes(s));
   app.route("/api/v1", fleetRoutes(s));
   app.route("/api/v1", nodeRoutes(s));

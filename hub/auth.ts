@@ -36,7 +36,15 @@ export interface Principal {
 /** What a route needs: `read` (admin, viewer), `admin` (admin only), `node` (node tokens). */
 export type Access = "read" | "admin" | "node";
 
-const PREFIX: Record<TokenKind, string> = { admin: "fca_", viewer: "fcv_", node: "fcn_" };
+const PREFIX: Record<TokenKind, string> = {
+  admin: "fca_",
+  viewer: "fcv_",
+  node: "fcn_",
+  enrollment: "fce_",
+};
+
+/** Default lifetime of an enrollment token. */
+export const ENROLLMENT_TTL_MS = 24 * 3_600_000;
 
 function base64url(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(
@@ -65,7 +73,7 @@ export interface NewToken {
 export function mintToken(
   spec: NewToken,
   now = Date.now(),
-): { secret: string; row: Omit<TokenRow, "last_used_at" | "revoked_at"> } {
+): { secret: string; row: Omit<TokenRow, "last_used_at" | "revoked_at" | "used_at"> } {
   const secret = PREFIX[spec.kind] + base64url(crypto.getRandomValues(new Uint8Array(32)));
   const id = "tok_" + base64url(crypto.getRandomValues(new Uint8Array(6)));
   const name = spec.name ?? (spec.kind === "node" ? spec.node_id! : `${spec.kind}-${id.slice(4)}`);
@@ -78,7 +86,8 @@ export function mintToken(
       node_id: spec.node_id ?? null,
       hash: hashToken(secret),
       created_at: now,
-      expires_at: spec.expires_at ?? null,
+      expires_at: spec.expires_at ??
+        (spec.kind === "enrollment" ? now + ENROLLMENT_TTL_MS : null),
     },
   };
 }
@@ -91,7 +100,7 @@ export function storeMintedToken(
   if (minted.row.node_id) ensureNode(db, minted.row.node_id);
   insertToken(db, minted.row);
   return {
-    ...tokenInfo({ ...minted.row, last_used_at: null, revoked_at: null }),
+    ...tokenInfo({ ...minted.row, last_used_at: null, revoked_at: null, used_at: null }),
     token: minted.secret,
   };
 }

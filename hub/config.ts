@@ -73,6 +73,7 @@ export const HubFile = z.strictObject({
     port: z.number().int().min(0).max(65535).optional(),
     host: z.string().min(1).optional(),
     data_dir: z.string().min(1).optional(),
+    dist_dir: z.string().min(1).optional(),
     log_level: z.enum(["debug", "info", "warn", "error"]).optional(),
   }).optional(),
   retention: z.strictObject({ raw: duration.optional(), rollups: duration.optional() }).optional(),
@@ -107,6 +108,7 @@ export interface HubConfig {
   port: number;
   host: string;
   dataDir: string;
+  distDir: string;
   configFile: string | null;
   demo: number;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -161,6 +163,15 @@ export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "invent
     kind: "string",
     default: "./data",
     help: "holds fleet.db and admin.token",
+  },
+  {
+    key: "distDir",
+    flag: "dist-dir",
+    env: "FLEET_DIST_DIR",
+    yaml: "hub.dist_dir",
+    kind: "string",
+    default: "./dist",
+    help: "agent binaries and SHA256SUMS served at /dist/ for install.sh",
   },
   {
     key: "configFile",

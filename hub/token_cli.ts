@@ -11,13 +11,16 @@ import { mintToken, storeMintedToken } from "./auth.ts";
 import { getTokenRow, listTokenRows, revokeToken, tokenInfo } from "./store/tokens.ts";
 import { NodeId, TokenKind } from "../shared/protocol.ts";
 import { UsageError } from "../shared/cli.ts";
+import { parseDuration } from "../shared/duration.ts";
 
 /** Help text of `token`. */
 export const TOKEN_HELP = `Usage: fleet-hub token <command> [--data-dir DIR]
 
 Commands:
-  create --kind admin|viewer|node [--node ID] [--name N]
-                 issue a token; prints only the token on stdout (shown once)
+  create --kind admin|viewer|node|enrollment [--node ID] [--name N] [--ttl 24h]
+                 issue a token; prints only the token on stdout (shown once).
+                 An enrollment token (default ttl 24h) lets one new node join:
+                 its --name becomes the node id when it is a valid id
   list [--json]  list tokens (never their secrets)
   revoke ID      revoke a token; it stops working at once, also on a running hub
 
@@ -41,6 +44,7 @@ export async function tokenCommand(args: string[]): Promise<number> {
       node: { type: "string" },
       name: { type: "string" },
       json: { type: "boolean" },
+      ttl: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -56,7 +60,14 @@ export async function tokenCommand(args: string[]): Promise<number> {
     switch (command) {
       case "create": {
         const kind = TokenKind.safeParse(values.kind);
-        if (!kind.success) throw new UsageError("--kind must be admin, viewer or node");
+        if (!kind.success) {
+          throw new UsageError("--kind must be admin, viewer, node or enrollment");
+        }
+        let ttlMs: number | undefined;
+        if (values.ttl !== undefined) {
+          ttlMs = parseDuration(values.ttl);
+          if (!ttlMs) throw new UsageError(`--ttl: not a duration: ${values.ttl} (e.g. 24h)`);
+        }
         if (kind.data === "node" && !values.node) {
           throw new UsageError("--node ID is required for a node token");
         }
@@ -70,6 +81,7 @@ export async function tokenCommand(args: string[]): Promise<number> {
           kind: kind.data,
           node_id: values.node,
           name: values.name,
+          expires_at: ttlMs === undefined ? undefined : Date.now() + ttlMs,
         });
         const created = await retryBusy(() => db.transaction((tx) => storeMintedToken(tx, minted)));
         console.log(created.token);
@@ -82,7 +94,16 @@ export async function tokenCommand(args: string[]): Promise<number> {
           console.log(JSON.stringify(rows, null, 2));
           return 0;
         }
-        const table = [["ID", "KIND", "NAME", "NODE", "CREATED", "LAST USED", "REVOKED"]];
+        const table = [[
+          "ID",
+          "KIND",
+          "NAME",
+          "NODE",
+          "CREATED",
+          "LAST USED",
+          "REVOKED",
+          "EXPIRES",
+        ]];
         for (const t of rows) {
           table.push([
             t.id,
@@ -92,6 +113,7 @@ export async function tokenCommand(args: string[]): Promise<number> {
             ago(t.created_at),
             ago(t.last_used_at),
             ago(t.revoked_at),
+            t.used_at ? `used ${ago(t.used_at)}` : ago(t.expires_at),
           ]);
         }
         const w = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));

@@ -7,6 +7,8 @@
 import type {
   AgentSelf,
   ClusterInfo,
+  EnrollRequest,
+  EnrollResponse,
   FleetSnapshot,
   HubStats,
   IngestAck,
@@ -97,6 +99,11 @@ export class ApiClient {
   /** `POST /api/v1/ingest`. */
   ingest(batch: IngestBatch): Promise<IngestAck> {
     return this.request("POST", "/api/v1/ingest", batch);
+  }
+
+  /** `POST /api/v1/enroll` (public): trade an enrollment token for this node's token. */
+  enroll(req: EnrollRequest): Promise<EnrollResponse> {
+    return this.request("POST", "/api/v1/enroll", req);
   }
 
   /** `GET /api/v1/agent/self`. */

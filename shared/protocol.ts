@@ -258,8 +258,11 @@ export const MetricsResponse = z.object({
 });
 export type MetricsResponse = z.infer<typeof MetricsResponse>;
 
-/** Token kinds (SPEC §5); enrollment tokens arrive with onboarding. */
-export const TokenKind = z.enum(["admin", "viewer", "node"]);
+/**
+ * Token kinds (SPEC §5). `enrollment` tokens are one-time and expiring: a new node exchanges one
+ * for its own `node` token at `POST /api/v1/enroll`.
+ */
+export const TokenKind = z.enum(["admin", "viewer", "node", "enrollment"]);
 export type TokenKind = z.infer<typeof TokenKind>;
 
 /** `POST /api/v1/tokens` body. */
@@ -267,6 +270,8 @@ export const TokenCreate = z.strictObject({
   kind: TokenKind,
   name: z.string().min(1).max(128).optional(),
   node_id: NodeId.optional(),
+  /** Lifetime in seconds (enrollment tokens default to 24 h). */
+  ttl_s: z.number().int().min(60).max(365 * 86_400).optional(),
 }).refine((t) => (t.kind === "node") === (t.node_id !== undefined), {
   message: "node_id is required for kind node and not allowed for other kinds",
   path: ["node_id"],
@@ -280,10 +285,29 @@ export const TokenInfo = z.object({
   kind: TokenKind,
   node_id: z.string().nullable(),
   created_at: z.number(),
+  expires_at: z.number().nullable(),
   last_used_at: z.number().nullable(),
   revoked_at: z.number().nullable(),
+  /** When an enrollment token was exchanged (it works once). */
+  used_at: z.number().nullable(),
 });
 export type TokenInfo = z.infer<typeof TokenInfo>;
+
+/** `POST /api/v1/enroll` body (public: the enrollment token is the credential). */
+export const EnrollRequest = z.strictObject({
+  token: z.string().min(1).max(512),
+  hostname: z.string().min(1).max(253),
+  arch: z.string().max(32),
+  os: z.string().max(256).optional(),
+  kernel: z.string().max(256).optional(),
+  cpus: z.number().int().positive().max(4096).optional(),
+  mem_b: z.number().nonnegative().optional(),
+});
+export type EnrollRequest = z.infer<typeof EnrollRequest>;
+
+/** `POST /api/v1/enroll` answer: the node's own token, shown once. */
+export const EnrollResponse = z.object({ node_id: NodeId, token: z.string() });
+export type EnrollResponse = z.infer<typeof EnrollResponse>;
 
 /** `POST /api/v1/tokens` answer: the only time the secret is shown. */
 export const TokenCreated = TokenInfo.extend({ token: z.string() });

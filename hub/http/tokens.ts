@@ -32,7 +32,10 @@ export function tokenRoutes(s: HubServices): Hono<{ Variables: { principal: Prin
 
   app.post("/tokens", admin, validate("json", TokenCreate), async (c) => {
     const spec = c.req.valid("json");
-    const minted = mintToken(spec);
+    const minted = mintToken({
+      ...spec,
+      expires_at: spec.ttl_s === undefined ? undefined : Date.now() + spec.ttl_s * 1000,
+    });
     const created = await s.db.write((tx) => storeMintedToken(tx, minted));
     if (created.node_id) s.fleet.added(created.node_id);
     logger.info("token created", {

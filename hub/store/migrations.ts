@@ -129,4 +129,8 @@ CREATE TABLE roamers (
   detail TEXT
 );
 `,
+  `
+-- Enrollment tokens work once.
+ALTER TABLE tokens ADD COLUMN used_at INTEGER;
+`,
 ];

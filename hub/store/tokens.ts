@@ -18,6 +18,7 @@ export interface TokenRow {
   expires_at: number | null;
   last_used_at: number | null;
   revoked_at: number | null;
+  used_at: number | null;
 }
 
 /** The listing form of a row (no hash). */
@@ -28,15 +29,17 @@ export function tokenInfo(row: TokenRow): TokenInfo {
     kind: row.kind,
     node_id: row.node_id,
     created_at: row.created_at,
+    expires_at: row.expires_at,
     last_used_at: row.last_used_at,
     revoked_at: row.revoked_at,
+    used_at: row.used_at,
   };
 }
 
 /** Inserts a token row. */
 export function insertToken(
   db: Database,
-  row: Omit<TokenRow, "last_used_at" | "revoked_at">,
+  row: Omit<TokenRow, "last_used_at" | "revoked_at" | "used_at">,
 ): void {
   db.run(
     `INSERT INTO tokens (id, name, kind, node_id, hash, created_at, expires_at)
@@ -70,6 +73,15 @@ export function getTokenRow(db: Database, id: string): TokenRow | undefined {
 export function revokeToken(db: Database, id: string, now: number): boolean {
   return db.run(
     "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+    now,
+    id,
+  ).changes > 0;
+}
+
+/** Marks an enrollment token used; false if it already was (it works once). */
+export function useEnrollmentToken(db: Database, id: string, now: number): boolean {
+  return db.run(
+    "UPDATE tokens SET used_at = ? WHERE id = ? AND kind = 'enrollment' AND used_at IS NULL",
     now,
     id,
   ).changes > 0;
