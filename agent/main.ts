@@ -15,6 +15,7 @@ import { DEFAULT_DOCKER_SOCKET } from "./docker_api.ts";
 import { runCli, UsageError } from "../shared/cli.ts";
 import { install, status, uninstall } from "./install.ts";
 import { recover } from "./recover.ts";
+import { parseDuration } from "../shared/duration.ts";
 import { settingsHelp } from "../shared/settings.ts";
 import { getLogger, setLogLevel } from "../shared/log.ts";
 import { VERSION } from "../shared/version.ts";
@@ -29,7 +30,8 @@ Commands:
   install    enroll with the hub and install the systemd units (see 'install --help')
   uninstall  stop and remove the units and the config [--purge: also the state dir]
   status     config, unit states and whether the hub answers
-  recover    boot recovery (run by fleet-recovery.service)
+  recover    boot recovery, run by fleet-recovery.service
+             [run's flags] [--attempts 60] [--retry-delay 5s] per step
   version    print the version
 `;
 
@@ -192,7 +194,11 @@ function statusCommand(args: string[]): Promise<number> {
 }
 
 async function recoverCommand(args: string[]): Promise<number> {
-  const options: Record<string, { type: "string" | "boolean" }> = { config: { type: "string" } };
+  const options: Record<string, { type: "string" | "boolean" }> = {
+    config: { type: "string" },
+    attempts: { type: "string" },
+    "retry-delay": { type: "string" },
+  };
   for (const f of RUN_FLAGS) options[f] = { type: "string" };
   const { values } = parseArgs({ args, options });
   const config = await loadAgentConfig(
@@ -200,7 +206,17 @@ async function recoverCommand(args: string[]): Promise<number> {
     Deno.env.toObject(),
   );
   setLogLevel(config.logLevel);
-  const results = await recover(config);
+  const attempts = values.attempts === undefined ? undefined : Number(values.attempts);
+  if (attempts !== undefined && !(Number.isInteger(attempts) && attempts > 0)) {
+    throw new UsageError(`--attempts: not a positive number: ${values.attempts}`);
+  }
+  const delayMs = values["retry-delay"] === undefined
+    ? undefined
+    : parseDuration(String(values["retry-delay"]));
+  if (values["retry-delay"] !== undefined && !delayMs) {
+    throw new UsageError(`--retry-delay: not a duration: ${values["retry-delay"]}`);
+  }
+  const results = await recover(config, { attempts, delayMs });
   return results.every((r) => r.ok) ? 0 : 1;
 }
 

@@ -1,7 +1,7 @@
 /**
  * `fleet-agent recover`: the boot recovery `fleet-recovery.service` runs before the agent. Steps
  * run in order, each bounded and logged: wait for the hub, wait for Docker (when the node has
- * it). Rejoining the swarm, restarting essential containers and pulling configs from S3 come
+ * it); the results are reported to the hub (`POST /api/v1/nodes/:id/recovery`). Rejoining the swarm, restarting essential containers and pulling configs from S3 come
  * with the onboarding issue's remaining work; until then they are reported as not available, not
  * pretended.
  *
@@ -79,6 +79,14 @@ export async function recover(
   }
   for (const r of results) {
     (r.ok ? logger.info : logger.error)(`recovery step ${r.ok ? "ok" : "failed"}`, { ...r });
+  }
+  // Report to the hub so the steps show on its stream and in the node's details.
+  try {
+    const nodeId = config.nodeId ?? (await api.self()).node_id;
+    await api.reportRecovery(nodeId, results);
+    logger.info("recovery reported to the hub", { node_id: nodeId });
+  } catch (error) {
+    logger.warn("could not report recovery to the hub", { error });
   }
   return results;
 }

@@ -17,6 +17,7 @@ import type {
   JobSpec,
   JobSubmit,
   MetricsResponse,
+  NodeRecovery,
   NodeSummary,
   Problem,
   RoamerAssign,
@@ -130,6 +131,14 @@ export class ApiClient {
     for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
     const qs = q.size ? `?${q}` : "";
     return this.request("GET", `/api/v1/nodes/${encodeURIComponent(id)}/metrics${qs}`);
+  }
+
+  /** `POST /api/v1/nodes/:id/recovery` (the node's own token). */
+  reportRecovery(
+    id: string,
+    steps: { step: string; ok: boolean; detail: string }[],
+  ): Promise<NodeRecovery> {
+    return this.request("POST", `/api/v1/nodes/${encodeURIComponent(id)}/recovery`, { steps });
   }
 
   /** `GET /api/v1/tokens`. */

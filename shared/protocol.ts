@@ -184,6 +184,26 @@ export type AgentSelf = z.infer<typeof AgentSelf>;
 export const NodeStatus = z.enum(["pending", "online", "degraded", "offline"]);
 export type NodeStatus = z.infer<typeof NodeStatus>;
 
+/** One step of a node's boot recovery. */
+export const RecoveryStep = z.object({
+  step: z.string().min(1).max(128),
+  ok: z.boolean(),
+  detail: z.string().max(4096),
+});
+
+/** `POST /api/v1/nodes/:id/recovery` body (the node's own token): how its boot recovery went. */
+export const RecoveryReport = z.strictObject({
+  steps: z.array(RecoveryStep).min(1).max(64),
+});
+
+/** A node's last recovery, as the hub shows it. */
+export const NodeRecovery = z.object({
+  at: z.number(),
+  ok: z.boolean(),
+  steps: z.array(RecoveryStep),
+});
+export type NodeRecovery = z.infer<typeof NodeRecovery>;
+
 /** A node as the hub knows it. */
 export const NodeSummary = z.object({
   id: NodeId,
@@ -201,6 +221,8 @@ export const NodeSummary = z.object({
   last_seq: z.number().int(),
   spool_dropped: z.number().int(),
   last_sample: Sample.nullable(),
+  /** The last boot recovery the node reported. */
+  recovery: NodeRecovery.nullable(),
 });
 export type NodeSummary = z.infer<typeof NodeSummary>;
 
@@ -228,6 +250,12 @@ export const NodeStatusEvent = z.object({
 });
 export const NodeAddedEvent = z.object({ type: z.literal("node.added"), node: NodeSummary });
 export const NodeRemovedEvent = z.object({ type: z.literal("node.removed"), node_id: NodeId });
+/** A node reported its boot recovery. */
+export const NodeRecoveryEvent = z.object({
+  type: z.literal("node.recovery"),
+  node_id: NodeId,
+  recovery: NodeRecovery,
+});
 /** Sent when a resume is impossible (hub restarted or id too old): re-fetch the snapshot. */
 export const StreamResetEvent = z.object({ type: z.literal("stream.reset"), reason: z.string() });
 
@@ -591,6 +619,7 @@ export const FleetEvent = z.discriminatedUnion("type", [
   NodeStatusEvent,
   NodeAddedEvent,
   NodeRemovedEvent,
+  NodeRecoveryEvent,
   StreamResetEvent,
   JobEvent,
   RoamerEvent,

@@ -5,11 +5,16 @@
  * @module
  */
 import { Hono } from "hono";
-import { MetricsQuery, type MetricsResponse, NodeId } from "../../shared/protocol.ts";
+import {
+  MetricsQuery,
+  type MetricsResponse,
+  NodeId,
+  RecoveryReport,
+} from "../../shared/protocol.ts";
 import { parseDuration } from "../../shared/duration.ts";
 import { type Principal, requireAuth } from "../auth.ts";
-import { BadInput, NotFound } from "../errors.ts";
-import { deleteNode, getNodeRow } from "../store/nodes.ts";
+import { BadInput, Forbidden, NotFound } from "../errors.ts";
+import { deleteNode, getNodeRow, setRecovery } from "../store/nodes.ts";
 import { seriesFromRaw, seriesFromRollups } from "../store/samples.ts";
 import { listTokenRows, revokeToken } from "../store/tokens.ts";
 import type { HubServices } from "../services.ts";
@@ -70,6 +75,24 @@ export function nodeRoutes(s: HubServices): Hono<{ Variables: { principal: Princ
     s.fleet.removed(id);
     return c.body(null, 204);
   });
+
+  app.post(
+    "/nodes/:id/recovery",
+    requireAuth(s.verifier, "node"),
+    validate("param", Params),
+    validate("json", RecoveryReport),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      if (c.get("principal").node_id !== id) {
+        throw new Forbidden(`this token belongs to node ${c.get("principal").node_id}, not ${id}`);
+      }
+      const steps = c.req.valid("json").steps;
+      const recovery = { at: Date.now(), ok: steps.every((st) => st.ok), steps };
+      await s.db.write((tx) => setRecovery(tx, id, recovery));
+      s.bus.publish({ type: "node.recovery", node_id: id, recovery });
+      return c.json(recovery);
+    },
+  );
 
   app.get(
     "/nodes/:id/metrics",

@@ -170,6 +170,7 @@ export class FleetView {
       last_seq: row.last_seq,
       spool_dropped: row.spool_dropped,
       last_sample: tracked?.sample ?? null,
+      recovery: row.recovery ? JSON.parse(row.recovery) : null,
     };
   }
 

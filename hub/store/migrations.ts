@@ -133,4 +133,8 @@ CREATE TABLE roamers (
 -- Enrollment tokens work once.
 ALTER TABLE tokens ADD COLUMN used_at INTEGER;
 `,
+  `
+-- The last boot recovery each node reported (steps as JSON).
+ALTER TABLE nodes ADD COLUMN recovery TEXT;
+`,
 ];

@@ -20,6 +20,7 @@ export interface NodeRow {
   last_seen: number | null;
   last_seq: number;
   spool_dropped: number;
+  recovery: string | null;
 }
 
 /** Every node, ordered by id. */
@@ -75,6 +76,11 @@ export function newestSampleText(db: Database, id: string): string | undefined {
     "SELECT data FROM samples WHERE node_id = ? ORDER BY seq DESC LIMIT 1",
     id,
   )?.data;
+}
+
+/** Stores a node's last recovery report (JSON). */
+export function setRecovery(db: Database, id: string, recovery: unknown): void {
+  db.run("UPDATE nodes SET recovery = ? WHERE id = ?", JSON.stringify(recovery), id);
 }
 
 /** Removes a node with its samples and rollups; true if it existed. */

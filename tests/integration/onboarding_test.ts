@@ -263,3 +263,41 @@ Deno.test("install.sh is shellcheck-clean and the units pass systemd-analyze ver
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("recover: bounded steps, reported to the hub and its stream; fails when the hub stays away", async () => {
+  const hub = await startHub();
+  const sse = await SseClient.connect(hub.url, hub.adminToken);
+  const dir = await Deno.makeTempDir({ prefix: "fleet-recover-" });
+  try {
+    const token = (await hub.admin.createToken({ kind: "node", node_id: "rec-1" })).token;
+    const config = join(dir, "agent.yml");
+    await Deno.writeTextFile(config, `hub: ${hub.url}\ntoken: ${token}\n`);
+    const agentMain = join(ROOT, "agent/main.ts");
+    const ok = await sh(
+      `"${Deno.execPath()}" run -A "${agentMain}" recover --config ${config} --docker-socket off --attempts 3 --retry-delay 100ms`,
+    );
+    assert.equal(ok.code, 0, ok.err);
+    const node = await hub.admin.node("rec-1");
+    assert.equal(node.recovery?.ok, true);
+    assert.deepEqual(node.recovery?.steps.map((st) => st.step), [
+      "wait for the hub",
+      "docker",
+      "swarm membership",
+      "essential containers",
+      "configs from S3",
+    ]);
+    await sse.next((e) => e.event === "node.recovery" && JSON.parse(e.data).node_id === "rec-1");
+
+    // A hub that never answers: the bounded retries give up and the exit code says so.
+    await Deno.writeTextFile(config, `hub: http://127.0.0.1:9\ntoken: ${token}\n`);
+    const down = await sh(
+      `"${Deno.execPath()}" run -A "${agentMain}" recover --config ${config} --docker-socket off --attempts 2 --retry-delay 50ms`,
+    );
+    assert.equal(down.code, 1);
+    assert.match(down.err, /gave up after 2 tries/);
+  } finally {
+    await sse.close();
+    await hub.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
