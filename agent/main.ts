@@ -15,6 +15,7 @@ import { DEFAULT_DOCKER_SOCKET } from "./docker_api.ts";
 import { runCli, UsageError } from "../shared/cli.ts";
 import { install, status, uninstall } from "./install.ts";
 import { recover } from "./recover.ts";
+import { humanBytes, planCleanup, runCleanup } from "./node_cleanup.ts";
 import { parseDuration } from "../shared/duration.ts";
 import { settingsHelp } from "../shared/settings.ts";
 import { getLogger, setLogLevel } from "../shared/log.ts";
@@ -30,6 +31,8 @@ Commands:
   install    enroll with the hub and install the systemd units (see 'install --help')
   uninstall  stop and remove the units and the config [--purge: also the state dir]
   status     config, unit states and whether the hub answers
+  cleanup    free the node: non-essential containers, unused images, journal, temp
+             (see 'cleanup --help'; --dry-run shows the plan)
   recover    boot recovery, run by fleet-recovery.service
              [run's flags] [--attempts 60] [--retry-delay 5s] per step
   version    print the version
@@ -220,6 +223,67 @@ async function recoverCommand(args: string[]): Promise<number> {
   return results.every((r) => r.ok) ? 0 : 1;
 }
 
+async function cleanupCommand(args: string[]): Promise<number> {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    config: { type: "string" },
+    "dry-run": { type: "boolean" },
+    force: { type: "boolean" },
+    "image-age": { type: "string" },
+    "journal-size": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  };
+  for (const f of RUN_FLAGS) options[f] = { type: "string" };
+  const { values } = parseArgs({ args, options });
+  if (values.help) {
+    console.log(CLEANUP_HELP);
+    return 0;
+  }
+  // Cleanup works without a hub: only the local settings matter.
+  const env = Deno.env.toObject();
+  const config = await loadAgentConfig(
+    { hub: "http://127.0.0.1", token: "unused", ...values } as Record<string, string | undefined>,
+    env,
+  );
+  const imageAgeMs = parseDuration(String(values["image-age"] ?? "24h"));
+  if (imageAgeMs === undefined) throw new UsageError(`--image-age: not a duration`);
+  const socket = config.dockerSocket === false
+    ? undefined
+    : config.dockerSocket ?? DEFAULT_DOCKER_SOCKET;
+  const haveDocker = socket ? await Deno.stat(socket).then(() => true, () => false) : false;
+  const o = {
+    dockerSocket: haveDocker ? socket : undefined,
+    stateDir: config.stateDir,
+    imageAgeMs,
+    journalSize: values["journal-size"] === undefined
+      ? (await Deno.stat("/run/systemd/journal").then(() => "500M", () => undefined))
+      : String(values["journal-size"]),
+    force: Boolean(values.force),
+  };
+  const plan = await planCleanup(o);
+  const dry = Boolean(values["dry-run"]);
+  console.log(`${dry ? "would" : "will"}:${plan.length ? "" : " nothing to do"}`);
+  console.log("  sync /etc/fleet to S3: skipped (S3 backups are not in this version)");
+  for (const a of plan) {
+    console.log(`  ${a.kind} ${a.detail}${a.bytes ? ` (${humanBytes(a.bytes)})` : ""}`);
+  }
+  if (dry) return 0;
+  const done = await runCleanup(plan, o);
+  console.log(`freed about ${humanBytes(done.freed_b)}`);
+  for (const f of done.failed) {
+    console.log(`  FAILED ${f.action.kind} ${f.action.detail}: ${f.error}`);
+  }
+  return done.failed.length ? 1 : 0;
+}
+
+const CLEANUP_HELP =
+  `Usage: fleet-agent cleanup [--dry-run] [--force] [--image-age 24h] [--journal-size 500M]
+                           [--docker-socket PATH] [--state-dir DIR] [--config FILE]
+
+Stops and removes containers not labelled fleet.essential=true, deletes images no remaining
+container uses (older than --image-age), vacuums the journal, clears job temp dirs. Prints the
+plan first; --dry-run prints only the plan. Refuses while a job container runs unless --force.
+`;
+
 /** Runs the CLI with `args`; returns the exit code. */
 export function main(args: string[]): Promise<number> {
   return runCli("fleet-agent", HELP, {
@@ -228,6 +292,7 @@ export function main(args: string[]): Promise<number> {
     uninstall: uninstallCommand,
     status: statusCommand,
     recover: recoverCommand,
+    cleanup: cleanupCommand,
   }, args);
 }
 
