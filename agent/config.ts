@@ -34,6 +34,7 @@ export const AgentFile = z.strictObject({
   docker_network: z.string().min(1).optional(),
   log_level: z.enum(["debug", "info", "warn", "error"]).optional(),
   jobs: z.enum(["on", "off"]).optional(),
+  essential_containers: z.array(z.string().min(1).max(128)).optional(),
   spool: z.strictObject({ max_size: sizeText.optional(), max_age: durationText.optional() })
     .optional(),
 });
@@ -58,6 +59,8 @@ export interface AgentConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Claim and run jobs for this node. */
   jobs: boolean;
+  /** Containers recovery keeps running (e.g. portainer_agent). */
+  essentialContainers: string[];
 }
 
 type Key = Exclude<keyof AgentConfig, "configFile">;
@@ -182,6 +185,15 @@ export const AGENT_SETTINGS: readonly SettingSpec<Key>[] = [
     help: "claim and run jobs for this node: on or off",
   },
   {
+    key: "essentialContainers",
+    flag: "essential",
+    env: "FLEET_ESSENTIAL",
+    yaml: null,
+    kind: "string",
+    default: null,
+    help: "comma-separated containers recovery keeps running (agent.yml: essential_containers)",
+  },
+  {
     key: "logLevel",
     flag: "log-level",
     env: "FLEET_LOG_LEVEL",
@@ -256,5 +268,8 @@ export async function loadAgentConfig(
     spoolMaxAgeMs: v.spoolMaxAgeMs as number,
     logLevel: v.logLevel as AgentConfig["logLevel"],
     jobs: v.jobs === "on",
+    essentialContainers: v.essentialContainers !== undefined
+      ? String(v.essentialContainers).split(",").map((x) => x.trim()).filter(Boolean)
+      : (file as { essential_containers?: string[] }).essential_containers ?? [],
   };
 }

@@ -11,7 +11,7 @@ import { createSampler } from "./collect/sampler.ts";
 import { runWorker } from "./worker/worker.ts";
 import { createProcessExecutor } from "./worker/process.ts";
 import { createDockerExecutor } from "./worker/docker.ts";
-import { DEFAULT_DOCKER_SOCKET } from "./docker_api.ts";
+import { DEFAULT_DOCKER_SOCKET } from "../shared/docker_api.ts";
 import { runCli, UsageError } from "../shared/cli.ts";
 import { install, status, uninstall } from "./install.ts";
 import { recover } from "./recover.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 import { join } from "node:path";
-import { createDockerApi, type DockerApi } from "./docker_api.ts";
+import { createDockerApi, type DockerApi } from "../shared/docker_api.ts";
 import { UsageError } from "../shared/cli.ts";
 import { getLogger } from "../shared/log.ts";
 

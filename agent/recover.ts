@@ -1,14 +1,15 @@
 /**
  * `fleet-agent recover`: the boot recovery `fleet-recovery.service` runs before the agent. Steps
- * run in order, each bounded and logged: wait for the hub, wait for Docker (when the node has
- * it); the results are reported to the hub (`POST /api/v1/nodes/:id/recovery`). Rejoining the swarm, restarting essential containers and pulling configs from S3 come
- * with the onboarding issue's remaining work; until then they are reported as not available, not
- * pretended.
+ * run in order, each bounded, idempotent and logged: wait for the hub; wait for Docker; rejoin the
+ * swarm with the hub's join token when the engine left it; start the configured essential
+ * containers (e.g. the Portainer agent) that are not running. The results are reported to the
+ * hub (`POST /api/v1/nodes/:id/recovery`). Pulling configs from S3 comes with backups (wave 2)
+ * and is reported as skipped.
  *
  * @module
  */
-import { ApiClient } from "../shared/api_client.ts";
-import { createDockerApi, DEFAULT_DOCKER_SOCKET } from "./docker_api.ts";
+import { ApiClient, ApiError } from "../shared/api_client.ts";
+import { createDockerApi, DEFAULT_DOCKER_SOCKET, type DockerApi } from "../shared/docker_api.ts";
 import type { AgentConfig } from "./config.ts";
 import { getLogger } from "../shared/log.ts";
 
@@ -39,6 +40,84 @@ async function retry(
   return { step: what, ok: false, detail: `gave up after ${attempts} tries: ${last}` };
 }
 
+/** Rejoins the swarm when the engine left it, with the join token the hub hands out. */
+async function ensureSwarm(docker: DockerApi, api: ApiClient): Promise<StepResult> {
+  const step = "swarm membership";
+  try {
+    const info = await docker.json<{ Swarm?: { LocalNodeState?: string; NodeID?: string } }>(
+      "GET",
+      "/info",
+      { timeoutMs: 10_000 },
+    );
+    const state = info.Swarm?.LocalNodeState ?? "inactive";
+    if (state === "active") {
+      return { step, ok: true, detail: `already a member (${info.Swarm?.NodeID})` };
+    }
+    let join: { worker_token: string; managers: string[] };
+    try {
+      join = await api.request("GET", "/api/v1/swarm/join-token");
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) {
+        return { step, ok: true, detail: `no swarm to join: ${error.message}` };
+      }
+      throw error;
+    }
+    if (!join.managers.length) return { step, ok: false, detail: "the hub lists no swarm manager" };
+    await docker.send("POST", "/swarm/join", {
+      body: {
+        ListenAddr: "0.0.0.0:2377",
+        RemoteAddrs: join.managers,
+        JoinToken: join.worker_token,
+      },
+      timeoutMs: 60_000,
+    });
+    return { step, ok: true, detail: `joined via ${join.managers[0]}` };
+  } catch (error) {
+    return { step, ok: false, detail: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Starts the configured essential containers that are not running. */
+async function ensureEssential(docker: DockerApi, names: readonly string[]): Promise<StepResult> {
+  const step = "essential containers";
+  if (!names.length) return { step, ok: true, detail: "none configured (essential_containers)" };
+  const notes: string[] = [];
+  let ok = true;
+  for (const name of names) {
+    const status = await docker.json<{ State?: { Running?: boolean } } | undefined>(
+      "GET",
+      `/containers/${encodeURIComponent(name)}/json`,
+      { accept: [404], timeoutMs: 10_000 },
+    ).catch((error) => {
+      notes.push(`${name}: ${error instanceof Error ? error.message : error}`);
+      ok = false;
+      return undefined;
+    });
+    if (!status?.State) {
+      if (!notes.some((n) => n.startsWith(`${name}:`))) {
+        notes.push(`${name}: missing (create it with bootstrap-node.sh)`);
+      }
+      ok = false;
+      continue;
+    }
+    if (status.State.Running) {
+      notes.push(`${name}: running`);
+      continue;
+    }
+    try {
+      await docker.send("POST", `/containers/${encodeURIComponent(name)}/start`, {
+        accept: [304],
+        timeoutMs: 30_000,
+      });
+      notes.push(`${name}: started`);
+    } catch (error) {
+      ok = false;
+      notes.push(`${name}: could not start: ${error instanceof Error ? error.message : error}`);
+    }
+  }
+  return { step, ok, detail: notes.join("; ") };
+}
+
 /** Runs the recovery steps; resolves with each step's result (exit code 1 if one failed). */
 export async function recover(
   config: AgentConfig,
@@ -61,22 +140,29 @@ export async function recover(
   if (socket) haveSocket = await Deno.stat(socket).then(() => true, () => false);
   if (!socket || !haveSocket) {
     results.push({ step: "docker", ok: true, detail: "no Docker on this node: skipped" });
+    results.push({ step: "swarm membership", ok: true, detail: "no Docker: skipped" });
+    results.push({ step: "essential containers", ok: true, detail: "no Docker: skipped" });
   } else {
-    results.push(
-      await retry("docker", attempts, delayMs, async () => {
-        const docker = createDockerApi(socket);
-        try {
-          await docker.send("GET", "/_ping", { timeoutMs: 5000 });
-          return `engine answers on ${socket}`;
-        } finally {
-          docker.close();
-        }
-      }),
-    );
+    const docker = createDockerApi(socket);
+    try {
+      const engine = await retry("docker", attempts, delayMs, async () => {
+        await docker.send("GET", "/_ping", { timeoutMs: 5000 });
+        return `engine answers on ${socket}`;
+      });
+      results.push(engine);
+      if (engine.ok) {
+        results.push(await ensureSwarm(docker, api));
+        results.push(await ensureEssential(docker, config.essentialContainers));
+      }
+    } finally {
+      docker.close();
+    }
   }
-  for (const step of ["swarm membership", "essential containers", "configs from S3"]) {
-    results.push({ step, ok: true, detail: "not available in this version: skipped" });
-  }
+  results.push({
+    step: "configs from S3",
+    ok: true,
+    detail: "S3 is not in this version (backups, wave 2): skipped",
+  });
   for (const r of results) {
     (r.ok ? logger.info : logger.error)(`recovery step ${r.ok ? "ok" : "failed"}`, { ...r });
   }

@@ -18,6 +18,7 @@ import { jobRoutes } from "./http/jobs.ts";
 import { roamerRoutes } from "./http/roamers.ts";
 import { configRoutes } from "./http/config.ts";
 import { installRoutes } from "./http/install.ts";
+import { swarmRoutes } from "./http/swarm.ts";
 import { healthRoutes, statsRoutes } from "./http/health.ts";
 import { statusPageRoutes } from "./http/status_page.ts";
 import { getLogger } from "../shared/log.ts";
@@ -71,6 +72,7 @@ export function buildApp(s: HubServices): Hono {
   app.route("/api/v1", jobRoutes(s));
   app.route("/api/v1", roamerRoutes(s));
   app.route("/api/v1", configRoutes(s));
+  app.route("/api/v1", swarmRoutes(s));
   app.route("/api/v1", statsRoutes(s));
 
   app.notFound((c) =>

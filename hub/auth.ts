@@ -33,8 +33,11 @@ export interface Principal {
   node_id: string | null;
 }
 
-/** What a route needs: `read` (admin, viewer), `admin` (admin only), `node` (node tokens). */
-export type Access = "read" | "admin" | "node";
+/**
+ * What a route needs: `read` (admin, viewer), `admin` (admin only), `node` (node tokens),
+ * `node_or_admin` (e.g. the swarm join token, for recovering nodes and for operators).
+ */
+export type Access = "read" | "admin" | "node" | "node_or_admin";
 
 const PREFIX: Record<TokenKind, string> = {
   admin: "fca_",
@@ -179,6 +182,7 @@ const ALLOWED: Record<Access, readonly TokenKind[]> = {
   read: ["admin", "viewer"],
   admin: ["admin"],
   node: ["node"],
+  node_or_admin: ["node", "admin"],
 };
 
 /**
@@ -202,6 +206,8 @@ export function requireAuth(
       throw new Forbidden(
         access === "node"
           ? "this route is for node agents: use the node's own token"
+          : access === "node_or_admin"
+          ? "this route is for node agents and admins"
           : access === "admin"
           ? `a ${principal.kind} token cannot do this: use an admin token`
           : `a ${principal.kind} token cannot read fleet data: use an admin or viewer token`,

@@ -74,6 +74,7 @@ export const HubFile = z.strictObject({
     host: z.string().min(1).optional(),
     data_dir: z.string().min(1).optional(),
     dist_dir: z.string().min(1).optional(),
+    docker_socket: z.string().min(1).optional(),
     log_level: z.enum(["debug", "info", "warn", "error"]).optional(),
   }).optional(),
   retention: z.strictObject({ raw: duration.optional(), rollups: duration.optional() }).optional(),
@@ -109,6 +110,7 @@ export interface HubConfig {
   host: string;
   dataDir: string;
   distDir: string;
+  dockerSocket: string;
   configFile: string | null;
   demo: number;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -172,6 +174,15 @@ export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "invent
     kind: "string",
     default: "./dist",
     help: "agent binaries and SHA256SUMS served at /dist/ for install.sh",
+  },
+  {
+    key: "dockerSocket",
+    flag: "docker-socket",
+    env: "FLEET_DOCKER_SOCKET",
+    yaml: "hub.docker_socket",
+    kind: "string",
+    default: "/var/run/docker.sock",
+    help: "the control box's Docker engine (swarm manager)",
   },
   {
     key: "configFile",

@@ -8,7 +8,7 @@
  */
 import type { CollectContext, Collector } from "./collector.ts";
 import type { SampleMetrics } from "../../shared/protocol.ts";
-import { createDockerApi, type DockerApi } from "../docker_api.ts";
+import { createDockerApi, type DockerApi } from "../../shared/docker_api.ts";
 
 type ContainerStat = NonNullable<SampleMetrics["containers"]>[number];
 

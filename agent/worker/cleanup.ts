@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createDockerApi, DockerUnavailableError } from "../docker_api.ts";
+import { createDockerApi, DockerUnavailableError } from "../../shared/docker_api.ts";
 
 /** Seconds a leftover container gets after SIGTERM before the engine kills it. */
 const STOP_GRACE_S = 2;

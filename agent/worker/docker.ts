@@ -18,7 +18,7 @@ import {
   type DockerApi,
   DockerApiError,
   DockerUnavailableError,
-} from "../docker_api.ts";
+} from "../../shared/docker_api.ts";
 
 /** Options of {@link createDockerExecutor}. */
 export interface DockerExecutorOptions {

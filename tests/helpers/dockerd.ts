@@ -25,8 +25,8 @@ export interface Dockerd {
   stop(): Promise<void>;
 }
 
-/** Starts an engine and registry in a temp dir (about 2 s). */
-export async function startDockerd(): Promise<Dockerd> {
+/** Starts an engine and registry in a temp dir (about 2 s); `swarm` also inits a swarm. */
+export async function startDockerd(options: { swarm?: boolean } = {}): Promise<Dockerd> {
   if (DOCKER_MISSING.length) {
     throw new Error(`missing ${DOCKER_MISSING.join(", ")}; install with: ${DOCKER_INSTALL}`);
   }
@@ -36,7 +36,7 @@ export async function startDockerd(): Promise<Dockerd> {
   l.close();
   const script = new URL("../testbed/start-docker.sh", import.meta.url).pathname;
   const out = await new Deno.Command("bash", {
-    args: [script, dir, String(port)],
+    args: [script, dir, String(port), ...(options.swarm ? ["--swarm"] : [])],
     stdin: "null",
     signal: AbortSignal.timeout(90_000),
   }).output();

@@ -8,7 +8,7 @@ import { DOCKER_INSTALL, DOCKER_MISSING, startDockerd } from "../helpers/dockerd
 import assert from "node:assert/strict";
 import { createDockerExecutor } from "../../agent/worker/docker.ts";
 import { cleanupJobContainers, pruneDanglingImages } from "../../agent/worker/cleanup.ts";
-import { DockerUnavailableError } from "../../agent/docker_api.ts";
+import { DockerUnavailableError } from "../../shared/docker_api.ts";
 import type { ExecOptions } from "../../agent/worker/executor.ts";
 import type { JobSpec } from "../../shared/protocol.ts";
 
