@@ -824,3 +824,10 @@ Deno.test("dist: with a local denort it builds, reports, and writes SHA256SUMS",
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("bootstrap/systemd holds exactly the units fleet-agent install writes", async () => {
+  const { agentUnit, recoveryUnit } = await import("../../agent/units.ts");
+  const dir = new URL("../../bootstrap/systemd/", import.meta.url);
+  assert.equal(await Deno.readTextFile(new URL("fleet-agent.service", dir)), agentUnit());
+  assert.equal(await Deno.readTextFile(new URL("fleet-recovery.service", dir)), recoveryUnit());
+});
