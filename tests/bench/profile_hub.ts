@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { analyzeProfile, type Profile } from "./cpu_profile.ts";
 import { join } from "node:path";
 import { Child } from "../helpers/process.ts";
 import { ROOT } from "../helpers/hub.ts";
@@ -28,58 +29,6 @@ const batch = Number(flags.get("batch") ?? 1);
 const seconds = Number(flags.get("seconds") ?? 6);
 const concurrency = Number(flags.get("concurrency") ?? 64);
 const nodeCount = Number(flags.get("nodes") ?? 1000);
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  startTime: number;
-  endTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
-
-/** Self and inclusive time per function between `from` and `to` (µs, profile clock). */
-function analyze(p: Profile, from: number, to: number) {
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const name = (n: ProfileNode) => {
-    const f = n.callFrame;
-    const file = f.url.split("/").at(-1) ?? "";
-    return `${f.functionName || "(anonymous)"}${file ? ` ${file}:${f.lineNumber + 1}` : ""}`;
-  };
-  const selfTime = new Map<number, number>();
-  let t = p.startTime;
-  let total = 0;
-  for (let i = 0; i < p.samples.length; i++) {
-    t += p.timeDeltas[i];
-    if (t < from || t > to) continue;
-    selfTime.set(p.samples[i], (selfTime.get(p.samples[i]) ?? 0) + p.timeDeltas[i]);
-    total += p.timeDeltas[i];
-  }
-  const self = new Map<string, number>();
-  const incl = new Map<string, number>();
-  for (const [id, us] of selfTime) {
-    const n = byId.get(id)!;
-    self.set(name(n), (self.get(name(n)) ?? 0) + us);
-    const seen = new Set<string>();
-    for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) {
-      const nm = name(byId.get(x)!);
-      if (seen.has(nm)) continue;
-      seen.add(nm);
-      incl.set(nm, (incl.get(nm) ?? 0) + us);
-    }
-  }
-  const top = (m: Map<string, number>, k: number) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([f, us]) =>
-      `${(us / total * 100).toFixed(1).padStart(5)}%  ${f}`
-    );
-  return { total_ms: Math.round(total / 1000), self: top(self, 25), inclusive: top(incl, 45) };
-}
 
 const outDir = join(BENCH_DIR, "out", `prof-${new Date().toISOString().replace(/[:.]/g, "-")}`);
 await Deno.mkdir(outDir, { recursive: true });
@@ -149,7 +98,7 @@ try {
   // The profile clock is monotonic µs and ends at the stop (shutdown takes milliseconds): map
   // the measured window back from there.
   const to = profile.endTime - (stopWall - cfg.endAt) * 1000;
-  const a = analyze(profile, to - seconds * 1_000_000, to);
+  const a = analyzeProfile(profile, to - seconds * 1_000_000, to);
   console.log(`\nhub main thread, ${a.total_ms} ms of the load window; self time:`);
   for (const l of a.self) console.log(l);
   console.log("\ninclusive time:");

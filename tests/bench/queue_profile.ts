@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { analyzeProfile, type Profile } from "./cpu_profile.ts";
 import { join } from "node:path";
 import { Child } from "../helpers/process.ts";
 import { ROOT } from "../helpers/hub.ts";
@@ -26,59 +27,7 @@ const jobs = Number(flags.get("jobs") ?? 10_000);
 const target = flags.get("target") ?? "both";
 const WORKERS = 16;
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  startTime: number;
-  endTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
-
-/** Self and inclusive time per function between `from` and `to` (µs, profile clock). */
-function analyze(p: Profile, from: number, to: number) {
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const name = (n: ProfileNode) => {
-    const f = n.callFrame;
-    const file = f.url.split("/").at(-1) ?? "";
-    return `${f.functionName || "(anonymous)"}${file ? ` ${file}:${f.lineNumber + 1}` : ""}`;
-  };
-  const selfTime = new Map<number, number>();
-  let t = p.startTime;
-  let total = 0;
-  for (let i = 0; i < p.samples.length; i++) {
-    t += p.timeDeltas[i];
-    if (t < from || t > to) continue;
-    selfTime.set(p.samples[i], (selfTime.get(p.samples[i]) ?? 0) + p.timeDeltas[i]);
-    total += p.timeDeltas[i];
-  }
-  const self = new Map<string, number>();
-  const incl = new Map<string, number>();
-  for (const [id, us] of selfTime) {
-    const n = byId.get(id)!;
-    self.set(name(n), (self.get(name(n)) ?? 0) + us);
-    const seen = new Set<string>();
-    for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) {
-      const nm = name(byId.get(x)!);
-      if (seen.has(nm)) continue;
-      seen.add(nm);
-      incl.set(nm, (incl.get(nm) ?? 0) + us);
-    }
-  }
-  const top = (m: Map<string, number>, k: number) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([f, us]) =>
-      `${(us / total * 100).toFixed(1).padStart(5)}%  ${f}`
-    );
-  return { total_ms: Math.round(total / 1000), self: top(self, 25), inclusive: top(incl, 40) };
-}
-
-function print(title: string, a: ReturnType<typeof analyze>): void {
+function print(title: string, a: ReturnType<typeof analyzeProfile>): void {
   console.log(`\n${title}, ${a.total_ms} ms sampled; self time:`);
   for (const l of a.self) console.log(l);
   console.log("\ninclusive time:");
@@ -161,7 +110,7 @@ async function profileHttp(): Promise<void> {
     // The profile clock is monotonic µs and ends at the stop: map the claim window back.
     const to = profile.endTime - (stopWall - r.claim_window[1]) * 1000;
     const from = to - (r.claim_window[1] - r.claim_window[0]) * 1000;
-    print("hub main thread during the HTTP claim window", analyze(profile, from, to));
+    print("hub main thread during the HTTP claim window", analyzeProfile(profile, from, to, 40));
     console.log(`\nprofile: ${profFile}`);
   } finally {
     await client?.stop();
@@ -201,7 +150,10 @@ async function profileInproc(): Promise<void> {
         `${r.latency_ms.p99} ms; ${JSON.stringify(r.group_commit)}`,
     );
     const { profile, file } = await readProfile(profDir);
-    print("queue_inproc.ts, whole run", analyze(profile, profile.startTime, profile.endTime));
+    print(
+      "queue_inproc.ts, whole run",
+      analyzeProfile(profile, profile.startTime, profile.endTime, 40),
+    );
     console.log(`\nprofile: ${file}`);
   } finally {
     await child.stop();
