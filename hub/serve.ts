@@ -104,6 +104,10 @@ export async function serve(
   };
   await firstStartAdmin(services);
 
+  // Everything the routes rely on is running before the first request can arrive.
+  services.fleet.start();
+  services.queue.start();
+  await services.roamers.start();
   const app = buildApp(services);
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
@@ -123,9 +127,6 @@ export async function serve(
     version: VERSION,
   });
 
-  services.fleet.start();
-  services.queue.start();
-  await services.roamers.start();
   const stopPruner = startPruner(db, {
     rawRetentionMs: config.rawRetentionMs,
     rollupRetentionMs: config.rollupRetentionMs,
