@@ -18,7 +18,14 @@ import {
 } from "../../shared/protocol.ts";
 import { type Principal, requireAuth } from "../auth.ts";
 import { NotFound } from "../errors.ts";
-import { getJobRow, jobHistory, jobInfo, jobSpec, listJobRows } from "../store/jobs.ts";
+import {
+  getJobRow,
+  jobHistory,
+  jobInfo,
+  jobSpec,
+  listJobRows,
+  type Outcome,
+} from "../store/jobs.ts";
 import type { HubServices } from "../services.ts";
 import { validate } from "./validate.ts";
 
@@ -102,39 +109,35 @@ export function jobRoutes(s: HubServices): Hono<{ Variables: { principal: Princi
     },
   );
 
-  app.post(
-    "/jobs/:id/complete",
-    asNode,
-    validate("param", IdParam),
-    validate("json", JobComplete),
-    async (c) => {
-      const b = c.req.valid("json");
-      const { row } = await s.queue.finish(
-        c.req.valid("param").id,
-        c.get("principal").node_id!,
-        b.attempt,
-        { ok: true, result: b.result, exit_code: b.exit_code, log_tail: b.log_tail },
-      );
-      return c.json({ state: row.state });
-    },
-  );
-
-  app.post(
-    "/jobs/:id/fail",
-    asNode,
-    validate("param", IdParam),
-    validate("json", JobFail),
-    async (c) => {
-      const b = c.req.valid("json");
-      const { row } = await s.queue.finish(
-        c.req.valid("param").id,
-        c.get("principal").node_id!,
-        b.attempt,
-        { ok: false, error: b.error, exit_code: b.exit_code, log_tail: b.log_tail },
-      );
-      return c.json({ state: row.state });
-    },
-  );
+  // A worker ends its attempt: `complete` with a result, or `fail` with an error.
+  for (const [path, schema] of [["complete", JobComplete], ["fail", JobFail]] as const) {
+    app.post(
+      `/jobs/:id/${path}`,
+      asNode,
+      validate("param", IdParam),
+      validate("json", schema),
+      async (c) => {
+        // The union of both bodies; each schema already required its own fields.
+        const b = c.req.valid("json") as {
+          attempt: number;
+          result?: unknown;
+          error?: string;
+          exit_code?: number;
+          log_tail?: string;
+        };
+        const outcome: Outcome = path === "complete"
+          ? { ok: true, result: b.result, exit_code: b.exit_code, log_tail: b.log_tail }
+          : { ok: false, error: b.error!, exit_code: b.exit_code, log_tail: b.log_tail };
+        const { row } = await s.queue.finish(
+          c.req.valid("param").id,
+          c.get("principal").node_id!,
+          b.attempt,
+          outcome,
+        );
+        return c.json({ state: row.state });
+      },
+    );
+  }
 
   return app;
 }

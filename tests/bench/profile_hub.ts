@@ -3,8 +3,7 @@
  * time: `deno run --allow-all tests/bench/profile_hub.ts [--batch 1] [--seconds 6]
  * [--concurrency 64] [--nodes 1000]`.
  *
- * Starts `hub/main.ts serve` under `deno run --cpu-prof` (the one difference from
- * `tests/helpers/hub.ts`, which cannot pass Deno flags), creates node tokens, drives it with
+ * Starts the hub with `tests/helpers/hub.ts` under `--cpu-prof`, creates node tokens, drives it with
  * `load_client.ts`, stops it with SIGTERM (the profile is written at exit) and prints the
  * functions with the most self and inclusive time inside the load window. The `.cpuprofile`
  * stays in `tests/bench/out/` for Chrome DevTools.
@@ -14,8 +13,7 @@
 import { analyzeProfile, type Profile } from "./cpu_profile.ts";
 import { join } from "node:path";
 import { Child } from "../helpers/process.ts";
-import { ROOT } from "../helpers/hub.ts";
-import { ApiClient } from "../../shared/api_client.ts";
+import { startHub } from "../helpers/hub.ts";
 import {
   BENCH_DIR,
   type BenchNode,
@@ -32,27 +30,12 @@ const nodeCount = Number(flags.get("nodes") ?? 1000);
 
 const outDir = join(BENCH_DIR, "out", `prof-${new Date().toISOString().replace(/[:.]/g, "-")}`);
 await Deno.mkdir(outDir, { recursive: true });
-const dataDir = await Deno.makeTempDir({ prefix: "fleet-prof-hub-" });
-const hub = new Child(Deno.execPath(), [
-  "run",
-  "--allow-all",
-  "--cpu-prof",
-  `--cpu-prof-dir=${outDir}`,
-  join(ROOT, "hub/main.ts"),
-  "serve",
-  "--host",
-  "127.0.0.1",
-  "--port",
-  "0",
-  "--data-dir",
-  dataDir,
-], { cwd: dataDir });
+const hub = await startHub({ denoFlags: ["--cpu-prof", `--cpu-prof-dir=${outDir}`] });
+const dataDir = hub.dataDir;
 let client: Child | undefined;
 try {
-  const line = await hub.waitForLine((l) => l.includes('"msg":"listening"'), 60_000);
-  const url = `http://127.0.0.1:${JSON.parse(line).port}`;
-  const token = (await Deno.readTextFile(join(dataDir, "admin.token"))).trim();
-  const admin = new ApiClient({ hub: url, token });
+  const url = hub.url;
+  const admin = hub.admin;
   const nodes: BenchNode[] = [];
   for (let i = 0; i < nodeCount; i++) {
     const id = `bench-${String(i + 1).padStart(4, "0")}`;

@@ -16,8 +16,7 @@
 import { analyzeProfile, type Profile } from "./cpu_profile.ts";
 import { join } from "node:path";
 import { Child } from "../helpers/process.ts";
-import { ROOT } from "../helpers/hub.ts";
-import { ApiClient } from "../../shared/api_client.ts";
+import { startHub } from "../helpers/hub.ts";
 import { BENCH_DIR, parseFlags } from "./common.ts";
 import type { QueueLoadConfig, QueueLoadResult } from "./queue_client.ts";
 import type { QueueInprocResult } from "./queue_inproc.ts";
@@ -48,27 +47,12 @@ await Deno.mkdir(outDir, { recursive: true });
 async function profileHttp(): Promise<void> {
   const profDir = join(outDir, "http");
   await Deno.mkdir(profDir);
-  const dataDir = await Deno.makeTempDir({ prefix: "fleet-qprof-hub-" });
-  const hub = new Child(Deno.execPath(), [
-    "run",
-    "--allow-all",
-    "--cpu-prof",
-    `--cpu-prof-dir=${profDir}`,
-    join(ROOT, "hub/main.ts"),
-    "serve",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--data-dir",
-    dataDir,
-  ], { cwd: dataDir });
+  const hub = await startHub({ denoFlags: ["--cpu-prof", `--cpu-prof-dir=${profDir}`] });
+  const dataDir = hub.dataDir;
   let client: Child | undefined;
   try {
-    const line = await hub.waitForLine((l) => l.includes('"msg":"listening"'), 60_000);
-    const url = `http://127.0.0.1:${JSON.parse(line).port}`;
-    const token = (await Deno.readTextFile(join(dataDir, "admin.token"))).trim();
-    const admin = new ApiClient({ hub: url, token });
+    const url = hub.url;
+    const admin = hub.admin;
     const nodes: { id: string; token: string }[] = [];
     for (let i = 0; i < WORKERS; i++) {
       const id = `bench-q-${String(i + 1).padStart(2, "0")}`;
@@ -76,8 +60,8 @@ async function profileHttp(): Promise<void> {
     }
     const cfg: QueueLoadConfig = {
       url,
-      adminToken: token,
-      hubPid: hub.proc.pid,
+      adminToken: hub.adminToken,
+      hubPid: hub.child.proc.pid,
       nodes,
       jobs,
       enqueueConcurrency: WORKERS,

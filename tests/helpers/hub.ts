@@ -32,6 +32,8 @@ export interface StartHubOptions {
   /** Extra `serve` flags, e.g. `["--degraded-after", "1s"]`. */
   args?: string[];
   env?: Record<string, string>;
+  /** Extra Deno flags before the script (e.g. `--cpu-prof` for the bench profilers). */
+  denoFlags?: string[];
 }
 
 /**
@@ -49,6 +51,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<HubProces
     "run",
     "--allow-all",
     `--v8-flags=${HUB_V8_FLAGS}`,
+    ...(options.denoFlags ?? []),
     join(ROOT, "hub/main.ts"),
     "serve",
     "--host",
