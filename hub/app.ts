@@ -20,7 +20,8 @@ import { configRoutes } from "./http/config.ts";
 import { installRoutes } from "./http/install.ts";
 import { swarmRoutes } from "./http/swarm.ts";
 import { healthRoutes, statsRoutes } from "./http/health.ts";
-import { statusPageRoutes } from "./http/status_page.ts";
+import { webRoutes } from "./http/web.ts";
+import { layoutRoutes } from "./http/layout.ts";
 import { getLogger } from "../shared/log.ts";
 
 const logger = getLogger("http");
@@ -47,10 +48,13 @@ export function buildApp(s: HubServices): Hono {
     contentSecurityPolicy: {
       defaultSrc: ["'self'"],
       scriptSrc: ["'self'"],
-      styleSrc: ["'self'", "'unsafe-inline'"],
+      styleSrc: ["'self'"],
       imgSrc: ["'self'", "data:"],
       connectSrc: ["'self'"],
       frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      objectSrc: ["'none'"],
     },
   }));
   app.use(
@@ -63,7 +67,7 @@ export function buildApp(s: HubServices): Hono {
     }),
   );
   app.route("/", healthRoutes(s));
-  app.route("/", statusPageRoutes());
+  app.route("/", webRoutes());
   app.route("/", installRoutes(s));
   app.route("/api/v1", ingestRoutes(s));
   app.route("/api/v1", fleetRoutes(s));
@@ -74,6 +78,7 @@ export function buildApp(s: HubServices): Hono {
   app.route("/api/v1", configRoutes(s));
   app.route("/api/v1", swarmRoutes(s));
   app.route("/api/v1", statsRoutes(s));
+  app.route("/api/v1", layoutRoutes(s));
 
   app.notFound((c) =>
     problemResponse(new NotFound(`no route ${c.req.method} ${new URL(c.req.url).pathname}`))

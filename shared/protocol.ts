@@ -625,3 +625,36 @@ export const FleetEvent = z.discriminatedUnion("type", [
   RoamerEvent,
 ]);
 export type FleetEvent = z.infer<typeof FleetEvent>;
+
+// ---------------------------------------------------------------------------------------------
+// Canvas (SPEC §4.9)
+
+/** Most node positions one layout holds. */
+export const MAX_LAYOUT_NODES = 5000;
+
+/** A node's position on the canvas, in flow coordinates. */
+export const LayoutPosition = z.strictObject({
+  x: finite.min(-1e6).max(1e6),
+  y: finite.min(-1e6).max(1e6),
+});
+
+/** `PUT /api/v1/layout` body and `GET` answer: node id → position, saved per token kind. */
+export const Layout = z.strictObject({
+  positions: z.record(NodeId, LayoutPosition).refine(
+    (p) => Object.keys(p).length <= MAX_LAYOUT_NODES,
+    `at most ${MAX_LAYOUT_NODES} positions`,
+  ),
+});
+export type Layout = z.infer<typeof Layout>;
+
+/** `GET /api/v1/templates` entry: a job/roamer template from fleet.yml. */
+export const TemplateInfo = z.object({
+  name: z.string(),
+  executor: JobExecutor,
+  image: z.string().nullable(),
+  command: JobCommand.nullable(),
+  gpu: z.boolean(),
+  startup_s: z.number().nullable(),
+  timeout_s: z.number().nullable(),
+});
+export type TemplateInfo = z.infer<typeof TemplateInfo>;

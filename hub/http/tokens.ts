@@ -57,7 +57,11 @@ export function tokenRoutes(s: HubServices): Hono<{ Variables: { principal: Prin
   app.post("/session", validate("json", SessionCreate), (c) => {
     const principal = s.verifier.verify(c.req.valid("json").token);
     if (!principal) throw new Unauthorized("the token is unknown, revoked or expired");
-    if (principal.kind === "node") throw new Forbidden("node tokens cannot log in to the UI");
+    if (principal.kind !== "admin" && principal.kind !== "viewer") {
+      throw new Forbidden(
+        `${principal.kind} tokens cannot log in to the UI: use an admin or viewer token`,
+      );
+    }
     setCookie(c, SESSION_COOKIE, c.req.valid("json").token, {
       httpOnly: true,
       sameSite: "Strict",

@@ -137,4 +137,12 @@ ALTER TABLE tokens ADD COLUMN used_at INTEGER;
 -- The last boot recovery each node reported (steps as JSON).
 ALTER TABLE nodes ADD COLUMN recovery TEXT;
 `,
+  `
+-- Canvas layouts: node positions saved per user token kind (admin, viewer).
+CREATE TABLE layouts (
+  kind TEXT PRIMARY KEY,
+  positions TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+`,
 ];

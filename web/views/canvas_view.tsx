@@ -1,0 +1,4 @@
+/** Placeholder. @module */
+export function CanvasView() {
+  return <div class="view">canvas</div>;
+}

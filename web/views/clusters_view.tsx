@@ -1,0 +1,10 @@
+/**
+ * Placeholder until the view is built.
+ *
+ * @module
+ */
+
+/** The clusters view. */
+export function ClustersView() {
+  return <div class="view empty">Coming soon</div>;
+}
