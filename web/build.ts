@@ -5,7 +5,7 @@
  * style sheets under `web/styles/` are concatenated in name order; each asset is named by a hash
  * of its content so the hub can serve it with a year-long cache.
  *
- * Usage: deno run -A web/build.ts [--quiet]
+ * Usage: deno run -A web/build.ts [--quiet] [--dev]
  *
  * @module
  */
@@ -22,7 +22,7 @@ function hash(text: string): string {
   return createHash("sha256").update(text).digest("hex").slice(0, 12);
 }
 
-async function bundle(): Promise<string> {
+async function bundle(minify: boolean): Promise<string> {
   const tmp = join(OUT, "app.js");
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -30,7 +30,7 @@ async function bundle(): Promise<string> {
       "--quiet",
       "--platform",
       "browser",
-      "--minify",
+      ...(minify ? ["--minify"] : []),
       "-o",
       tmp,
       join(WEB, "main.tsx"),
@@ -58,9 +58,11 @@ async function styles(): Promise<string> {
 }
 
 /** Builds the bundle and writes the generated module; returns the asset sizes. */
-export async function buildWeb(): Promise<{ js: number; css: number; file: string }> {
+export async function buildWeb(
+  options: { minify?: boolean } = {},
+): Promise<{ js: number; css: number; file: string }> {
   await Deno.mkdir(OUT, { recursive: true });
-  const [js, css] = await Promise.all([bundle(), styles()]);
+  const [js, css] = await Promise.all([bundle(options.minify ?? true), styles()]);
   if (js.length > JS_BUDGET_BYTES) {
     throw new Error(`the UI script is ${js.length} bytes, over the ${JS_BUDGET_BYTES} budget`);
   }
@@ -81,7 +83,8 @@ export const WEB_BUNDLE = {
 }
 
 if (import.meta.main) {
-  const r = await buildWeb();
+  // --dev: readable stack traces while debugging (never for a release).
+  const r = await buildWeb({ minify: !Deno.args.includes("--dev") });
   if (!Deno.args.includes("--quiet")) {
     console.log(
       `web: ${(r.js / 1024).toFixed(1)} KB script, ${(r.css / 1024).toFixed(1)} KB css → ${r.file}`,

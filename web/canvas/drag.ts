@@ -1,0 +1,58 @@
+/**
+ * Dragging cards: one `XYDrag` (from @xyflow/system) per card, all working on the flow model's
+ * node lookup. Selected nodes move together; positions are saved when the drag ends.
+ *
+ * @module
+ */
+import { type NodeBase, XYDrag, type XYDragInstance } from "@xyflow/system";
+import { moveNodes, nodeLookup, viewport } from "./flow_model.ts";
+import { movePositions } from "../state/layout.ts";
+
+/**
+ * Makes `el` drag the node `id`; returns the cleanup.
+ *
+ * @example
+ * ```ts
+ * useEffect(() => attachDrag(ref.current!, id, paneEl), [id]);
+ * ```
+ */
+export function attachDrag(el: HTMLElement, id: string, pane: HTMLElement): () => void {
+  const drag: XYDragInstance = XYDrag<NodeBase>({
+    getStoreItems: () => ({
+      nodes: [],
+      nodeLookup,
+      edges: [],
+      nodeExtent: [[-Infinity, -Infinity], [Infinity, Infinity]],
+      snapGrid: [10, 10],
+      snapToGrid: false,
+      nodeOrigin: [0, 0],
+      multiSelectionActive: false,
+      domNode: pane,
+      transform: viewport.transform,
+      autoPanOnNodeDrag: false,
+      nodesDraggable: true,
+      selectNodesOnDrag: false,
+      nodeDragThreshold: 1,
+      panBy: () => Promise.resolve(false),
+      unselectNodesAndEdges: () => {},
+      updateNodePositions: (items) => {
+        moveNodes([...items].map(([nid, item]) => [nid, item.internals.positionAbsolute]));
+      },
+    }),
+    onDragStart: () => el.classList.add("dragging"),
+    onDragStop: (_e, items) => {
+      el.classList.remove("dragging");
+      const moved: Record<string, { x: number; y: number }> = {};
+      for (const [nid, item] of items) moved[nid] = item.internals.positionAbsolute;
+      movePositions(moved);
+    },
+  });
+  drag.update({
+    domNode: el,
+    nodeId: id,
+    isSelectable: true,
+    noDragClassName: "nodrag",
+    nodeClickDistance: 4,
+  });
+  return () => drag.destroy();
+}

@@ -1,0 +1,167 @@
+/**
+ * The canvas' own state, kept apart from the components (as Svelte Flow keeps @xyflow/system's
+ * math out of its components): node positions (a signal per node, so a drag re-renders one
+ * card), the groups and their frames, the node lookup that XYDrag works on, the viewport
+ * transform, and the edge geometry the particle layer draws from.
+ *
+ * @module
+ */
+import { computed, effect, type Signal, signal } from "@preact/signals";
+import type { InternalNodeBase, NodeBase, Transform } from "@xyflow/system";
+import { nodeIds, nodeSignal } from "../state/fleet.ts";
+import { clusters, roamers } from "../state/queue.ts";
+import { savedPositions } from "../state/layout.ts";
+import { selection } from "../state/ui.ts";
+import { autoLayout, type Group } from "./auto_layout.ts";
+import {
+  boundsOf,
+  CARD,
+  FRAME_HEAD,
+  FRAME_PAD,
+  HUB,
+  HUB_ID,
+  type Point,
+  type Rect,
+} from "./geometry.ts";
+
+/** A frame drawn around a group. */
+export interface Frame extends Rect {
+  group: Group;
+}
+
+type Internal = InternalNodeBase<NodeBase>;
+
+/** Groups from inventory: each cluster, the roamer pool, then nodes in neither. */
+export const groups = computed<Group[]>(() => {
+  const ids = nodeIds.value;
+  const known = new Set(ids);
+  const pool = Object.keys(roamers.value).filter((id) => known.has(id)).sort(byName);
+  const inPool = new Set(pool);
+  const byCluster = new Map<string, string[]>();
+  for (const c of clusters.value) byCluster.set(c.id, []);
+  for (const id of ids) {
+    if (inPool.has(id)) continue;
+    const c = nodeSignal(id)?.peek().cluster;
+    if (c) (byCluster.get(c) ?? byCluster.set(c, []).get(c)!).push(id);
+  }
+  const out: Group[] = [...byCluster.entries()].sort(([a], [b]) => byName(a, b)).map((
+    [id, members],
+  ) => ({ id, kind: "cluster" as const, label: id, members }));
+  if (pool.length) {
+    out.push({ id: "roamers", kind: "roamers", label: "Roamer pool", members: pool });
+  }
+  const grouped = new Set(out.flatMap((g) => g.members));
+  const rest = ids.filter((id) => !grouped.has(id));
+  if (rest.length) {
+    out.push({ id: "unassigned", kind: "unassigned", label: "Unassigned", members: rest });
+  }
+  return out;
+});
+
+function byName(a: string, b: string): number {
+  return a.localeCompare(b, undefined, { numeric: true });
+}
+
+const positions = new Map<string, Signal<Point>>();
+/** Bumped whenever any position changes (frames, edges and the minimap follow it). */
+export const layoutVersion = signal(0);
+/** The hub's position. */
+export const hubPosition = signal<Point>({ x: -HUB.w / 2, y: 0 });
+
+/** The node lookup XYDrag reads and writes (same shape as xyflow's internal nodes). */
+export const nodeLookup = new Map<string, Internal>();
+
+/** The live position signal of a node's card. */
+export function positionOf(id: string): Signal<Point> {
+  let s = positions.get(id);
+  if (!s) positions.set(id, s = signal({ x: 0, y: 0 }));
+  return s;
+}
+
+function setPosition(id: string, p: Point): void {
+  if (id === HUB_ID) {
+    hubPosition.value = p;
+  } else {
+    const s = positionOf(id);
+    if (s.peek().x !== p.x || s.peek().y !== p.y) s.value = p;
+  }
+  let n = nodeLookup.get(id);
+  if (!n) {
+    const size = id === HUB_ID ? HUB : CARD;
+    n = {
+      id,
+      position: { ...p },
+      data: {},
+      measured: { width: size.w, height: size.h },
+      internals: { positionAbsolute: { ...p }, z: 0, userNode: { id, position: p, data: {} } },
+    } as Internal;
+    nodeLookup.set(id, n);
+  }
+  n.position = { ...p };
+  n.internals.positionAbsolute = { ...p };
+  n.selected = selection.peek().has(id);
+}
+
+/** Re-places every node: saved positions win, the auto layout fills the rest. */
+function relayout(): void {
+  const g = groups.value;
+  const saved = savedPositions.value;
+  const auto = autoLayout(g);
+  const live = new Set<string>([HUB_ID]);
+  for (const [id, p] of auto.nodes) {
+    live.add(id);
+    setPosition(id, saved[id] ?? p);
+  }
+  setPosition(HUB_ID, saved[HUB_ID] ?? auto.hub);
+  for (const id of [...nodeLookup.keys()]) {
+    if (!live.has(id)) {
+      nodeLookup.delete(id);
+      positions.delete(id);
+    }
+  }
+  layoutVersion.value = layoutVersion.peek() + 1;
+}
+
+effect(relayout);
+
+effect(() => {
+  const sel = selection.value;
+  for (const [id, n] of nodeLookup) n.selected = sel.has(id);
+});
+
+/** Moves nodes during a drag (called by the drag adapter with flow positions). */
+export function moveNodes(moved: Iterable<[string, Point]>): void {
+  for (const [id, p] of moved) setPosition(id, p);
+  layoutVersion.value = layoutVersion.peek() + 1;
+}
+
+/** Frames around each group's cards, following the cards wherever they are dragged. */
+export const frames = computed<Frame[]>(() => {
+  layoutVersion.value;
+  const out: Frame[] = [];
+  for (const g of groups.value) {
+    const b = boundsOf(
+      g.members.map((id) => ({ ...positionOf(id).peek(), width: CARD.w, height: CARD.h })),
+    );
+    if (!b) continue;
+    out.push({
+      group: g,
+      x: b.x - FRAME_PAD,
+      y: b.y - FRAME_PAD - FRAME_HEAD,
+      width: b.width + 2 * FRAME_PAD,
+      height: b.height + 2 * FRAME_PAD + FRAME_HEAD,
+    });
+  }
+  return out;
+});
+
+/** Bounds of everything drawn (for fit view and the minimap). */
+export function contentBounds(): Rect {
+  const rects: Rect[] = frames.peek().map((f) => f);
+  const h = hubPosition.peek();
+  rects.push({ ...h, width: HUB.w, height: HUB.h });
+  return boundsOf(rects)!;
+}
+
+/** The viewport transform [x, y, zoom], updated by the pan/zoom adapter (not a signal: it moves every frame). */
+export const viewport = { transform: [0, 0, 1] as Transform, width: 1, height: 1, version: 0 };

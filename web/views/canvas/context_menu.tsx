@@ -1,0 +1,123 @@
+/**
+ * The right-click menu of a node: the node's actions, admin ones only for admins.
+ *
+ * @module
+ */
+import { useEffect } from "preact/hooks";
+import { nodeSignal } from "../../state/fleet.ts";
+import { jobFilter, loadJobs, roamers } from "../../state/queue.ts";
+import { isAdmin } from "../../state/session.ts";
+import { act, go, selectedNode, selection } from "../../state/ui.ts";
+import { api } from "../../state/api.ts";
+
+/** One menu entry. */
+interface Item {
+  label: string;
+  run: () => void;
+  danger?: boolean;
+  testid?: string;
+}
+
+/** A menu at (x, y) for node `id`. */
+export function ContextMenu(
+  { id, x, y, onClose, onCenter }: {
+    id: string;
+    x: number;
+    y: number;
+    onClose: () => void;
+    onCenter: (id: string) => void;
+  },
+) {
+  useEffect(() => {
+    const close = (e: Event) => {
+      if (e instanceof KeyboardEvent && e.key !== "Escape") return;
+      onClose();
+    };
+    addEventListener("pointerdown", close);
+    addEventListener("keydown", close);
+    addEventListener("wheel", close);
+    return () => {
+      removeEventListener("pointerdown", close);
+      removeEventListener("keydown", close);
+      removeEventListener("wheel", close);
+    };
+  }, [onClose]);
+  const n = nodeSignal(id)?.value;
+  if (!n) return null;
+  const r = roamers.value[id];
+  const items: Item[] = [
+    { label: "Open details", run: () => (selectedNode.value = id), testid: "menu-details" },
+    { label: "Center on node", run: () => onCenter(id) },
+    {
+      label: selection.value.has(id) ? "Remove from selection" : "Add to selection",
+      run: () => {
+        const s = new Set(selection.value);
+        if (s.has(id)) s.delete(id);
+        else s.add(id);
+        selection.value = s;
+      },
+    },
+    {
+      label: "Show jobs",
+      run: () => {
+        jobFilter.value = { node: id };
+        void loadJobs();
+        go("jobs");
+      },
+    },
+    { label: "Copy node id", run: () => void navigator.clipboard?.writeText(id) },
+  ];
+  if (isAdmin.value && r) {
+    if (r.state === "IDLE") items.push({ label: "Assign roamer…", run: () => go("roamers", id) });
+    else if (r.state !== "CLEANUP") {
+      items.push({
+        label: "Release roamer",
+        testid: "menu-release",
+        run: () =>
+          void act(`Release ${id}`, () => api(`/roamers/${id}/release`, { method: "POST" })),
+      });
+    }
+  }
+  if (isAdmin.value) {
+    items.push({
+      label: "Remove from fleet…",
+      danger: true,
+      run: () => {
+        if (
+          confirm(
+            `Remove ${n.name} from the fleet? Its history stays; it reappears if its agent pushes again.`,
+          )
+        ) {
+          void act(`Remove ${id}`, () => api(`/nodes/${id}`, { method: "DELETE" }));
+        }
+      },
+    });
+  }
+  return (
+    <div
+      class="context-menu"
+      style={{ left: `${x}px`, top: `${y}px` }}
+      onPointerDown={(e) => e.stopPropagation()}
+      data-testid="context-menu"
+      role="menu"
+    >
+      <div class="cm-title">
+        <span class={`dot ${n.status}`} /> {n.name}
+      </div>
+      {items.map((it) => (
+        <button
+          type="button"
+          role="menuitem"
+          class={it.danger ? "cm-item danger" : "cm-item"}
+          data-testid={it.testid}
+          onClick={() => {
+            onClose();
+            it.run();
+          }}
+        >
+          {it.label}
+        </button>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,148 @@
+/**
+ * One node on the canvas: name and status dot, CPU / GPU / RAM bars, temperature, power, job
+ * badge, roamer state and the age of its last sample. Zoomed far out, a compact card keeps 1,000
+ * nodes light. Reads its own node signal, so a sample re-renders this card only.
+ *
+ * @module
+ */
+import { useEffect, useRef } from "preact/hooks";
+import { useComputed } from "@preact/signals";
+import { latestSeries, nodeSignal } from "../../state/fleet.ts";
+import { nodeJobs, roamers } from "../../state/queue.ts";
+import { formatAge, now } from "../../state/clock.ts";
+import { formatTemp, formatWatts } from "../../state/format.ts";
+import { selectedNode, selection } from "../../state/ui.ts";
+import { positionOf } from "../../canvas/flow_model.ts";
+import { attachDrag } from "../../canvas/drag.ts";
+import { lod, searchQuery } from "./canvas_state.ts";
+
+function level(v: number | undefined): string {
+  if (v === undefined) return "";
+  return v >= 90 ? "crit" : v >= 75 ? "warn" : "";
+}
+
+function Bar({ label, value }: { label: string; value: number | undefined }) {
+  return (
+    <div class="nc-bar">
+      <span class="nc-bar-label">{label}</span>
+      <div class={`bar ${level(value)}`}>
+        <i style={{ width: `${Math.max(0, Math.min(100, value ?? 0))}%` }} />
+      </div>
+      <span class="nc-bar-value">{value === undefined ? "—" : `${Math.round(value)}%`}</span>
+    </div>
+  );
+}
+
+/** A node card, positioned in flow coordinates inside the viewport layer. */
+export function NodeCard(
+  { id, pane, onMenu }: {
+    id: string;
+    pane: HTMLElement;
+    onMenu: (id: string, e: MouseEvent) => void;
+  },
+) {
+  const ref = useRef<HTMLDivElement>(null);
+  const node = nodeSignal(id)!;
+  const pos = positionOf(id);
+  const jobCount = useComputed(() => nodeJobs.value[id]?.length ?? 0);
+  const roamer = useComputed(() => roamers.value[id]);
+  const age = useComputed(() => formatAge(node.value.last_seen, now.value));
+  const match = useComputed(() => {
+    const q = searchQuery.value.trim().toLowerCase();
+    if (!q) return "";
+    const n = node.value;
+    return n.name.toLowerCase().includes(q) || n.id.toLowerCase().includes(q) ? "match" : "nomatch";
+  });
+  const isSelected = useComputed(() => selection.value.has(id));
+  const isOpen = useComputed(() => selectedNode.value === id);
+  useEffect(() => attachDrag(ref.current!, id, pane), [id, pane]);
+
+  const n = node.value;
+  const p = pos.value;
+  const v = latestSeries(n);
+  const r = roamer.value;
+  const classes = [
+    "node-card",
+    n.status,
+    match.value,
+    isSelected.value ? "selected" : "",
+    isOpen.value ? "open" : "",
+    lod.value,
+  ].join(" ");
+  const onClick = (e: MouseEvent) => {
+    if (e.shiftKey || e.metaKey || e.ctrlKey) {
+      const next = new Set(selection.peek());
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      selection.value = next;
+      return;
+    }
+    selectedNode.value = id;
+  };
+  const onContextMenu = (e: MouseEvent) => {
+    e.preventDefault();
+    e.stopPropagation();
+    onMenu(id, e);
+  };
+  const title = `${n.name} · ${n.status} · last seen ${age.value} ago`;
+  return (
+    <div
+      ref={ref}
+      class={classes}
+      style={{ transform: `translate(${p.x}px, ${p.y}px)` }}
+      onClick={onClick}
+      onContextMenu={onContextMenu}
+      data-testid="node-card"
+      data-node-id={id}
+      data-status={n.status}
+      title={lod.value === "compact" ? title : undefined}
+    >
+      <div class="nc-head">
+        <span class={`dot ${n.status}`} />
+        <span class="nc-name">{n.name}</span>
+        {jobCount.value > 0
+          ? (
+            <span
+              class="chip nc-job"
+              title={`${jobCount.value} job(s) running`}
+              data-testid="job-badge"
+            >
+              ▶ {jobCount.value}
+            </span>
+          )
+          : null}
+        {r && lod.value === "compact"
+          ? <span class={`chip nc-roamer ${r.state.toLowerCase()}`}>{r.state}</span>
+          : null}
+      </div>
+      {lod.value === "compact" ? null : (
+        <>
+          <div class="nc-sub">
+            <span>
+              {[
+                n.type ?? n.arch,
+                r?.assignment?.cluster ? `→ ${r.assignment.cluster}` : n.cluster ?? n.role,
+              ]
+                .filter(Boolean).join(" · ") || n.id}
+            </span>
+            {r
+              ? (
+                <span class={`chip nc-roamer ${r.state.toLowerCase()}`} data-testid="roamer-chip">
+                  {r.state}
+                </span>
+              )
+              : null}
+          </div>
+          <Bar label="CPU" value={v?.cpu_pct} />
+          <Bar label="GPU" value={v?.gpu_pct} />
+          <Bar label="RAM" value={v?.mem_pct} />
+          <div class="nc-foot">
+            <span class={(v?.temp_c ?? 0) >= 80 ? "hot" : ""}>{formatTemp(v?.temp_c)}</span>
+            <span>{formatWatts(v?.power_mw)}</span>
+            <span class={`nc-age ${n.status}`} data-testid="last-seen">{age}</span>
+          </div>
+        </>
+      )}
+    </div>
+  );
+}
