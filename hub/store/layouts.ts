@@ -9,8 +9,9 @@ import type { Layout, TokenKind } from "../../shared/protocol.ts";
 
 /** The saved positions for `kind`, or none. */
 export function getLayout(db: Database, kind: TokenKind): Layout {
+  // The column holds the whole layout (positions and the hub's place) as JSON.
   const row = db.get<{ positions: string }>("SELECT positions FROM layouts WHERE kind = ?", kind);
-  return { positions: row ? JSON.parse(row.positions) : {} };
+  return row ? JSON.parse(row.positions) as Layout : { positions: {} };
 }
 
 /** Replaces the saved positions for `kind`. */
@@ -19,7 +20,7 @@ export function putLayout(db: Database, kind: TokenKind, layout: Layout, now: nu
     `INSERT INTO layouts (kind, positions, updated_at) VALUES (?, ?, ?)
      ON CONFLICT (kind) DO UPDATE SET positions = excluded.positions, updated_at = excluded.updated_at`,
     kind,
-    JSON.stringify(layout.positions),
+    JSON.stringify(layout),
     now,
   );
 }

@@ -7,6 +7,7 @@
 import { type NodeBase, XYDrag, type XYDragInstance } from "@xyflow/system";
 import { moveNodes, nodeLookup, viewport } from "./flow_model.ts";
 import { movePositions } from "../state/layout.ts";
+import { HUB_ID } from "./geometry.ts";
 
 /**
  * Makes `el` drag the node `id`; returns the cleanup.
@@ -43,8 +44,12 @@ export function attachDrag(el: HTMLElement, id: string, pane: HTMLElement): () =
     onDragStop: (_e, items) => {
       el.classList.remove("dragging");
       const moved: Record<string, { x: number; y: number }> = {};
-      for (const [nid, item] of items) moved[nid] = item.internals.positionAbsolute;
-      movePositions(moved);
+      let hub: { x: number; y: number } | undefined;
+      for (const [nid, item] of items) {
+        if (nid === HUB_ID) hub = item.internals.positionAbsolute;
+        else moved[nid] = item.internals.positionAbsolute;
+      }
+      movePositions(moved, hub);
     },
   });
   drag.update({

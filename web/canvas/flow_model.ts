@@ -10,7 +10,7 @@ import { computed, effect, type Signal, signal } from "@preact/signals";
 import type { InternalNodeBase, NodeBase, Transform } from "@xyflow/system";
 import { nodeIds, nodeSignal } from "../state/fleet.ts";
 import { clusters, roamers } from "../state/queue.ts";
-import { savedPositions } from "../state/layout.ts";
+import { savedHub, savedPositions } from "../state/layout.ts";
 import { selection } from "../state/ui.ts";
 import { autoLayout, type Group } from "./auto_layout.ts";
 import {
@@ -112,7 +112,7 @@ function relayout(): void {
     live.add(id);
     setPosition(id, saved[id] ?? p);
   }
-  setPosition(HUB_ID, saved[HUB_ID] ?? auto.hub);
+  setPosition(HUB_ID, savedHub.value ?? auto.hub);
   for (const id of [...nodeLookup.keys()]) {
     if (!live.has(id)) {
       nodeLookup.delete(id);

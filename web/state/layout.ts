@@ -10,6 +10,8 @@ import { api } from "./api.ts";
 
 /** Saved positions by node id (flow coordinates). */
 export const savedPositions = signal<Record<string, { x: number; y: number }>>({});
+/** Where the operator put the hub, if they moved it. */
+export const savedHub = signal<{ x: number; y: number } | undefined>(undefined);
 /** The layout was loaded (the canvas waits for it so nodes do not jump). */
 export const layoutLoaded = signal(false);
 /** The last save failed with this message. */
@@ -18,7 +20,9 @@ export const layoutError = signal<string | null>(null);
 /** Loads the saved layout. */
 export async function loadLayout(): Promise<void> {
   try {
-    savedPositions.value = (await api<Layout>("/layout")).positions;
+    const layout = await api<Layout>("/layout");
+    savedPositions.value = layout.positions;
+    savedHub.value = layout.hub;
   } catch {
     savedPositions.value = {};
   }
@@ -28,13 +32,17 @@ export async function loadLayout(): Promise<void> {
 let timer: ReturnType<typeof setTimeout> | undefined;
 let saving: Promise<unknown> = Promise.resolve();
 
-/** Stores new positions and saves the whole layout shortly after the last change. */
-export function movePositions(moved: Record<string, { x: number; y: number }>): void {
+/** Stores new positions (`hub` for the hub) and saves the layout shortly after the last change. */
+export function movePositions(
+  moved: Record<string, { x: number; y: number }>,
+  hub?: { x: number; y: number },
+): void {
   const next = { ...savedPositions.value };
   for (const [id, p] of Object.entries(moved)) {
     next[id] = { x: Math.round(p.x), y: Math.round(p.y) };
   }
   savedPositions.value = next;
+  if (hub) savedHub.value = { x: Math.round(hub.x), y: Math.round(hub.y) };
   clearTimeout(timer);
   timer = setTimeout(() => void saveLayout(), 300);
 }
@@ -42,7 +50,7 @@ export function movePositions(moved: Record<string, { x: number; y: number }>): 
 /** Saves now; resolves when the hub has the layout. */
 export function saveLayout(): Promise<unknown> {
   clearTimeout(timer);
-  const body: Layout = { positions: savedPositions.value };
+  const body: Layout = { positions: savedPositions.value, hub: savedHub.value };
   saving = saving.then(() =>
     api("/layout", { method: "PUT", body }).then(
       () => (layoutError.value = null),
@@ -55,5 +63,6 @@ export function saveLayout(): Promise<unknown> {
 /** Forgets every saved position (the auto layout takes over). */
 export function resetLayout(): Promise<unknown> {
   savedPositions.value = {};
+  savedHub.value = undefined;
   return saveLayout();
 }
