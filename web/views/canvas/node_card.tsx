@@ -26,7 +26,7 @@ function Bar({ label, value }: { label: string; value: number | undefined }) {
     <div class="nc-bar">
       <span class="nc-bar-label">{label}</span>
       <div class={`bar ${level(value)}`}>
-        <i style={{ width: `${Math.max(0, Math.min(100, value ?? 0))}%` }} />
+        <i style={{ transform: `scaleX(${Math.max(0, Math.min(100, value ?? 0)) / 100})` }} />
       </div>
       <span class="nc-bar-value">{value === undefined ? "—" : `${Math.round(value)}%`}</span>
     </div>
