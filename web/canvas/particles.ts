@@ -57,9 +57,6 @@ function sprite(colour: string, px: number): HTMLCanvasElement {
   return c;
 }
 
-/** Extra traffic per node that later features report (e.g. the control channel). */
-export const controlActive = new Set<string>();
-
 /**
  * Runs the edge layer on `canvas` until the returned stop function is called.
  *
@@ -129,9 +126,8 @@ export function startEdgeLayer(canvas: HTMLCanvasElement): () => void {
       const seed = (hash(e.id) % 1000) / 1000;
       drawRun(e.p, count, clock * speed + seed, false, sprites.metrics);
       if (jobs[n.id]?.length) drawRun(e.p, 2, clock * speed * 0.8 + seed + 0.5, true, sprites.jobs);
-      if (controlActive.has(n.id)) {
-        drawRun(e.p, 1, clock * speed * 1.3 + seed, true, sprites.control);
-      }
+      // The control channel (exec, terminal, pings) is up: one violet particle towards the node.
+      if (n.control) drawRun(e.p, 1, clock * speed * 1.3 + seed, true, sprites.control);
     }
 
     function drawRun(

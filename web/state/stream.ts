@@ -27,6 +27,7 @@ const TYPES = new Set([
   "stream.reset",
   "job.state",
   "roamer.state",
+  "node.control",
 ]);
 
 type Handler = (event: { type: string } & Record<string, unknown>) => void;
@@ -79,6 +80,9 @@ function dispatch(ev: { type: string } & Record<string, unknown>): void {
       break;
     case "node.recovery":
       patchNode(e.node_id, { recovery: e.recovery });
+      break;
+    case "node.control":
+      patchNode(e.node_id, { control: e.connected, rtt_ms: e.rtt_ms });
       break;
     case "stream.reset":
       void resync();

@@ -84,7 +84,10 @@ export function NodeCard(
     e.stopPropagation();
     onMenu(id, e);
   };
-  const title = `${n.name} · ${n.status} · last seen ${age.value} ago`;
+  const rtt = n.rtt_ms === null || n.rtt_ms === undefined
+    ? ""
+    : ` · rtt ${Math.round(n.rtt_ms)} ms`;
+  const title = `${n.name} · ${n.status} · last seen ${age.value} ago${rtt}`;
   return (
     <div
       ref={ref}
@@ -95,7 +98,7 @@ export function NodeCard(
       data-testid="node-card"
       data-node-id={id}
       data-status={n.status}
-      title={lod.value === "compact" ? title : undefined}
+      title={title}
     >
       <div class="nc-head">
         <span class={`dot ${n.status}`} />
