@@ -26,6 +26,12 @@ const PATHS: Record<string, string> = {
   play: "M7 4l13 8-13 8z",
   stop: "M6 6h12v12H6z",
   trash: "M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13",
+  check: "M5 12.5l4.5 4.5L19 7.5",
+  alert: "M12 4l9 16H3zM12 10v4M12 17.5h.01",
+  box: "M12 3l8 4.5v9L12 21l-8-4.5v-9zM4 7.5l8 4.5 8-4.5M12 12v9",
+  release: "M14 4h5v16h-5M10 8l-4 4 4 4M6 12h10",
+  retry: "M4 12a8 8 0 0113.7-5.6L20 8.7M20 4v4.7h-4.7M20 12a8 8 0 01-13.7 5.6L4 15.3M4 20v-4.7h4.7",
+  filter: "M4 5h16l-6 7.5V19l-4-2v-4.5z",
 };
 
 /** One icon; `logo` is the product mark. */
