@@ -1,0 +1,86 @@
+/**
+ * What an admin can do to the node from its panel: show its jobs, release or re-assign it when
+ * it is a roamer, remove it from the fleet (after a confirm). Viewers see none of this. Issue 6
+ * adds terminal, exec and container actions in the marked row.
+ *
+ * @module
+ */
+import type { NodeSummary } from "../../../shared/protocol.ts";
+import { api } from "../../state/api.ts";
+import { jobFilter, roamers } from "../../state/queue.ts";
+import { isAdmin } from "../../state/session.ts";
+import { act, go, selectedNode } from "../../state/ui.ts";
+import { Icon } from "../../ui/icon.tsx";
+import { confirmDialog } from "../../ui/modal.tsx";
+import { Section } from "./section.tsx";
+
+/** The actions block; renders nothing for a viewer. */
+export function Actions({ node }: { node: NodeSummary }) {
+  if (!isAdmin.value) return null;
+  const roamer = roamers.value[node.id];
+  const id = node.id;
+
+  const showJobs = () => {
+    jobFilter.value = { node: id };
+    go("jobs");
+  };
+  const release = () =>
+    void act(
+      `Release requested for ${node.name}`,
+      () => api(`/roamers/${encodeURIComponent(id)}/release`, { method: "POST" }),
+    );
+  const remove = async () => {
+    const ok = await confirmDialog({
+      title: `Remove ${node.name} from the fleet?`,
+      body: (
+        <p>
+          The hub forgets <b>{node.name}</b>{" "}
+          with its metric history, and revokes its node token so its agent can no longer report. A
+          node listed in <code>fleet.yml</code> comes back, empty, when the hub reloads it.
+        </p>
+      ),
+      confirm: "Remove node",
+      danger: true,
+    });
+    if (!ok) return;
+    const done = await act(
+      `Removed ${node.name}`,
+      () => api(`/nodes/${encodeURIComponent(id)}`, { method: "DELETE" }),
+    );
+    if (done && selectedNode.value === id) selectedNode.value = null;
+  };
+
+  return (
+    <Section title="Actions" icon="more" testid="panel-actions">
+      <div class="panel-actions">
+        <button type="button" onClick={showJobs} data-testid="action-show-jobs">
+          <Icon name="jobs" size={15} /> Show jobs
+        </button>
+        {roamer
+          ? (
+            <>
+              <button
+                type="button"
+                onClick={release}
+                disabled={roamer.state === "IDLE" || roamer.release_requested}
+                title={roamer.state === "IDLE" ? "already idle in the pool" : "return to the pool"}
+                data-testid="action-release"
+              >
+                <Icon name="release" size={15} /> Release
+              </button>
+              <button type="button" onClick={() => go("roamers")} data-testid="action-assign">
+                <Icon name="roamers" size={15} /> Assign…
+              </button>
+            </>
+          )
+          : null}
+        <span class="spacer" />
+        <button type="button" class="danger" onClick={remove} data-testid="action-remove">
+          <Icon name="trash" size={15} /> Remove from fleet
+        </button>
+      </div>
+      {/* Issue 6: terminal, exec and container restart go in this row. */}
+      <div class="panel-actions extra" data-testid="panel-actions-extra" />
+    </Section>
+  );
+}
