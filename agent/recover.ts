@@ -1,15 +1,21 @@
 /**
  * `fleet-agent recover`: the boot recovery `fleet-recovery.service` runs before the agent. Steps
- * run in order, each bounded, idempotent and logged: wait for the hub; wait for Docker; rejoin the
- * swarm with the hub's join token when the engine left it; start the configured essential
- * containers (e.g. the Portainer agent) that are not running. The results are reported to the
- * hub (`POST /api/v1/nodes/:id/recovery`). Pulling configs from S3 comes with backups (wave 2)
- * and is reported as skipped.
+ * run in order, each bounded, idempotent and logged: wait for the hub; wait for Docker; join the
+ * swarm with the hub's join token when the engine is in none (a join still pending from an
+ * earlier try is watched, not repeated); start the configured essential containers (e.g. the
+ * Portainer agent) that are not running. The results are reported to the hub
+ * (`POST /api/v1/nodes/:id/recovery`). Pulling configs from S3 comes with backups (wave 2) and is
+ * reported as skipped.
  *
  * @module
  */
 import { ApiClient, ApiError } from "../shared/api_client.ts";
-import { createDockerApi, DEFAULT_DOCKER_SOCKET, type DockerApi } from "../shared/docker_api.ts";
+import {
+  createDockerApi,
+  DEFAULT_DOCKER_SOCKET,
+  type DockerApi,
+  DockerApiError,
+} from "../shared/docker_api.ts";
 import type { AgentConfig } from "./config.ts";
 import { getLogger } from "../shared/log.ts";
 
@@ -40,29 +46,57 @@ async function retry(
   return { step: what, ok: false, detail: `gave up after ${attempts} tries: ${last}` };
 }
 
-/** Rejoins the swarm when the engine left it, with the join token the hub hands out. */
-async function ensureSwarm(docker: DockerApi, api: ApiClient): Promise<StepResult> {
+/** The swarm part of the engine's `GET /info`. */
+interface SwarmInfo {
+  LocalNodeState?: string;
+  NodeID?: string;
+  NodeAddr?: string;
+  RemoteManagers?: { Addr: string }[] | null;
+}
+
+/** Replaces swarm join tokens in `text` (e.g. an engine error), so none is logged or reported. */
+function redactJoinTokens(text: string): string {
+  return text.replace(/SWMTKN-[A-Za-z0-9-]+/g, "[join token]");
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof DockerApiError) return error.detail;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * One try at swarm membership: a final result, or the reason to try again (a string). A join the
+ * engine could not finish within its own 20 s leaves it "pending": the engine keeps trying in the
+ * background (and completes once the manager answers), so a later try only looks at it.
+ */
+async function trySwarm(docker: DockerApi, api: ApiClient): Promise<StepResult | string> {
   const step = "swarm membership";
+  const info = await docker.json<{ Swarm?: SwarmInfo }>("GET", "/info", { timeoutMs: 10_000 });
+  const state = info.Swarm?.LocalNodeState || "inactive";
+  if (state === "active") {
+    return { step, ok: true, detail: `already a member (node ${info.Swarm?.NodeID})` };
+  }
+  if (state === "locked") {
+    return { step, ok: false, detail: "the swarm is locked: run 'docker swarm unlock' here" };
+  }
+  if (state === "pending") {
+    const managers = (info.Swarm?.RemoteManagers ?? []).map((m) => m.Addr).join(", ");
+    return `a join is pending: the engine keeps trying to reach the manager ${managers} in the ` +
+      `background (check that this node reaches it on TCP 2377)`;
+  }
+  let join: { worker_token: string; managers: string[] };
   try {
-    const info = await docker.json<{ Swarm?: { LocalNodeState?: string; NodeID?: string } }>(
-      "GET",
-      "/info",
-      { timeoutMs: 10_000 },
-    );
-    const state = info.Swarm?.LocalNodeState ?? "inactive";
-    if (state === "active") {
-      return { step, ok: true, detail: `already a member (${info.Swarm?.NodeID})` };
+    join = await api.request("GET", "/api/v1/swarm/join-token");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409) {
+      return { step, ok: true, detail: `no swarm to join: ${error.message}` };
     }
-    let join: { worker_token: string; managers: string[] };
-    try {
-      join = await api.request("GET", "/api/v1/swarm/join-token");
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 409) {
-        return { step, ok: true, detail: `no swarm to join: ${error.message}` };
-      }
-      throw error;
-    }
-    if (!join.managers.length) return { step, ok: false, detail: "the hub lists no swarm manager" };
+    throw error;
+  }
+  if (!join.managers.length) return { step, ok: false, detail: "the hub lists no swarm manager" };
+  const via = join.managers.join(", ");
+  try {
+    // No AdvertiseAddr: the manager sees which address this node reached it from.
     await docker.send("POST", "/swarm/join", {
       body: {
         ListenAddr: "0.0.0.0:2377",
@@ -71,10 +105,48 @@ async function ensureSwarm(docker: DockerApi, api: ApiClient): Promise<StepResul
       },
       timeoutMs: 60_000,
     });
-    return { step, ok: true, detail: `joined via ${join.managers[0]}` };
   } catch (error) {
-    return { step, ok: false, detail: error instanceof Error ? error.message : String(error) };
+    return `could not join the swarm via ${via}: ${messageOf(error)}`;
   }
+  const after = await docker.json<{ Swarm?: SwarmInfo }>("GET", "/info", { timeoutMs: 10_000 });
+  return {
+    step,
+    ok: true,
+    detail:
+      `joined as a worker via ${via} (node ${after.Swarm?.NodeID}, address ${after.Swarm?.NodeAddr})`,
+  };
+}
+
+/**
+ * Joins the swarm when the engine is in none, with the join token the hub hands out
+ * (`GET /api/v1/swarm/join-token`); `attempts` tries, `delayMs` apart. The token is never logged
+ * or reported.
+ */
+async function ensureSwarm(
+  docker: DockerApi,
+  api: ApiClient,
+  attempts: number,
+  delayMs: number,
+): Promise<StepResult> {
+  let last = "";
+  for (let i = 1; i <= attempts; i++) {
+    try {
+      const outcome = await trySwarm(docker, api);
+      if (typeof outcome !== "string") {
+        return { ...outcome, detail: redactJoinTokens(outcome.detail) };
+      }
+      last = redactJoinTokens(outcome);
+    } catch (error) {
+      last = redactJoinTokens(messageOf(error));
+    }
+    logger.warn("swarm membership: try failed", { attempt: i, of: attempts, error: last });
+    if (i < attempts) await new Promise((r) => setTimeout(r, delayMs));
+  }
+  return {
+    step: "swarm membership",
+    ok: false,
+    detail: `gave up after ${attempts} tries: ${last}`,
+  };
 }
 
 /** Starts the configured essential containers that are not running. */
@@ -151,7 +223,7 @@ export async function recover(
       });
       results.push(engine);
       if (engine.ok) {
-        results.push(await ensureSwarm(docker, api));
+        results.push(await ensureSwarm(docker, api, attempts, delayMs));
         results.push(await ensureEssential(docker, config.essentialContainers));
       }
     } finally {

@@ -25,8 +25,21 @@ export interface Dockerd {
   stop(): Promise<void>;
 }
 
+/** Options of {@link startDockerd}. */
+export interface StartDockerdOptions {
+  /** Also init a single-node swarm advertising 127.0.0.1. */
+  swarm?: boolean;
+  /**
+   * A network namespace (`ip netns add` name) to run the engine and its registry in: they see only
+   * that namespace's interfaces (its loopback must be up). The socket stays a path under the temp
+   * dir, so the host reaches the engine as usual. `nsenter --net` rather than `ip netns exec`:
+   * the latter remounts /sys, which hides the cgroup mounts dockerd needs.
+   */
+  netns?: string;
+}
+
 /** Starts an engine and registry in a temp dir (about 2 s); `swarm` also inits a swarm. */
-export async function startDockerd(options: { swarm?: boolean } = {}): Promise<Dockerd> {
+export async function startDockerd(options: StartDockerdOptions = {}): Promise<Dockerd> {
   if (DOCKER_MISSING.length) {
     throw new Error(`missing ${DOCKER_MISSING.join(", ")}; install with: ${DOCKER_INSTALL}`);
   }
@@ -35,8 +48,9 @@ export async function startDockerd(options: { swarm?: boolean } = {}): Promise<D
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   const script = new URL("../testbed/start-docker.sh", import.meta.url).pathname;
-  const out = await new Deno.Command("bash", {
-    args: [script, dir, String(port), ...(options.swarm ? ["--swarm"] : [])],
+  const args = [script, dir, String(port), ...(options.swarm ? ["--swarm"] : [])];
+  const out = await new Deno.Command(options.netns ? "nsenter" : "bash", {
+    args: options.netns ? [`--net=/run/netns/${options.netns}`, "bash", ...args] : args,
     stdin: "null",
     signal: AbortSignal.timeout(90_000),
   }).output();
@@ -69,4 +83,39 @@ export async function startDockerd(options: { swarm?: boolean } = {}): Promise<D
     docker,
     stop,
   };
+}
+
+/** Mount points at or below `dir` (from /proc/self/mountinfo), deepest first. */
+async function mountsUnder(dir: string): Promise<string[]> {
+  const info = await Deno.readTextFile("/proc/self/mountinfo").catch(() => "");
+  return info.split("\n")
+    .map((l) =>
+      l.split(" ")[4]?.replace(/\\(\d{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)))
+    )
+    .filter((mp): mp is string => !!mp && (mp === dir || mp.startsWith(`${dir}/`)))
+    .sort((x, y) => y.length - x.length);
+}
+
+/**
+ * Stops the engine and removes its dir: SIGKILL by PID when dockerd outlives stop.sh's bounded
+ * wait, then lazy unmounts of what a killed engine leaves mounted below its dir (its data-root
+ * bind mount, its sandboxes' namespace files), never anything outside it.
+ */
+export async function removeDockerd(d: Dockerd): Promise<void> {
+  await d.stop();
+  const pid = Number((await Deno.readTextFile(`${d.dir}/docker.pid`).catch(() => "")).trim());
+  const cmdline = pid ? await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "") : "";
+  if (cmdline.includes(d.dir)) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* exited meanwhile */ }
+    for (let i = 0; i < 50 && await Deno.stat(`/proc/${pid}`).then(() => true, () => false); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  for (const mp of await mountsUnder(d.dir)) {
+    await new Deno.Command("umount", { args: ["-l", mp], stdin: "null", stderr: "null" }).output()
+      .catch(() => {});
+  }
+  await Deno.remove(d.dir, { recursive: true }).catch(() => {});
 }
