@@ -66,7 +66,15 @@ function remember(id: string, sample: Sample): void {
   }
 }
 
+let statusVersion = 0;
+
+/** Bumped on every status change, add or removal (the edge layer redraws on it). */
+export function fleetStatusVersion(): number {
+  return statusVersion;
+}
+
 function recount(): void {
+  statusVersion++;
   const counts: Record<NodeStatus, number> = { pending: 0, online: 0, degraded: 0, offline: 0 };
   for (const s of nodes.values()) counts[s.peek().status]++;
   statusCounts.value = counts;

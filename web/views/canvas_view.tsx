@@ -30,6 +30,7 @@ export function CanvasView() {
   const pane = useRef<HTMLDivElement>(null);
   const layer = useRef<HTMLDivElement>(null);
   const edgeCanvas = useRef<HTMLCanvasElement>(null);
+  const particleCanvas = useRef<HTMLCanvasElement>(null);
   const [vp, setVp] = useState<ViewportController | null>(null);
   const menu = useSignal<{ id: string; x: number; y: number } | null>(null);
   const minimapTick = useRef<(() => void) | null>(null);
@@ -42,7 +43,7 @@ export function CanvasView() {
       minimapTick.current?.();
     }, () => (menu.value = null));
     setVp(controller);
-    const stop = startEdgeLayer(edgeCanvas.current!);
+    const stop = startEdgeLayer(edgeCanvas.current!, particleCanvas.current!);
     return () => {
       stop();
       controller.destroy();
@@ -105,6 +106,7 @@ export function CanvasView() {
         }}
       >
         <canvas ref={edgeCanvas} class="edge-layer" data-testid="edge-layer" />
+        <canvas ref={particleCanvas} class="edge-layer particles" data-testid="particle-layer" />
         <div ref={layer} class="flow-layer">
           {pane.current && layoutLoaded.value
             ? (

@@ -84,10 +84,16 @@ export function NodeCard(
     e.stopPropagation();
     onMenu(id, e);
   };
-  const rtt = n.rtt_ms === null || n.rtt_ms === undefined
-    ? ""
-    : ` · rtt ${Math.round(n.rtt_ms)} ms`;
-  const title = `${n.name} · ${n.status} · last seen ${age.value} ago${rtt}`;
+  // The tooltip is written when the pointer arrives, so the card does not re-render every second.
+  const onPointerEnter = (e: PointerEvent) => {
+    const cur = node.peek();
+    const rtt = cur.rtt_ms === null || cur.rtt_ms === undefined
+      ? ""
+      : ` · rtt ${Math.round(cur.rtt_ms)} ms`;
+    (e.currentTarget as HTMLElement).title = `${cur.name} · ${cur.status} · last seen ${
+      formatAge(cur.last_seen, now.peek())
+    } ago${rtt}`;
+  };
   return (
     <div
       ref={ref}
@@ -98,7 +104,7 @@ export function NodeCard(
       data-testid="node-card"
       data-node-id={id}
       data-status={n.status}
-      title={title}
+      onPointerEnter={onPointerEnter}
     >
       <div class="nc-head">
         <span class={`dot ${n.status}`} />
