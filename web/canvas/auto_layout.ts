@@ -20,8 +20,9 @@ const FRAME_GAP = 70;
 const HUB_GAP = 150;
 
 function columnsFor(n: number): number {
-  if (n <= 4) return Math.max(1, n);
-  return Math.min(8, Math.ceil(Math.sqrt(n * 1.8)));
+  // Aim for a group about 16:9 on screen, never narrower than four cards.
+  const aspect = (16 / 9) * (CARD.h + GAP) / (CARD.w + GAP);
+  return Math.max(Math.min(n, 4), Math.ceil(Math.sqrt(n * aspect)));
 }
 
 /**

@@ -124,34 +124,47 @@ export function NodeCard(
           ? <span class={`chip nc-roamer ${r.state.toLowerCase()}`}>{r.state}</span>
           : null}
       </div>
-      {lod.value === "compact" ? null : (
-        <>
-          <div class="nc-sub">
-            <span>
-              {[
-                n.type ?? n.arch,
-                r?.assignment?.cluster ? `→ ${r.assignment.cluster}` : n.cluster ?? n.role,
-              ]
-                .filter(Boolean).join(" · ") || n.id}
-            </span>
-            {r
-              ? (
-                <span class={`chip nc-roamer ${r.state.toLowerCase()}`} data-testid="roamer-chip">
-                  {r.state}
-                </span>
-              )
-              : null}
+      {lod.value === "compact"
+        ? (
+          // Far out, one thick bar of the busier of CPU and GPU: a wall of cards reads as a heat map.
+          <div class={`nc-heat bar ${level(Math.max(v?.cpu_pct ?? 0, v?.gpu_pct ?? 0))}`}>
+            <i
+              style={{
+                transform: `scaleX(${
+                  Math.min(100, Math.max(v?.cpu_pct ?? 0, v?.gpu_pct ?? 0)) / 100
+                })`,
+              }}
+            />
           </div>
-          <Bar label="CPU" value={v?.cpu_pct} />
-          <Bar label="GPU" value={v?.gpu_pct} />
-          <Bar label="RAM" value={v?.mem_pct} />
-          <div class="nc-foot">
-            <span class={(v?.temp_c ?? 0) >= 80 ? "hot" : ""}>{formatTemp(v?.temp_c)}</span>
-            <span>{formatWatts(v?.power_mw)}</span>
-            <span class={`nc-age ${n.status}`} data-testid="last-seen">{age}</span>
-          </div>
-        </>
-      )}
+        )
+        : (
+          <>
+            <div class="nc-sub">
+              <span>
+                {[
+                  n.type ?? n.arch,
+                  r?.assignment?.cluster ? `→ ${r.assignment.cluster}` : n.cluster ?? n.role,
+                ]
+                  .filter(Boolean).join(" · ") || n.id}
+              </span>
+              {r
+                ? (
+                  <span class={`chip nc-roamer ${r.state.toLowerCase()}`} data-testid="roamer-chip">
+                    {r.state}
+                  </span>
+                )
+                : null}
+            </div>
+            <Bar label="CPU" value={v?.cpu_pct} />
+            <Bar label="GPU" value={v?.gpu_pct} />
+            <Bar label="RAM" value={v?.mem_pct} />
+            <div class="nc-foot">
+              <span class={(v?.temp_c ?? 0) >= 80 ? "hot" : ""}>{formatTemp(v?.temp_c)}</span>
+              <span>{formatWatts(v?.power_mw)}</span>
+              <span class={`nc-age ${n.status}`} data-testid="last-seen">{age}</span>
+            </div>
+          </>
+        )}
     </div>
   );
 }
