@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { signal } from "@preact/signals";
-import type { FleetEvent, FleetSnapshot } from "../../shared/protocol.ts";
+import { batch, signal } from "@preact/signals";
+import type { FleetEvent, FleetSnapshot, Sample } from "../../shared/protocol.ts";
 import { api } from "./api.ts";
 import { addNode, applySample, applySnapshot, patchNode, removeNode } from "./fleet.ts";
 import { hubNow } from "./clock.ts";
@@ -63,11 +63,30 @@ export function onResync(fn: () => void): () => void {
   return () => resyncs.delete(fn);
 }
 
+// Samples are applied in batches a few times a second: at 1,000 nodes that is 200 events a second,
+// and re-rendering (and re-rastering) a card per event would cost the canvas its frame rate.
+const SAMPLE_FLUSH_MS = 250;
+const pendingSamples = new Map<string, { sample: Sample; at: number }>();
+let flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+function queueSample(id: string, sample: Sample): void {
+  pendingSamples.set(id, { sample, at: hubNow() });
+  flushTimer ??= setTimeout(flushSamples, SAMPLE_FLUSH_MS);
+}
+
+function flushSamples(): void {
+  flushTimer = undefined;
+  batch(() => {
+    for (const [id, p] of pendingSamples) applySample(id, p.sample, p.at);
+  });
+  pendingSamples.clear();
+}
+
 function dispatch(ev: { type: string } & Record<string, unknown>): void {
   const e = ev as unknown as FleetEvent;
   switch (e.type) {
     case "node.sample":
-      applySample(e.node_id, e.sample, hubNow());
+      queueSample(e.node_id, e.sample);
       break;
     case "node.status":
       patchNode(e.node_id, { status: e.status, last_seen: e.last_seen });
