@@ -832,7 +832,7 @@ export const PtyExitMessage = z.object({
   reason: z.string().max(1024),
 });
 /** The answer to a one-shot request (`docker` list/restart/stop/remove). */
-export const ReplyMessage = z.union([
+export const ReplyMessage = z.discriminatedUnion("ok", [
   z.object({ type: z.literal("reply"), ch: ChannelId, ok: z.literal(true), data: z.unknown() }),
   z.object({
     type: z.literal("reply"),
