@@ -145,4 +145,45 @@ CREATE TABLE layouts (
   updated_at INTEGER NOT NULL
 );
 `,
+  `
+-- Control channel (SPEC 4.4): batch exec runs, one result row per target node, and the audit log.
+CREATE TABLE exec_runs (
+  id INTEGER PRIMARY KEY,
+  command TEXT NOT NULL,
+  cluster TEXT,
+  timeout_s INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  by_name TEXT NOT NULL,
+  by_kind TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX exec_runs_running ON exec_runs (id) WHERE state = 'running';
+CREATE TABLE exec_results (
+  exec_id INTEGER NOT NULL REFERENCES exec_runs (id) ON DELETE CASCADE,
+  node_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  exit_code INTEGER,
+  output TEXT NOT NULL DEFAULT '[]',
+  truncated INTEGER NOT NULL DEFAULT 0,
+  output_bytes INTEGER NOT NULL DEFAULT 0,
+  tail TEXT,
+  error TEXT,
+  started_at INTEGER,
+  finished_at INTEGER,
+  PRIMARY KEY (exec_id, node_id)
+) WITHOUT ROWID;
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor_name TEXT NOT NULL,
+  actor_kind TEXT NOT NULL,
+  token_id TEXT,
+  action TEXT NOT NULL,
+  target TEXT,
+  result TEXT NOT NULL,
+  detail TEXT
+);
+CREATE INDEX audit_action ON audit (action, id);
+`,
 ];
