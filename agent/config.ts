@@ -34,6 +34,7 @@ export const AgentFile = z.strictObject({
   docker_network: z.string().min(1).optional(),
   log_level: z.enum(["debug", "info", "warn", "error"]).optional(),
   jobs: z.enum(["on", "off"]).optional(),
+  control: z.enum(["on", "off"]).optional(),
   essential_containers: z.array(z.string().min(1).max(128)).optional(),
   spool: z.strictObject({ max_size: sizeText.optional(), max_age: durationText.optional() })
     .optional(),
@@ -59,6 +60,8 @@ export interface AgentConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Claim and run jobs for this node. */
   jobs: boolean;
+  /** Hold the control channel (batch exec, terminal, container operations). */
+  control: boolean;
   /** Containers recovery keeps running (e.g. portainer_agent). */
   essentialContainers: string[];
 }
@@ -185,6 +188,15 @@ export const AGENT_SETTINGS: readonly SettingSpec<Key>[] = [
     help: "claim and run jobs for this node: on or off",
   },
   {
+    key: "control",
+    flag: "control",
+    env: "FLEET_CONTROL",
+    yaml: "control",
+    kind: "enum:on|off",
+    default: "on",
+    help: "hold the control channel (exec, terminal, containers): on or off",
+  },
+  {
     key: "essentialContainers",
     flag: "essential",
     env: "FLEET_ESSENTIAL",
@@ -268,6 +280,7 @@ export async function loadAgentConfig(
     spoolMaxAgeMs: v.spoolMaxAgeMs as number,
     logLevel: v.logLevel as AgentConfig["logLevel"],
     jobs: v.jobs === "on",
+    control: v.control === "on",
     essentialContainers: v.essentialContainers !== undefined
       ? String(v.essentialContainers).split(",").map((x) => x.trim()).filter(Boolean)
       : (file as { essential_containers?: string[] }).essential_containers ?? [],

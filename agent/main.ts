@@ -9,6 +9,7 @@ import { AGENT_SETTINGS, loadAgentConfig, RUN_FLAGS } from "./config.ts";
 import { runAgent } from "./run.ts";
 import { createSampler } from "./collect/sampler.ts";
 import { runWorker } from "./worker/worker.ts";
+import { runControl } from "./control.ts";
 import { createProcessExecutor } from "./worker/process.ts";
 import { createDockerExecutor } from "./worker/docker.ts";
 import { DEFAULT_DOCKER_SOCKET } from "../shared/docker_api.ts";
@@ -111,6 +112,18 @@ async function runCommand(args: string[]): Promise<number> {
       signal: stop.signal,
     })
     : Promise.resolve();
+  const control = config.control
+    ? runControl({
+      hub: config.hub,
+      token: config.token,
+      version: VERSION,
+      hostname: agent.hostname,
+      dockerSocket: config.dockerSocket === false
+        ? false
+        : config.dockerSocket ?? DEFAULT_DOCKER_SOCKET,
+      signal: stop.signal,
+    })
+    : Promise.resolve();
   await runAgent({
     hub: config.hub,
     token: config.token,
@@ -123,7 +136,7 @@ async function runCommand(args: string[]): Promise<number> {
     agent,
     signal: stop.signal,
   });
-  await worker;
+  await Promise.all([worker, control]);
   return 0;
 }
 

@@ -203,3 +203,30 @@ export function createDockerApi(socketPath: string = DEFAULT_DOCKER_SOCKET): Doc
     },
   };
 }
+
+/**
+ * Splits Docker's multiplexed log stream (8-byte header: stream type, 3 zero bytes, big-endian
+ * payload length) into frames; frames may be split across chunks in any way. Stream 1 is stdout,
+ * 2 is stderr. (Containers with a TTY send raw bytes instead: check `Config.Tty` first.)
+ */
+export function createLogDemuxer(
+  onFrame: (stream: number, payload: Uint8Array) => void,
+): (chunk: Uint8Array) => void {
+  let pending = new Uint8Array(0);
+  return (chunk: Uint8Array): void => {
+    let buf = chunk;
+    if (pending.length) {
+      buf = new Uint8Array(pending.length + chunk.length);
+      buf.set(pending);
+      buf.set(chunk, pending.length);
+    }
+    let off = 0;
+    while (buf.length - off >= 8) {
+      const size = new DataView(buf.buffer, buf.byteOffset + off + 4, 4).getUint32(0);
+      if (buf.length - off - 8 < size) break;
+      onFrame(buf[off], buf.subarray(off + 8, off + 8 + size));
+      off += 8 + size;
+    }
+    pending = buf.slice(off);
+  };
+}

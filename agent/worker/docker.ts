@@ -14,6 +14,7 @@ import type { ExecOptions, ExecResult, Executor } from "./executor.ts";
 import type { JobSpec } from "../../shared/protocol.ts";
 import {
   createDockerApi,
+  createLogDemuxer,
   DEFAULT_DOCKER_SOCKET,
   type DockerApi,
   DockerApiError,
@@ -129,30 +130,6 @@ function createOutput(cap: number, onOutput: ExecOptions["onOutput"]) {
 type Output = ReturnType<typeof createOutput>;
 
 /**
- * Splits Docker's multiplexed log stream (8-byte header: stream type, 3 zero bytes, big-endian
- * payload length) into frames; frames may be split across chunks in any way.
- */
-function createDemuxer(onFrame: (stream: number, payload: Uint8Array) => void) {
-  let pending = new Uint8Array(0);
-  return (chunk: Uint8Array): void => {
-    let buf = chunk;
-    if (pending.length) {
-      buf = new Uint8Array(pending.length + chunk.length);
-      buf.set(pending);
-      buf.set(chunk, pending.length);
-    }
-    let off = 0;
-    while (buf.length - off >= 8) {
-      const size = new DataView(buf.buffer, buf.byteOffset + off + 4, 4).getUint32(0);
-      if (buf.length - off - 8 < size) break;
-      onFrame(buf[off], buf.subarray(off + 8, off + 8 + size));
-      off += 8 + size;
-    }
-    pending = buf.slice(off);
-  };
-}
-
-/**
  * Reads the container's logs into `sink`, skipping the first `skip` payload bytes (already seen
  * by an earlier, interrupted read). With `follow` it returns when the container stops.
  */
@@ -169,7 +146,7 @@ async function readLogs(
     signal,
   });
   if (!res.body) return;
-  const demux = createDemuxer((stream, payload) => {
+  const demux = createLogDemuxer((stream, payload) => {
     if (skip >= payload.length) {
       skip -= payload.length;
       return;

@@ -2,7 +2,8 @@
  * The `process` executor: runs a job's command on the node itself (hosts without Docker, and the
  * tests). The command runs in its own process group, in the job's temp dir, with the job's env
  * plus `FLEET_JOB_ID`, `FLEET_JOB_ATTEMPT`, `FLEET_JOB_DIR` and `FLEET_JOB_PAYLOAD`; on timeout
- * or cancel the whole group gets SIGTERM, then SIGKILL, so no grandchild survives its job.
+ * or cancel the whole group gets SIGTERM, then SIGKILL, so no grandchild survives its job. Its
+ * core, {@link runProcessGroup}, also runs the control channel's batch exec.
  *
  * @module
  */
@@ -53,6 +54,97 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   } catch { /* group already gone */ }
 }
 
+/** What {@link runProcessGroup} runs, and how. */
+export interface ProcessGroupOptions {
+  file: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  /** Kill the group after this long (`timed_out` in the result). */
+  timeoutMs: number;
+  /** Aborting kills the group (`cancelled` in the result). */
+  signal: AbortSignal;
+  /** Most bytes of output kept in the result's `output` (its tail). */
+  tailCapBytes: number;
+  /** Called with decoded output as it arrives, per pipe; must not throw. */
+  onOutput?: (text: string, stream: "stdout" | "stderr") => void;
+}
+
+/**
+ * Runs `file args` in its own process group with piped stdout/stderr. On timeout or abort the
+ * whole group gets SIGTERM, then SIGKILL after a grace period; when the leader exits, whatever
+ * it left running in its group is killed too. Never rejects: a failure to start is `error`.
+ *
+ * @example
+ * ```ts
+ * const r = await runProcessGroup({
+ *   file: "/bin/sh", args: ["-c", "echo hi"], cwd: "/tmp", env: {}, timeoutMs: 5000,
+ *   signal: AbortSignal.timeout(60_000), tailCapBytes: 4096,
+ * });
+ * ```
+ */
+export function runProcessGroup(o: ProcessGroupOptions): Promise<ExecResult> {
+  const started_at = Date.now();
+  const tail = new OutputTail(o.tailCapBytes);
+  return new Promise<ExecResult>((resolve) => {
+    let timedOut = false;
+    let cancelled = false;
+    let settled = false;
+    const child = spawn(o.file, o.args, {
+      cwd: o.cwd,
+      env: o.env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    for (const stream of ["stdout", "stderr"] as const) {
+      // One streaming decoder per pipe, so a character split across two reads stays whole.
+      const decoder = new TextDecoder();
+      child[stream]?.on("data", (chunk: Uint8Array) => {
+        const text = decoder.decode(chunk, { stream: true });
+        if (!text) return;
+        tail.push(text);
+        try {
+          o.onOutput?.(text, stream);
+        } catch { /* a log sink must not break the run */ }
+      });
+    }
+    const stop = () => {
+      killGroup(child.pid, "SIGTERM");
+      setTimeout(() => killGroup(child.pid, "SIGKILL"), KILL_GRACE_MS);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, o.timeoutMs);
+    const onAbort = () => {
+      cancelled = true;
+      stop();
+    };
+    o.signal.addEventListener("abort", onAbort, { once: true });
+    if (o.signal.aborted) onAbort();
+    const finish = (exit_code: number | null, error?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      o.signal.removeEventListener("abort", onAbort);
+      // Leftover background processes of the run die with it.
+      killGroup(child.pid, "SIGKILL");
+      resolve({
+        exit_code,
+        timed_out: timedOut,
+        cancelled,
+        output: tail.toString(),
+        truncated: tail.truncated,
+        ...(error ? { error } : {}),
+        started_at,
+        ended_at: Date.now(),
+      });
+    };
+    child.on("error", (e) => finish(null, `cannot start ${o.file}: ${e.message}`));
+    child.on("close", (code) => finish(code));
+  });
+}
+
 /**
  * Creates the process executor.
  *
@@ -65,10 +157,9 @@ export function createProcessExecutor(): Executor {
   return {
     kind: "process",
     run(job: JobSpec, options: ExecOptions): Promise<ExecResult> {
-      const started_at = Date.now();
-      const tail = new OutputTail(options.outputCapBytes ?? 64 * 1024);
       const command = job.command;
       if (command === null) {
+        const now = Date.now();
         return Promise.resolve({
           exit_code: null,
           timed_out: false,
@@ -76,75 +167,30 @@ export function createProcessExecutor(): Executor {
           output: "",
           truncated: false,
           error: "a process job needs a command",
-          started_at,
-          ended_at: Date.now(),
+          started_at: now,
+          ended_at: now,
         });
       }
       const [file, args] = typeof command === "string"
         ? ["/bin/sh", ["-c", command]]
         : [command[0], command.slice(1)];
-      const env: Record<string, string> = {
-        PATH: Deno.env.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin",
-        HOME: Deno.env.get("HOME") ?? "/",
-        ...job.env,
-        FLEET_JOB_ID: job.id,
-        FLEET_JOB_ATTEMPT: String(job.attempt),
-        FLEET_JOB_DIR: options.tempDir,
-        FLEET_JOB_PAYLOAD: JSON.stringify(job.payload ?? null),
-      };
-      return new Promise<ExecResult>((resolve) => {
-        let timedOut = false;
-        let cancelled = false;
-        let settled = false;
-        const child = spawn(file, args, {
-          cwd: options.tempDir,
-          env,
-          detached: true,
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        const onData = (chunk: Uint8Array) => {
-          const text = new TextDecoder().decode(chunk);
-          tail.push(text);
-          try {
-            options.onOutput?.(text);
-          } catch { /* a log sink must not break the job */ }
-        };
-        child.stdout?.on("data", onData);
-        child.stderr?.on("data", onData);
-        const stop = () => {
-          killGroup(child.pid, "SIGTERM");
-          setTimeout(() => killGroup(child.pid, "SIGKILL"), KILL_GRACE_MS);
-        };
-        const timer = setTimeout(() => {
-          timedOut = true;
-          stop();
-        }, job.timeout_s * 1000);
-        const onAbort = () => {
-          cancelled = true;
-          stop();
-        };
-        options.signal.addEventListener("abort", onAbort, { once: true });
-        if (options.signal.aborted) onAbort();
-        const finish = (exit_code: number | null, error?: string) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          options.signal.removeEventListener("abort", onAbort);
-          // Leftover background processes of the job die with it.
-          killGroup(child.pid, "SIGKILL");
-          resolve({
-            exit_code,
-            timed_out: timedOut,
-            cancelled,
-            output: tail.toString(),
-            truncated: tail.truncated,
-            ...(error ? { error } : {}),
-            started_at,
-            ended_at: Date.now(),
-          });
-        };
-        child.on("error", (e) => finish(null, `cannot start ${file}: ${e.message}`));
-        child.on("close", (code) => finish(code));
+      return runProcessGroup({
+        file,
+        args,
+        cwd: options.tempDir,
+        env: {
+          PATH: Deno.env.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin",
+          HOME: Deno.env.get("HOME") ?? "/",
+          ...job.env,
+          FLEET_JOB_ID: job.id,
+          FLEET_JOB_ATTEMPT: String(job.attempt),
+          FLEET_JOB_DIR: options.tempDir,
+          FLEET_JOB_PAYLOAD: JSON.stringify(job.payload ?? null),
+        },
+        timeoutMs: job.timeout_s * 1000,
+        signal: options.signal,
+        tailCapBytes: options.outputCapBytes ?? 64 * 1024,
+        onOutput: options.onOutput ? (text) => options.onOutput!(text) : undefined,
       });
     },
   };
