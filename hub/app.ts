@@ -22,6 +22,11 @@ import { swarmRoutes } from "./http/swarm.ts";
 import { healthRoutes, statsRoutes } from "./http/health.ts";
 import { webRoutes } from "./http/web.ts";
 import { layoutRoutes } from "./http/layout.ts";
+import { agentWsRoutes } from "./http/agent_ws.ts";
+import { execRoutes } from "./http/exec.ts";
+import { terminalRoutes } from "./http/terminal.ts";
+import { containerRoutes } from "./http/containers.ts";
+import { auditRoutes } from "./http/audit.ts";
 import { getLogger } from "../shared/log.ts";
 
 const logger = getLogger("http");
@@ -79,6 +84,11 @@ export function buildApp(s: HubServices): Hono {
   app.route("/api/v1", swarmRoutes(s));
   app.route("/api/v1", statsRoutes(s));
   app.route("/api/v1", layoutRoutes(s));
+  app.route("/api/v1", agentWsRoutes(s));
+  app.route("/api/v1", execRoutes(s));
+  app.route("/api/v1", terminalRoutes(s));
+  app.route("/api/v1", containerRoutes(s));
+  app.route("/api/v1", auditRoutes(s));
 
   app.notFound((c) =>
     problemResponse(new NotFound(`no route ${c.req.method} ${new URL(c.req.url).pathname}`))

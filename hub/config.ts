@@ -90,6 +90,12 @@ export const HubFile = z.strictObject({
     client_buffer: size.optional(),
   }).optional(),
   ingest: z.strictObject({ max_body: size.optional() }).optional(),
+  control: z.strictObject({
+    ping_every: duration.optional(),
+    terminal_idle: duration.optional(),
+    terminal_rate: size.optional(),
+    exec_output_cap: size.optional(),
+  }).optional(),
   nodes: z.array(InventoryNode).optional(),
   clusters: z.array(Cluster).optional(),
   roamers: z.strictObject({ nodes: z.array(NodeId).default([]) }).optional(),
@@ -129,6 +135,14 @@ export interface HubConfig {
   autoscaleMs: number;
   autoscaleCooldownMs: number;
   roamerIdleGraceMs: number;
+  /** How often the hub pings each agent's control socket (RTT, liveness). */
+  controlPingMs: number;
+  /** A terminal with neither input nor output for this long is closed. */
+  terminalIdleMs: number;
+  /** Output rate limit of one terminal, bytes per second. */
+  terminalRateBps: number;
+  /** Most output bytes kept (and streamed) per node of a batch exec. */
+  execOutputCapBytes: number;
   inventory: {
     nodes: z.infer<typeof InventoryNode>[];
     clusters: z.infer<typeof Cluster>[];
@@ -336,6 +350,42 @@ export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "invent
     kind: "size",
     default: "4MB",
     help: "unsent bytes after which a slow SSE client is dropped",
+  },
+  {
+    key: "controlPingMs",
+    flag: "control-ping",
+    env: "FLEET_CONTROL_PING",
+    yaml: "control.ping_every",
+    kind: "duration",
+    default: "5s",
+    help: "ping interval of the agents' control sockets (RTT; 3 missed pongs drop one)",
+  },
+  {
+    key: "terminalIdleMs",
+    flag: "terminal-idle",
+    env: "FLEET_TERMINAL_IDLE",
+    yaml: "control.terminal_idle",
+    kind: "duration",
+    default: "30m",
+    help: "a terminal without input or output this long is closed",
+  },
+  {
+    key: "terminalRateBps",
+    flag: "terminal-rate",
+    env: "FLEET_TERMINAL_RATE",
+    yaml: "control.terminal_rate",
+    kind: "size",
+    default: "1MB",
+    help: "output rate limit of one terminal, per second",
+  },
+  {
+    key: "execOutputCapBytes",
+    flag: "exec-output-cap",
+    env: "FLEET_EXEC_OUTPUT_CAP",
+    yaml: "control.exec_output_cap",
+    kind: "size",
+    default: "256KB",
+    help: "output kept per node of a batch exec (the rest is counted, its tail kept)",
   },
   {
     key: "maxBodyBytes",

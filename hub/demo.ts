@@ -2,7 +2,9 @@
  * `serve --demo N`: a simulated fleet for trying the product and for demos. N agents run in the
  * hub process with the real agent loop, spool, push and job-worker code, talking over real HTTP
  * to the real routes with their own node tokens; only their collectors and job executors are
- * simulated. A generator keeps the clusters' queues busy so roamers come and go. Without an
+ * simulated. Each also holds the real control channel, so batch exec and terminals on a demo
+ * node really run on the hub's machine. A generator keeps the clusters' queues busy so roamers
+ * come and go. Without an
  * inventory in fleet.yml the demo brings one: a DGX Spark control box and Jetson AGX Xaviers in
  * two clusters (vision, speech) and a roamer pool.
  *
@@ -15,6 +17,8 @@ import { mintToken, storeMintedToken } from "./auth.ts";
 import { listTokenRows, revokeToken } from "./store/tokens.ts";
 import { runAgent } from "../agent/run.ts";
 import { runWorker } from "../agent/worker/worker.ts";
+import { runControl } from "../agent/control.ts";
+import { DEFAULT_DOCKER_SOCKET } from "../shared/docker_api.ts";
 import { createSimulatedExecutor } from "../agent/worker/simulated.ts";
 import { createSimulatedCollector } from "../agent/collect/simulated.ts";
 import { VERSION } from "../shared/version.ts";
@@ -131,6 +135,12 @@ export async function startDemo(
   for (const n of nodes) s.fleet.added(n.id);
 
   const stop = new AbortController();
+  // The control channel is the real agent code too: exec and terminals on a simulated node run
+  // on this machine, container operations use this machine's Docker engine when it has one.
+  const dockerSocket = await Deno.stat(DEFAULT_DOCKER_SOCKET).then(
+    () => DEFAULT_DOCKER_SOCKET,
+    () => false as const,
+  );
   const runs = nodes.map(async (n, i) => {
     // Spread the agents over the interval, as real ones are.
     await new Promise((r) => setTimeout(r, (i * intervalMs) / nodes.length));
@@ -147,6 +157,14 @@ export async function startDemo(
         process: createSimulatedExecutor("process"),
         docker: createSimulatedExecutor("docker"),
       },
+      signal: stop.signal,
+    });
+    const control = runControl({
+      hub: hubUrl,
+      token: tokens.get(n.id)!,
+      version: VERSION,
+      hostname: n.id,
+      dockerSocket,
       signal: stop.signal,
     });
     await runAgent({
@@ -167,7 +185,7 @@ export async function startDemo(
       },
       signal: stop.signal,
     }).catch((error) => logger.error("demo agent failed", { node_id: n.id, error }));
-    await worker;
+    await Promise.all([worker, control]);
   });
   const generator = generateJobs(s, stop.signal);
   logger.info("demo fleet started", { nodes: nodes.length, interval_ms: intervalMs });

@@ -81,6 +81,20 @@ export class PayloadTooLarge extends HttpProblem {
   }
 }
 
+/** 503: the thing the request needs is not reachable right now (e.g. the node's agent). */
+export class Unavailable extends HttpProblem {
+  constructor(detail: string) {
+    super(503, "unavailable", "Unavailable", detail);
+  }
+}
+
+/** 502: a system behind the hub (a node's Docker engine) failed the request. */
+export class Upstream extends HttpProblem {
+  constructor(detail: string) {
+    super(502, "upstream", "Upstream failure", detail);
+  }
+}
+
 /** Turns zod issues into problem `errors` entries (`path` dotted, e.g. `samples.0.cpu.pct`). */
 export function issuesToErrors(
   issues: readonly { path: readonly PropertyKey[]; message: string }[],

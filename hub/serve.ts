@@ -16,6 +16,10 @@ import { SseHub } from "./live/sse.ts";
 import { FleetView } from "./live/node_status.ts";
 import { JobQueue } from "./queue/queue.ts";
 import { RoamerPool } from "./queue/roamers.ts";
+import { AgentSessions } from "./live/agent_sessions.ts";
+import { ExecRuns } from "./live/exec_runs.ts";
+import { TerminalRelay } from "./live/terminal_relay.ts";
+import { getTokenRow } from "./store/tokens.ts";
 import { buildApp } from "./app.ts";
 import { startPruner } from "./retention.ts";
 import { demoInventory, startDemo } from "./demo.ts";
@@ -66,6 +70,23 @@ export async function serve(
   const bus = new EventBus(config.replayEvents, config.replayBytes);
   const fleet = new FleetView(db, bus, config);
   const queue = new JobQueue(db, bus, config);
+  const agents = new AgentSessions(bus, {
+    pingMs: config.controlPingMs,
+    tokenValid: (id) => {
+      const t = getTokenRow(db, id);
+      return !!t && t.revoked_at === null && (t.expires_at === null || t.expires_at > Date.now());
+    },
+  });
+  fleet.setControlSource((id) => agents.info(id));
+  const roamers = new RoamerPool(db, bus, config, queue, fleet);
+  const execs = new ExecRuns(db, bus, agents, {
+    outputCapBytes: config.execOutputCapBytes,
+    clusterNodes: (id) => {
+      const c = roamers.clusters().find((x) => x.id === id);
+      return c ? [...c.nodes, ...c.roamers] : undefined;
+    },
+    clusterIds: () => config.inventory.clusters.map((c) => c.id),
+  });
   const services: HubServices = {
     config,
     db,
@@ -77,7 +98,13 @@ export async function serve(
     }),
     fleet,
     queue,
-    roamers: new RoamerPool(db, bus, config, queue, fleet),
+    roamers,
+    agents,
+    execs,
+    terminals: new TerminalRelay(db, agents, {
+      idleMs: config.terminalIdleMs,
+      rateBps: config.terminalRateBps,
+    }),
     startedAt: Date.now(),
     reload: async () => {
       // Validate everything first: an invalid file is refused and the old config stays.
@@ -103,10 +130,13 @@ export async function serve(
     },
   };
   await firstStartAdmin(services);
+  // Runs a previous hub process left running cannot be finished any more.
+  await execs.recover();
 
   // Everything the routes rely on is running before the first request can arrive.
   services.fleet.start();
   services.queue.start();
+  services.agents.start();
   await services.roamers.start();
   const app = buildApp(services);
   const listening = Promise.withResolvers<Deno.NetAddr>();
@@ -149,6 +179,11 @@ export async function serve(
       services.fleet.stop();
       services.queue.stop();
       services.roamers.stop();
+      // Control sockets are long-lived: end them (and what runs on them) before the server
+      // waits for in-flight requests.
+      await services.execs.shutdown();
+      services.terminals.closeAll();
+      services.agents.stop();
       services.sse.close();
       await server.shutdown();
       await services.verifier.flushUsage().catch(() => {});

@@ -12,6 +12,9 @@ import type { SseHub } from "./live/sse.ts";
 import type { FleetView } from "./live/node_status.ts";
 import type { JobQueue } from "./queue/queue.ts";
 import type { RoamerPool } from "./queue/roamers.ts";
+import type { AgentSessions } from "./live/agent_sessions.ts";
+import type { ExecRuns } from "./live/exec_runs.ts";
+import type { TerminalRelay } from "./live/terminal_relay.ts";
 
 /** The hub's running parts. */
 export interface HubServices {
@@ -23,6 +26,12 @@ export interface HubServices {
   fleet: FleetView;
   queue: JobQueue;
   roamers: RoamerPool;
+  /** Agents holding their control WebSocket. */
+  agents: AgentSessions;
+  /** Batch exec runs. */
+  execs: ExecRuns;
+  /** Web terminal sessions. */
+  terminals: TerminalRelay;
   startedAt: number;
   /** Re-reads fleet.yml and applies its inventory and templates (state is kept). */
   reload(): Promise<{ nodes: number; clusters: number; roamers: number; templates: number }>;

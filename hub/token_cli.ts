@@ -9,6 +9,10 @@ import { join } from "node:path";
 import { openDatabase, retryBusy } from "./store/db.ts";
 import { mintToken, storeMintedToken } from "./auth.ts";
 import { getTokenRow, listTokenRows, revokeToken, tokenInfo } from "./store/tokens.ts";
+import { insertAudit } from "./store/audit.ts";
+
+/** Who the audit log names for token changes made with this command on the control box. */
+const CLI_ACTOR = { name: "fleet-hub token (local CLI)", kind: "cli", token_id: null };
 import { NodeId, TokenKind } from "../shared/protocol.ts";
 import { UsageError } from "../shared/cli.ts";
 import { parseDuration } from "../shared/duration.ts";
@@ -83,7 +87,19 @@ export async function tokenCommand(args: string[]): Promise<number> {
           name: values.name,
           expires_at: ttlMs === undefined ? undefined : Date.now() + ttlMs,
         });
-        const created = await retryBusy(() => db.transaction((tx) => storeMintedToken(tx, minted)));
+        const created = await retryBusy(() =>
+          db.transaction((tx) => {
+            const created = storeMintedToken(tx, minted);
+            insertAudit(tx, {
+              actor: CLI_ACTOR,
+              action: "token.create",
+              target: created.id,
+              result: "ok",
+              detail: { kind: created.kind, name: created.name, node_id: created.node_id },
+            });
+            return created;
+          })
+        );
         console.log(created.token);
         console.error(`created ${created.kind} token ${created.id} (${created.name})`);
         return 0;
@@ -123,8 +139,23 @@ export async function tokenCommand(args: string[]): Promise<number> {
       case "revoke": {
         const id = rest[0];
         if (!id) throw new UsageError("usage: fleet-hub token revoke ID (see 'token list')");
-        if (!getTokenRow(db, id)) throw new UsageError(`no token ${id} (see 'token list')`);
-        const done = await retryBusy(() => db.transaction((tx) => revokeToken(tx, id, Date.now())));
+        const row = getTokenRow(db, id);
+        if (!row) throw new UsageError(`no token ${id} (see 'token list')`);
+        const done = await retryBusy(() =>
+          db.transaction((tx) => {
+            const done = revokeToken(tx, id, Date.now());
+            if (done) {
+              insertAudit(tx, {
+                actor: CLI_ACTOR,
+                action: "token.revoke",
+                target: id,
+                result: "ok",
+                detail: { kind: row.kind, name: row.name, node_id: row.node_id },
+              });
+            }
+            return done;
+          })
+        );
         console.error(done ? `revoked ${id}` : `${id} was already revoked`);
         return 0;
       }

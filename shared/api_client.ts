@@ -6,9 +6,13 @@
  */
 import type {
   AgentSelf,
+  AuditEntry,
   ClusterInfo,
+  ContainerInfo,
   EnrollRequest,
   EnrollResponse,
+  ExecInfo,
+  ExecRequest,
   FleetSnapshot,
   HubStats,
   IngestAck,
@@ -237,5 +241,56 @@ export class ApiClient {
   /** `GET /api/v1/hub/stats`. */
   stats(): Promise<HubStats> {
     return this.request("GET", "/api/v1/hub/stats");
+  }
+
+  /** `POST /api/v1/exec`: run a command on nodes or a cluster; answers at once (201). */
+  exec(req: ExecRequest): Promise<ExecInfo> {
+    return this.request("POST", "/api/v1/exec", req);
+  }
+
+  /** `GET /api/v1/exec/:id`: one run with every node's output. */
+  execRun(id: string): Promise<ExecInfo> {
+    return this.request("GET", `/api/v1/exec/${encodeURIComponent(id)}`);
+  }
+
+  /** `GET /api/v1/exec`: runs newest first, without output. */
+  execRuns(
+    query: { node?: string; limit?: number; cursor?: string } = {},
+  ): Promise<{ runs: ExecInfo[]; next_cursor: string | null }> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return this.request("GET", `/api/v1/exec${q.size ? `?${q}` : ""}`);
+  }
+
+  /** `POST /api/v1/exec/:id/cancel`. */
+  cancelExec(id: string): Promise<ExecInfo> {
+    return this.request("POST", `/api/v1/exec/${encodeURIComponent(id)}/cancel`);
+  }
+
+  /** `GET /api/v1/nodes/:id/containers`. */
+  containers(node: string): Promise<ContainerInfo[]> {
+    return this.request("GET", `/api/v1/nodes/${encodeURIComponent(node)}/containers`);
+  }
+
+  /** `POST /api/v1/nodes/:id/containers/:cid/{restart,stop,remove}`. */
+  containerAction(
+    node: string,
+    container: string,
+    action: "restart" | "stop" | "remove",
+    force = false,
+  ): Promise<{ node_id: string; container: string; action: string; ok: true }> {
+    const path = `/api/v1/nodes/${encodeURIComponent(node)}/containers/` +
+      `${encodeURIComponent(container)}/${action}${force ? "?force=1" : ""}`;
+    return this.request("POST", path);
+  }
+
+  /** `GET /api/v1/audit`: newest first. */
+  audit(
+    query: { action?: string; target?: string; actor?: string; limit?: number; cursor?: string } =
+      {},
+  ): Promise<{ entries: AuditEntry[]; next_cursor: string | null }> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return this.request("GET", `/api/v1/audit${q.size ? `?${q}` : ""}`);
   }
 }

@@ -16,6 +16,7 @@ import {
 } from "../auth.ts";
 import { Forbidden, NotFound, Unauthorized } from "../errors.ts";
 import { getTokenRow, listTokenRows, tokenInfo } from "../store/tokens.ts";
+import { insertAudit, recordAudit } from "../store/audit.ts";
 import type { HubServices } from "../services.ts";
 import { validate } from "./validate.ts";
 import { getLogger } from "../../shared/log.ts";
@@ -36,7 +37,19 @@ export function tokenRoutes(s: HubServices): Hono<{ Variables: { principal: Prin
       ...spec,
       expires_at: spec.ttl_s === undefined ? undefined : Date.now() + spec.ttl_s * 1000,
     });
-    const created = await s.db.write((tx) => storeMintedToken(tx, minted));
+    const principal = c.get("principal");
+    // The token and its audit entry commit together.
+    const created = await s.db.write((tx) => {
+      const created = storeMintedToken(tx, minted);
+      insertAudit(tx, {
+        actor: principal,
+        action: "token.create",
+        target: created.id,
+        result: "ok",
+        detail: { kind: created.kind, name: created.name, node_id: created.node_id },
+      });
+      return created;
+    });
     if (created.node_id) s.fleet.added(created.node_id);
     logger.info("token created", {
       id: created.id,
@@ -48,8 +61,16 @@ export function tokenRoutes(s: HubServices): Hono<{ Variables: { principal: Prin
 
   app.delete("/tokens/:id", admin, async (c) => {
     const id = c.req.param("id");
-    if (!getTokenRow(s.db, id)) throw new NotFound(`no token ${id}: see GET /api/v1/tokens`);
+    const row = getTokenRow(s.db, id);
+    if (!row) throw new NotFound(`no token ${id}: see GET /api/v1/tokens`);
     await s.verifier.revoke(id);
+    await recordAudit(s.db, {
+      actor: c.get("principal"),
+      action: "token.revoke",
+      target: id,
+      result: "ok",
+      detail: { kind: row.kind, name: row.name, node_id: row.node_id },
+    });
     logger.info("token revoked", { id, by: c.get("principal").name });
     return c.body(null, 204);
   });

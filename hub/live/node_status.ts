@@ -43,6 +43,10 @@ export class FleetView {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #placement = new Map<string, { cluster: string | null; role: string | null }>();
   #inventory = new Map<string, HubConfig["inventory"]["nodes"][number]>();
+  #control: (id: string) => { control: boolean; rtt_ms: number | null } = () => ({
+    control: false,
+    rtt_ms: null,
+  });
 
   constructor(db: Database, bus: EventBus, config: HubConfig) {
     this.#db = db;
@@ -62,6 +66,11 @@ export class FleetView {
 
   #statusOf(lastSeen: number | null, now: number): NodeStatus {
     return statusAt(lastSeen, now, this.#config.degradedAfterMs, this.#config.offlineAfterMs);
+  }
+
+  /** Where each node's control-channel state (connected, RTT) comes from. */
+  setControlSource(source: (id: string) => { control: boolean; rtt_ms: number | null }): void {
+    this.#control = source;
   }
 
   /** Starts the periodic status check. */
@@ -171,6 +180,7 @@ export class FleetView {
       spool_dropped: row.spool_dropped,
       last_sample: tracked?.sample ?? null,
       recovery: row.recovery ? JSON.parse(row.recovery) : null,
+      ...this.#control(row.id),
     };
   }
 

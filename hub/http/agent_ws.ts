@@ -1,0 +1,114 @@
+/**
+ * `GET /api/v1/agent/ws`: the agents' control WebSocket (node tokens only, as their own node).
+ * The first frame must be `hello`; then the session joins the registry (`live/agent_sessions.ts`)
+ * and every later frame is validated against `AgentMessage` and routed by channel. A frame that
+ * is not JSON, not a known message or too large is logged and answered with an `error` frame;
+ * the connection stays up.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { upgradeWebSocket } from "hono/deno";
+import type { WSContext } from "hono/ws";
+import type { AgentMessage, HubMessage } from "../../shared/protocol.ts";
+import { AGENT_FRAMES, parseFrame } from "../../shared/control_frames.ts";
+import { type Principal, requireAuth } from "../auth.ts";
+import { HttpProblem } from "../errors.ts";
+import type { AgentSession, ControlSocket } from "../live/agent_sessions.ts";
+import type { HubServices } from "../services.ts";
+import { getLogger } from "../../shared/log.ts";
+
+const logger = getLogger("agent-ws");
+
+/** How long a new connection may take to say hello. */
+const HELLO_TIMEOUT_MS = 10_000;
+
+/** A Hono WebSocket as the registry's socket. */
+export function controlSocket(ws: WSContext): ControlSocket {
+  return {
+    send: (text) => ws.send(text),
+    close: (code, reason) => ws.close(code, reason),
+    get bufferedAmount() {
+      return (ws.raw as WebSocket | undefined)?.bufferedAmount ?? 0;
+    },
+  };
+}
+
+/** 426 for a plain HTTP request to a WebSocket route. */
+export function requireUpgrade(upgrade: string | undefined, what: string): void {
+  if (upgrade?.toLowerCase() !== "websocket") {
+    throw new HttpProblem(
+      426,
+      "upgrade-required",
+      "Upgrade required",
+      `${what} is a WebSocket: connect with a WebSocket client (Upgrade: websocket)`,
+    );
+  }
+}
+
+/** The agent control socket route. */
+export function agentWsRoutes(s: HubServices): Hono<{ Variables: { principal: Principal } }> {
+  const app = new Hono<{ Variables: { principal: Principal } }>();
+
+  app.get("/agent/ws", requireAuth(s.verifier, "node"), (c) => {
+    requireUpgrade(c.req.header("upgrade"), "/api/v1/agent/ws");
+    const principal = c.get("principal");
+    const nodeId = principal.node_id!;
+    let session: AgentSession | undefined;
+    let helloTimer: ReturnType<typeof setTimeout> | undefined;
+    let refused = 0;
+    const reply = (ws: WSContext, msg: HubMessage) => {
+      try {
+        ws.send(JSON.stringify(msg));
+      } catch { /* closing */ }
+    };
+    const refuse = (ws: WSContext, message: string, ch?: number) => {
+      refused++;
+      if (refused <= 10 || refused % 100 === 0) {
+        logger.warn("bad control frame from an agent", {
+          node_id: nodeId,
+          error: message,
+          count: refused,
+        });
+      }
+      reply(ws, { type: "error", ...(ch ? { ch } : {}), message });
+    };
+    return upgradeWebSocket(c, {
+      onOpen: (_e, ws) => {
+        helloTimer = setTimeout(() => ws.close(4400, "no hello within 10 s"), HELLO_TIMEOUT_MS);
+      },
+      onMessage: (e, ws) => {
+        const parsed = parseFrame<AgentMessage>(e.data, AGENT_FRAMES);
+        if (!parsed.ok) return refuse(ws, parsed.error, parsed.ch);
+        const msg = parsed.msg;
+        if (!session) {
+          if (msg.type !== "hello") return refuse(ws, "the first frame must be 'hello'");
+          clearTimeout(helloTimer);
+          session = s.agents.attach(nodeId, principal.token_id, controlSocket(ws), msg);
+          return;
+        }
+        switch (msg.type) {
+          case "hello":
+            return refuse(ws, "'hello' was already received on this connection");
+          case "pong":
+            return s.agents.pong(session, msg.t);
+          case "error":
+            logger.warn("agent reported an error", {
+              node_id: nodeId,
+              ch: msg.ch,
+              error: msg.message,
+            });
+            return session.deliver(msg);
+          default:
+            session.deliver(msg);
+        }
+      },
+      onClose: (e) => {
+        clearTimeout(helloTimer);
+        if (session) s.agents.detach(session, `connection closed (${e.code})`);
+      },
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,79 @@
+/**
+ * `GET /api/v1/terminal/:node?cols=80&rows=24`: the browser's terminal WebSocket (admin only;
+ * browsers authenticate with the `fleet_session` cookie, other clients with
+ * `Authorization: Bearer`). A cross-site `Origin` is refused, so another site cannot open a
+ * terminal with the operator's cookie. The relay itself is `live/terminal_relay.ts`; the frame
+ * format is documented there and in the README.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { upgradeWebSocket } from "hono/deno";
+import { z } from "zod";
+import { NodeId } from "../../shared/protocol.ts";
+import { type Principal, requireAuth } from "../auth.ts";
+import { Forbidden, NotFound } from "../errors.ts";
+import { getNodeRow } from "../store/nodes.ts";
+import type { TerminalSession } from "../live/terminal_relay.ts";
+import type { HubServices } from "../services.ts";
+import { controlSocket, requireUpgrade } from "./agent_ws.ts";
+import { validate } from "./validate.ts";
+
+const Params = z.object({ node: NodeId });
+const Query = z.strictObject({
+  cols: z.coerce.number().int().min(2).max(1000).default(80),
+  rows: z.coerce.number().int().min(1).max(1000).default(24),
+});
+
+/** Refuses a WebSocket opened by a page of another origin (cross-site WebSocket hijacking). */
+export function checkOrigin(origin: string | undefined, requestUrl: string, host?: string): void {
+  if (!origin) return; // not a browser
+  let o: URL;
+  try {
+    o = new URL(origin);
+  } catch {
+    throw new Forbidden(`bad Origin ${origin}`);
+  }
+  const expected = host ?? new URL(requestUrl).host;
+  if (o.host !== expected) {
+    throw new Forbidden(`a page of ${o.origin} may not open a terminal on this hub`);
+  }
+}
+
+/** The terminal route. */
+export function terminalRoutes(s: HubServices): Hono<{ Variables: { principal: Principal } }> {
+  const app = new Hono<{ Variables: { principal: Principal } }>();
+
+  app.get(
+    "/terminal/:node",
+    requireAuth(s.verifier, "admin"),
+    validate("param", Params),
+    validate("query", Query),
+    (c) => {
+      const { node } = c.req.valid("param");
+      if (!getNodeRow(s.db, node)) {
+        throw new NotFound(`no node ${node}: see GET /api/v1/fleet for the known nodes`);
+      }
+      checkOrigin(c.req.header("origin"), c.req.url, c.req.header("host"));
+      requireUpgrade(c.req.header("upgrade"), `/api/v1/terminal/${node}`);
+      const { cols, rows } = c.req.valid("query");
+      const principal = c.get("principal");
+      let session: TerminalSession | undefined;
+      return upgradeWebSocket(c, {
+        onOpen: (_e, ws) => {
+          session = s.terminals.open({
+            nodeId: node,
+            principal,
+            cols,
+            rows,
+            socket: controlSocket(ws),
+          });
+        },
+        onMessage: (e) => session?.fromBrowser(e.data),
+        onClose: (e) => session?.browserClosed(e.code),
+      });
+    },
+  );
+
+  return app;
+}
