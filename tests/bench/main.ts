@@ -19,6 +19,10 @@
  *   and group commit, next to the bare claim loop (FULL and NORMAL); then over HTTP against the
  *   real hub, 16 node workers claiming and completing until the queue is empty, with a
  *   double-claim count and an exactly-once check of every job.
+ * - `roamer`: roamer IDLE → RUNNING with a cached image on a real dockerd (roamer_phase.ts).
+ * - `control`: control channel (control_phase.ts): hub memory per connected agent, batch exec
+ *   fan-out to 50 agents, terminal keystroke → echo through the hub, each next to a bare
+ *   WebSocket / local-spawn baseline.
  *
  * Other flags: `--concurrency N` (in-flight ingest requests, default 64), `--nodes N` (default
  * 1000), `--sse-clients N` (default 20), `--hub-args="FLAGS"` (extra `serve` flags, for
@@ -48,6 +52,7 @@ import {
 } from "./common.ts";
 import { queueNotes, queuePhase, queueRows } from "./queue_phase.ts";
 import { roamerPhase, type RoamerPhaseResult } from "./roamer_phase.ts";
+import { controlPhase, type ControlPhaseResult, controlRows } from "./control_phase.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -56,14 +61,15 @@ const flags = parseFlags(Deno.args);
 const QUICK = flags.has("quick");
 const KEEP = flags.has("keep");
 const PHASES = new Set(
-  (flags.get("only") ?? "ingest,sse,agent,queue,roamer").split(",").map((s) => s.trim()).filter(
-    Boolean,
-  ),
+  (flags.get("only") ?? "ingest,sse,agent,queue,roamer,control").split(",").map((s) => s.trim())
+    .filter(
+      Boolean,
+    ),
 );
 for (const p of PHASES) {
-  if (!["ingest", "baseline", "sse", "agent", "queue", "roamer"].includes(p)) {
+  if (!["ingest", "baseline", "sse", "agent", "queue", "roamer", "control"].includes(p)) {
     console.error(
-      `bench: unknown phase '${p}' (use --only ingest,baseline,sse,agent,queue,roamer)`,
+      `bench: unknown phase '${p}' (use --only ingest,baseline,sse,agent,queue,roamer,control)`,
     );
     Deno.exit(2);
   }
@@ -725,6 +731,7 @@ function buildRows(out: Json): Row[] {
       met: "-",
     });
   }
+  rows.push(...controlRows(out.control as ControlPhaseResult | undefined, { fmt, ratio, verdict }));
   return rows;
 }
 
@@ -848,6 +855,19 @@ try {
     log("roamer: real dockerd + registry, one roamer, assign → RUNNING with a cached image");
     out.roamer = await roamerPhase(QUICK ? 3 : 5);
     log(`roamer: ${JSON.stringify(out.roamer)}`);
+  }
+  if (PHASES.has("control")) {
+    await controlPhase({
+      quick: QUICK,
+      log,
+      tempDir,
+      script: (name, args) => script(name, args),
+      startHub: startHubTracked,
+      stopHub: async (hub) => {
+        await hub.stop();
+        children.delete(hub.child);
+      },
+    }, out);
   }
 } catch (error) {
   failed = error;
