@@ -106,6 +106,7 @@ class PtySession {
 
   async start(): Promise<void> {
     const { shell, home, user } = await loginShell();
+    if (this.#closed) return this.#end(null, "closed before the shell started");
     try {
       this.#child = new Deno.Command("script", {
         // -e: script exits with the shell's status.
@@ -133,9 +134,17 @@ class PtySession {
     }
     this.#writer = this.#child.stdin.getWriter();
     const shellPid = await this.#findShell(this.#child.pid);
-    if (this.#closed) return;
+    if (this.#closed) {
+      // Closed while the shell was starting: close() could not see its session yet.
+      this.#shellPid = shellPid;
+      await this.#kill();
+      await this.#discardOutput();
+      this.#end(null, "closed before the shell started");
+      return;
+    }
     if (shellPid === undefined) {
       await this.#kill();
+      await this.#discardOutput();
       this.#end(null, "the terminal's shell did not start");
       return;
     }
@@ -153,6 +162,13 @@ class PtySession {
     const status = await this.#child.status;
     await reading;
     this.#end(status.code, this.#closed ? "closed" : "the shell exited");
+  }
+
+  /** Releases the output pipes of a terminal that never got going. */
+  async #discardOutput(): Promise<void> {
+    await this.#child?.stdout.cancel().catch(() => {});
+    await this.#child?.stderr.cancel().catch(() => {});
+    await this.#child?.status;
   }
 
   /** Waits (bounded) for `script` to start the shell; returns the shell's pid. */

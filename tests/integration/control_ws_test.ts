@@ -46,7 +46,8 @@ Deno.test("control channel: connect, RTT in the fleet, node.control events, reco
 
     // The hub goes away and comes back on the same port: the agent dials again by itself.
     await sse.close();
-    await hub.stop();
+    const stopped = await hub.stop();
+    assert.equal(stopped.code, 0, "SIGTERM with agents connected: a clean, prompt exit");
     hub = await startHub({ dataDir, port, args: ["--control-ping", "200ms"] });
     await waitControl(hub.admin, "c1", true, 60_000);
     assert.ok(agent.logs().some((l) => l.msg === "control channel lost"));

@@ -313,3 +313,28 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "terminal: a hub stopping (SIGTERM) closes sessions with 1001 and exits cleanly",
+  ignore: SCRIPT_MISSING,
+  fn: async () => {
+    const hub = await startHub();
+    const agent = await withAgent(hub, "p7");
+    const t = TerminalClient.open(hub.url, "p7", { cookie: hub.adminToken });
+    try {
+      await t.ready();
+      const pid = await shellPid(t, "pid");
+      const status = await hub.stop("SIGTERM");
+      assert.equal(status.code, 0);
+      assert.equal(status.signal, null);
+      const closed = await t.closed;
+      assert.equal(closed.code, 1001);
+      await waitGone(pid, "the shell of the stopped hub");
+      assert.ok(hub.child.logs().some((l) => l.msg === "stopped"));
+    } finally {
+      await t.close();
+      await agent.stop();
+      await hub.stop();
+    }
+  },
+});
