@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { bodyLimit } from "hono/body-limit";
-import { secureHeaders } from "hono/secure-headers";
+import { NONCE, secureHeaders } from "hono/secure-headers";
 import { BadInput, HttpProblem, NotFound, PayloadTooLarge } from "./errors.ts";
 import type { HubServices } from "./services.ts";
 import { ingestRoutes } from "./http/ingest.ts";
@@ -53,7 +53,9 @@ export function buildApp(s: HubServices): Hono {
     contentSecurityPolicy: {
       defaultSrc: ["'self'"],
       scriptSrc: ["'self'"],
-      styleSrc: ["'self'"],
+      // A per-response nonce lets the terminal (xterm.js writes its theme into <style> elements)
+      // style itself without 'unsafe-inline'.
+      styleSrc: ["'self'", NONCE],
       imgSrc: ["'self'", "data:"],
       connectSrc: ["'self'"],
       frameAncestors: ["'none'"],

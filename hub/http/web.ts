@@ -15,15 +15,17 @@ rx="7" fill="#0b1020"/><circle cx="16" cy="16" r="4" fill="#22d3ee"/><g fill="#3
 cy="8" r="2.5"/><circle cx="26" cy="8" r="2.5"/><circle cx="6" cy="24" r="2.5"/><circle cx="26" cy="24"
 r="2.5"/></g><path d="M8 9l5 5m11-5l-5 5M8 23l5-5m11 5l-5-5" stroke="#22d3ee" stroke-width="1.5"/></svg>`;
 
-const PAGE = `<!doctype html>
+function page(nonce: string): string {
+  return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="dark">
 <title>Fleet Commander</title>
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/assets/${WEB_BUNDLE.cssName}">
+<link rel="stylesheet" href="/assets/${WEB_BUNDLE.cssName}" nonce="${nonce}">
 <script type="module" src="/assets/${WEB_BUNDLE.jsName}"></script>
 </head><body><div id="app"></div></body></html>`;
+}
 
 interface Asset {
   type: string;
@@ -40,6 +42,11 @@ const ASSETS = new Map<string, Asset>([
     type: "text/css; charset=utf-8",
     body: new TextEncoder().encode(WEB_BUNDLE.css),
   }],
+  // Chunks the UI loads on demand (e.g. the terminal); their names carry a content hash.
+  ...Object.entries(WEB_BUNDLE.chunks).map(([name, text]): [string, Asset] => [name, {
+    type: "text/javascript; charset=utf-8",
+    body: new TextEncoder().encode(text),
+  }]),
 ]);
 
 async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
@@ -50,7 +57,12 @@ async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
 /** Routes for the UI. */
 export function webRoutes(): Hono {
   const app = new Hono();
-  app.get("/", (c) => c.html(PAGE, 200, { "cache-control": "no-cache" }));
+  app.get("/", (c) => {
+    // The CSP nonce of this response (hono/secure-headers): the UI gives it to the <style>
+    // elements xterm.js creates.
+    const nonce = (c.get as (key: string) => unknown)("secureHeadersNonce") as string ?? "";
+    return c.html(page(nonce), 200, { "cache-control": "no-store" });
+  });
   app.get("/assets/:name", async (c) => {
     const asset = ASSETS.get(c.req.param("name"));
     if (!asset) return c.notFound();

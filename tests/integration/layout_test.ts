@@ -131,6 +131,18 @@ Deno.test("the embedded UI: page, hashed immutable assets, gzip, strict CSP, no 
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
     assert.match(csp, /frame-ancestors 'none'/);
     const html = await page.text();
+    // Styles: the page's own sheet and <style> elements carrying this response's nonce only.
+    const nonce = csp.match(/style-src 'self' 'nonce-([^']+)'/)?.[1];
+    assert.ok(nonce, csp);
+    assert.ok(html.includes(`nonce="${nonce}"`), "the page hands the nonce to its script");
+    const again = await fetch(`${hub.url}/`);
+    await again.body?.cancel();
+    assert.notEqual(
+      again.headers.get("content-security-policy")?.match(/'nonce-([^']+)'/)?.[1],
+      nonce,
+      "a fresh nonce per response",
+    );
+    assert.equal(page.headers.get("cache-control"), "no-store");
     const js = html.match(/src="\/assets\/(app\.[0-9a-f]{12}\.js)"/)?.[1];
     const css = html.match(/href="\/assets\/(app\.[0-9a-f]{12}\.css)"/)?.[1];
     assert.ok(js && css, html);
