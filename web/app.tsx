@@ -18,6 +18,9 @@ import { ClustersView } from "./views/clusters_view.tsx";
 import { RoamersView } from "./views/roamers_view.tsx";
 import { JobsView } from "./views/jobs_view.tsx";
 import { NodePanel } from "./views/node_panel.tsx";
+import { ExecView } from "./views/exec_view.tsx";
+import { AuditView } from "./views/audit_view.tsx";
+import { TerminalDock } from "./views/terminal/terminal_dock.tsx";
 import { Icon } from "./ui/icon.tsx";
 
 const LABELS: Record<View, string> = {
@@ -25,6 +28,8 @@ const LABELS: Record<View, string> = {
   clusters: "Clusters",
   roamers: "Roamer pool",
   jobs: "Jobs",
+  exec: "Batch exec",
+  audit: "Audit log",
 };
 
 // Log in → load and stream; log out → stop.
@@ -119,6 +124,10 @@ function CurrentView() {
       return <RoamersView />;
     case "jobs":
       return <JobsView />;
+    case "exec":
+      return <ExecView />;
+    case "audit":
+      return <AuditView />;
     default:
       return <CanvasView />;
   }
@@ -145,6 +154,7 @@ export function App() {
           <CurrentView />
           {selectedNode.value ? <NodePanel id={selectedNode.value} /> : null}
         </div>
+        <TerminalDock />
       </div>
       <Toasts />
     </div>

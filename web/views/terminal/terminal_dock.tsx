@@ -1,0 +1,10 @@
+/**
+ * Placeholder until the terminal dock is built.
+ *
+ * @module
+ */
+
+/** The terminals docked under the current view. */
+export function TerminalDock() {
+  return null;
+}
