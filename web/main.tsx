@@ -8,5 +8,12 @@
  */
 import { render } from "preact";
 import { App } from "./app.tsx";
+import { PopoutTerminal } from "./views/terminal/popout.tsx";
+import { popoutNode } from "./views/terminal/terminal_state.ts";
 
-render(<App />, document.getElementById("app")!);
+// A terminal popped out of the dock (`#/terminal/<node>`) is a window with only that terminal.
+const popout = popoutNode();
+render(
+  popout ? <PopoutTerminal node={popout} /> : <App />,
+  document.getElementById("app")!,
+);

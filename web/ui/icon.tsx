@@ -42,6 +42,9 @@ const PATHS: Record<string, string> = {
   release: "M14 4h5v16h-5M10 8l-4 4 4 4M6 12h10",
   retry: "M4 12a8 8 0 0113.7-5.6L20 8.7M20 4v4.7h-4.7M20 12a8 8 0 01-13.7 5.6L4 15.3M4 20v-4.7h4.7",
   filter: "M4 5h16l-6 7.5V19l-4-2v-4.5z",
+  popout: "M14 4h6v6M20 4l-9 9M18 14v5a1 1 0 01-1 1H5a1 1 0 01-1-1V7a1 1 0 011-1h5",
+  "chevron-down": "M6 9l6 6 6-6",
+  "chevron-up": "M6 15l6-6 6 6",
 };
 
 /** One icon; `logo` is the product mark. */

@@ -9,6 +9,8 @@ import { jobFilter, loadJobs, roamers } from "../../state/queue.ts";
 import { isAdmin } from "../../state/session.ts";
 import { act, go, selectedNode, selection } from "../../state/ui.ts";
 import { api } from "../../state/api.ts";
+import { openTerminal } from "../terminal/terminal_state.ts";
+import { terminalBlocked } from "../terminal/open_button.tsx";
 
 /** One menu entry. */
 interface Item {
@@ -16,6 +18,8 @@ interface Item {
   run: () => void;
   danger?: boolean;
   testid?: string;
+  /** Why the entry is greyed out (shown as its tooltip). */
+  disabled?: string | null;
 }
 
 /** A menu at (x, y) for node `id`. */
@@ -80,6 +84,14 @@ export function ContextMenu(
   }
   if (isAdmin.value) {
     items.push({
+      label: "Open terminal",
+      testid: "menu-terminal",
+      disabled: terminalBlocked(n),
+      run: () => openTerminal(id),
+    });
+  }
+  if (isAdmin.value) {
+    items.push({
       label: "Remove from fleet…",
       danger: true,
       run: () => {
@@ -110,6 +122,8 @@ export function ContextMenu(
           role="menuitem"
           class={it.danger ? "cm-item danger" : "cm-item"}
           data-testid={it.testid}
+          disabled={!!it.disabled}
+          title={it.disabled ?? undefined}
           onClick={() => {
             onClose();
             it.run();

@@ -13,6 +13,7 @@ import { act, go, selectedNode } from "../../state/ui.ts";
 import { Icon } from "../../ui/icon.tsx";
 import { confirmDialog } from "../../ui/modal.tsx";
 import { Section } from "./section.tsx";
+import { OpenTerminalButton } from "../terminal/open_button.tsx";
 
 /** The actions block; renders nothing for a viewer. */
 export function Actions({ node }: { node: NodeSummary }) {
@@ -80,7 +81,9 @@ export function Actions({ node }: { node: NodeSummary }) {
         </button>
       </div>
       {/* Issue 6: terminal, exec and container restart go in this row. */}
-      <div class="panel-actions extra" data-testid="panel-actions-extra" />
+      <div class="panel-actions extra" data-testid="panel-actions-extra">
+        <OpenTerminalButton node={node} />
+      </div>
     </Section>
   );
 }
