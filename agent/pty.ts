@@ -149,9 +149,7 @@ class PtySession {
       return;
     }
     this.#shellPid = shellPid;
-    try {
-      this.#pts = await Deno.readLink(`/proc/${shellPid}/fd/0`);
-    } catch { /* the shell exited already: the status below says so */ }
+    this.#pts = await this.#findPts(shellPid);
     this.resize(this.#size);
     this.#send({ type: "pty.opened", ch: this.ch, pid: shellPid, shell });
     logger.info("terminal opened", { ch: this.ch, pid: shellPid, pts: this.#pts });
@@ -180,6 +178,24 @@ class PtySession {
         if (pid > 0) return pid;
       } catch {
         return undefined; // script is gone
+      }
+      await sleep(20);
+    }
+    return undefined;
+  }
+
+  /**
+   * Waits (bounded) for the shell's terminal, `/dev/pts/N` on its fd 0. Right after the fork the
+   * child still holds `script`'s stdin (a pipe) until it puts the PTY there: reading the link
+   * too early would aim every resize at the pipe.
+   */
+  async #findPts(shellPid: number): Promise<string | undefined> {
+    for (let i = 0; i < 250 && !this.#closed; i++) {
+      try {
+        const link = await Deno.readLink(`/proc/${shellPid}/fd/0`);
+        if (link.startsWith("/dev/")) return link;
+      } catch {
+        return undefined; // the shell exited already: the status says so
       }
       await sleep(20);
     }
