@@ -22,6 +22,8 @@ import { ContextMenu } from "./canvas/context_menu.tsx";
 import { SearchBox } from "./canvas/search_box.tsx";
 import { COMPACT_BELOW, lod } from "./canvas/canvas_state.ts";
 import { Icon } from "../ui/icon.tsx";
+import { isAdmin } from "../state/session.ts";
+import { runCommandOn } from "../state/exec.ts";
 
 let fittedOnce = false;
 
@@ -188,7 +190,34 @@ export function CanvasView() {
         <span>
           <i class="lg offline" />offline
         </span>
-        {selection.value.size ? <span class="sel">{selection.value.size} selected</span> : null}
+        {selection.value.size
+          ? (
+            <span class="sel-actions" data-testid="selection-actions">
+              <span class="sel">{selection.value.size} selected</span>
+              {isAdmin.value
+                ? (
+                  <button
+                    type="button"
+                    class="sel-run"
+                    onClick={() => runCommandOn(selection.value)}
+                    data-testid="run-on-selection"
+                  >
+                    <Icon name="exec" size={13} /> Run command on {selection.value.size}{" "}
+                    {selection.value.size === 1 ? "node" : "nodes"}
+                  </button>
+                )
+                : null}
+              <button
+                type="button"
+                class="ghost sel-clear"
+                onClick={() => (selection.value = new Set())}
+                data-testid="clear-selection"
+              >
+                Clear
+              </button>
+            </span>
+          )
+          : null}
         {layoutError.value ? <span class="err">layout not saved: {layoutError.value}</span> : null}
       </div>
       {vp ? <Minimap panZoom={vp.panZoom} register={(fn) => (minimapTick.current = fn)} /> : null}

@@ -15,6 +15,8 @@ import { formatAge } from "../state/clock.ts";
 import { formatPct } from "../state/format.ts";
 import { selectedNode } from "../state/ui.ts";
 import { Icon } from "../ui/icon.tsx";
+import { isAdmin } from "../state/session.ts";
+import { runCommandOnCluster } from "../state/exec.ts";
 import { RoamerStateChip } from "../ui/state_chip.tsx";
 
 const EXAMPLE = `clusters:
@@ -89,6 +91,19 @@ function ClusterCard({ c }: { c: ClusterInfo }) {
                 <Icon name="box" size={12} />
                 {c.template}
               </span>
+            )
+            : null}
+          {isAdmin.value && workers.length
+            ? (
+              <button
+                type="button"
+                class="ghost cluster-run"
+                title={`Run a command on every node of ${c.id}`}
+                onClick={() => runCommandOnCluster(c.id)}
+                data-testid="cluster-run-command"
+              >
+                <Icon name="exec" size={14} /> Run command
+              </button>
             )
             : null}
         </div>

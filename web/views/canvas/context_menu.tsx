@@ -9,6 +9,7 @@ import { jobFilter, loadJobs, roamers } from "../../state/queue.ts";
 import { isAdmin } from "../../state/session.ts";
 import { act, go, selectedNode, selection } from "../../state/ui.ts";
 import { api } from "../../state/api.ts";
+import { runCommandOn } from "../../state/exec.ts";
 import { openTerminal } from "../terminal/terminal_state.ts";
 import { terminalBlocked } from "../terminal/open_button.tsx";
 
@@ -71,6 +72,15 @@ export function ContextMenu(
     },
     { label: "Copy node id", run: () => void navigator.clipboard?.writeText(id) },
   ];
+  if (isAdmin.value) {
+    items.push({
+      label: selection.value.size > 1 && selection.value.has(id)
+        ? `Run command on ${selection.value.size} selected…`
+        : "Run command…",
+      testid: "menu-run-command",
+      run: () => runCommandOn(selection.value.has(id) ? selection.value : [id]),
+    });
+  }
   if (isAdmin.value && r) {
     if (r.state === "IDLE") items.push({ label: "Assign roamer…", run: () => go("roamers", id) });
     else if (r.state !== "CLEANUP") {
