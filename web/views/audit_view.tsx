@@ -119,7 +119,13 @@ export function AuditView() {
           </div>
         )
         : list.length
-        ? <div class="load-more mute">Beginning of the log.</div>
+        ? (
+          <div class="load-more mute">
+            {auditFilter.value.action || auditFilter.value.actor || auditFilter.value.target
+              ? "No older entries match."
+              : "Beginning of the log."}
+          </div>
+        )
         : null}
     </div>
   );
