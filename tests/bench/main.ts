@@ -23,6 +23,10 @@
  * - `control`: control channel (control_phase.ts): hub memory per connected agent, batch exec
  *   fan-out to 50 agents, terminal keystroke → echo through the hub, each next to a bare
  *   WebSocket / local-spawn baseline.
+ * - `canvas` (canvas_phase.ts): the UI in headless Chromium with 100, 500 and 1,000 nodes pushed
+ *   every 5 s: frames per second next to a bare canvas-2D page drawing the same scene, time to
+ *   first render of 1,000 cards, bundle size; a trace summary when a target is missed
+ *   (`--canvas-trace` traces every size).
  *
  * Other flags: `--concurrency N` (in-flight ingest requests, default 64), `--nodes N` (default
  * 1000), `--sse-clients N` (default 20), `--hub-args="FLAGS"` (extra `serve` flags, for
@@ -52,6 +56,7 @@ import {
 } from "./common.ts";
 import { queueNotes, queuePhase, queueRows } from "./queue_phase.ts";
 import { roamerPhase, type RoamerPhaseResult } from "./roamer_phase.ts";
+import { canvasNotes, canvasPhase, type CanvasPhaseResult, canvasRows } from "./canvas_phase.ts";
 import { controlPhase, type ControlPhaseResult, controlRows } from "./control_phase.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -61,15 +66,17 @@ const flags = parseFlags(Deno.args);
 const QUICK = flags.has("quick");
 const KEEP = flags.has("keep");
 const PHASES = new Set(
-  (flags.get("only") ?? "ingest,sse,agent,queue,roamer,control").split(",").map((s) => s.trim())
+  (flags.get("only") ?? "ingest,sse,agent,queue,roamer,control,canvas").split(",").map((s) =>
+    s.trim()
+  )
     .filter(
       Boolean,
     ),
 );
 for (const p of PHASES) {
-  if (!["ingest", "baseline", "sse", "agent", "queue", "roamer", "control"].includes(p)) {
+  if (!["ingest", "baseline", "sse", "agent", "queue", "roamer", "control", "canvas"].includes(p)) {
     console.error(
-      `bench: unknown phase '${p}' (use --only ingest,baseline,sse,agent,queue,roamer,control)`,
+      `bench: unknown phase '${p}' (use --only ingest,baseline,sse,agent,queue,roamer,control,canvas)`,
     );
     Deno.exit(2);
   }
@@ -732,6 +739,7 @@ function buildRows(out: Json): Row[] {
     });
   }
   rows.push(...controlRows(out.control as ControlPhaseResult | undefined, { fmt, ratio, verdict }));
+  rows.push(...canvasRows(out.canvas as CanvasPhaseResult | undefined, { fmt, ratio, verdict }));
   return rows;
 }
 
@@ -789,6 +797,7 @@ function notes(out: Json): string[] {
     );
   }
   n.push(...queueNotes(out.queue));
+  n.push(...canvasNotes(out.canvas as CanvasPhaseResult | undefined));
   return n;
 }
 
@@ -826,9 +835,9 @@ Deno.addSignalListener("SIGINT", onSignal);
 Deno.addSignalListener("SIGTERM", onSignal);
 // A hard bound on the whole run.
 const watchdog = setTimeout(() => {
-  log("bench exceeded 8 minutes: stopping children");
+  log("bench exceeded 15 minutes: stopping children");
   stopAll().finally(() => Deno.exit(1));
-}, 8 * 60_000);
+}, 15 * 60_000);
 
 const t0 = performance.now();
 let failed: unknown;
@@ -868,6 +877,15 @@ try {
         children.delete(hub.child);
       },
     }, out);
+  }
+  if (PHASES.has("canvas")) {
+    log("canvas: the UI in headless Chromium at 100 / 500 / 1,000 nodes next to a bare canvas");
+    out.canvas = await canvasPhase({
+      quick: QUICK,
+      trace: flags.has("canvas-trace"),
+      log: (m) => log(`canvas: ${m}`),
+      track: (c) => void track(c),
+    });
   }
 } catch (error) {
   failed = error;
