@@ -43,7 +43,19 @@ export function attachViewport(
   onChange: () => void,
   onPaneContextMenu?: (e: MouseEvent) => void,
 ): ViewportController {
+  // While the view moves, the card layer is promoted (will-change) so pans and zooms scale its
+  // existing raster instead of re-rastering hundreds of cards per frame; once it settles, the
+  // promotion is dropped so Chrome rasters it again at the new scale — a will-change layer keeps
+  // the scale it was promoted at, and compositing a full-scale raster of 500 cards zoomed out
+  // cost two thirds of every frame (26 → 59 fps measured at 500 nodes).
+  let settle: ReturnType<typeof setTimeout> | undefined;
+  const moving = () => {
+    if (layer.style.willChange !== "transform") layer.style.willChange = "transform";
+    clearTimeout(settle);
+    settle = setTimeout(() => (layer.style.willChange = "auto"), 200);
+  };
   const apply = (t: Transform) => {
+    moving();
     viewport.transform = t;
     viewport.version++;
     layer.style.transform = `translate(${t[0]}px, ${t[1]}px) scale(${t[2]})`;
@@ -107,6 +119,7 @@ export function attachViewport(
     zoomBy: (f) => void panZoom.scaleBy(f, { duration: 180 }),
     centerOn: (rect, zoom = 1) => setRect(rect, 0.3, zoom, 450),
     destroy: () => {
+      clearTimeout(settle);
       size.disconnect();
       panZoom.destroy();
     },
