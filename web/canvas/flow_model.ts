@@ -165,3 +165,37 @@ export function contentBounds(): Rect {
 
 /** The viewport transform [x, y, zoom], updated by the pan/zoom adapter (not a signal: it moves every frame). */
 export const viewport = { transform: [0, 0, 1] as Transform, width: 1, height: 1, version: 0 };
+
+/**
+ * Nodes whose cards are near the view (null before the first measure: render all). Cards far
+ * outside are not rendered at all, so zooming in on a 1,000-node fleet mounts only the few cards
+ * on screen; the margin of half a screen on each side keeps short pans from showing holes.
+ */
+export const inView = signal<ReadonlySet<string> | null>(null);
+
+let measureTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** Re-measures {@link inView} shortly after the view or the layout stopped changing. */
+export function measureInViewSoon(delayMs = 250): void {
+  clearTimeout(measureTimer);
+  measureTimer = setTimeout(measureInView, delayMs);
+}
+
+function measureInView(): void {
+  const [tx, ty, z] = viewport.transform;
+  const w = viewport.width / z, h = viewport.height / z;
+  const x0 = -tx / z - w / 2, y0 = -ty / z - h / 2, x1 = x0 + 2 * w, y1 = y0 + 2 * h;
+  const ids = new Set<string>();
+  for (const [id, n] of nodeLookup) {
+    const p = n.internals.positionAbsolute;
+    if (p.x + CARD.w >= x0 && p.x <= x1 && p.y + CARD.h >= y0 && p.y <= y1) ids.add(id);
+  }
+  const prev = inView.peek();
+  if (prev && prev.size === ids.size && [...ids].every((id) => prev.has(id))) return;
+  inView.value = ids;
+}
+
+effect(() => {
+  layoutVersion.value;
+  measureInViewSoon();
+});

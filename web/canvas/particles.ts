@@ -43,9 +43,9 @@ function rateOf(n: NodeSummary): number {
   return r;
 }
 
-function sprite(colour: string, px: number): HTMLCanvasElement {
-  const c = document.createElement("canvas");
-  c.width = c.height = px;
+/** A glowing dot of `px` device pixels, pre-rendered once per colour and size. */
+function renderSprite(colour: string, px: number): OffscreenCanvas {
+  const c = new OffscreenCanvas(px, px);
   const g = c.getContext("2d")!;
   const grad = g.createRadialGradient(px / 2, px / 2, 0, px / 2, px / 2, px / 2);
   grad.addColorStop(0, "#ffffff");
@@ -57,49 +57,63 @@ function sprite(colour: string, px: number): HTMLCanvasElement {
   return c;
 }
 
+/** Sprites as ImageBitmaps at the exact size they are drawn, so drawImage neither scales nor snapshots. */
+class SpriteCache {
+  #bitmaps = new Map<string, ImageBitmap>();
+  #pending = new Set<string>();
+
+  /** The sprite, or undefined while it is being made (the first frame at a new size skips it). */
+  get(kind: Kind, px: number): ImageBitmap | undefined {
+    const key = `${kind}:${px}`;
+    const b = this.#bitmaps.get(key);
+    if (b || this.#pending.has(key)) return b;
+    this.#pending.add(key);
+    void createImageBitmap(renderSprite(TRAFFIC[kind], px)).then((bitmap) => {
+      this.#bitmaps.set(key, bitmap);
+      this.#pending.delete(key);
+    });
+    return undefined;
+  }
+}
+
 /**
- * Runs the edge layer until the returned stop function is called: `edgeCanvas` holds the edges
- * and is redrawn only when the layout, the view or a node's status changed; `particleCanvas` is
- * redrawn every frame with the particles alone (a few hundred small sprites), which is what keeps
- * 1,000 nodes smooth on a software-rendered browser.
+ * Runs the edge layer on `canvas` until the returned stop function is called. The edges are drawn
+ * into an off-screen canvas only when the layout, a node's status or (once it rests) the view
+ * changed; every frame then blits that image — moved and scaled by the change of view since it
+ * was drawn, so pans and zooms cost nothing extra — and draws the particles on top: pre-scaled
+ * sprites at whole device pixels, fewer per edge when zoomed far out. One canvas, one flush per
+ * frame: that is what keeps 1,000 nodes smooth on a software-rendered browser.
  *
  * @example
  * ```ts
- * useEffect(() => startEdgeLayer(edgesRef.current!, particlesRef.current!), []);
+ * useEffect(() => startEdgeLayer(canvasRef.current!), []);
  * ```
  */
-export function startEdgeLayer(
-  edgeCanvas: HTMLCanvasElement,
-  particleCanvas: HTMLCanvasElement,
-): () => void {
-  const ectx = edgeCanvas.getContext("2d")!;
-  const ctx = particleCanvas.getContext("2d")!;
-  const sprites = Object.fromEntries(
-    Object.entries(TRAFFIC).map(([k, c]) => [k, sprite(c, 32)]),
-  ) as Record<Kind, HTMLCanvasElement>;
+export function startEdgeLayer(canvas: HTMLCanvasElement): () => void {
+  let edgeImage = new OffscreenCanvas(1, 1);
+  const ctx = canvas.getContext("2d")!;
+  const sprites = new SpriteCache();
   const point = { x: 0, y: 0 };
   let raf = 0;
   let last = performance.now();
   let clock = 0;
   let drawnKey = "";
+  let drawnVersion = -1;
+  let drawnAt: [number, number, number] = [0, 0, 1];
+  let seenVersion = -1;
+  let movedAt = 0;
   let visible: { e: EdgeGeom; n: NodeSummary }[] = [];
 
-  const fit = (c: HTMLCanvasElement, w: number, h: number, dpr: number) => {
-    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
-      c.width = Math.round(w * dpr);
-      c.height = Math.round(h * dpr);
-    }
-  };
-
-  const drawEdges = (dpr: number) => {
+  const drawEdges = (dpr: number, pw: number, ph: number) => {
     const [tx, ty, z] = viewport.transform;
-    const w = viewport.width, h = viewport.height;
+    if (edgeImage.width !== pw || edgeImage.height !== ph) edgeImage = new OffscreenCanvas(pw, ph);
+    const ectx = edgeImage.getContext("2d")!;
     ectx.setTransform(1, 0, 0, 1, 0, 0);
-    ectx.clearRect(0, 0, edgeCanvas.width, edgeCanvas.height);
+    ectx.clearRect(0, 0, pw, ph);
     ectx.setTransform(dpr * z, 0, 0, dpr * z, dpr * tx, dpr * ty);
-    // The visible part of the flow, with a margin.
-    const m = 40 / z;
-    const x0 = -tx / z - m, y0 = -ty / z - m, x1 = (w - tx) / z + m, y1 = (h - ty) / z + m;
+    // The visible part of the flow, with a margin (the image is reused while the view moves).
+    const w = pw / dpr / z, h = ph / dpr / z;
+    const x0 = -tx / z - w / 2, y0 = -ty / z - h / 2, x1 = x0 + 2 * w, y1 = y0 + 2 * h;
     const byStatus: Record<NodeStatus, Path2D> = {
       online: new Path2D(),
       degraded: new Path2D(),
@@ -129,24 +143,45 @@ export function startEdgeLayer(
     last = t;
     clock += dt;
     const dpr = globalThis.devicePixelRatio || 1;
-    const w = viewport.width, h = viewport.height;
-    fit(edgeCanvas, w, h, dpr);
-    fit(particleCanvas, w, h, dpr);
-    const key =
-      `${layoutVersion.peek()}:${viewport.version}:${fleetStatusVersion()}:${w}:${h}:${dpr}`;
-    if (key !== drawnKey) {
-      drawnKey = key;
-      drawEdges(dpr);
+    const pw = Math.max(1, Math.round(viewport.width * dpr));
+    const ph = Math.max(1, Math.round(viewport.height * dpr));
+    if (canvas.width !== pw || canvas.height !== ph) {
+      canvas.width = pw;
+      canvas.height = ph;
+    }
+    if (viewport.version !== seenVersion) {
+      seenVersion = viewport.version;
+      movedAt = t;
     }
     const [tx, ty, z] = viewport.transform;
+    const key = `${layoutVersion.peek()}:${fleetStatusVersion()}:${pw}:${ph}:${dpr}`;
+    const resting = t - movedAt >= 150;
+    if (key !== drawnKey || (resting && drawnVersion !== seenVersion)) {
+      drawnKey = key;
+      drawnVersion = seenVersion;
+      drawnAt = [tx, ty, z];
+      drawEdges(dpr, pw, ph);
+    }
+    // The edge image, moved and scaled from the view it was drawn for to the current one.
+    const k = z / drawnAt[2];
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, 0, particleCanvas.width, particleCanvas.height);
-    ctx.setTransform(dpr * z, 0, 0, dpr * z, dpr * tx, dpr * ty);
+    ctx.clearRect(0, 0, pw, ph);
+    ctx.setTransform(k, 0, 0, k, (tx - drawnAt[0] * k) * dpr, (ty - drawnAt[1] * k) * dpr);
+    // Mid-zoom the image is scaled: nearest-neighbour for those few frames is several times cheaper
+    // than smoothing a full-screen image in software, and the crisp redraw follows when it rests.
+    ctx.imageSmoothingEnabled = k === 1;
+    ctx.drawImage(edgeImage, 0, 0);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
 
-    // Particles: a size fixed on screen, so they stay visible when zoomed out.
-    const size = Math.min(14, Math.max(7, 9 * Math.sqrt(z))) / z;
-    const half = size / 2;
+    // Particles: a size fixed on screen (in device pixels), so they stay visible when zoomed out.
+    const px = Math.round(Math.min(14, Math.max(7, 9 * Math.sqrt(z))) * dpr);
+    const half = px / 2;
+    // Zoomed far out, one particle per stream tells the story; thousands would only cost frames.
+    const most = z < 0.42 ? 1 : 5;
     const jobs = nodeJobs.peek();
+    const metrics = sprites.get("metrics", px);
+    const jobSprite = sprites.get("jobs", px);
+    const control = sprites.get("control", px);
     for (const v of visible) {
       // The node signal holds the newest sample; the edge list only knows which nodes are visible.
       const n = nodeSignal(v.e.id)?.peek() ?? v.n;
@@ -154,12 +189,14 @@ export function startEdgeLayer(
       const rate = rateOf(n);
       const level = Math.log10(1 + rate / 2_000); // 0 idle … ~5 at 200 MB/s
       const speed = (70 + 45 * level) / Math.max(e.length, 1); // path fractions per second
-      const count = 1 + Math.min(4, Math.floor(level));
+      const count = Math.min(most, 1 + Math.floor(level));
       const seed = (hash(e.id) % 1000) / 1000;
-      drawRun(e.p, count, clock * speed + seed, false, sprites.metrics);
-      if (jobs[n.id]?.length) drawRun(e.p, 2, clock * speed * 0.8 + seed + 0.5, true, sprites.jobs);
+      if (metrics) drawRun(e.p, count, clock * speed + seed, false, metrics);
+      if (jobSprite && jobs[n.id]?.length) {
+        drawRun(e.p, Math.min(most, 2), clock * speed * 0.8 + seed + 0.5, true, jobSprite);
+      }
       // The control channel (exec, terminal, pings) is up: one violet particle towards the node.
-      if (n.control) drawRun(e.p, 1, clock * speed * 1.3 + seed, true, sprites.control);
+      if (control && n.control) drawRun(e.p, 1, clock * speed * 1.3 + seed, true, control);
     }
 
     function drawRun(
@@ -167,14 +204,17 @@ export function startEdgeLayer(
       count: number,
       phase: number,
       toNode: boolean,
-      img: HTMLCanvasElement,
+      img: ImageBitmap,
     ) {
       for (let i = 0; i < count; i++) {
         let f = (phase + i / count) % 1;
         // Metrics flow node → hub: walk the curve backwards.
         if (!toNode) f = 1 - f;
         pointAt(p, f, point);
-        ctx.drawImage(img, point.x - half, point.y - half, size, size);
+        // Flow → device pixels, rounded: an unscaled blit at whole pixels is the cheapest draw.
+        const sx = (point.x * z + tx) * dpr, sy = (point.y * z + ty) * dpr;
+        if (sx < -px || sy < -px || sx > pw + px || sy > ph + px) continue;
+        ctx.drawImage(img, Math.round(sx - half), Math.round(sy - half));
       }
     }
   };

@@ -12,7 +12,7 @@ import { layoutError, layoutLoaded, resetLayout } from "../state/layout.ts";
 import { selectedNode, selection, toast } from "../state/ui.ts";
 import { attachViewport, type ViewportController } from "../canvas/viewport.ts";
 import { startEdgeLayer, TRAFFIC } from "../canvas/particles.ts";
-import { nodeLookup, viewport } from "../canvas/flow_model.ts";
+import { inView, measureInViewSoon, nodeLookup, viewport } from "../canvas/flow_model.ts";
 import { CARD } from "../canvas/geometry.ts";
 import { NodeCard } from "./canvas/node_card.tsx";
 import { Frames } from "./canvas/frames.tsx";
@@ -32,21 +32,29 @@ export function CanvasView() {
   const pane = useRef<HTMLDivElement>(null);
   const layer = useRef<HTMLDivElement>(null);
   const edgeCanvas = useRef<HTMLCanvasElement>(null);
-  const particleCanvas = useRef<HTMLCanvasElement>(null);
   const [vp, setVp] = useState<ViewportController | null>(null);
   const menu = useSignal<{ id: string; x: number; y: number } | null>(null);
   const minimapTick = useRef<(() => void) | null>(null);
   const focusSearch = useRef<(() => void) | null>(null);
 
   useEffect(() => {
-    const controller = attachViewport(pane.current!, layer.current!, () => {
+    // The level of detail follows the zoom once the view rests: switching hundreds of cards
+    // between full and compact in the middle of a wheel gesture would stall it.
+    let lodTimer: ReturnType<typeof setTimeout> | undefined;
+    const settleLod = () => {
       const compact = viewport.transform[2] < COMPACT_BELOW ? "compact" : "full";
       if (lod.peek() !== compact) lod.value = compact;
+    };
+    const controller = attachViewport(pane.current!, layer.current!, () => {
+      clearTimeout(lodTimer);
+      lodTimer = setTimeout(settleLod, 250);
       minimapTick.current?.();
+      measureInViewSoon();
     }, () => (menu.value = null));
     setVp(controller);
-    const stop = startEdgeLayer(edgeCanvas.current!, particleCanvas.current!);
+    const stop = startEdgeLayer(edgeCanvas.current!);
     return () => {
+      clearTimeout(lodTimer);
       stop();
       controller.destroy();
     };
@@ -108,14 +116,13 @@ export function CanvasView() {
         }}
       >
         <canvas ref={edgeCanvas} class="edge-layer" data-testid="edge-layer" />
-        <canvas ref={particleCanvas} class="edge-layer particles" data-testid="particle-layer" />
         <div ref={layer} class="flow-layer">
           {pane.current && layoutLoaded.value
             ? (
               <>
                 <Frames />
                 <HubCard pane={pane.current} />
-                {ids.map((id) => (
+                {(inView.value ? ids.filter((id) => inView.value!.has(id)) : ids).map((id) => (
                   <NodeCard
                     key={id}
                     id={id}

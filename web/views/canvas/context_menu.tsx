@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { useEffect } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
 import { nodeSignal } from "../../state/fleet.ts";
 import { jobFilter, loadJobs, roamers } from "../../state/queue.ts";
 import { isAdmin } from "../../state/session.ts";
@@ -33,6 +33,17 @@ export function ContextMenu(
     onCenter: (id: string) => void;
   },
 ) {
+  const el = useRef<HTMLDivElement>(null);
+  // Keep the whole menu on screen: open upwards / leftwards when the pointer is near an edge.
+  useLayoutEffect(() => {
+    const m = el.current;
+    if (!m) return;
+    const r = m.getBoundingClientRect();
+    const left = Math.max(8, Math.min(x, innerWidth - r.width - 8));
+    const top = y + r.height + 8 > innerHeight ? Math.max(8, y - r.height) : y;
+    m.style.left = `${left}px`;
+    m.style.top = `${top}px`;
+  }, [x, y]);
   useEffect(() => {
     const close = (e: Event) => {
       if (e instanceof KeyboardEvent && e.key !== "Escape") return;
@@ -117,6 +128,7 @@ export function ContextMenu(
   }
   return (
     <div
+      ref={el}
       class="context-menu"
       style={{ left: `${x}px`, top: `${y}px` }}
       onPointerDown={(e) => e.stopPropagation()}
