@@ -126,16 +126,20 @@ export function NodeCard(
       </div>
       {lod.value === "compact"
         ? (
-          // Far out, one thick bar of the busier of CPU and GPU: a wall of cards reads as a heat map.
-          <div class={`nc-heat bar ${level(Math.max(v?.cpu_pct ?? 0, v?.gpu_pct ?? 0))}`}>
-            <i
-              style={{
-                transform: `scaleX(${
-                  Math.min(100, Math.max(v?.cpu_pct ?? 0, v?.gpu_pct ?? 0)) / 100
-                })`,
-              }}
-            />
-          </div>
+          // Far out, one thick bar of the busier of CPU and GPU: a wall of cards reads as a heat map;
+          // the last-seen age stays, large, so a quiet node still tells itself from a dead one.
+          <>
+            <span class={`nc-age compact ${n.status}`} data-testid="last-seen">{age}</span>
+            <div class={`nc-heat bar ${level(Math.max(v?.cpu_pct ?? 0, v?.gpu_pct ?? 0))}`}>
+              <i
+                style={{
+                  transform: `scaleX(${
+                    Math.min(100, Math.max(v?.cpu_pct ?? 0, v?.gpu_pct ?? 0)) / 100
+                  })`,
+                }}
+              />
+            </div>
+          </>
         )
         : (
           <>
