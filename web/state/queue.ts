@@ -39,32 +39,30 @@ function debounce(fn: () => void, ms: number): () => void {
   };
 }
 
-/** Re-reads the cluster overview. */
-export async function loadClusters(): Promise<void> {
+/** Reads `path` into a list signal, or records why it failed. */
+async function loadList<T>(path: string, apply: (list: T[]) => void): Promise<void> {
   try {
-    clusters.value = await api<ClusterInfo[]>("/clusters");
+    apply(await api<T[]>(path));
   } catch (err) {
     queueError.value = (err as Error).message;
   }
+}
+
+/** Re-reads the cluster overview. */
+export function loadClusters(): Promise<void> {
+  return loadList<ClusterInfo>("/clusters", (list) => (clusters.value = list));
 }
 
 /** Re-reads the roamer pool. */
-export async function loadRoamers(): Promise<void> {
-  try {
-    const list = await api<RoamerInfo[]>("/roamers");
+export function loadRoamers(): Promise<void> {
+  return loadList<RoamerInfo>("/roamers", (list) => {
     roamers.value = Object.fromEntries(list.map((r) => [r.node_id, r]));
-  } catch (err) {
-    queueError.value = (err as Error).message;
-  }
+  });
 }
 
 /** Re-reads the templates. */
-export async function loadTemplates(): Promise<void> {
-  try {
-    templates.value = await api<TemplateInfo[]>("/templates");
-  } catch (err) {
-    queueError.value = (err as Error).message;
-  }
+export function loadTemplates(): Promise<void> {
+  return loadList<TemplateInfo>("/templates", (list) => (templates.value = list));
 }
 
 async function loadNodeJobs(): Promise<void> {
