@@ -15,6 +15,7 @@ import type { RoamerPool } from "./queue/roamers.ts";
 import type { AgentSessions } from "./live/agent_sessions.ts";
 import type { ExecRuns } from "./live/exec_runs.ts";
 import type { TerminalRelay } from "./live/terminal_relay.ts";
+import type { LiveConnections } from "./live/connections.ts";
 
 /** The hub's running parts. */
 export interface HubServices {
@@ -32,6 +33,8 @@ export interface HubServices {
   execs: ExecRuns;
   /** Web terminal sessions. */
   terminals: TerminalRelay;
+  /** Long-lived connections by the token and session that opened them. */
+  connections: LiveConnections;
   startedAt: number;
   /** Re-reads fleet.yml and applies its inventory and templates (state is kept). */
   reload(): Promise<{ nodes: number; clusters: number; roamers: number; templates: number }>;

@@ -7,13 +7,15 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { openDatabase, retryBusy } from "./store/db.ts";
-import { mintToken, storeMintedToken } from "./auth.ts";
+import { createToken } from "./auth.ts";
 import { getTokenRow, listTokenRows, revokeToken, tokenInfo } from "./store/tokens.ts";
+import { endSessionsOfToken } from "./store/sessions.ts";
 import { insertAudit } from "./store/audit.ts";
+import { HttpProblem } from "./errors.ts";
 
 /** Who the audit log names for token changes made with this command on the control box. */
 const CLI_ACTOR = { name: "fleet-hub token (local CLI)", kind: "cli", token_id: null };
-import { NodeId, TokenKind } from "../shared/protocol.ts";
+import { NodeId, type TokenCreated, TokenKind } from "../shared/protocol.ts";
 import { UsageError } from "../shared/cli.ts";
 import { parseDuration } from "../shared/duration.ts";
 
@@ -22,9 +24,13 @@ export const TOKEN_HELP = `Usage: fleet-hub token <command> [--data-dir DIR]
 
 Commands:
   create --kind admin|viewer|node|enrollment [--node ID] [--name N] [--ttl 24h]
+         [--reenroll]
                  issue a token; prints only the token on stdout (shown once).
-                 An enrollment token (default ttl 24h) lets one new node join:
-                 its --name becomes the node id when it is a valid id
+                 An enrollment token (default ttl 24h) lets one new node join as
+                 --node ID (or its --name when that is a valid id, else the
+                 hostname's id, made unique). A node that already has a live
+                 token can only be enrolled again with --node ID --reenroll,
+                 which revokes its old token (and cuts its agent off) when used
   list [--json]  list tokens (never their secrets)
   revoke ID      revoke a token; it stops working at once, also on a running hub
 
@@ -49,6 +55,7 @@ export async function tokenCommand(args: string[]): Promise<number> {
       name: { type: "string" },
       json: { type: "boolean" },
       ttl: { type: "string" },
+      reenroll: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -75,33 +82,43 @@ export async function tokenCommand(args: string[]): Promise<number> {
         if (kind.data === "node" && !values.node) {
           throw new UsageError("--node ID is required for a node token");
         }
-        if (kind.data !== "node" && values.node) {
-          throw new UsageError("--node is only for node tokens");
+        if (kind.data !== "node" && kind.data !== "enrollment" && values.node) {
+          throw new UsageError("--node is only for node and enrollment tokens");
+        }
+        if (values.reenroll && (kind.data !== "enrollment" || !values.node)) {
+          throw new UsageError("--reenroll needs --kind enrollment and --node ID");
         }
         if (values.node && !NodeId.safeParse(values.node).success) {
           throw new UsageError(`--node: not a valid node id: ${values.node}`);
         }
-        const minted = mintToken({
-          kind: kind.data,
-          node_id: values.node,
-          name: values.name,
-          expires_at: ttlMs === undefined ? undefined : Date.now() + ttlMs,
-        });
-        const created = await retryBusy(() =>
-          db.transaction((tx) => {
-            const created = storeMintedToken(tx, minted);
-            insertAudit(tx, {
-              actor: CLI_ACTOR,
-              action: "token.create",
-              target: created.id,
-              result: "ok",
-              detail: { kind: created.kind, name: created.name, node_id: created.node_id },
-            });
-            return created;
-          })
-        );
+        const now = Date.now();
+        let created: TokenCreated;
+        try {
+          created = await retryBusy(() =>
+            db.transaction((tx) =>
+              createToken(
+                tx,
+                {
+                  kind: kind.data,
+                  node_id: values.node,
+                  name: values.name,
+                  reenroll: values.reenroll,
+                  expires_at: ttlMs === undefined ? undefined : now + ttlMs,
+                },
+                CLI_ACTOR,
+                now,
+              )
+            )
+          );
+        } catch (error) {
+          if (error instanceof HttpProblem) throw new UsageError(error.message);
+          throw error;
+        }
         console.log(created.token);
-        console.error(`created ${created.kind} token ${created.id} (${created.name})`);
+        console.error(
+          `created ${created.kind} token ${created.id} (${created.name})` +
+            (created.reenroll ? `: it replaces ${created.node_id}'s token when used` : ""),
+        );
         return 0;
       }
       case "list": {
@@ -144,6 +161,8 @@ export async function tokenCommand(args: string[]): Promise<number> {
         const done = await retryBusy(() =>
           db.transaction((tx) => {
             const done = revokeToken(tx, id, Date.now());
+            // A running hub sees this within seconds and closes what the token had open.
+            endSessionsOfToken(tx, id, Date.now(), "token revoked");
             if (done) {
               insertAudit(tx, {
                 actor: CLI_ACTOR,

@@ -10,9 +10,9 @@
 import { Hono } from "hono";
 import { upgradeWebSocket } from "hono/deno";
 import type { WSContext } from "hono/ws";
-import type { AgentMessage, HubMessage } from "../../shared/protocol.ts";
+import { AGENT_CLOSE, type AgentMessage, type HubMessage } from "../../shared/protocol.ts";
 import { AGENT_FRAMES, parseFrame } from "../../shared/control_frames.ts";
-import { type Principal, requireAuth } from "../auth.ts";
+import { type NodePrincipal, type Principal, requireAuth } from "../auth.ts";
 import { HttpProblem } from "../errors.ts";
 import type { AgentSession, ControlSocket } from "../live/agent_sessions.ts";
 import type { HubServices } from "../services.ts";
@@ -21,7 +21,17 @@ import { getLogger } from "../../shared/log.ts";
 const logger = getLogger("agent-ws");
 
 /** How long a new connection may take to say hello. */
-const HELLO_TIMEOUT_MS = 10_000;
+const HELLO_TIMEOUT_MS = 5_000;
+
+/**
+ * Control sockets one node token may hold at once (the live one and a reconnect racing it).
+ * The runtime buffers a whole WebSocket message before the frame limit can be checked, up to
+ * its own cap (64 MiB in Deno 2.9, not configurable), so this bounds what one token can pin.
+ */
+export const MAX_SOCKETS_PER_TOKEN = 2;
+
+/** Frames refused before `hello` after which the socket is closed. */
+const MAX_FRAMES_BEFORE_HELLO = 8;
 
 /** A Hono WebSocket as the registry's socket. */
 export function controlSocket(ws: WSContext): ControlSocket {
@@ -52,11 +62,26 @@ export function agentWsRoutes(s: HubServices): Hono<{ Variables: { principal: Pr
 
   app.get("/agent/ws", requireAuth(s.verifier, "node"), (c) => {
     requireUpgrade(c.req.header("upgrade"), "/api/v1/agent/ws");
-    const principal = c.get("principal");
-    const nodeId = principal.node_id!;
+    const principal = c.get("principal") as NodePrincipal;
+    const nodeId = principal.node_id;
+    // Each socket may buffer one large frame before it is parsed: a node token gets only a few.
+    if (s.connections.countForToken(principal.token_id, "agent") >= MAX_SOCKETS_PER_TOKEN) {
+      throw new HttpProblem(
+        429,
+        "too-many-sockets",
+        "Too many control sockets",
+        `node ${nodeId} already holds ${MAX_SOCKETS_PER_TOKEN} control sockets with this token: ` +
+          "close one first",
+      );
+    }
     let session: AgentSession | undefined;
+    let socket: WSContext | undefined;
     let helloTimer: ReturnType<typeof setTimeout> | undefined;
     let refused = 0;
+    const untrack = s.connections.track("agent", principal, (reason) => {
+      if (session) s.agents.detach(session, reason, AGENT_CLOSE.revoked);
+      else socket?.close(AGENT_CLOSE.revoked, reason.slice(0, 120));
+    });
     const reply = (ws: WSContext, msg: HubMessage) => {
       try {
         ws.send(JSON.stringify(msg));
@@ -75,18 +100,31 @@ export function agentWsRoutes(s: HubServices): Hono<{ Variables: { principal: Pr
     };
     return upgradeWebSocket(c, {
       onOpen: (_e, ws) => {
-        helloTimer = setTimeout(() => ws.close(4400, "no hello within 10 s"), HELLO_TIMEOUT_MS);
+        socket = ws;
+        helloTimer = setTimeout(
+          () => ws.close(AGENT_CLOSE.noHello, `no hello within ${HELLO_TIMEOUT_MS / 1000} s`),
+          HELLO_TIMEOUT_MS,
+        );
       },
       onMessage: (e, ws) => {
         const parsed = parseFrame<AgentMessage>(e.data, AGENT_FRAMES);
-        if (!parsed.ok) return refuse(ws, parsed.error, parsed.ch);
-        const msg = parsed.msg;
         if (!session) {
-          if (msg.type !== "hello") return refuse(ws, "the first frame must be 'hello'");
+          if (!parsed.ok || parsed.msg.type !== "hello") {
+            if (parsed.ok) refuse(ws, "the first frame must be 'hello'");
+            else refuse(ws, parsed.error, parsed.ch);
+            // A socket that never says hello holds buffers for nothing: a few tries, then out.
+            if (refused >= MAX_FRAMES_BEFORE_HELLO) {
+              clearTimeout(helloTimer);
+              ws.close(AGENT_CLOSE.noHello, "too many frames before 'hello'");
+            }
+            return;
+          }
           clearTimeout(helloTimer);
-          session = s.agents.attach(nodeId, principal.token_id, controlSocket(ws), msg);
+          session = s.agents.attach(nodeId, principal.token_id, controlSocket(ws), parsed.msg);
           return;
         }
+        if (!parsed.ok) return refuse(ws, parsed.error, parsed.ch);
+        const msg = parsed.msg;
         switch (msg.type) {
           case "hello":
             return refuse(ws, "'hello' was already received on this connection");
@@ -105,6 +143,7 @@ export function agentWsRoutes(s: HubServices): Hono<{ Variables: { principal: Pr
       },
       onClose: (e) => {
         clearTimeout(helloTimer);
+        untrack();
         if (session) s.agents.detach(session, `connection closed (${e.code})`);
       },
     });

@@ -117,6 +117,7 @@ export function containerRoutes(s: HubServices): Hono<{ Variables: { principal: 
       const first = Promise.withResolvers<{ data?: string; end?: boolean }>();
       let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
       let done = false;
+      let untrack = () => {};
       const ch = session.open({
         message: (m) => {
           if (m.type === "stream.data") {
@@ -128,6 +129,7 @@ export function containerRoutes(s: HubServices): Hono<{ Variables: { principal: 
             }
           } else if (m.type === "stream.end") {
             done = true;
+            untrack();
             session.release(ch);
             if (!controller) {
               if (m.error) {
@@ -145,6 +147,7 @@ export function containerRoutes(s: HubServices): Hono<{ Variables: { principal: 
         },
         lost: (reason) => {
           done = true;
+          untrack();
           if (!controller) first.reject(controlProblem(id, "lost", reason));
           else {
             try {
@@ -166,9 +169,22 @@ export function containerRoutes(s: HubServices): Hono<{ Variables: { principal: 
         start: (ctl) => {
           controller = ctl;
           if (head.data) ctl.enqueue(encoder.encode(head.data));
-          if (head.end) ctl.close();
+          if (head.end) return ctl.close();
+          // A follow lives as long as its token (and browser session) does.
+          untrack = s.connections.track("logs", c.get("principal"), (reason) => {
+            if (!done) {
+              done = true;
+              session.send({ type: "stream.cancel", ch });
+              session.release(ch);
+            }
+            try {
+              ctl.enqueue(encoder.encode(`\n[fleet] log stream ended: ${reason}\n`));
+              ctl.close();
+            } catch { /* client gone */ }
+          });
         },
         cancel: () => {
+          untrack();
           if (done) return;
           session.send({ type: "stream.cancel", ch });
           session.release(ch);

@@ -27,7 +27,7 @@ export function fleetRoutes(s: HubServices): Hono<{ Variables: { principal: Prin
 
   app.get("/fleet/events", read, (c) => {
     const lastId = c.req.header("last-event-id") ?? c.req.query("last_event_id");
-    return s.sse.open(lastId || undefined);
+    return s.sse.open(lastId || undefined, c.get("principal"));
   });
 
   return app;

@@ -16,7 +16,7 @@ import { type Principal, requireAuth } from "../auth.ts";
 import { BadInput, Forbidden, NotFound } from "../errors.ts";
 import { deleteNode, getNodeRow, setRecovery } from "../store/nodes.ts";
 import { seriesFromRaw, seriesFromRollups } from "../store/samples.ts";
-import { listTokenRows, revokeToken } from "../store/tokens.ts";
+import { revokeNodeTokens } from "../store/tokens.ts";
 import type { HubServices } from "../services.ts";
 import { validate } from "./validate.ts";
 import { z } from "zod";
@@ -26,21 +26,36 @@ const MAX_BUCKETS = 10_000;
 /** Buckets aimed for when no step is given (about one per screen pixel of a wide chart). */
 const AUTO_BUCKETS = 720;
 
-/** Reads a time: ms since the epoch, ISO 8601, `now`, or `now-1h` / `-1h`. */
+/** Earliest time a query may name (2000-01-01): anything before is a typo or a unit mix-up. */
+export const EARLIEST_QUERY_TIME = Date.UTC(2000, 0, 1);
+/** How far past the hub's clock a query may reach (a browser's clock may run ahead). */
+export const QUERY_FUTURE_MS = 86_400_000;
+
+/**
+ * Reads a time: ms since the epoch, ISO 8601, `now`, or `now-1h` / `-1h`. Refuses, naming
+ * `field`, a time before 2000 or more than a day after `now`.
+ */
 export function parseTime(text: string, now: number, field: string): number {
   const t = text.trim();
-  if (/^\d+$/.test(t)) return Number(t);
-  if (t === "now") return now;
-  const rel = /^(?:now)?-(.+)$/.exec(t);
-  if (rel) {
-    const ms = parseDuration(rel[1]);
-    if (ms !== undefined) return now - ms;
+  let parsed = Number.NaN;
+  if (/^\d+$/.test(t)) parsed = Number(t);
+  else if (t === "now") parsed = now;
+  else {
+    const rel = /^(?:now)?-(.+)$/.exec(t);
+    const ms = rel ? parseDuration(rel[1]) : undefined;
+    parsed = ms !== undefined ? now - ms : Date.parse(t);
   }
-  const parsed = Date.parse(t);
   if (Number.isNaN(parsed)) {
     throw new BadInput(`${field}: not a time: ${JSON.stringify(text)}`, [
       { path: field, message: "use ms since the epoch, ISO 8601, 'now' or a relative '-1h'" },
     ]);
+  }
+  if (!(parsed >= EARLIEST_QUERY_TIME && parsed <= now + QUERY_FUTURE_MS)) {
+    throw new BadInput(
+      `${field}: ${JSON.stringify(text)} is out of range: give a time after 2000-01-01 and ` +
+        "at most a day from now",
+      [{ path: field, message: "before 2000-01-01 or more than a day from now" }],
+    );
   }
   return parsed;
 }
@@ -67,11 +82,14 @@ export function nodeRoutes(s: HubServices): Hono<{ Variables: { principal: Princ
     const { id } = c.req.valid("param");
     rowOr404(id);
     const now = Date.now();
-    await s.db.write((tx) => {
-      for (const t of listTokenRows(tx)) if (t.node_id === id) revokeToken(tx, t.id, now);
+    const revoked = await s.db.write((tx) => {
+      const ids = revokeNodeTokens(tx, id, now);
       deleteNode(tx, id);
+      return ids;
     });
     s.verifier.invalidate();
+    // Its agent's control socket (and anything else its tokens opened) ends now.
+    for (const t of revoked) s.connections.closeToken(t, `node ${id} was deleted`);
     s.fleet.removed(id);
     return c.body(null, 204);
   });
@@ -105,10 +123,14 @@ export function nodeRoutes(s: HubServices): Hono<{ Variables: { principal: Princ
       const q = c.req.valid("query");
       const now = Date.now();
       const to = q.to === undefined ? now : parseTime(q.to, now, "to");
-      const from = q.from === undefined ? to - 3_600_000 : parseTime(q.from, now, "from");
+      let from = q.from === undefined ? to - 3_600_000 : parseTime(q.from, now, "from");
       if (from >= to) {
         throw new BadInput("from must be before to", [{ path: "from", message: "after to" }]);
       }
+      // Nothing older than the longest retention is kept: start there, so the answer's range
+      // and step describe data that can exist (a range wholly before it: one empty bucket).
+      const kept = now - Math.max(s.config.rawRetentionMs, s.config.rollupRetentionMs);
+      from = Math.min(Math.max(from, kept), to);
       const span = to - from;
       let stepS = q.step ?? Math.max(5, Math.ceil(span / 1000 / AUTO_BUCKETS));
       const rawCovers = from >= now - s.config.rawRetentionMs;

@@ -11,8 +11,8 @@ import { Hono } from "hono";
 import { upgradeWebSocket } from "hono/deno";
 import { z } from "zod";
 import { NodeId } from "../../shared/protocol.ts";
-import { type Principal, requireAuth } from "../auth.ts";
-import { Forbidden, NotFound } from "../errors.ts";
+import { checkOrigin, type Principal, requireAuth } from "../auth.ts";
+import { NotFound } from "../errors.ts";
 import { getNodeRow } from "../store/nodes.ts";
 import type { TerminalSession } from "../live/terminal_relay.ts";
 import type { HubServices } from "../services.ts";
@@ -24,21 +24,6 @@ const Query = z.strictObject({
   cols: z.coerce.number().int().min(2).max(1000).default(80),
   rows: z.coerce.number().int().min(1).max(1000).default(24),
 });
-
-/** Refuses a WebSocket opened by a page of another origin (cross-site WebSocket hijacking). */
-export function checkOrigin(origin: string | undefined, requestUrl: string, host?: string): void {
-  if (!origin) return; // not a browser
-  let o: URL;
-  try {
-    o = new URL(origin);
-  } catch {
-    throw new Forbidden(`bad Origin ${origin}`);
-  }
-  const expected = host ?? new URL(requestUrl).host;
-  if (o.host !== expected) {
-    throw new Forbidden(`a page of ${o.origin} may not open a terminal on this hub`);
-  }
-}
 
 /** The terminal route. */
 export function terminalRoutes(s: HubServices): Hono<{ Variables: { principal: Principal } }> {
@@ -54,10 +39,21 @@ export function terminalRoutes(s: HubServices): Hono<{ Variables: { principal: P
       if (!getNodeRow(s.db, node)) {
         throw new NotFound(`no node ${node}: see GET /api/v1/fleet for the known nodes`);
       }
-      checkOrigin(c.req.header("origin"), c.req.url, c.req.header("host"));
+      const principal = c.get("principal");
+      // Cross-site WebSocket hijacking: a browser (cookie, or any request with an Origin) must
+      // come from the hub's own page.
+      const origin = c.req.header("origin");
+      if (principal.session_id !== null || origin !== undefined) {
+        checkOrigin(
+          origin,
+          c.req.url,
+          c.req.header("host"),
+          s.verifier.limits.publicOrigin,
+          "open a terminal",
+        );
+      }
       requireUpgrade(c.req.header("upgrade"), `/api/v1/terminal/${node}`);
       const { cols, rows } = c.req.valid("query");
-      const principal = c.get("principal");
       let session: TerminalSession | undefined;
       return upgradeWebSocket(c, {
         onOpen: (_e, ws) => {

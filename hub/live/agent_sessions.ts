@@ -10,12 +10,13 @@
  *
  * @module
  */
-import type {
-  AgentHello,
-  AgentMessage,
-  ControlCapability,
-  ControlErrorCode,
-  HubMessage,
+import {
+  AGENT_CLOSE,
+  type AgentHello,
+  type AgentMessage,
+  type ControlCapability,
+  type ControlErrorCode,
+  type HubMessage,
 } from "../../shared/protocol.ts";
 import type { EventBus } from "./bus.ts";
 import { getLogger } from "../../shared/log.ts";
@@ -258,9 +259,23 @@ export class AgentSessions {
       return undefined;
     }
     const old = this.#sessions.get(nodeId);
+    if (old && old.tokenId !== tokenId) {
+      // Only the same credential may take over a live connection: a second token for the node
+      // (an impostor, or a rotation racing the old socket) waits until the old one is gone.
+      logger.warn("control connection refused: the node is connected with another token", {
+        node_id: nodeId,
+        token_id: tokenId,
+        live_token_id: old.tokenId,
+      });
+      socket.close(
+        AGENT_CLOSE.taken,
+        `${nodeId} is already connected with another token; revoke it to switch`,
+      );
+      return undefined;
+    }
     if (old) {
       this.#sessions.delete(nodeId);
-      old.end("replaced by a newer connection of the same node", 4001);
+      old.end("replaced by a newer connection of the same node", AGENT_CLOSE.replaced);
     }
     const session = new AgentSession(nodeId, tokenId, socket, hello);
     this.#sessions.set(nodeId, session);
@@ -311,11 +326,11 @@ export class AgentSessions {
     const now = Date.now();
     for (const s of [...this.#sessions.values()]) {
       if (now - s.lastPong > 3 * this.#options.pingMs + 1000) {
-        this.detach(s, "no pong for three pings", 4002);
+        this.detach(s, "no pong for three pings", AGENT_CLOSE.noPong);
         continue;
       }
       if (!this.#options.tokenValid(s.tokenId)) {
-        this.detach(s, "the node's token was revoked or expired", 4003);
+        this.detach(s, "the node's token was revoked or expired", AGENT_CLOSE.revoked);
         continue;
       }
       s.send({ type: "ping", t: performance.now() });

@@ -8,6 +8,7 @@
  * @module
  */
 import type { BusEvent, EventBus } from "./bus.ts";
+import type { ConnectionOwner, LiveConnections } from "./connections.ts";
 import { getLogger } from "../../shared/log.ts";
 
 const logger = getLogger("sse");
@@ -18,11 +19,14 @@ const HEARTBEAT = encoder.encode(": heartbeat\n\n");
 export interface SseOptions {
   heartbeatMs: number;
   clientBufferBytes: number;
+  /** Where streams register, so revoking their token (or logging out) ends them. */
+  connections: LiveConnections;
 }
 
 interface Client {
   controller: ReadableStreamDefaultController<Uint8Array>;
   unsubscribe: () => void;
+  untrack: () => void;
   closed: boolean;
 }
 
@@ -71,6 +75,7 @@ export class SseHub {
     if (client.closed) return;
     client.closed = true;
     client.unsubscribe();
+    client.untrack();
     this.#clients.delete(client);
   }
 
@@ -82,11 +87,11 @@ export class SseHub {
    * app.get("/api/v1/fleet/events", (c) => sse.open(c.req.header("last-event-id")));
    * ```
    */
-  open(lastEventId: string | undefined): Response {
+  open(lastEventId: string | undefined, owner?: ConnectionOwner): Response {
     let client!: Client;
     const stream = new ReadableStream<Uint8Array>({
       start: (controller) => {
-        client = { controller, unsubscribe: () => {}, closed: false };
+        client = { controller, unsubscribe: () => {}, untrack: () => {}, closed: false };
         controller.enqueue(encoder.encode("retry: 2000\n\n"));
         if (lastEventId) {
           const resume = this.#bus.since(lastEventId);
@@ -100,6 +105,15 @@ export class SseHub {
         }
         client.unsubscribe = this.#bus.subscribe((e: BusEvent) => this.#send(client, e.frame));
         this.#clients.add(client);
+        if (owner) {
+          client.untrack = this.#options.connections.track("sse", owner, (reason) => {
+            try {
+              controller.enqueue(encoder.encode(`: closed: ${reason}\n\n`));
+              controller.close();
+            } catch { /* already errored */ }
+            this.#close(client);
+          });
+        }
       },
       cancel: () => this.#close(client),
     }, {

@@ -22,6 +22,7 @@ import {
 import type { AgentSessions, ChannelMessage } from "./agent_sessions.ts";
 import type { ControlSocket } from "./agent_sessions.ts";
 import type { Principal } from "../auth.ts";
+import type { LiveConnections } from "./connections.ts";
 import type { Database } from "../store/db.ts";
 import { recordAudit } from "../store/audit.ts";
 import { getLogger } from "../../shared/log.ts";
@@ -41,6 +42,8 @@ export const MAX_TERMINALS_PER_NODE = 16;
 export interface TerminalRelayOptions {
   idleMs: number;
   rateBps: number;
+  /** Where sessions register, so revoking their token (or logging out) closes them. */
+  connections: LiveConnections;
 }
 
 /** What a browser asked for. */
@@ -104,6 +107,7 @@ export class TerminalRelay {
     let lastActivity = Date.now();
     let idleTimer: ReturnType<typeof setTimeout> | undefined;
     let flowTimer: ReturnType<typeof setInterval> | undefined;
+    let untrack = () => {};
     const toBrowser = (m: TerminalServerMessage) => {
       try {
         socket.send(JSON.stringify(m));
@@ -154,6 +158,7 @@ export class TerminalRelay {
       ended = true;
       clearTimeout(idleTimer);
       clearInterval(flowTimer);
+      untrack();
       set.delete(closeFromHub);
       if (set.size === 0) this.#open.delete(nodeId);
       if (tellAgent) session.send({ type: "pty.close", ch, reason });
@@ -236,6 +241,11 @@ export class TerminalRelay {
     });
     set.add(closeFromHub);
     this.#open.set(nodeId, set);
+    untrack = this.#options.connections.track(
+      "terminal",
+      principal,
+      (reason) => finish(TERMINAL_CLOSE.revoked, reason, { code: null }, true),
+    );
     session.send({
       type: "pty.open",
       ch,

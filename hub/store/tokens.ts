@@ -19,6 +19,8 @@ export interface TokenRow {
   last_used_at: number | null;
   revoked_at: number | null;
   used_at: number | null;
+  /** 1 for an enrollment token made to replace exactly `node_id`'s token. */
+  reenroll: number;
 }
 
 /** The listing form of a row (no hash). */
@@ -33,6 +35,7 @@ export function tokenInfo(row: TokenRow): TokenInfo {
     last_used_at: row.last_used_at,
     revoked_at: row.revoked_at,
     used_at: row.used_at,
+    reenroll: row.reenroll === 1,
   };
 }
 
@@ -42,8 +45,8 @@ export function insertToken(
   row: Omit<TokenRow, "last_used_at" | "revoked_at" | "used_at">,
 ): void {
   db.run(
-    `INSERT INTO tokens (id, name, kind, node_id, hash, created_at, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO tokens (id, name, kind, node_id, hash, created_at, expires_at, reenroll)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     row.id,
     row.name,
     row.kind,
@@ -51,6 +54,7 @@ export function insertToken(
     row.hash,
     row.created_at,
     row.expires_at,
+    row.reenroll,
   );
 }
 
@@ -97,4 +101,37 @@ export function countActiveAdmins(db: Database): number {
 /** Records when tokens were last used (batched by the caller). */
 export function markTokensUsed(db: Database, used: Map<string, number>): void {
   for (const [id, at] of used) db.run("UPDATE tokens SET last_used_at = ? WHERE id = ?", at, id);
+}
+
+/** The node tokens of `nodeId` that still work (not revoked, not expired). */
+export function liveNodeTokens(db: Database, nodeId: string, now: number): TokenRow[] {
+  return db.all<TokenRow>(
+    `SELECT * FROM tokens WHERE kind = 'node' AND node_id = ? AND revoked_at IS NULL
+       AND (expires_at IS NULL OR expires_at > ?)`,
+    nodeId,
+    now,
+  );
+}
+
+/**
+ * Revokes the active tokens bound to `nodeId` (node tokens, and with `all` its enrollment
+ * tokens too); returns their ids.
+ */
+export function revokeNodeTokens(db: Database, nodeId: string, now: number, all = true): string[] {
+  return db.all<{ id: string }>(
+    `UPDATE tokens SET revoked_at = ? WHERE node_id = ? AND revoked_at IS NULL
+       AND (? OR kind = 'node') RETURNING id`,
+    now,
+    nodeId,
+    all ? 1 : 0,
+  ).map((r) => r.id);
+}
+
+/** Whether a token still works (exists, not revoked, not expired). */
+export function tokenIsLive(db: Database, id: string, now: number): boolean {
+  const t = db.get<{ revoked_at: number | null; expires_at: number | null }>(
+    "SELECT revoked_at, expires_at FROM tokens WHERE id = ?",
+    id,
+  );
+  return !!t && t.revoked_at === null && (t.expires_at === null || t.expires_at > now);
 }

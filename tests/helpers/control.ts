@@ -98,7 +98,10 @@ export class TerminalClient extends WsClient {
       .join("");
   }
 
-  /** Connects with a session cookie (what a browser sends) and optional extra headers. */
+  /**
+   * Connects with a session cookie (what a browser sends; see `loginCookie`) or a bearer token,
+   * and optional extra headers.
+   */
   static open(
     hub: string,
     node: string,
@@ -108,7 +111,9 @@ export class TerminalClient extends WsClient {
     const headers: Record<string, string> = {};
     if (auth.cookie) headers.cookie = `fleet_session=${auth.cookie}`;
     if (auth.bearer) headers.authorization = `Bearer ${auth.bearer}`;
-    if (auth.origin) headers.origin = auth.origin;
+    // A browser always names the page's origin; with a cookie the hub insists on it.
+    const origin = auth.origin ?? (auth.cookie ? hub : undefined);
+    if (origin) headers.origin = origin;
     const url = `${
       hub.replace(/^http/, "ws")
     }/api/v1/terminal/${node}?cols=${size.cols}&rows=${size.rows}`;

@@ -98,3 +98,20 @@ export async function hubCli(
     stderr: dec.decode(out.stderr).trim(),
   };
 }
+
+/**
+ * Logs in as a browser does (`POST /api/v1/session`) and returns the session cookie's value
+ * (a random session id, not the token).
+ */
+export async function loginCookie(hubUrl: string, token: string): Promise<string> {
+  const res = await fetch(`${hubUrl}/api/v1/session`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: hubUrl },
+    body: JSON.stringify({ token }),
+  });
+  await res.body?.cancel();
+  if (res.status !== 200) throw new Error(`login refused: ${res.status}`);
+  const m = /fleet_session=([^;]+)/.exec(res.headers.get("set-cookie") ?? "");
+  if (!m) throw new Error("login set no session cookie");
+  return m[1];
+}

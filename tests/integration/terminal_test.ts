@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type HubProcess, startHub } from "../helpers/hub.ts";
+import { type HubProcess, loginCookie, startHub } from "../helpers/hub.ts";
 import { startAgent } from "../helpers/agent.ts";
 import type { Child } from "../helpers/process.ts";
 import {
@@ -56,7 +56,9 @@ Deno.test({
   fn: async () => {
     const hub = await startHub();
     const agent = await withAgent(hub, "p1");
-    const a = TerminalClient.open(hub.url, "p1", { cookie: hub.adminToken }, {
+    const a = TerminalClient.open(hub.url, "p1", {
+      cookie: await loginCookie(hub.url, hub.adminToken),
+    }, {
       cols: 100,
       rows: 30,
     });
@@ -137,7 +139,9 @@ Deno.test({
   fn: async () => {
     const hub = await startHub();
     const agent = await withAgent(hub, "p2");
-    const t = TerminalClient.open(hub.url, "p2", { cookie: hub.adminToken });
+    const t = TerminalClient.open(hub.url, "p2", {
+      cookie: await loginCookie(hub.url, hub.adminToken),
+    });
     try {
       await t.ready();
       const pid = await shellPid(t, "pid");
@@ -174,10 +178,13 @@ Deno.test({
       for (
         const [headers, status, re] of [
           [{}, 401, /token/],
-          [{ cookie: `fleet_session=${viewer.token}` }, 403, /viewer/],
+          [{ cookie: `fleet_session=${await loginCookie(hub.url, viewer.token)}` }, 403, /viewer/],
           [{ authorization: `Bearer ${node.token}` }, 403, /node/],
           [
-            { cookie: `fleet_session=${hub.adminToken}`, origin: "https://evil.example" },
+            {
+              cookie: `fleet_session=${await loginCookie(hub.url, hub.adminToken)}`,
+              origin: "https://evil.example",
+            },
             403,
             /evil/,
           ],
@@ -200,7 +207,7 @@ Deno.test({
       // Same-origin browsers are welcome (the Origin matches the Host).
       // p3 has a token but no agent: the socket opens and closes with a clear reason.
       const t = TerminalClient.open(hub.url, "p3", {
-        cookie: hub.adminToken,
+        cookie: await loginCookie(hub.url, hub.adminToken),
         origin: hub.url,
       });
       const err = await t.next<TerminalFrame>((f) => f.type === "error");
@@ -222,7 +229,9 @@ Deno.test({
   fn: async () => {
     const hub = await startHub({ args: ["--terminal-idle", "3s"] });
     const agent = await withAgent(hub, "p4");
-    const t = TerminalClient.open(hub.url, "p4", { cookie: hub.adminToken });
+    const t = TerminalClient.open(hub.url, "p4", {
+      cookie: await loginCookie(hub.url, hub.adminToken),
+    });
     try {
       await t.ready();
       const pid = await shellPid(t, "pid");
@@ -251,7 +260,9 @@ Deno.test({
     let hub = await startHub({ dataDir });
     const port = hub.port;
     const agent = await withAgent(hub, "p5");
-    const t = TerminalClient.open(hub.url, "p5", { cookie: hub.adminToken });
+    const t = TerminalClient.open(hub.url, "p5", {
+      cookie: await loginCookie(hub.url, hub.adminToken),
+    });
     let t2: TerminalClient | undefined;
     try {
       await t.ready();
@@ -262,7 +273,9 @@ Deno.test({
       await waitGone(pid, "the shell of the lost hub");
       hub = await startHub({ dataDir, port });
       await waitControl(hub.admin, "p5", true, 60_000);
-      t2 = TerminalClient.open(hub.url, "p5", { cookie: hub.adminToken });
+      t2 = TerminalClient.open(hub.url, "p5", {
+        cookie: await loginCookie(hub.url, hub.adminToken),
+      });
       await t2.ready();
       t2.type("echo again-$((2*21))\n");
       await t2.waitOutput(/again-42/);
@@ -282,7 +295,9 @@ Deno.test({
     const rate = 64 * 1024;
     const hub = await startHub({ args: ["--terminal-rate", "64KB"] });
     const agent = await withAgent(hub, "p6");
-    const t = TerminalClient.open(hub.url, "p6", { cookie: hub.adminToken });
+    const t = TerminalClient.open(hub.url, "p6", {
+      cookie: await loginCookie(hub.url, hub.adminToken),
+    });
     try {
       await t.ready();
       await shellPid(t, "pid");
@@ -320,7 +335,9 @@ Deno.test({
   fn: async () => {
     const hub = await startHub();
     const agent = await withAgent(hub, "p7");
-    const t = TerminalClient.open(hub.url, "p7", { cookie: hub.adminToken });
+    const t = TerminalClient.open(hub.url, "p7", {
+      cookie: await loginCookie(hub.url, hub.adminToken),
+    });
     try {
       await t.ready();
       const pid = await shellPid(t, "pid");

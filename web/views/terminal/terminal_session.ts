@@ -60,6 +60,7 @@ const CLOSE_TEXT: Record<number, [SessionState, string]> = {
   4004: ["failed", "node not connected"],
   4005: ["failed", "the node's agent offers no terminals"],
   4006: ["failed", "too many terminals on the node (16)"],
+  4008: ["ended", "signed out: the session ended or its token was revoked"],
 };
 
 /** Characters per input frame (UTF-8 may triple them; the hub's cap is 64 KB). */
