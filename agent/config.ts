@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { ConfigError, parseYamlConfig } from "../shared/yaml_config.ts";
+import { ConfigError, parseYamlConfig, readConfigFile } from "../shared/yaml_config.ts";
 import { parseDuration, parseSize } from "../shared/duration.ts";
 import { resolveSettings, type SettingSpec } from "../shared/settings.ts";
 import { NodeId } from "../shared/protocol.ts";
@@ -239,13 +239,10 @@ export async function loadAgentConfig(
 ): Promise<AgentConfig> {
   const explicit = flags["config"] ?? env["FLEET_AGENT_CONFIG"];
   const path = explicit ?? DEFAULT_AGENT_CONFIG;
-  let text: string | undefined;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound) || explicit !== undefined) {
-      throw new ConfigError(`${path}: cannot read: ${(error as Error).message}`);
-    }
+  // Same bounded reader as the hub's fleet.yml: size-capped, then parsed alias-safe.
+  const text = await readConfigFile(path);
+  if (text === undefined && explicit !== undefined) {
+    throw new ConfigError(`${path}: cannot read: file not found`);
   }
   const file = text === undefined ? {} : parseYamlConfig(text, path, AgentFile);
   const v = resolveSettings(AGENT_SETTINGS, flags, env, file);

@@ -10,11 +10,13 @@
  */
 import { dirname, join } from "node:path";
 import { cpus, totalmem } from "node:os";
-import { parse, stringify } from "yaml";
+import { stringify } from "yaml";
+import { z } from "zod";
 import { ApiClient, ApiError } from "../shared/api_client.ts";
 import { agentUnit, DEFAULT_UNIT_PATHS, recoveryUnit } from "./units.ts";
 import { AgentFile } from "./config.ts";
 import { UsageError } from "../shared/cli.ts";
+import { parseYamlConfig, readConfigFile } from "../shared/yaml_config.ts";
 import { getLogger } from "../shared/log.ts";
 
 const logger = getLogger("install");
@@ -48,8 +50,13 @@ async function systemctl(args: string[]): Promise<{ ok: boolean; out: string }> 
 }
 
 async function readConfig(root: string): Promise<Record<string, unknown> | undefined> {
+  // The same size-capped, alias-safe loader as `run`; loose, since only hub/token/node_id count.
   try {
-    return parse(await Deno.readTextFile(under(root, DEFAULT_UNIT_PATHS.config))) ?? undefined;
+    const path = under(root, DEFAULT_UNIT_PATHS.config);
+    const text = await readConfigFile(path);
+    return text === undefined
+      ? undefined
+      : parseYamlConfig(text, path, z.record(z.string(), z.unknown()));
   } catch {
     return undefined;
   }

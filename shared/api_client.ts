@@ -19,6 +19,7 @@ import type {
   IngestBatch,
   JobInfo,
   JobSpec,
+  JobsRunningResult,
   JobSubmit,
   MetricsResponse,
   NodeRecovery,
@@ -211,6 +212,17 @@ export class ApiClient {
     },
   ): Promise<{ state: string }> {
     return this.request("POST", `/api/v1/jobs/${encodeURIComponent(id)}/${outcome}`, body);
+  }
+
+  /**
+   * `POST /api/v1/jobs/running` (node token): the jobs this agent really runs; the hub returns
+   * every other job it holds for this node to the queue.
+   */
+  reportRunningJobs(jobIds: string[], nodeId?: string): Promise<JobsRunningResult> {
+    return this.request("POST", "/api/v1/jobs/running", {
+      job_ids: jobIds,
+      ...(nodeId === undefined ? {} : { node_id: nodeId }),
+    });
   }
 
   /** `GET /api/v1/roamers`. */

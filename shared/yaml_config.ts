@@ -3,9 +3,22 @@
  * the line and the key, e.g. `fleet.yml:7: hub.prot: unknown key (allowed: port, host, …)`.
  * Used by the hub (`fleet.yml`) and the agent (`/etc/fleet/agent.yml`).
  *
+ * Hostile input is refused before it can cost memory: files larger than
+ * {@link MAX_CONFIG_BYTES}, and anchors/aliases that expand to more than
+ * {@link MAX_ALIAS_VALUES} values (a "billion laughs" file) — both as a {@link ConfigError}.
+ *
  * @module
  */
-import { isMap, isPair, isScalar, LineCounter, parseDocument } from "yaml";
+import {
+  isAlias,
+  isCollection,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  LineCounter,
+  parseDocument,
+} from "yaml";
 import type { z } from "zod";
 
 /** A config file that cannot be used; `message` lists each problem on its own line. */
@@ -14,6 +27,58 @@ export class ConfigError extends Error {
     super(message);
     this.name = "ConfigError";
   }
+}
+
+/** Largest config file read (bytes); a 5 MB fleet.yml took the hub to ~780 MB while parsing. */
+export const MAX_CONFIG_BYTES = 1_048_576;
+
+/** Most values that aliases (`*name`) may add to a file in total, counted expanded. */
+export const MAX_ALIAS_VALUES = 10_000;
+
+/**
+ * Reads a config file of at most {@link MAX_CONFIG_BYTES}; `undefined` when it does not exist.
+ * Reads in chunks so that a huge file (or `/dev/zero`) is refused without being loaded.
+ *
+ * @throws {ConfigError} when the file is too large or cannot be read.
+ */
+export async function readConfigFile(path: string): Promise<string | undefined> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw new ConfigError(`${path}: cannot read: ${(error as Error).message}`);
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    const buf = new Uint8Array(65_536);
+    for (;;) {
+      const n = await file.read(buf);
+      if (n === null) break;
+      total += n;
+      if (total > MAX_CONFIG_BYTES) throw tooLarge(path);
+      chunks.push(buf.slice(0, n));
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`${path}: cannot read: ${(error as Error).message}`);
+  } finally {
+    file.close();
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+function tooLarge(file: string): ConfigError {
+  return new ConfigError(
+    `${file}: larger than ${MAX_CONFIG_BYTES} bytes (1 MiB), the most a config file may be`,
+  );
 }
 
 type Issue = z.core.$ZodIssue;
@@ -38,6 +103,57 @@ function lineOf(
   return undefined;
 }
 
+/**
+ * Finds the first alias that has no anchor before it, sits inside the node it names (a cycle),
+ * or makes aliases add more than {@link MAX_ALIAS_VALUES} values in total. Walks with its own
+ * stack, so a deeply nested file cannot overflow the call stack here.
+ */
+function aliasProblem(
+  doc: ReturnType<typeof parseDocument>,
+  counter: LineCounter,
+  file: string,
+): string | undefined {
+  type Anchor = { done: boolean; size: number };
+  type Frame = { kids: readonly unknown[]; next: number; size: number; anchor?: Anchor };
+  const latest = new Map<string, Anchor>();
+  const stack: Frame[] = [{ kids: [doc.contents], next: 0, size: 0 }];
+  let added = 0;
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.next === top.kids.length) {
+      stack.pop();
+      if (top.anchor) Object.assign(top.anchor, { done: true, size: top.size });
+      if (stack.length > 0) stack[stack.length - 1].size += top.size;
+      continue;
+    }
+    const node = top.kids[top.next++];
+    if (isAlias(node)) {
+      const line = node.range ? counter.linePos(node.range[0]).line : undefined;
+      const at = `${file}${line === undefined ? "" : `:${line}`}: alias *${node.source}`;
+      const target = latest.get(node.source);
+      if (!target) return `${at} has no anchor &${node.source} before it`;
+      if (!target.done) return `${at} is inside the node it names (a cycle)`;
+      added += target.size;
+      if (added > MAX_ALIAS_VALUES) {
+        return `${at}: aliases expand to more than ${MAX_ALIAS_VALUES} values; write them out`;
+      }
+      top.size += target.size;
+      continue;
+    }
+    const frame: Frame = {
+      kids: isPair(node) ? [node.key, node.value] : isCollection(node) ? node.items : [],
+      next: 0,
+      size: isPair(node) ? 0 : 1,
+    };
+    if (isNode(node) && node.anchor) {
+      frame.anchor = { done: false, size: 0 };
+      latest.set(node.anchor, frame.anchor);
+    }
+    stack.push(frame);
+  }
+  return undefined;
+}
+
 function describe(issue: Issue): { keys: string[]; text: string }[] {
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((k) => ({ keys: [k], text: "unknown key" }));
@@ -50,7 +166,7 @@ function describe(issue: Issue): { keys: string[]; text: string }[] {
  *
  * @example
  * ```ts
- * const cfg = parseYamlConfig(await Deno.readTextFile("fleet.yml"), "fleet.yml", HubFile);
+ * const cfg = parseYamlConfig((await readConfigFile("fleet.yml")) ?? "", "fleet.yml", HubFile);
  * ```
  * @throws {ConfigError} naming the file, line and key of every problem.
  */
@@ -59,8 +175,15 @@ export function parseYamlConfig<S extends z.ZodType>(
   file: string,
   schema: S,
 ): z.infer<S> {
+  // Characters, not bytes: a backstop for callers that did not read with readConfigFile.
+  if (text.length > MAX_CONFIG_BYTES) throw tooLarge(file);
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  } catch (error) {
+    throw new ConfigError(`${file}: not valid YAML: ${(error as Error).message}`);
+  }
   if (doc.errors.length) {
     throw new ConfigError(
       doc.errors.map((e) => {
@@ -69,7 +192,15 @@ export function parseYamlConfig<S extends z.ZodType>(
       }).join("\n"),
     );
   }
-  const value = doc.toJS() ?? {};
+  const aliases = aliasProblem(doc, counter, file);
+  if (aliases) throw new ConfigError(aliases);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_VALUES }) ?? {};
+  } catch (error) {
+    // Not expected after the alias check; still the operator's file, so still a ConfigError.
+    throw new ConfigError(`${file}: cannot load: ${(error as Error).message}`);
+  }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const lines: string[] = [];

@@ -1,9 +1,11 @@
 /**
  * The `docker` executor: runs a job's image through the local Engine API. It pulls the image only
  * when it is not already present (a cached image starts in well under a second), creates a
- * container labelled `fleet.job` / `fleet.attempt` (so cleanup can always find leftovers), uses
- * the `nvidia` runtime for GPU jobs when the engine has one, follows the logs while the job runs,
- * stops the container on timeout or cancel (`stop?t=2`, then kill) and always removes it.
+ * container labelled `fleet.job` / `fleet.attempt` (so cleanup can always find leftovers) and
+ * the run's `fleet.tag` (its name is handed to the worker before it exists, so a restarted agent
+ * removes what a killed one left), uses the `nvidia` runtime for GPU jobs when the engine has
+ * one, follows the logs while the job runs, stops the container on timeout or cancel
+ * (`stop?t=2`, then kill) and always removes it.
  *
  * A job that fails (pull error, start error, non-zero exit, timeout, cancel) is a result; only an
  * unreachable engine before anything was created throws ({@link DockerUnavailableError}).
@@ -12,6 +14,7 @@
  */
 import type { ExecOptions, ExecResult, Executor } from "./executor.ts";
 import type { JobSpec } from "../../shared/protocol.ts";
+import { JOB_TAG_LABEL } from "./ledger.ts";
 import {
   createDockerApi,
   createLogDemuxer,
@@ -341,16 +344,24 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Execu
         }
       }
       if (exec.signal.aborted) return finish({ cancelled: true });
+      const name = containerName(job);
+      try {
+        exec.onHandle?.({ container: name });
+      } catch { /* recording where the run is must not break it */ }
       const created = await api.json<{ Id: string; Warnings?: string[] }>(
         "POST",
         "/containers/create",
         {
-          query: { name: containerName(job) },
+          query: { name },
           body: {
             Image: job.image,
             Cmd: containerCmd(job.command),
             Env: env,
-            Labels: { "fleet.job": job.id, "fleet.attempt": String(job.attempt) },
+            Labels: {
+              "fleet.job": job.id,
+              "fleet.attempt": String(job.attempt),
+              ...(exec.tag ? { [JOB_TAG_LABEL]: exec.tag } : {}),
+            },
             Tty: false,
             OpenStdin: false,
             AttachStdin: false,

@@ -26,6 +26,16 @@ export interface ExecResult {
   ended_at: number;
 }
 
+/** Where a run can be found again after the agent died: its process group or its container. */
+export interface RunHandle {
+  /** The run's process group (its leader's PID). */
+  pgid?: number;
+  /** The leader's start time, clock ticks since boot (field 22 of `/proc/<pid>/stat`). */
+  start_time?: number;
+  /** A docker run's container name (chosen before the container is created). */
+  container?: string;
+}
+
 /** What an executor is given besides the job. */
 export interface ExecOptions {
   /** Aborting stops the job (cancel, agent shutdown). */
@@ -36,6 +46,13 @@ export interface ExecOptions {
   outputCapBytes?: number;
   /** Called with output as it arrives (for live logs); must not throw. */
   onOutput?: (chunk: string) => void;
+  /**
+   * A random name of this run, carried by it (`FLEET_JOB_TAG` in a process's environment, the
+   * `fleet.tag` label of a container) so a restarted agent finds what a killed one left.
+   */
+  tag?: string;
+  /** Called synchronously as soon as the run has a process group or a container name. */
+  onHandle?: (handle: RunHandle) => void;
 }
 
 /** Runs jobs of one executor kind. */

@@ -1,15 +1,18 @@
 /**
  * The `process` executor: runs a job's command on the node itself (hosts without Docker, and the
  * tests). The command runs in its own process group, in the job's temp dir, with the job's env
- * plus `FLEET_JOB_ID`, `FLEET_JOB_ATTEMPT`, `FLEET_JOB_DIR` and `FLEET_JOB_PAYLOAD`; on timeout
- * or cancel the whole group gets SIGTERM, then SIGKILL, so no grandchild survives its job. Its
- * core, {@link runProcessGroup}, also runs the control channel's batch exec.
+ * plus `FLEET_JOB_ID`, `FLEET_JOB_ATTEMPT`, `FLEET_JOB_DIR`, `FLEET_JOB_PAYLOAD` and the run's
+ * `FLEET_JOB_TAG`; on timeout or cancel the whole group gets SIGTERM, then SIGKILL, so no
+ * grandchild survives its job. The group and its leader's start time are handed to the worker
+ * the moment the leader exists, so a restarted agent can kill what a killed one left. Its core,
+ * {@link runProcessGroup}, also runs the control channel's batch exec.
  *
  * @module
  */
 import { spawn } from "node:child_process";
 import type { JobSpec } from "../../shared/protocol.ts";
 import type { ExecOptions, ExecResult, Executor } from "./executor.ts";
+import { JOB_TAG_ENV, processStartTime } from "./ledger.ts";
 
 /** Seconds between SIGTERM and SIGKILL of a job's process group. */
 const KILL_GRACE_MS = 2000;
@@ -68,6 +71,8 @@ export interface ProcessGroupOptions {
   tailCapBytes: number;
   /** Called with decoded output as it arrives, per pipe; must not throw. */
   onOutput?: (text: string, stream: "stdout" | "stderr") => void;
+  /** Called synchronously with the leader's PID (= the group) right after it was spawned. */
+  onSpawn?: (pid: number) => void;
 }
 
 /**
@@ -96,6 +101,11 @@ export function runProcessGroup(o: ProcessGroupOptions): Promise<ExecResult> {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
+    if (child.pid !== undefined) {
+      try {
+        o.onSpawn?.(child.pid);
+      } catch { /* recording where the run is must not break it */ }
+    }
     for (const stream of ["stdout", "stderr"] as const) {
       // One streaming decoder per pipe, so a character split across two reads stays whole.
       const decoder = new TextDecoder();
@@ -186,11 +196,15 @@ export function createProcessExecutor(): Executor {
           FLEET_JOB_ATTEMPT: String(job.attempt),
           FLEET_JOB_DIR: options.tempDir,
           FLEET_JOB_PAYLOAD: JSON.stringify(job.payload ?? null),
+          ...(options.tag ? { [JOB_TAG_ENV]: options.tag } : {}),
         },
         timeoutMs: job.timeout_s * 1000,
         signal: options.signal,
         tailCapBytes: options.outputCapBytes ?? 64 * 1024,
         onOutput: options.onOutput ? (text) => options.onOutput!(text) : undefined,
+        onSpawn: options.onHandle
+          ? (pid) => options.onHandle!({ pgid: pid, start_time: processStartTime(pid) })
+          : undefined,
       });
     },
   };

@@ -4,6 +4,11 @@
  * answers a heartbeat with 409 (job cancelled, or the lease was lost and the job handed to
  * another worker) the run is stopped and not reported: the hub already moved on.
  *
+ * Each run is recorded in `<stateDir>/running` before it starts (agent/worker/ledger.ts). When
+ * the worker starts it first kills whatever a killed agent left running, then tells the hub which
+ * jobs it really runs (none, after a restart; again after every reconnect), so the hub returns
+ * the rest to the queue at once instead of after their lease — and only then claims.
+ *
  * @module
  */
 import { join } from "node:path";
@@ -12,6 +17,7 @@ import type { JobSpec } from "../../shared/protocol.ts";
 import type { ExecResult, Executor } from "./executor.ts";
 import { OutputTail } from "./process.ts";
 import { followAssignment } from "./roamer.ts";
+import { JobLedger, type JobRecord, reapLeftovers } from "./ledger.ts";
 import { getLogger } from "../../shared/log.ts";
 
 const logger = getLogger("worker");
@@ -69,10 +75,18 @@ async function report(
   }
 }
 
+/** What the worker keeps across jobs. */
+interface WorkerState {
+  ledger: JobLedger;
+  /** Jobs running now (told to the hub when it asks after a reconnect). */
+  active: Set<string>;
+}
+
 async function runOne(
   api: ApiClient,
   job: JobSpec,
   options: WorkerOptions,
+  state: WorkerState,
 ): Promise<void> {
   const log = { job_id: job.id, attempt: job.attempt, executor: job.executor };
   const executor = options.executors[job.executor];
@@ -118,14 +132,21 @@ async function runOne(
   }, Math.max(200, Math.min(5000, Math.floor(leaseMs / 3))));
   const tempDir = join(options.stateDir, "jobs", `${job.id}-${job.attempt}`);
   let result: ExecResult;
+  let record: JobRecord | undefined;
+  state.active.add(job.id);
   try {
     await Deno.mkdir(tempDir, { recursive: true, mode: 0o700 });
     try {
+      // Written before the run starts: without it a killed agent could leave the run behind.
+      record = state.ledger.begin(job);
+      const r = record;
       result = await executor.run(job, {
         signal: stop.signal,
         tempDir,
         outputCapBytes: options.outputCapBytes,
         onOutput: (text) => tail.push(text),
+        tag: r.tag,
+        onHandle: (handle) => state.ledger.update(r, handle),
       });
     } catch (error) {
       // The executor could not run anything (e.g. Docker is down): a failed attempt.
@@ -144,11 +165,15 @@ async function runOne(
   } finally {
     clearInterval(beat);
     options.signal.removeEventListener("abort", onAgentStop);
+    // The run is over: the executor killed its process group or removed its container.
+    if (record) state.ledger.end(record);
+    state.active.delete(job.id);
     await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }
   if (lost) return;
   if (result.cancelled && options.signal.aborted) {
-    // The agent is stopping: leave the job to its lease, it will run again elsewhere.
+    // The agent is stopping: the job returns to the queue when the restarted agent reports what
+    // it runs, or after its lease if the agent does not come back.
     logger.warn("agent stopping; job left to its lease", log);
     return;
   }
@@ -201,11 +226,29 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     timeoutMs: (wait + 15) * 1000,
     signal: options.signal,
   });
+  const state: WorkerState = {
+    ledger: new JobLedger(join(options.stateDir, "running")),
+    active: new Set(),
+  };
+  // Before anything is claimed: what a killed agent left must not run beside its own rerun.
+  try {
+    await reapLeftovers(state.ledger, {
+      dockerSocket: options.dockerSocket,
+      jobsDir: join(options.stateDir, "jobs"),
+    });
+  } catch (error) {
+    logger.error("could not look for leftover jobs", { error });
+  }
   let failures = 0;
+  let reconciled = false;
   logger.info("worker started", { executors: Object.keys(options.executors) });
   while (!options.signal.aborted) {
     let job: JobSpec | null;
     try {
+      if (!reconciled) {
+        await reconcile(api, state);
+        reconciled = true;
+      }
       const answer = await api.claimJob(wait);
       job = answer.job;
       failures = 0;
@@ -219,6 +262,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       }
     } catch (error) {
       failures++;
+      // A claim whose answer was lost may have left a job claimed for us: say again what runs.
+      reconciled = false;
       if (failures === 1) logger.warn("cannot claim jobs; retrying", { error });
       await sleep(
         Math.min(30_000, 500 * 2 ** Math.min(failures, 6)) * (0.5 + Math.random()),
@@ -226,7 +271,29 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       );
       continue;
     }
-    if (job) await runOne(api, job, options);
+    if (job) await runOne(api, job, options, state);
   }
   logger.info("worker stopped");
+}
+
+/**
+ * Tells the hub which jobs this agent really runs; the hub returns the others it holds for this
+ * node to the queue. Throws when the hub cannot be reached (the caller retries before claiming).
+ */
+async function reconcile(api: ApiClient, state: WorkerState): Promise<void> {
+  try {
+    const r = await api.reportRunningJobs([...state.active]);
+    if (r.returned.length) {
+      logger.warn("hub returned jobs this agent no longer runs to the queue", {
+        job_ids: r.returned,
+      });
+    }
+  } catch (error) {
+    // A hub that refuses (e.g. one without this route) still hands out jobs: leases cover it.
+    if (error instanceof ApiError && error.status < 500) {
+      logger.warn("hub refused the list of running jobs", { detail: error.message });
+      return;
+    }
+    throw error;
+  }
 }

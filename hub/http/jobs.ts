@@ -1,7 +1,8 @@
 /**
  * The job queue over HTTP. Operators (admin) submit, cancel and retry; viewers read; node
  * tokens claim (long-poll), heartbeat and report — only for themselves, and only while they hold
- * the job's current attempt (a stale worker gets 409).
+ * the job's current attempt (a stale worker gets 409) — and say which jobs they really run after
+ * a restart, so the rest return to the queue at once.
  *
  * @module
  */
@@ -12,12 +13,13 @@ import {
   JobComplete,
   JobFail,
   JobHeartbeat,
+  JobsRunning,
   JobState,
   JobSubmit,
   NodeId,
 } from "../../shared/protocol.ts";
 import { type Principal, requireAuth } from "../auth.ts";
-import { NotFound } from "../errors.ts";
+import { Forbidden, NotFound } from "../errors.ts";
 import {
   getJobRow,
   jobHistory,
@@ -72,6 +74,20 @@ export function jobRoutes(s: HubServices): Hono<{ Variables: { principal: Princi
     } finally {
       watch.done();
     }
+  });
+
+  app.post("/jobs/running", asNode, validate("json", JobsRunning), async (c) => {
+    const own = c.get("principal").node_id!;
+    const body = c.req.valid("json");
+    if (body.node_id !== undefined && body.node_id !== own) {
+      throw new Forbidden(`node_id: this token belongs to node ${own}, not ${body.node_id}`);
+    }
+    const r = await s.queue.reconcile(own, body.job_ids.map(Number));
+    return c.json({
+      kept: r.kept.map(String),
+      returned: r.returned.map(String),
+      unknown: r.unknown.map(String),
+    });
   });
 
   app.get("/jobs/:id", read, validate("param", IdParam), (c) => {

@@ -1,7 +1,8 @@
 /**
  * The job queue service: resolves submissions against fleet.yml templates, hands out jobs to
- * workers (with long-polling), checks that only the current lease holder reports, sweeps expired
- * leases and timeouts, and announces every transition on the fleet stream. All state lives in
+ * workers (with long-polling), checks that only the current lease holder reports, returns the jobs
+ * a restarted agent no longer runs, sweeps expired leases (and, as a backstop, timeouts a live
+ * worker failed to enforce), and announces every transition on the fleet stream. All state lives in
  * SQLite (hub/store/jobs.ts); this module holds only the waiting claimers.
  *
  * @module
@@ -19,7 +20,10 @@ import {
   type NewJob,
   type Outcome,
   retryJob,
+  returnUnheldJobs,
   sweepJobs,
+  TIMEOUT_GRACE_MS,
+  type UnheldReturn,
 } from "../store/jobs.ts";
 import { getNodeRow } from "../store/nodes.ts";
 import type { EventBus } from "../live/bus.ts";
@@ -250,9 +254,29 @@ export class JobQueue {
     return this.#guarded(id, (tx) => retryJob(tx, id, now), "retry");
   }
 
+  /**
+   * A node's agent reports the jobs it really runs; every other job the node holds returns to
+   * the queue at once (attempt counted), so a restarted agent's jobs do not wait for their lease.
+   */
+  async reconcile(nodeId: string, running: readonly number[]): Promise<UnheldReturn> {
+    const now = Date.now();
+    const result = await this.#db.write((tx) => returnUnheldJobs(tx, nodeId, running, now));
+    for (const t of result.transitions) {
+      logger.warn("job returned: its agent restarted", {
+        job_id: t.job_id,
+        node_id: nodeId,
+        state: t.state,
+        attempt: t.attempt,
+      });
+    }
+    this.#announce(result.transitions);
+    return result;
+  }
+
   /** One sweep round now. */
   async sweep(now = Date.now()): Promise<number> {
-    const transitions = await this.#db.write((tx) => sweepJobs(tx, now));
+    const options = { leaseMs: this.#config.jobLeaseMs, timeoutGraceMs: TIMEOUT_GRACE_MS };
+    const transitions = await this.#db.write((tx) => sweepJobs(tx, now, options));
     for (const t of transitions) {
       logger.warn("job returned by sweep", { job_id: t.job_id, state: t.state, detail: t.detail });
     }

@@ -192,8 +192,45 @@ export async function retryBusy<T>(fn: () => T, attempts = 20): Promise<T> {
   }
 }
 
+/** Mode of the database files: they hold token hashes, job payloads and the audit log. */
+export const PRIVATE_FILE_MODE = 0o600;
+
 /**
- * Opens (creating if needed) the database at `path` and migrates it to {@link SCHEMA_VERSION}.
+ * Creates the database file owner-only before SQLite opens it (SQLite gives `-wal` and `-shm` the
+ * database file's mode) and tightens an existing database and its `-wal`/`-shm` to owner-only.
+ * A file that cannot be tightened (another owner) is logged, not fatal.
+ */
+export function privateDatabaseFiles(path: string): void {
+  if (path === "" || path === ":memory:" || path.startsWith("file:")) return;
+  try {
+    Deno.openSync(path, { createNew: true, write: true, mode: PRIVATE_FILE_MODE }).close();
+  } catch (error) {
+    // Anything but "exists" is left to SQLite's own open to report (missing directory, …).
+    if (!(error instanceof Deno.errors.AlreadyExists)) return;
+  }
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    let mode: number | null;
+    try {
+      mode = Deno.statSync(file).mode;
+    } catch {
+      continue; // -wal/-shm exist only while a connection has the database open.
+    }
+    if (mode === null || (mode & 0o077) === 0) continue;
+    try {
+      Deno.chmodSync(file, PRIVATE_FILE_MODE);
+    } catch (error) {
+      logger.warn("database file is readable by others and cannot be made owner-only", {
+        path: file,
+        mode: (mode & 0o777).toString(8),
+        error,
+      });
+    }
+  }
+}
+
+/**
+ * Opens (creating if needed, owner-only) the database at `path` and migrates it to
+ * {@link SCHEMA_VERSION}.
  *
  * @example
  * ```ts
@@ -201,6 +238,7 @@ export async function retryBusy<T>(fn: () => T, attempts = 20): Promise<T> {
  * ```
  */
 export async function openDatabase(path: string, options: OpenOptions = {}): Promise<Database> {
+  privateDatabaseFiles(path);
   const raw = new DatabaseSync(path);
   raw.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   await retryBusy(() => raw.exec("PRAGMA journal_mode = WAL"));

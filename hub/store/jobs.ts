@@ -305,11 +305,31 @@ export function retryJob(
   return row ? { row, transition: record(db, row, before!.state, now, "retry") } : undefined;
 }
 
+/** How the sweep judges leases and timeouts. */
+export interface SweepOptions {
+  /** The lease a heartbeat grants (to tell when the worker last spoke). */
+  leaseMs: number;
+  /**
+   * How long past its timeout a job may run on a worker that still heartbeats before the hub
+   * fails it itself; the worker enforces `timeout_s`, this is only a backstop.
+   */
+  timeoutGraceMs: number;
+  /** Most jobs changed per kind per round. */
+  limit?: number;
+}
+
+/** Default {@link SweepOptions.timeoutGraceMs}: the worker's kill grace and report retries. */
+export const TIMEOUT_GRACE_MS = 60_000;
+
 /**
  * Returns jobs whose lease expired to the queue (counting the attempt; past `max_attempts` they
- * fail) and fails running jobs past their timeout. Returns the transitions made.
+ * fail) — a silent worker is never reported as a timeout. Then, as a backstop, fails running
+ * jobs whose worker is demonstrably alive (it renewed the lease more than the grace after the
+ * job's deadline) yet never reported the timeout it should have enforced. Returns the
+ * transitions made.
  */
-export function sweepJobs(db: Database, now: number, limit = 500): JobTransition[] {
+export function sweepJobs(db: Database, now: number, options: SweepOptions): JobTransition[] {
+  const limit = options.limit ?? 500;
   const out: JobTransition[] = [];
   const expired = db.all<JobRow>(
     `SELECT * FROM jobs WHERE state IN ('claimed', 'running') AND lease_expires_at < ? LIMIT ?`,
@@ -332,22 +352,88 @@ export function sweepJobs(db: Database, now: number, limit = 500): JobTransition
     );
     if (row) out.push(record(db, row, old.state, now, `lease expired on ${old.claimed_by}`));
   }
+  // The last heartbeat is lease_expires_at - leaseMs: only a worker that spoke well after the
+  // deadline counts as alive-but-stuck; one that died before then is left to its lease.
   const overdue = db.all<JobRow>(
-    `SELECT * FROM jobs WHERE state = 'running' AND started_at + timeout_s * 1000 < ? LIMIT ?`,
+    `SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at >= ?1
+       AND lease_expires_at - ?2 > started_at + timeout_s * 1000 + ?3 LIMIT ?4`,
     now,
+    options.leaseMs,
+    options.timeoutGraceMs,
     limit,
   );
   for (const old of overdue) {
+    // Failed, not re-queued: the hub cannot know that the stuck run has stopped.
+    const error = `timed out after ${old.timeout_s} s: worker ${old.claimed_by} did not stop ` +
+      `it within ${Math.round(options.timeoutGraceMs / 1000)} s`;
     const row = db.get<JobRow>(
       `UPDATE jobs SET state = 'failed', error = ?, finished_at = ?, lease_expires_at = NULL
-       WHERE id = ? AND state = 'running' AND attempts = ? RETURNING *`,
-      `timed out after ${old.timeout_s} s`,
+       WHERE id = ? AND state = 'running' AND attempts = ? AND lease_expires_at >= ?
+       RETURNING *`,
+      error,
       now,
       old.id,
       old.attempts,
+      now,
     );
-    if (row) out.push(record(db, row, "running", now, `timed out after ${old.timeout_s} s`));
+    if (row) out.push(record(db, row, "running", now, error));
   }
+  return out;
+}
+
+/** What {@link returnUnheldJobs} did. */
+export interface UnheldReturn {
+  /** Reported jobs the node holds (left as they are). */
+  kept: number[];
+  /** Jobs the node held but does not run, returned to the queue (or failed). */
+  returned: number[];
+  /** Reported jobs the node does not hold. */
+  unknown: number[];
+  transitions: JobTransition[];
+}
+
+/**
+ * A node's agent says which jobs it really runs (after a restart or reconnect): every other job
+ * held by the node as claimed or running goes back to the queue at once, its attempt counted
+ * (past `max_attempts` it fails), instead of waiting for its lease.
+ */
+export function returnUnheldJobs(
+  db: Database,
+  nodeId: string,
+  running: readonly number[],
+  now: number,
+): UnheldReturn {
+  const held = db.all<JobRow>(
+    `SELECT * FROM jobs WHERE state IN ('claimed', 'running') AND claimed_by = ?`,
+    nodeId,
+  );
+  const reported = new Set(running);
+  const out: UnheldReturn = { kept: [], returned: [], unknown: [], transitions: [] };
+  for (const old of held) {
+    if (reported.has(old.id)) {
+      out.kept.push(old.id);
+      continue;
+    }
+    const row = db.get<JobRow>(
+      `UPDATE jobs SET
+         state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
+         error = 'agent restarted: worker ' || claimed_by || ' no longer runs it',
+         finished_at = CASE WHEN attempts >= max_attempts THEN ?1 ELSE NULL END,
+         claimed_by = CASE WHEN attempts >= max_attempts THEN claimed_by ELSE NULL END,
+         lease_expires_at = NULL
+       WHERE id = ?2 AND state = ?3 AND attempts = ?4 AND claimed_by = ?5 RETURNING *`,
+      now,
+      old.id,
+      old.state,
+      old.attempts,
+      nodeId,
+    );
+    if (!row) continue;
+    out.returned.push(old.id);
+    out.transitions.push(record(db, row, old.state, now, `agent restarted on ${nodeId}`));
+  }
+  const holds = new Set(out.kept);
+  out.unknown = [...reported].filter((id) => !holds.has(id));
   return out;
 }
 

@@ -28,9 +28,19 @@ export class SseClient {
   }
 
   /** Connects with `token`, optionally resuming after `lastEventId`. */
-  static async connect(url: string, token: string, lastEventId?: string): Promise<SseClient> {
+  static connect(url: string, token: string, lastEventId?: string): Promise<SseClient> {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
     if (lastEventId) headers["last-event-id"] = lastEventId;
+    return SseClient.connectWith(url, headers);
+  }
+
+  /** Connects as a browser does: with the session cookie (see `loginCookie`). */
+  static connectCookie(url: string, cookie: string): Promise<SseClient> {
+    return SseClient.connectWith(url, { cookie: `fleet_session=${cookie}` });
+  }
+
+  /** Connects with the given request headers. */
+  static async connectWith(url: string, headers: Record<string, string>): Promise<SseClient> {
     const res = await fetch(`${url}/api/v1/fleet/events`, { headers });
     if (!res.ok || !res.body) {
       throw new Error(`SSE connect failed: HTTP ${res.status} ${await res.text()}`);
@@ -95,6 +105,14 @@ export class SseClient {
   /** Parsed data of every event of `type`. */
   data<T = Record<string, unknown>>(type: string): T[] {
     return this.events.filter((e) => e.event === type).map((e) => JSON.parse(e.data) as T);
+  }
+
+  /** Waits (bounded) for the hub to end the stream; true if it did. */
+  async ended(timeoutMs = 10_000): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#done, new Promise((r) => timer = setTimeout(r, timeoutMs))]);
+    clearTimeout(timer);
+    return this.closed;
   }
 
   /** Cancels the stream. */

@@ -126,3 +126,42 @@ Deno.test("reload: a bad fleet.yml is refused with its line; a good one applies 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("reload: an alias bomb, a huge file, repeated ids and max_body 0 answer 400 with file and line; the running config stays", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fleet-reload-hostile-" });
+  const file = join(dir, "fleet.yml");
+  await Deno.writeTextFile(file, BASE);
+  const hub = await startHub({ args: ["--config", file] });
+  try {
+    const names = "abcdefghi";
+    const bomb = [`a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]`];
+    for (let i = 1; i < names.length; i++) {
+      bomb.push(`${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(", ")}]`);
+    }
+    const cases: [string, RegExp][] = [
+      [bomb.join("\n") + "\n", /fleet\.yml:\d+.*alias \*\w: aliases expand to more than 10000/],
+      [BASE + "# padding\n".repeat(110_000), /fleet\.yml.*larger than 1048576 bytes/],
+      [
+        BASE + "nodes:\n  - id: n1\n  - id: n1\n",
+        /fleet\.yml:\d+.*nodes\.1\.id.*node n1 is listed twice/,
+      ],
+      [BASE + "ingest:\n  max_body: 0\n", /fleet\.yml:\d+.*ingest\.max_body.*must be more than 0/],
+    ];
+    for (const [yaml, message] of cases) {
+      await Deno.writeTextFile(file, yaml);
+      await assert.rejects(
+        () => hub.admin.request("POST", "/api/v1/config/reload"),
+        (e: unknown) => {
+          assert.ok(e instanceof ApiError && e.status === 400, `${yaml.slice(0, 40)}: ${e}`);
+          assert.match(JSON.stringify(e.problem), message);
+          return true;
+        },
+      );
+    }
+    assert.ok((await hub.admin.submitJob({ template: "hello" })).id, "the old config is in force");
+    assert.ok(!hub.child.logs().some((l) => l.level === "error"), "no 500 logged");
+  } finally {
+    await hub.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

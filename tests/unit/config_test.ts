@@ -143,3 +143,74 @@ Deno.test("the start task runs the hub with the same V8 flags as tests and binar
   const deno = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
   assert.ok(deno.tasks.start.includes(`--v8-flags=${HUB_V8_FLAGS}`), deno.tasks.start);
 });
+
+/** A "billion laughs" file: nine anchors, each alias list nine times the one before. */
+function aliasBomb(): string {
+  const names = "abcdefghi";
+  const lines = [`${names[0]}: &${names[0]} [lol, lol, lol, lol, lol, lol, lol, lol, lol]`];
+  for (let i = 1; i < names.length; i++) {
+    lines.push(`${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(", ")}]`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+Deno.test("fleet.yml and agent.yml: alias bombs, broken aliases and huge files are ConfigErrors with file and line", async () => {
+  const cases: [string, RegExp][] = [
+    [aliasBomb(), /fleet\.yml:\d+: alias \*\w: aliases expand to more than 10000 values/],
+    ["hub: *nowhere\n", /fleet\.yml:1: alias \*nowhere has no anchor/],
+    ["nodes: &n\n  - *n\n", /fleet\.yml:2: alias \*n is inside the node it names/],
+    ["#".repeat(1_048_577), /fleet\.yml: larger than 1048576 bytes/],
+  ];
+  for (const [yaml, message] of cases) {
+    await withYaml(yaml, async (file) => {
+      for (const load of [loadHubConfig, loadAgentConfig]) {
+        await assert.rejects(() => load({ config: file }, {}), (e: unknown) => {
+          assert.ok(e instanceof ConfigError, `${load.name}: ${e}`);
+          assert.match(e.message, message);
+          return true;
+        });
+      }
+    });
+  }
+  // Aliases within the bound still work.
+  await withYaml(
+    "templates:\n  a:\n    command: echo a\n    env: &env {A: 1, B: 2}\n  b:\n    command: echo b\n" +
+      "    env: *env\n",
+    async (file) => {
+      const c = await loadHubConfig({ config: file }, {});
+      assert.deepEqual(c.inventory.templates.b.env, { A: "1", B: "2" });
+    },
+  );
+  // A device that never ends is refused at the cap, not read forever.
+  await assert.rejects(() => loadHubConfig({ config: "/dev/zero" }, {}), /larger than 1048576/);
+});
+
+Deno.test("hub config: repeated ids and a zero or tiny max_body are refused with key and line", async () => {
+  const cases: [string, RegExp][] = [
+    [
+      "nodes:\n  - id: agx-01\n  - id: agx-02\n  - id: agx-01\n",
+      /fleet\.yml:4: nodes\.2\.id: node agx-01 is listed twice/,
+    ],
+    [
+      "clusters:\n  - id: c\n  - id: c\n",
+      /fleet\.yml:3: clusters\.1\.id: cluster c is listed twice/,
+    ],
+    ["roamers:\n  nodes: [r1, r2, r1]\n", /fleet\.yml:2: roamers\.nodes\.2: roamer r1 is listed/],
+    ["ingest:\n  max_body: 0\n", /fleet\.yml:2: ingest\.max_body: must be more than 0/],
+    ["ingest:\n  max_body: 100\n", /fleet\.yml:2: ingest\.max_body: must be at least 1024 bytes/],
+    ["status:\n  check_every: 0s\n", /fleet\.yml:2: status\.check_every: must be more than 0/],
+  ];
+  for (const [yaml, message] of cases) {
+    await withYaml(yaml, async (file) => {
+      await assert.rejects(() => loadHubConfig({ config: file }, {}), (e: unknown) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.match(e.message, message);
+        return true;
+      });
+    });
+  }
+  await assert.rejects(
+    () => loadHubConfig({ config: undefined, "max-body": "100" }, { FLEET_CONFIG: undefined }),
+    /--max-body \/ FLEET_MAX_BODY: 100 bytes is below/,
+  );
+});

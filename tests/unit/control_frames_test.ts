@@ -58,6 +58,16 @@ Deno.test("parseFrame: bad frames name what is wrong and keep the channel id", (
   assert.equal(parseFrame(JSON.stringify({ type: "ping", t: 1 }), AGENT_FRAMES).ok, false);
 });
 
+Deno.test("parseFrame: an agent reply nested deeper than 32 levels is refused without a stack overflow", () => {
+  const frame = (depth: number) =>
+    `{"type":"reply","ch":5,"ok":true,"data":${"[".repeat(depth)}${"]".repeat(depth)}}`;
+  const deep = parseFrame(frame(200_000), AGENT_FRAMES);
+  assert.equal(deep.ok, false);
+  assert.match(!deep.ok ? deep.error : "", /data: nested deeper than 32 levels/);
+  assert.equal(!deep.ok ? deep.ch : undefined, 5);
+  assert.equal(parseFrame(frame(32), AGENT_FRAMES).ok, true);
+});
+
 Deno.test("TokenBucket: bursts up to its size, then paces at its rate", () => {
   let now = 0;
   const bucket = new TokenBucket(1000, 500, () => now);
