@@ -30,6 +30,8 @@ export interface AgentRunOptions {
   nodeId?: string;
   spoolMaxBytes?: number;
   spoolMaxAgeMs?: number;
+  /** The node's wall clock for sample times and `sent_at` (default `Date.now`; a test hook). */
+  clock?: () => number;
   /** Stops the loop; the spool is closed and pending pushes are awaited. */
   signal: AbortSignal;
 }
@@ -68,6 +70,7 @@ export async function runAgent(options: AgentRunOptions): Promise<void> {
     spool,
     agent: options.agent,
     nodeId: options.nodeId,
+    clock: options.clock,
   });
   logger.info("agent started", {
     hub: options.hub,
@@ -85,7 +88,7 @@ export async function runAgent(options: AgentRunOptions): Promise<void> {
     push();
     let next = Date.now();
     while (!options.signal.aborted) {
-      const now = Date.now();
+      const now = (options.clock ?? Date.now)();
       let metrics: SampleMetrics = {};
       try {
         metrics = await options.source.collect(now);

@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { Sample, SampleMetrics } from "../shared/protocol.ts";
+import { type Sample, type SampleMetrics, SEQ_MAX } from "../shared/protocol.ts";
 import { getLogger } from "../shared/log.ts";
 
 const logger = getLogger("spool");
@@ -78,6 +78,7 @@ export class Spool {
   #cursor: Cursor = { acked_seq: 0, dropped: 0 };
   #lastSeq = 0;
   #file: Deno.FsFile | undefined;
+  #floorIgnored = false;
 
   private constructor(options: SpoolOptions) {
     this.dir = options.dir;
@@ -126,6 +127,22 @@ export class Spool {
       });
     }
     this.#lastSeq = Math.max(this.#cursor.acked_seq, this.#segments.at(-1)?.lastSeq ?? 0);
+    if (this.#lastSeq > SEQ_MAX) await this.#restartSeqs();
+  }
+
+  // An old hub once took a bogus seq near 2^53 and this spool followed it: no hub takes those now.
+  async #restartSeqs(): Promise<void> {
+    const lost = this.backlog;
+    for (const seg of this.#segments) await Deno.remove(seg.file).catch(() => {});
+    this.#segments = [];
+    this.#cursor = { acked_seq: 0, dropped: this.#cursor.dropped + lost };
+    logger.warn("spool seqs beyond the protocol's maximum; starting seqs over", {
+      last_seq: this.#lastSeq,
+      max: SEQ_MAX,
+      dropped: lost,
+    });
+    this.#lastSeq = 0;
+    await this.#saveCursor();
   }
 
   /** Highest seq ever assigned. */
@@ -138,7 +155,7 @@ export class Spool {
     return this.#cursor.acked_seq;
   }
 
-  /** Samples dropped by the size/age bounds since the spool was created. */
+  /** Samples dropped since the spool was created: by the size/age bounds, or refused by the hub. */
   get dropped(): number {
     return this.#cursor.dropped;
   }
@@ -166,6 +183,16 @@ export class Spool {
    * state dir was wiped never reuses a seq the hub already holds.
    */
   raiseSeqFloor(seq: number): void {
+    if (seq > SEQ_MAX) {
+      // An old hub pinned by a bogus seq: following it would make every later seq unacceptable.
+      if (!this.#floorIgnored) {
+        logger.warn("hub reports a last seq beyond the protocol's maximum; ignoring it", {
+          hub_last_seq: seq,
+        });
+      }
+      this.#floorIgnored = true;
+      return;
+    }
     if (seq > this.#lastSeq) {
       logger.warn("hub holds newer seqs than this spool; continuing above them", {
         spool_last_seq: this.#lastSeq,
@@ -263,6 +290,16 @@ export class Spool {
       }
       await Deno.remove(seg.file).catch(() => {});
     }
+  }
+
+  /**
+   * Records that the hub refused sample `seq` (the oldest pending one): it is counted in
+   * {@link dropped} and never sent again.
+   */
+  async drop(seq: number): Promise<void> {
+    if (seq <= this.#cursor.acked_seq) return;
+    this.#cursor.dropped++;
+    await this.ack(seq);
   }
 
   async #saveCursor(): Promise<void> {

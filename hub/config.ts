@@ -7,17 +7,20 @@
  * @module
  */
 import { z } from "zod";
-import { ConfigError, parseYamlConfig } from "../shared/yaml_config.ts";
+import { ConfigError, parseYamlConfig, readConfigFile } from "../shared/yaml_config.ts";
 import { parseDuration, parseSize } from "../shared/duration.ts";
 import { resolveSettings, type SettingSpec } from "../shared/settings.ts";
 import { JobCommand, JobExecutor, Mount, NodeId } from "../shared/protocol.ts";
 
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = parseDuration(v);
-  if (ms === undefined) {
+  if (ms === undefined || ms === 0) {
     ctx.addIssue({
       code: "custom",
-      message: `not a duration: ${v} (use e.g. 500ms, 5s, 48h, 30d)`,
+      // 0 is refused like the flags refuse it: a 0 interval would spin, a 0 retention drop all.
+      message: ms === 0
+        ? "must be more than 0"
+        : `not a duration: ${v} (use e.g. 500ms, 5s, 48h, 30d)`,
     });
     return z.NEVER;
   }
@@ -26,12 +29,30 @@ const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
 
 const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const b = parseSize(v);
-  if (b === undefined) {
-    ctx.addIssue({ code: "custom", message: `not a size: ${v} (use e.g. 512KB, 1MB)` });
+  if (b === undefined || b === 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: b === 0 ? "must be more than 0" : `not a size: ${v} (use e.g. 512KB, 1MB)`,
+    });
     return z.NEVER;
   }
   return b;
 });
+
+/** Smallest request body limit: below it even a login or a one-sample ingest is refused. */
+export const MIN_MAX_BODY = 1024;
+
+/** Issues for entries of a list that repeat an id (on the repeat, so its line is named). */
+function repeatedIds(ids: readonly string[], what: string, path: (i: number) => PropertyKey[]) {
+  const first = new Map<string, number>();
+  const issues: { code: "custom"; path: PropertyKey[]; message: string }[] = [];
+  ids.forEach((id, i) => {
+    const prev = first.get(id);
+    if (prev === undefined) first.set(id, i);
+    else issues.push({ code: "custom", path: path(i), message: `${what} ${id} is listed twice` });
+  });
+  return issues;
+}
 
 /** An inventory entry of fleet.yml. */
 const InventoryNode = z.strictObject({
@@ -89,16 +110,35 @@ export const HubFile = z.strictObject({
     replay_bytes: size.optional(),
     client_buffer: size.optional(),
   }).optional(),
-  ingest: z.strictObject({ max_body: size.optional() }).optional(),
+  ingest: z.strictObject({
+    max_body: size.refine((b) => b >= MIN_MAX_BODY, `must be at least ${MIN_MAX_BODY} bytes`)
+      .optional(),
+    max_clock_skew: duration.optional(),
+  }).optional(),
   control: z.strictObject({
     ping_every: duration.optional(),
     terminal_idle: duration.optional(),
     terminal_rate: size.optional(),
     exec_output_cap: size.optional(),
   }).optional(),
-  nodes: z.array(InventoryNode).optional(),
-  clusters: z.array(Cluster).optional(),
-  roamers: z.strictObject({ nodes: z.array(NodeId).default([]) }).optional(),
+  sessions: z.strictObject({
+    idle: duration.optional(),
+    lifetime: duration.optional(),
+    public_origin: z.string().min(1).max(512).optional(),
+  }).optional(),
+  nodes: z.array(InventoryNode).superRefine((list, ctx) => {
+    for (const i of repeatedIds(list.map((n) => n.id), "node", (i) => [i, "id"])) ctx.addIssue(i);
+  }).optional(),
+  clusters: z.array(Cluster).superRefine((list, ctx) => {
+    for (const i of repeatedIds(list.map((c) => c.id), "cluster", (i) => [i, "id"])) {
+      ctx.addIssue(i);
+    }
+  }).optional(),
+  roamers: z.strictObject({
+    nodes: z.array(NodeId).superRefine((list, ctx) => {
+      for (const i of repeatedIds(list, "roamer", (i) => [i])) ctx.addIssue(i);
+    }).default([]),
+  }).optional(),
   templates: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/), Template).optional(),
   queue: z.strictObject({
     lease: duration.optional(),
@@ -130,6 +170,8 @@ export interface HubConfig {
   replayBytes: number;
   clientBufferBytes: number;
   maxBodyBytes: number;
+  /** A node clock off the hub's by more than this has its samples placed on the hub's clock. */
+  maxClockSkewMs: number;
   jobLeaseMs: number;
   sweepMs: number;
   autoscaleMs: number;
@@ -143,6 +185,12 @@ export interface HubConfig {
   terminalRateBps: number;
   /** Most output bytes kept (and streamed) per node of a batch exec. */
   execOutputCapBytes: number;
+  /** A browser session unused for this long ends (an open live view counts as use). */
+  sessionIdleMs: number;
+  /** A browser session ends this long after login, used or not. */
+  sessionLifetimeMs: number;
+  /** Extra origin (scheme://host[:port]) the browser may use, e.g. behind a TLS proxy. */
+  publicOrigin?: string;
   inventory: {
     nodes: z.infer<typeof InventoryNode>[];
     clusters: z.infer<typeof Cluster>[];
@@ -388,6 +436,33 @@ export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "invent
     help: "output kept per node of a batch exec (the rest is counted, its tail kept)",
   },
   {
+    key: "sessionIdleMs",
+    flag: "session-idle",
+    env: "FLEET_SESSION_IDLE",
+    yaml: "sessions.idle",
+    kind: "duration",
+    default: "12h",
+    help: "a UI session unused this long ends (an open page keeps it alive)",
+  },
+  {
+    key: "sessionLifetimeMs",
+    flag: "session-lifetime",
+    env: "FLEET_SESSION_LIFETIME",
+    yaml: "sessions.lifetime",
+    kind: "duration",
+    default: "7d",
+    help: "a UI session ends this long after login, whatever its use",
+  },
+  {
+    key: "publicOrigin",
+    flag: "public-origin",
+    env: "FLEET_PUBLIC_ORIGIN",
+    yaml: "sessions.public_origin",
+    kind: "string",
+    default: null,
+    help: "origin browsers use when a TLS proxy fronts the hub (e.g. https://fleet.lab)",
+  },
+  {
     key: "maxBodyBytes",
     flag: "max-body",
     env: "FLEET_MAX_BODY",
@@ -396,19 +471,19 @@ export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "invent
     default: "2MB",
     help: "largest accepted request body",
   },
+  {
+    key: "maxClockSkewMs",
+    flag: "max-clock-skew",
+    env: "FLEET_MAX_CLOCK_SKEW",
+    yaml: "ingest.max_clock_skew",
+    kind: "duration",
+    default: "30s",
+    help: "a node clock off by more is shown, and its samples are placed on hub time",
+  },
 ];
 
 /** Flag names `serve` accepts (all take a value). */
 export const SERVE_FLAGS: string[] = HUB_SETTINGS.map((s) => s.flag);
-
-async function readFile(path: string): Promise<string | undefined> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw new ConfigError(`${path}: cannot read: ${(error as Error).message}`);
-  }
-}
 
 /** Checks cross-references of the inventory (a node in two clusters, a roamer in a cluster). */
 function checkInventory(file: HubFile, path: string): void {
@@ -453,7 +528,7 @@ export async function loadHubConfig(
 ): Promise<HubConfig> {
   const explicitPath = flags["config"] ?? env["FLEET_CONFIG"];
   const path = explicitPath ?? "fleet.yml";
-  const text = await readFile(path);
+  const text = await readConfigFile(path);
   if (text === undefined && explicitPath !== undefined) {
     throw new ConfigError(`${path}: config file not found`);
   }
@@ -468,6 +543,26 @@ export async function loadHubConfig(
       `offline threshold (${resolved.offlineAfterMs} ms) must be longer than the degraded ` +
         `threshold (${resolved.degradedAfterMs} ms)`,
     );
+  }
+  if (resolved.maxBodyBytes < MIN_MAX_BODY) {
+    // The file's value was checked by its schema, so a flag or the variable set this one.
+    throw new ConfigError(
+      `--max-body / FLEET_MAX_BODY: ${resolved.maxBodyBytes} bytes is below the least ` +
+        `usable limit, ${MIN_MAX_BODY} bytes`,
+    );
+  }
+  if (resolved.publicOrigin !== undefined) {
+    let origin: URL | undefined;
+    try {
+      origin = new URL(resolved.publicOrigin);
+    } catch { /* reported below */ }
+    if (!origin || !/^https?:$/.test(origin.protocol) || origin.pathname !== "/") {
+      throw new ConfigError(
+        `public origin (--public-origin, FLEET_PUBLIC_ORIGIN, sessions.public_origin): ` +
+          `${JSON.stringify(resolved.publicOrigin)} is not an origin like https://fleet.lab`,
+      );
+    }
+    resolved.publicOrigin = origin.origin;
   }
   resolved.inventory = {
     nodes: file.nodes ?? [],

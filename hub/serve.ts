@@ -19,7 +19,7 @@ import { RoamerPool } from "./queue/roamers.ts";
 import { AgentSessions } from "./live/agent_sessions.ts";
 import { ExecRuns } from "./live/exec_runs.ts";
 import { TerminalRelay } from "./live/terminal_relay.ts";
-import { getTokenRow } from "./store/tokens.ts";
+import { LiveConnections } from "./live/connections.ts";
 import { buildApp } from "./app.ts";
 import { startPruner } from "./retention.ts";
 import { demoInventory, startDemo } from "./demo.ts";
@@ -28,6 +28,9 @@ import { getLogger, setLogLevel } from "../shared/log.ts";
 import { VERSION } from "../shared/version.ts";
 
 const logger = getLogger("hub");
+
+/** How often open streams and sockets are checked against revocations made elsewhere. */
+const CONNECTION_SWEEP_MS = 2_000;
 
 /** A running hub. */
 export interface RunningHub {
@@ -53,13 +56,57 @@ async function firstStartAdmin(services: HubServices): Promise<void> {
   console.log(`Admin token (shown once; also saved to ${file}):\n  ${created.token}`);
 }
 
+/**
+ * Creates the data dir owner-only, or tightens an existing one to 0700: it holds the database
+ * and admin.token. A shared directory (sticky bit, like /tmp) is never changed; it and a
+ * directory the hub does not own are logged with their path.
+ */
+async function privateDataDir(dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const mode = (await Deno.stat(dir)).mode;
+  if (mode === null || (mode & 0o077) === 0) return;
+  const octal = (mode & 0o7777).toString(8);
+  if (mode & 0o1000) {
+    logger.warn("data dir is a shared directory; use a directory of its own", {
+      path: dir,
+      mode: octal,
+    });
+    return;
+  }
+  try {
+    await Deno.chmod(dir, 0o700);
+  } catch (error) {
+    logger.warn("data dir is open to other users and cannot be made 0700", {
+      path: dir,
+      mode: octal,
+      error,
+    });
+  }
+}
+
+/** Makes files the hub keeps in the data dir owner-only (the database does its own). */
+async function privateDataFiles(dir: string): Promise<void> {
+  const file = join(dir, "admin.token");
+  try {
+    const mode = (await Deno.stat(file)).mode;
+    if (mode !== null && (mode & 0o077) !== 0) await Deno.chmod(file, 0o600);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    logger.warn("admin.token is readable by others and cannot be made 0600", {
+      path: file,
+      error,
+    });
+  }
+}
+
 /** Starts the hub with `config`; resolves once it listens. */
 export async function serve(
   config: HubConfig,
   readConfig: () => Promise<HubConfig> = () => Promise.resolve(config),
 ): Promise<RunningHub> {
   setLogLevel(config.logLevel);
-  await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await privateDataDir(config.dataDir);
+  await privateDataFiles(config.dataDir);
   if (config.demo > 0 && config.inventory.nodes.length === 0) {
     config.inventory = demoInventory(config.demo);
   }
@@ -68,14 +115,17 @@ export async function serve(
     for (const n of config.inventory.nodes) ensureNode(tx, n.id, n.name ?? n.id);
   });
   const bus = new EventBus(config.replayEvents, config.replayBytes);
+  const connections = new LiveConnections();
+  const verifier = new TokenVerifier(db, {
+    idleMs: config.sessionIdleMs,
+    lifetimeMs: config.sessionLifetimeMs,
+    publicOrigin: config.publicOrigin,
+  });
   const fleet = new FleetView(db, bus, config);
   const queue = new JobQueue(db, bus, config);
   const agents = new AgentSessions(bus, {
     pingMs: config.controlPingMs,
-    tokenValid: (id) => {
-      const t = getTokenRow(db, id);
-      return !!t && t.revoked_at === null && (t.expires_at === null || t.expires_at > Date.now());
-    },
+    tokenValid: (id) => verifier.tokenLive(id),
   });
   fleet.setControlSource((id) => agents.info(id));
   const roamers = new RoamerPool(db, bus, config, queue, fleet);
@@ -90,11 +140,12 @@ export async function serve(
   const services: HubServices = {
     config,
     db,
-    verifier: new TokenVerifier(db),
+    verifier,
     bus,
     sse: new SseHub(bus, {
       heartbeatMs: config.heartbeatMs,
       clientBufferBytes: config.clientBufferBytes,
+      connections,
     }),
     fleet,
     queue,
@@ -104,7 +155,9 @@ export async function serve(
     terminals: new TerminalRelay(db, agents, {
       idleMs: config.terminalIdleMs,
       rateBps: config.terminalRateBps,
+      connections,
     }),
+    connections,
     startedAt: Date.now(),
     reload: async () => {
       // Validate everything first: an invalid file is refused and the old config stays.
@@ -137,6 +190,14 @@ export async function serve(
   services.fleet.start();
   services.queue.start();
   services.agents.start();
+  // Revocations by another process (the token CLI) and expired sessions end their connections.
+  connections.start({
+    tokenLive: (id) => verifier.tokenLive(id),
+    sessionLive: (id) => verifier.sessionLive(id),
+    sessionInUse: (ids) => {
+      for (const id of ids) verifier.touchSession(id);
+    },
+  }, CONNECTION_SWEEP_MS);
   await services.roamers.start();
   const app = buildApp(services);
   const listening = Promise.withResolvers<Deno.NetAddr>();
@@ -175,6 +236,7 @@ export async function serve(
       logger.info("shutting down");
       await stopDemo?.();
       clearInterval(usageTimer);
+      connections.stop();
       stopPruner();
       services.fleet.stop();
       services.queue.stop();

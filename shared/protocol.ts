@@ -135,12 +135,43 @@ export const SampleMetrics = z.object({
 });
 export type SampleMetrics = z.infer<typeof SampleMetrics>;
 
+/**
+ * Highest seq the hub accepts (2^48: 9 million years at one sample a second). Far below
+ * `Number.MAX_SAFE_INTEGER`, so a node's seq can never be pushed to where the next one is unsafe.
+ */
+export const SEQ_MAX = 2 ** 48;
+
+/**
+ * How far one batch may move a node's seq beyond the hub's `last_seq` (plus
+ * {@link SEQ_PER_SILENT_HOUR} per whole hour the node was silent): more than a full spool holds
+ * (24 h at 100 ms is 864,000), far less than {@link SEQ_MAX}, so a bogus seq cannot pin a node.
+ */
+export const SEQ_WINDOW = 1_000_000;
+
+/** Extra seq allowance per whole hour since the hub last heard from a node: an agent sampling
+ * every 100 ms while cut off for weeks still fits its window. */
+export const SEQ_PER_SILENT_HOUR = 36_000;
+
+/**
+ * Highest first seq of a node the hub holds no seq for (new, or deleted and enrolled again with
+ * its old spool): generous for any real agent, and still 2^48 − 2^40 below {@link SEQ_MAX}.
+ */
+export const SEQ_FIRST_MAX = 2 ** 40;
+
+const Ts = z.number().int().positive().max(8_640_000_000_000_000);
+
 /** One sample: metrics plus the agent's per-node sequence number and collection time. */
 export const Sample = SampleMetrics.extend({
-  seq: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-  ts: z.number().int().positive().max(8_640_000_000_000_000),
+  seq: z.number().int().positive().max(
+    SEQ_MAX,
+    `seq must be an integer from 1 to ${SEQ_MAX} (2^48)`,
+  ),
+  ts: Ts,
 });
 export type Sample = z.infer<typeof Sample>;
+
+/** Top-level keys of a {@link Sample}; others are counted and ignored at ingest. */
+export const SAMPLE_KEYS: ReadonlySet<string> = new Set(Object.keys(Sample.shape));
 
 /** What an agent says about itself with every batch. */
 export const AgentInfo = z.object({
@@ -159,9 +190,18 @@ export const MAX_BATCH = 1000;
 export const IngestBatch = z.strictObject({
   node_id: NodeId,
   agent: AgentInfo.optional(),
-  /** Samples this agent dropped from its spool since it started (bounded spool overflow). */
+  /**
+   * Samples this agent dropped since its spool was created: spool overflow (size/age bounds) and
+   * samples the hub refused.
+   */
   spool_dropped: z.number().int().nonnegative().optional(),
-  samples: z.array(Sample).min(1).max(MAX_BATCH),
+  /**
+   * The agent's clock when it sent the batch: the hub compares it with its own to measure the
+   * node's clock skew (absent from older agents).
+   */
+  sent_at: Ts.optional(),
+  // Loose: unknown sample keys (a newer agent's metric) are counted, then dropped, not refused.
+  samples: z.array(Sample.loose()).min(1).max(MAX_BATCH),
 });
 export type IngestBatch = z.infer<typeof IngestBatch>;
 
@@ -173,6 +213,10 @@ export const IngestAck = z.object({
   duplicates: z.number().int(),
   /** Highest seq the hub holds for this node (lets a restarted agent never reuse a seq). */
   last_seq: z.number().int(),
+  /** Sample keys of this batch the hub does not know and ignored (0 when none). */
+  unknown_keys: z.number().int().optional(),
+  /** How far the agent's clock is off the hub's, in seconds; `null` when within the allowed skew. */
+  clock_skew_s: z.number().nullable().optional(),
 });
 export type IngestAck = z.infer<typeof IngestAck>;
 
@@ -223,6 +267,13 @@ export const NodeSummary = z.object({
   last_sample: Sample.nullable(),
   /** The last boot recovery the node reported. */
   recovery: NodeRecovery.nullable(),
+  /**
+   * How far the node's clock is off the hub's, in seconds (positive: ahead), as measured at its
+   * last batch; `null` while within the allowed skew. Its samples are then placed on hub time.
+   */
+  clock_skew_s: z.number().nullable().optional(),
+  /** Unknown sample keys the hub ignored from this node (see the hub log for which). */
+  unknown_keys: z.number().int().optional(),
   /** The node's agent holds its control WebSocket (exec, terminal, containers) right now. */
   control: z.boolean().optional(),
   /** Last measured hub → agent → hub round trip on the control channel, in ms. */
@@ -260,13 +311,19 @@ export const NodeRecoveryEvent = z.object({
   node_id: NodeId,
   recovery: NodeRecovery,
 });
+/** A node's clock went off, came back in sync, or its skew changed by a second or more. */
+export const NodeClockEvent = z.object({
+  type: z.literal("node.clock"),
+  node_id: NodeId,
+  clock_skew_s: z.number().nullable(),
+});
 /** Sent when a resume is impossible (hub restarted or id too old): re-fetch the snapshot. */
 export const StreamResetEvent = z.object({ type: z.literal("stream.reset"), reason: z.string() });
 
 /** Query of `GET /api/v1/nodes/:id/metrics`; times in ms (or ISO 8601), step in seconds. */
 export const MetricsQuery = z.strictObject({
-  from: z.string().optional(),
-  to: z.string().optional(),
+  from: z.string().max(64).optional(),
+  to: z.string().max(64).optional(),
   step: z.coerce.number().int().min(1).max(86_400).optional(),
 });
 
@@ -304,9 +361,17 @@ export const TokenCreate = z.strictObject({
   node_id: NodeId.optional(),
   /** Lifetime in seconds (enrollment tokens default to 24 h). */
   ttl_s: z.number().int().min(60).max(365 * 86_400).optional(),
-}).refine((t) => (t.kind === "node") === (t.node_id !== undefined), {
-  message: "node_id is required for kind node and not allowed for other kinds",
+  /** Enrollment only: the token replaces `node_id`'s current token (a reinstalled node). */
+  reenroll: z.boolean().optional(),
+}).refine((t) => t.kind !== "node" || t.node_id !== undefined, {
+  message: "node_id is required for kind node",
   path: ["node_id"],
+}).refine((t) => t.kind === "node" || t.kind === "enrollment" || t.node_id === undefined, {
+  message: "node_id is only for node and enrollment tokens",
+  path: ["node_id"],
+}).refine((t) => !t.reenroll || (t.kind === "enrollment" && t.node_id !== undefined), {
+  message: "reenroll is only for enrollment tokens that name the node (node_id)",
+  path: ["reenroll"],
 });
 export type TokenCreate = z.infer<typeof TokenCreate>;
 
@@ -322,6 +387,8 @@ export const TokenInfo = z.object({
   revoked_at: z.number().nullable(),
   /** When an enrollment token was exchanged (it works once). */
   used_at: z.number().nullable(),
+  /** An enrollment token that replaces `node_id`'s token when used. */
+  reenroll: z.boolean(),
 });
 export type TokenInfo = z.infer<typeof TokenInfo>;
 
@@ -402,10 +469,49 @@ export const JobCommand = z.union([
 ]);
 export type JobCommand = z.infer<typeof JobCommand>;
 
+/** Deepest nesting accepted in free-form JSON (job payloads and results, agent replies). */
+export const MAX_JSON_DEPTH = 32;
+/** Most values (object keys and array items, all levels) in one job payload or result. */
+export const MAX_JSON_VALUES = 10_000;
+/** Most variables in a job's `env`. */
+export const MAX_ENV_VARS = 1000;
+
+/**
+ * Why `value` is nested deeper than `maxDepth` or holds more than `maxValues` values, or
+ * `undefined` when it fits. Walks with its own stack and stops at the first limit passed, so a
+ * 400,000-deep body costs neither stack nor time.
+ */
+export function jsonShapeProblem(
+  value: unknown,
+  maxDepth: number,
+  maxValues: number,
+): string | undefined {
+  const stack: [unknown, number][] = [[value, 0]];
+  let values = 0;
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (depth >= maxDepth) return `nested deeper than ${maxDepth} levels`;
+    const items = Array.isArray(v) ? v : Object.values(v);
+    values += items.length;
+    if (values > maxValues) return `holds more than ${maxValues} values (keys and items)`;
+    for (const item of items) stack.push([item, depth + 1]);
+  }
+  return undefined;
+}
+
+/** Free-form JSON with bounded depth and size; the issue lands on the field that holds it. */
+export function boundedJson(maxDepth = MAX_JSON_DEPTH, maxValues = MAX_JSON_VALUES) {
+  return z.unknown().superRefine((v, ctx) => {
+    const problem = jsonShapeProblem(v, maxDepth, maxValues);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+}
+
 const EnvMap = z.record(
   z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "env names: A-Z, 0-9, _"),
   z.string().max(65_536),
-);
+).refine((e) => Object.keys(e).length <= MAX_ENV_VARS, `at most ${MAX_ENV_VARS} variables`);
 
 /** `POST /api/v1/jobs` body: a template, or an explicit executor with its image or command. */
 export const JobSubmit = z.strictObject({
@@ -416,7 +522,7 @@ export const JobSubmit = z.strictObject({
   cluster: NodeId.optional(),
   node: NodeId.optional(),
   env: EnvMap.optional(),
-  payload: z.unknown().optional(),
+  payload: boundedJson().optional(),
   priority: z.number().int().min(0).max(1000).default(0),
   max_attempts: z.number().int().min(1).max(100).default(3),
   timeout_s: z.number().int().min(1).max(7 * 86_400).optional(),
@@ -509,7 +615,7 @@ export const JobHeartbeat = z.strictObject({
 /** `POST /api/v1/jobs/:id/complete` body. */
 export const JobComplete = z.strictObject({
   attempt: z.number().int().positive(),
-  result: z.unknown().optional(),
+  result: boundedJson().optional(),
   exit_code: z.number().int().optional(),
   log_tail: z.string().max(65_536).optional(),
 });
@@ -521,6 +627,29 @@ export const JobFail = z.strictObject({
   exit_code: z.number().int().optional(),
   log_tail: z.string().max(65_536).optional(),
 });
+
+/**
+ * `POST /api/v1/jobs/running` body: the jobs this node's agent really runs, sent when its worker
+ * starts and after it reconnects. The hub returns every other job it holds as claimed or running
+ * by the node to the queue at once ("agent restarted").
+ */
+export const JobsRunning = z.strictObject({
+  /** Optional; when given it must be the token's own node. */
+  node_id: NodeId.optional(),
+  job_ids: z.array(z.string().regex(/^[1-9][0-9]{0,15}$/, "a job id (digits)")).max(1000),
+});
+export type JobsRunning = z.infer<typeof JobsRunning>;
+
+/** `POST /api/v1/jobs/running` answer. */
+export const JobsRunningResult = z.object({
+  /** Reported jobs the hub confirms this node holds. */
+  kept: z.array(z.string()),
+  /** Jobs the node held but no longer runs, now back in the queue (or failed, out of attempts). */
+  returned: z.array(z.string()),
+  /** Reported jobs the node does not hold (finished, cancelled, or handed to another worker). */
+  unknown: z.array(z.string()),
+});
+export type JobsRunningResult = z.infer<typeof JobsRunningResult>;
 
 /** Fleet events about jobs. */
 export const JobEvent = z.object({
@@ -688,6 +817,7 @@ export const FleetEvent = z.discriminatedUnion("type", [
   NodeAddedEvent,
   NodeRemovedEvent,
   NodeRecoveryEvent,
+  NodeClockEvent,
   StreamResetEvent,
   JobEvent,
   RoamerEvent,
@@ -833,7 +963,13 @@ export const PtyExitMessage = z.object({
 });
 /** The answer to a one-shot request (`docker` list/restart/stop/remove). */
 export const ReplyMessage = z.discriminatedUnion("ok", [
-  z.object({ type: z.literal("reply"), ch: ChannelId, ok: z.literal(true), data: z.unknown() }),
+  z.object({
+    type: z.literal("reply"),
+    ch: ChannelId,
+    ok: z.literal(true),
+    // The frame size bounds the values; the depth is bounded for whoever reads it next.
+    data: boundedJson(MAX_JSON_DEPTH, Number.MAX_SAFE_INTEGER),
+  }),
   z.object({
     type: z.literal("reply"),
     ch: ChannelId,
@@ -1044,6 +1180,16 @@ export type TerminalServerMessage =
   | { type: "exit"; code: number | null; reason: string }
   | { type: "error"; message: string };
 
+/** Close codes of the agents' control socket (`/api/v1/agent/ws`). */
+export const AGENT_CLOSE = {
+  replaced: 4001,
+  noPong: 4002,
+  revoked: 4003,
+  noHello: 4400,
+  /** Another connection of the node, made with a different token, is live. */
+  taken: 4009,
+} as const;
+
 /** Close codes of the terminal socket (besides 1000 = the shell exited, 1001 = hub stopping). */
 export const TERMINAL_CLOSE = {
   idle: 4001,
@@ -1052,6 +1198,8 @@ export const TERMINAL_CLOSE = {
   notConnected: 4004,
   failed: 4005,
   tooMany: 4006,
+  /** The token was revoked, the node deleted or the browser session ended. */
+  revoked: 4008,
 } as const;
 
 // Containers on a node

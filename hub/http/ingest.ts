@@ -1,6 +1,7 @@
 /**
  * `POST /api/v1/ingest` (node token): stores a batch of samples durably and acknowledges the
- * highest seq, and `GET /api/v1/agent/self`: which node a token belongs to.
+ * highest seq (refusing seqs beyond the node's window, placing samples from a skewed clock on the
+ * hub's time), and `GET /api/v1/agent/self`: which node a token belongs to.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { type Principal, requireAuth } from "../auth.ts";
 import { Forbidden } from "../errors.ts";
 import { storeBatch } from "../store/samples.ts";
 import { getNodeRow } from "../store/nodes.ts";
+import { skewSeconds } from "../live/node_status.ts";
 import type { HubServices } from "../services.ts";
 import { validate } from "./validate.ts";
 
@@ -27,8 +29,14 @@ export function ingestRoutes(s: HubServices): Hono<{ Variables: { principal: Pri
           "a node may only push its own samples",
       );
     }
+    // The receive time: skew is measured against it and stored beside each sample (recv_ts).
     const now = Date.now();
-    const stored = await s.db.write((tx) => storeBatch(tx, batch, now));
+    const policy = {
+      maxSkewMs: s.config.maxClockSkewMs,
+      rawRetentionMs: s.config.rawRetentionMs,
+      rollupRetentionMs: s.config.rollupRetentionMs,
+    };
+    const stored = await s.db.write((tx) => storeBatch(tx, batch, now, policy));
     s.fleet.ingested(stored, now);
     const ack: IngestAck = {
       node_id: stored.node_id,
@@ -36,6 +44,8 @@ export function ingestRoutes(s: HubServices): Hono<{ Variables: { principal: Pri
       stored: stored.stored,
       duplicates: stored.duplicates,
       last_seq: stored.last_seq,
+      unknown_keys: stored.unknown_keys,
+      clock_skew_s: skewSeconds(stored.clock_skew_ms),
     };
     return c.json(ack);
   });

@@ -12,6 +12,17 @@ import type { StoredBatch } from "../store/samples.ts";
 import type { EventBus } from "./bus.ts";
 import type { NodeStatus, NodeSummary, Sample } from "../../shared/protocol.ts";
 import type { HubConfig } from "../config.ts";
+import { getLogger } from "../../shared/log.ts";
+
+const logger = getLogger("ingest");
+
+/** Most unknown sample keys remembered (and so logged) per node: a buggy agent cannot flood. */
+const UNKNOWN_KEYS_LOGGED = 32;
+
+/** A clock skew in whole seconds for the API (`null`: in sync). */
+export function skewSeconds(ms: number | null): number | null {
+  return ms === null ? null : Math.round(ms / 1000);
+}
 
 /** Status of a node last heard from at `lastSeen` (hub time), at time `now`. */
 export function statusAt(
@@ -32,6 +43,8 @@ interface Tracked {
   status: NodeStatus;
   /** The newest sample by seq (kept here, not rewritten in the database per batch). */
   sample: Sample | null;
+  /** The clock skew last announced (ms; null = in sync). */
+  skewMs: number | null;
 }
 
 /** Tracks node status and turns store changes into fleet events. */
@@ -40,6 +53,10 @@ export class FleetView {
   #bus: EventBus;
   #config: HubConfig;
   #nodes = new Map<string, Tracked>();
+  /** Per node, the unknown sample keys already logged (this run). */
+  #unknownLogged = new Map<string, Set<string>>();
+  /** Nodes whose impossible sample times were already logged (this run). */
+  #retimeLogged = new Set<string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #placement = new Map<string, { cluster: string | null; role: string | null }>();
   #inventory = new Map<string, HubConfig["inventory"]["nodes"][number]>();
@@ -60,6 +77,7 @@ export class FleetView {
         lastSeen: row.last_seen,
         status: this.#statusOf(row.last_seen, now),
         sample: text ? JSON.parse(text) as Sample : null,
+        skewMs: row.clock_skew_ms,
       });
     }
   }
@@ -127,13 +145,15 @@ export class FleetView {
   /** Announces a node that appeared without samples (token issued, inventory). */
   added(id: string): void {
     if (this.#nodes.has(id)) return;
-    this.#nodes.set(id, { lastSeen: null, status: "pending", sample: null });
+    this.#nodes.set(id, { lastSeen: null, status: "pending", sample: null, skewMs: null });
     const row = getNodeRow(this.#db, id);
     if (row) this.#bus.publish({ type: "node.added", node: this.summary(row) });
   }
 
   /** Announces a removed node. */
   removed(id: string): void {
+    this.#unknownLogged.delete(id);
+    this.#retimeLogged.delete(id);
     if (this.#nodes.delete(id)) this.#bus.publish({ type: "node.removed", node_id: id });
   }
 
@@ -144,7 +164,7 @@ export class FleetView {
   ingested(stored: StoredBatch, now: number): void {
     let t = this.#nodes.get(stored.node_id);
     if (!t) {
-      t = { lastSeen: null, status: "pending", sample: null };
+      t = { lastSeen: null, status: "pending", sample: null, skewMs: null };
       this.#nodes.set(stored.node_id, t);
       const row = getNodeRow(this.#db, stored.node_id);
       if (row) this.#bus.publish({ type: "node.added", node: this.summary(row) });
@@ -157,6 +177,49 @@ export class FleetView {
     }
     const status = this.#statusOf(now, now);
     if (status !== t.status) this.#announce(stored.node_id, t, status);
+    this.#clock(stored, t);
+    if (stored.unknown_keys > 0) this.#unknown(stored);
+  }
+
+  /** Logs and announces a clock going off or coming back (and a skew that moved by ≥ 1 s). */
+  #clock(stored: StoredBatch, t: Tracked): void {
+    const id = stored.node_id;
+    const skew = stored.clock_skew_ms;
+    const was = t.skewMs;
+    if (skew !== null && was === null) {
+      logger.warn("node clock is off; its samples are placed on hub time", {
+        node_id: id,
+        clock_skew_s: skewSeconds(skew),
+        max_skew_s: this.#config.maxClockSkewMs / 1000,
+      });
+    } else if (skew === null && was !== null) {
+      logger.warn("node clock back in sync", { node_id: id, was_off_s: skewSeconds(was) });
+    } else if (skew === null || was === null || Math.abs(skew - was) < 1000) {
+      if (skew === null && stored.retimed > 0 && !this.#retimeLogged.has(id)) {
+        this.#retimeLogged.add(id);
+        logger.warn("samples with impossible times placed at their receive time", {
+          node_id: id,
+          samples: stored.retimed,
+        });
+      }
+      return;
+    }
+    t.skewMs = skew;
+    this.#bus.publish({ type: "node.clock", node_id: id, clock_skew_s: skewSeconds(skew) });
+  }
+
+  /** Logs the unknown sample keys of a node once (each key once per node and hub run). */
+  #unknown(stored: StoredBatch): void {
+    let logged = this.#unknownLogged.get(stored.node_id);
+    if (!logged) this.#unknownLogged.set(stored.node_id, logged = new Set());
+    const fresh = stored.unknown_key_names.filter((k) => !logged.has(k));
+    if (fresh.length === 0 || logged.size >= UNKNOWN_KEYS_LOGGED) return;
+    for (const k of fresh) logged.add(k);
+    logger.warn("node sends sample keys this hub does not know; they are ignored", {
+      node_id: stored.node_id,
+      keys: fresh,
+      unknown_keys: stored.unknown_keys,
+    });
   }
 
   /** The API form of a node row. */
@@ -178,6 +241,8 @@ export class FleetView {
       last_seen: row.last_seen,
       last_seq: row.last_seq,
       spool_dropped: row.spool_dropped,
+      clock_skew_s: skewSeconds(row.clock_skew_ms),
+      unknown_keys: row.unknown_keys,
       last_sample: tracked?.sample ?? null,
       recovery: row.recovery ? JSON.parse(row.recovery) : null,
       ...this.#control(row.id),

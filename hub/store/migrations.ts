@@ -186,4 +186,35 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_action ON audit (action, id);
 `,
+  `
+-- Browser sessions: the cookie holds a random id whose SHA-256 is stored here, never the token.
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  hash BLOB NOT NULL UNIQUE,
+  token_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  ended_reason TEXT
+);
+CREATE INDEX sessions_token ON sessions (token_id);
+-- An enrollment token made to replace exactly one node's token (node_id names it).
+ALTER TABLE tokens ADD COLUMN reenroll INTEGER NOT NULL DEFAULT 0;
+`,
+  `
+-- Ingest hardening. recv_ts: when the hub received the sample; agent_ts: the agent's own ts when
+-- the hub placed the sample on its clock (a skewed node clock). Per node: the clock skew measured
+-- at its last batch (NULL while in sync) and how many unknown sample keys it sent.
+ALTER TABLE samples ADD COLUMN recv_ts INTEGER;
+ALTER TABLE samples ADD COLUMN agent_ts INTEGER;
+ALTER TABLE nodes ADD COLUMN clock_skew_ms INTEGER;
+ALTER TABLE nodes ADD COLUMN unknown_keys INTEGER NOT NULL DEFAULT 0;
+-- Seqs above 2^48 (accepted before seqs were bounded) pinned their node's last_seq; drop them
+-- and bring last_seq back to the highest sane seq, so the node's agent can push again.
+DELETE FROM samples WHERE seq > 281474976710656
+  AND node_id IN (SELECT id FROM nodes WHERE last_seq > 281474976710656);
+UPDATE nodes SET last_seq = coalesce((SELECT max(seq) FROM samples WHERE node_id = nodes.id), 0)
+  WHERE last_seq > 281474976710656;
+`,
 ];

@@ -21,6 +21,19 @@ export interface NodeRow {
   last_seq: number;
   spool_dropped: number;
   recovery: string | null;
+  /** Node clock minus hub clock at its last batch (ms); null while within the allowed skew. */
+  clock_skew_ms: number | null;
+  /** Unknown sample keys the hub ignored from this node, in total. */
+  unknown_keys: number;
+}
+
+/** What one batch changes on its node (see {@link touchNode}). */
+export interface NodeTouch {
+  agent: AgentInfo | undefined;
+  newestSeq: number;
+  spoolDropped: number | undefined;
+  clockSkewMs: number | null;
+  unknownKeys: number;
 }
 
 /** Every node, ordered by id. */
@@ -40,34 +53,38 @@ export function ensureNode(db: Database, id: string, name = id): boolean {
 
 /**
  * Records a batch's effect on its node in one statement (creating the row if needed): identity,
- * last contact, highest seq. Returns the node's highest seq afterwards.
+ * last contact, highest seq, clock skew, unknown keys. Returns the node's highest seq afterwards.
  */
-export function touchNode(
-  db: Database,
-  id: string,
-  now: number,
-  agent: AgentInfo | undefined,
-  newestSeq: number,
-  spoolDropped: number | undefined,
-): number {
+export function touchNode(db: Database, id: string, now: number, t: NodeTouch): number {
   return db.get<{ last_seq: number }>(
     `INSERT INTO nodes (id, name, hostname, arch, agent_version, first_seen, last_seen, last_seq,
-                        spool_dropped)
-     VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?5, ?6, coalesce(?7, 0))
+                        spool_dropped, clock_skew_ms, unknown_keys)
+     VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?5, ?6, coalesce(?7, 0), ?8, ?9)
      ON CONFLICT (id) DO UPDATE SET
        hostname = coalesce(excluded.hostname, hostname), arch = coalesce(excluded.arch, arch),
        agent_version = coalesce(excluded.agent_version, agent_version),
        first_seen = coalesce(first_seen, excluded.first_seen), last_seen = excluded.last_seen,
-       last_seq = max(last_seq, excluded.last_seq), spool_dropped = coalesce(?7, spool_dropped)
+       last_seq = max(last_seq, excluded.last_seq), spool_dropped = coalesce(?7, spool_dropped),
+       clock_skew_ms = ?8, unknown_keys = unknown_keys + ?9
      RETURNING last_seq`,
     id,
-    agent?.hostname ?? null,
-    agent?.arch ?? null,
-    agent?.version ?? null,
+    t.agent?.hostname ?? null,
+    t.agent?.arch ?? null,
+    t.agent?.version ?? null,
     now,
-    newestSeq,
-    spoolDropped ?? null,
+    t.newestSeq,
+    t.spoolDropped ?? null,
+    t.clockSkewMs,
+    t.unknownKeys,
   )!.last_seq;
+}
+
+/** What the ingest checks need of a node before storing its batch (one primary-key read). */
+export function nodeIngestState(
+  db: Database,
+  id: string,
+): { last_seq: number; last_seen: number | null; clock_skew_ms: number | null } | undefined {
+  return db.get("SELECT last_seq, last_seen, clock_skew_ms FROM nodes WHERE id = ?", id);
 }
 
 /** The newest stored sample of a node (by seq), as JSON text, if any is still held. */

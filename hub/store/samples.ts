@@ -7,9 +7,19 @@
  * @module
  */
 import type { Database } from "./db.ts";
-import type { IngestBatch, Sample, SeriesValues } from "../../shared/protocol.ts";
+import {
+  type IngestBatch,
+  type Sample,
+  SAMPLE_KEYS,
+  SEQ_FIRST_MAX,
+  SEQ_MAX,
+  SEQ_PER_SILENT_HOUR,
+  SEQ_WINDOW,
+  type SeriesValues,
+} from "../../shared/protocol.ts";
 import { SERIES, seriesOf } from "../../shared/metrics.ts";
-import { touchNode } from "./nodes.ts";
+import { BadInput } from "../errors.ts";
+import { nodeIngestState, touchNode } from "./nodes.ts";
 
 /** What storing a batch did. */
 export interface StoredBatch {
@@ -20,13 +30,88 @@ export interface StoredBatch {
   duplicates: number;
   /** Highest seq the hub holds for the node after this batch. */
   last_seq: number;
-  /** The newly stored samples, in seq order (for the live stream). */
+  /** The newly stored samples, in seq order (for the live stream), with the ts they got. */
   fresh: Sample[];
+  /** Node clock minus hub clock (ms) when beyond the allowed skew; null when in sync. */
+  clock_skew_ms: number | null;
+  /** Samples placed at another time than their own ts (skewed clock, impossible ts). */
+  retimed: number;
+  /** Unknown sample keys in the batch (ignored), and which they were. */
+  unknown_keys: number;
+  unknown_key_names: string[];
+}
+
+/** How the hub places samples in time (ingest passes it; without it, ts are taken as sent). */
+export interface ClockPolicy {
+  /** A node clock off the hub's by more than this (ms) is skewed: its samples move to hub time. */
+  maxSkewMs: number;
+  /** Raw retention (ms): an older agent's batch (no `sent_at`) whose newest sample is older
+   * than this is taken as a clock behind. */
+  rawRetentionMs: number;
+  /** Rollup retention (ms): a sample older than both retentions would be acknowledged, then lost. */
+  rollupRetentionMs: number;
 }
 
 const MINUTE = 60_000;
 
-const INSERT_SAMPLE = "INSERT OR IGNORE INTO samples (node_id, seq, ts, data) VALUES (?, ?, ?, ?)";
+const INSERT_SAMPLE = "INSERT OR IGNORE INTO samples (node_id, seq, ts, data, recv_ts, agent_ts) " +
+  "VALUES (?, ?, ?, ?, ?, ?)";
+
+/**
+ * Highest seq a batch may carry for a node holding `lastSeq` (0: none yet), last heard from at
+ * `lastSeen` (hub time): the window over last_seq, widened by the time the node was silent.
+ */
+export function seqLimit(lastSeq: number, lastSeen: number | null, now: number): number {
+  if (lastSeq <= 0) return SEQ_FIRST_MAX;
+  const silentH = lastSeen === null ? 0 : Math.max(0, Math.floor((now - lastSeen) / 3_600_000));
+  return Math.min(SEQ_MAX, lastSeq + SEQ_WINDOW + silentH * SEQ_PER_SILENT_HOUR);
+}
+
+/** Refuses (400, nothing stored) every sample whose seq is beyond the node's window. */
+function checkSeqs(batch: IngestBatch, lastSeq: number, limit: number): void {
+  const errors: { path: string; message: string }[] = [];
+  batch.samples.forEach((sample, i) => {
+    if (sample.seq <= limit || errors.length >= 20) return;
+    errors.push({
+      path: `samples.${i}.seq`,
+      message: lastSeq > 0
+        ? `seq ${sample.seq} is too far beyond this node's last seq ${lastSeq}: allowed 1 to ${limit}`
+        : `seq ${sample.seq} is too large for a node's first seq: allowed 1 to ${limit}`,
+    });
+  });
+  if (errors.length === 0) return;
+  throw new BadInput(
+    `invalid body: ${errors[0].path}: ${errors[0].message}` +
+      (errors.length > 1 ? ` (and ${errors.length - 1} more)` : ""),
+    errors,
+  );
+}
+
+/**
+ * The node's clock offset as far as this batch tells (ms, node − hub): from `sent_at` when the
+ * agent sends it; otherwise only a newest sample outside what a replay can be says anything.
+ */
+function measureOffset(batch: IngestBatch, now: number, policy: ClockPolicy): number {
+  if (batch.sent_at !== undefined) return batch.sent_at - now;
+  let newest = 0;
+  for (const sample of batch.samples) if (sample.ts > newest) newest = sample.ts;
+  const plausible = newest <= now + policy.maxSkewMs && newest >= now - policy.rawRetentionMs;
+  return plausible ? 0 : newest - now;
+}
+
+/** Keys of `sample` that a {@link Sample} does not have (undefined when none: the usual case). */
+function unknownKeysOf(sample: Sample): string[] | undefined {
+  let unknown: string[] | undefined;
+  for (const key in sample) if (!SAMPLE_KEYS.has(key)) (unknown ??= []).push(key);
+  return unknown;
+}
+
+/** A copy of `sample` with only the keys a {@link Sample} has. */
+function knownKeysOnly(sample: Sample): Sample {
+  const known: Record<string, unknown> = {};
+  for (const key in sample) if (SAMPLE_KEYS.has(key)) known[key] = sample[key as keyof Sample];
+  return known as Sample;
+}
 
 // One upsert per sample: each series' min/max ignore NULLs, sum and count add up.
 const UPSERT_ROLLUP = `INSERT INTO rollups (node_id, minute, ${
@@ -79,18 +164,62 @@ function rollupParams(nodeId: string, minute: number, acc: RollupAcc): (string |
  * Stores a validated batch for its node (call inside `db.write`). Samples are sorted by seq
  * first, so the node's newest sample is the one with the highest seq, whatever order they came.
  * Rollups are merged per minute of the batch: one upsert per (node, minute), not per sample.
+ *
+ * Refuses the whole batch (`BadInput`, nothing stored) when a seq is beyond the node's window
+ * ({@link seqLimit}). With a `policy`, a node whose clock is off by more than the allowed skew
+ * has every sample shifted onto the hub's clock, and a sample whose ts is still impossible (ahead
+ * of the hub, or older than anything the hub keeps) is placed at the receive time `now`.
  */
-export function storeBatch(db: Database, batch: IngestBatch, now: number): StoredBatch {
+export function storeBatch(
+  db: Database,
+  batch: IngestBatch,
+  now: number,
+  policy?: ClockPolicy,
+): StoredBatch {
+  const node = nodeIngestState(db, batch.node_id);
+  const lastSeq = node?.last_seq ?? 0;
+  checkSeqs(batch, lastSeq, seqLimit(lastSeq, node?.last_seen ?? null, now));
+
+  let skew: number | null = null;
+  let latest = Number.POSITIVE_INFINITY;
+  let oldest = 0;
+  if (policy) {
+    const offset = measureOffset(batch, now, policy);
+    // Hysteresis: a skewed clock counts as back only well inside the bound, so it cannot flap.
+    const bound = node?.clock_skew_ms != null ? policy.maxSkewMs / 2 : policy.maxSkewMs;
+    if (Math.abs(offset) > bound) skew = offset;
+    latest = now + policy.maxSkewMs;
+    oldest = now - Math.max(policy.rawRetentionMs, policy.rollupRetentionMs);
+  }
+
   const samples = [...batch.samples].sort((a, b) => a.seq - b.seq);
   const fresh: Sample[] = [];
   const minutes = new Map<number, RollupAcc>();
-  for (const sample of samples) {
+  const unknownNames = new Set<string>();
+  let unknownKeys = 0;
+  let retimed = 0;
+  for (let sample of samples) {
+    const unknown = unknownKeysOf(sample);
+    if (unknown) {
+      sample = knownKeysOnly(sample);
+      unknownKeys += unknown.length;
+      for (const key of unknown) if (unknownNames.size < 32) unknownNames.add(key);
+    }
+    const agentTs = sample.ts;
+    let ts = skew === null ? agentTs : agentTs - skew;
+    if (ts > latest || ts < oldest) ts = now;
+    if (ts !== agentTs) {
+      sample = { ...sample, ts };
+      retimed++;
+    }
     const changed = db.run(
       INSERT_SAMPLE,
       batch.node_id,
       sample.seq,
-      sample.ts,
+      ts,
       JSON.stringify(sample),
+      now,
+      ts === agentTs ? null : agentTs,
     ).changes;
     if (changed === 0) continue;
     accumulate(minutes, sample);
@@ -99,21 +228,24 @@ export function storeBatch(db: Database, batch: IngestBatch, now: number): Store
   for (const [minute, acc] of minutes) {
     db.run(UPSERT_ROLLUP, ...rollupParams(batch.node_id, minute, acc));
   }
-  const lastSeq = touchNode(
-    db,
-    batch.node_id,
-    now,
-    batch.agent,
-    fresh.at(-1)?.seq ?? 0,
-    batch.spool_dropped,
-  );
+  const newLastSeq = touchNode(db, batch.node_id, now, {
+    agent: batch.agent,
+    newestSeq: fresh.at(-1)?.seq ?? 0,
+    spoolDropped: batch.spool_dropped,
+    clockSkewMs: skew,
+    unknownKeys,
+  });
   return {
     node_id: batch.node_id,
     acked_seq: samples.at(-1)!.seq,
     stored: fresh.length,
     duplicates: samples.length - fresh.length,
-    last_seq: lastSeq,
+    last_seq: newLastSeq,
     fresh,
+    clock_skew_ms: skew,
+    retimed,
+    unknown_keys: unknownKeys,
+    unknown_key_names: [...unknownNames],
   };
 }
 

@@ -4,7 +4,7 @@
  * refused at once (401), also when revoked by the CLI beside the running hub.
  */
 import assert from "node:assert/strict";
-import { hubCli, startHub } from "../helpers/hub.ts";
+import { hubCli, loginCookie, startHub } from "../helpers/hub.ts";
 import { makeSample, pushSeqs } from "../helpers/samples.ts";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
 
@@ -24,8 +24,15 @@ const PROTECTED: [string, string, unknown?][] = [
   ["GET", "/api/v1/hub/stats"],
 ];
 
-async function status(url: string, method: string, path: string, token?: string, body?: unknown) {
-  const headers: Record<string, string> = {};
+async function status(
+  url: string,
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+  extra: Record<string, string> = {},
+) {
+  const headers: Record<string, string> = { ...extra };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
   const res = await fetch(url + path, {
@@ -103,6 +110,48 @@ Deno.test("auth matrix: 401 without token, 403 for the wrong kind or node, 401 o
     // Token listings never carry secrets or hashes.
     const listed = JSON.stringify(await hub.admin.tokens());
     assert.ok(!listed.includes(node1.token) && !listed.includes("hash"));
+  } finally {
+    await hub.stop();
+  }
+});
+
+Deno.test("auth matrix, browser sessions: dead cookies 401, viewers 403, cookie writes need the Origin", async () => {
+  const hub = await startHub();
+  try {
+    const viewer = await hub.admin.createToken({ kind: "viewer", name: "wall" });
+    const viewerCookie = await loginCookie(hub.url, viewer.token);
+    const adminCookie = await loginCookie(hub.url, hub.adminToken);
+    const dead = await loginCookie(hub.url, hub.adminToken);
+    const logout = await fetch(`${hub.url}/api/v1/session`, {
+      method: "DELETE",
+      headers: { cookie: `fleet_session=${dead}`, origin: hub.url },
+    });
+    assert.equal(logout.status, 204);
+    const cookie = (c: string, origin = true) => ({
+      cookie: `fleet_session=${c}`,
+      ...(origin ? { origin: hub.url } : {}),
+    });
+    for (const [method, path, body] of PROTECTED) {
+      const d = await status(hub.url, method, path, undefined, body, cookie(dead));
+      assert.equal(d.status, 401, `${method} ${path} with a logged-out cookie`);
+      const raw = await status(hub.url, method, path, undefined, body, cookie(hub.adminToken));
+      assert.equal(raw.status, 401, `${method} ${path} with a raw token as the cookie`);
+      if (method === "GET") continue;
+      const v = await status(hub.url, method, path, undefined, body, cookie(viewerCookie));
+      assert.equal(v.status, 403, `viewer cookie: ${method} ${path}`);
+      const noOrigin = await status(
+        hub.url,
+        method,
+        path,
+        undefined,
+        body,
+        cookie(adminCookie, false),
+      );
+      assert.equal(noOrigin.status, 403, `admin cookie without Origin: ${method} ${path}`);
+    }
+    // Node tokens cannot log in; a node principal never comes from a cookie.
+    const node = await hub.admin.createToken({ kind: "node", node_id: "n9" });
+    await assert.rejects(() => loginCookie(hub.url, node.token), /login refused: 403/);
   } finally {
     await hub.stop();
   }

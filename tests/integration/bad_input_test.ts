@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { ROOT, startHub } from "../helpers/hub.ts";
 import { makeSample, pushSeqs } from "../helpers/samples.ts";
 import { Child } from "../helpers/process.ts";
-import type { Problem } from "../../shared/protocol.ts";
+import { type Problem, SEQ_WINDOW } from "../../shared/protocol.ts";
 
 async function post(
   url: string,
@@ -60,6 +60,24 @@ Deno.test("bad ingest and token bodies: 4xx problem naming the field, nothing st
         JSON.stringify({ node_id: "n1", samples: [{ ts: Date.now() }] }),
         400,
         /samples\.0\.seq/,
+      ],
+      [
+        "seq beyond the protocol's maximum",
+        JSON.stringify({ node_id: "n1", samples: [makeSample(Number.MAX_SAFE_INTEGER)] }),
+        400,
+        /samples\.0\.seq.*from 1 to 281474976710656/,
+      ],
+      [
+        "seq beyond the node's window (the good sample before it is not stored either)",
+        JSON.stringify({ node_id: "n1", samples: [makeSample(3), makeSample(2 + SEQ_WINDOW + 1)] }),
+        400,
+        /samples\.1\.seq.*last seq 2: allowed 1 to 1000002/,
+      ],
+      [
+        "sent_at not a time",
+        JSON.stringify({ node_id: "n1", sent_at: "now", samples: [makeSample(3)] }),
+        400,
+        /sent_at/,
       ],
       [
         "unknown top-level key",
@@ -171,4 +189,179 @@ Deno.test("bad fleet.yml: the hub refuses to start, names key and line, database
   }
   assert.equal(await sha256(db), hashBefore, "the database file is unchanged");
   await Deno.remove(dataDir, { recursive: true });
+});
+
+/** `depth` arrays nested in one another, as JSON text (built without recursion). */
+function nested(depth: number): string {
+  return "[".repeat(depth) + "]".repeat(depth);
+}
+
+async function hubExit(yaml: string): Promise<{ code: number; stderr: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "fleet-hostile-" });
+  try {
+    const file = join(dir, "fleet.yml");
+    await Deno.writeTextFile(file, yaml);
+    const child = new Child(Deno.execPath(), [
+      "run",
+      "--allow-all",
+      join(ROOT, "hub/main.ts"),
+      "serve",
+      "--config",
+      file,
+      "--data-dir",
+      join(dir, "data"),
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+    ], { cwd: dir });
+    const status = await child.status;
+    await child.waitForLine(() => true, 5000).catch(() => {});
+    return { code: status.code, stderr: child.stderr.join("\n") };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("hostile fleet.yml: alias bomb, oversized file, repeated ids and max_body 0 exit 2 naming file and line", async () => {
+  const names = "abcdefghi";
+  const bomb = [`a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]`];
+  for (let i = 1; i < names.length; i++) {
+    bomb.push(`${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(", ")}]`);
+  }
+  const cases: [string, RegExp][] = [
+    [bomb.join("\n") + "\n", /fleet\.yml:\d+: alias \*\w: aliases expand to more than 10000/],
+    ["# padding\n".repeat(110_000), /fleet\.yml: larger than 1048576 bytes/],
+    ["nodes:\n  - id: n1\n  - id: n1\n", /fleet\.yml:3: nodes\.1\.id: node n1 is listed twice/],
+    ["ingest:\n  max_body: 0\n", /fleet\.yml:2: ingest\.max_body: must be more than 0/],
+  ];
+  for (const [yaml, message] of cases) {
+    const r = await hubExit(yaml);
+    assert.equal(r.code, 2, `${yaml.slice(0, 40)}: ${r.stderr.slice(0, 500)}`);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, "a message, not a stack trace");
+  }
+});
+
+function modeOf(path: string): string {
+  return (Deno.statSync(path).mode! & 0o777).toString(8);
+}
+
+Deno.test("data dir 0700, fleet.db, -wal, -shm and admin.token 0600; an old 0755/0644 install is tightened", async () => {
+  const first = await startHub();
+  const dir = first.dataDir;
+  const files = ["fleet.db", "fleet.db-wal", "fleet.db-shm", "admin.token"];
+  try {
+    for (const f of files) assert.equal(modeOf(join(dir, f)), "600", `fresh ${f}`);
+  } finally {
+    await first.stop();
+  }
+  // As an earlier release left it: everything readable by other users.
+  Deno.chmodSync(dir, 0o755);
+  for (const f of files) {
+    try {
+      Deno.chmodSync(join(dir, f), 0o644);
+    } catch { /* -wal/-shm are removed on a clean stop */ }
+  }
+  const again = await startHub({ dataDir: dir });
+  try {
+    assert.equal(modeOf(dir), "700", "data dir");
+    for (const f of files) assert.equal(modeOf(join(dir, f)), "600", f);
+  } finally {
+    await again.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("job payloads and results: nesting and size bounded with the field named; the job list stays readable", async () => {
+  const hub = await startHub();
+  try {
+    const node = (await hub.admin.createToken({ kind: "node", node_id: "w1" })).token;
+    const job = (payload: string, extra = "") =>
+      `{"executor":"process","command":"true","node":"w1"${extra},"payload":${payload}}`;
+    const wide = JSON.stringify(Array.from({ length: 10_001 }, (_, i) => i));
+    const env = JSON.stringify(
+      Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`V${i}`, "x"])),
+    );
+    const cases: [string, string, RegExp][] = [
+      ["400,000 levels", job(nested(400_000)), /payload.*nested deeper than 32 levels/],
+      ["33 levels", job(nested(33)), /payload.*nested deeper than 32 levels/],
+      ["10,001 items", job(wide), /payload.*more than 10000 values/],
+      ["1,001 env vars", job("1", `,"env":${env}`), /env.*at most 1000 variables/],
+    ];
+    for (const [what, body, message] of cases) {
+      const r = await post(hub.url, hub.adminToken, "/api/v1/jobs", body);
+      assert.equal(r.status, 400, what);
+      assert.equal(r.type, "application/problem+json", what);
+      assert.match(JSON.stringify(r.problem).slice(0, 2000), message, what);
+    }
+    const ok = await post(hub.url, hub.adminToken, "/api/v1/jobs", job(nested(32)));
+    assert.equal(ok.status, 201, `32 levels are fine: ${JSON.stringify(ok.problem)}`);
+    const list = await hub.admin.jobs();
+    assert.equal(list.jobs.length, 1, "only the valid job was stored");
+
+    // A worker's result is bounded the same way.
+    const claim = await post(hub.url, node, "/api/v1/jobs/claim", "{}");
+    const spec = (claim.problem as unknown as { job: { id: string; attempt: number } }).job;
+    assert.ok(spec, JSON.stringify(claim.problem));
+    const path = `/api/v1/jobs/${spec.id}/complete`;
+    const deep = await post(
+      hub.url,
+      node,
+      path,
+      `{"attempt":${spec.attempt},"result":${nested(100_000)}}`,
+    );
+    assert.equal(deep.status, 400);
+    assert.match(JSON.stringify(deep.problem), /result.*nested deeper than 32 levels/);
+    const done = await post(hub.url, node, path, `{"attempt":${spec.attempt},"result":{"a":1}}`);
+    assert.equal(done.status, 200, JSON.stringify(done.problem));
+    assert.equal((await hub.admin.job(spec.id)).state, "done");
+  } finally {
+    await hub.stop();
+  }
+});
+
+Deno.test("metrics: from/to before 2000, a day ahead or reversed are refused naming the field; the rest clamped to retention", async () => {
+  const hub = await startHub({ args: ["--retention-raw", "1h", "--retention-rollups", "2d"] });
+  try {
+    const node = (await hub.admin.createToken({ kind: "node", node_id: "m1" })).token;
+    await pushSeqs(hub.url, node, "m1", 1, 1);
+    const get = async (query: string) => {
+      const res = await fetch(`${hub.url}/api/v1/nodes/m1/metrics?${query}`, {
+        headers: { authorization: `Bearer ${hub.adminToken}` },
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    const now = Date.now();
+    const refused: [string, string][] = [
+      ["from=-10000000000000000000000h", "from"],
+      ["from=0", "from"],
+      ["from=1999-12-31T23:00:00Z", "from"],
+      ["from=99999999999999999999", "from"],
+      [`to=${now + 2 * 86_400_000}`, "to"],
+      [`from=${now}&to=${now - 3_600_000}`, "from"],
+      [`from=-1h&to=${"9".repeat(65)}`, "to"],
+    ];
+    for (const [query, field] of refused) {
+      const r = await get(query);
+      assert.equal(r.status, 400, query);
+      assert.deepEqual((r.body as Problem).errors?.map((e) => e.path), [field], query);
+    }
+    const day = 86_400_000;
+    for (const query of ["from=2001-01-01T00:00:00Z", `from=${now - 365 * day}&to=${now}`]) {
+      const r = await get(query);
+      assert.equal(r.status, 200, query);
+      const m = r.body as { from: number; to: number; step_s: number; ts: number[] };
+      assert.ok(m.from >= now - 2 * day - m.step_s * 1000, `${query}: from ${m.from}`);
+      assert.ok(m.to <= Date.now() + 1000, `${query}: to ${m.to}`);
+      assert.ok(m.ts.length <= 721, `${query}: ${m.ts.length} points`);
+    }
+    // A range wholly before what is kept: a sane, (nearly) empty answer, not years of buckets.
+    const old = await get("from=2001-01-01T00:00:00Z&to=2001-02-01T00:00:00Z");
+    assert.equal(old.status, 200);
+    assert.ok(old.body.ts.length <= 1, JSON.stringify(old.body).slice(0, 300));
+    assert.ok(old.body.from >= Date.UTC(2001, 0, 1) - 86_400_000, String(old.body.from));
+  } finally {
+    await hub.stop();
+  }
 });

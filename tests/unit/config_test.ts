@@ -214,3 +214,26 @@ Deno.test("hub config: repeated ids and a zero or tiny max_body are refused with
     /--max-body \/ FLEET_MAX_BODY: 100 bytes is below/,
   );
 });
+
+Deno.test("hub config: UI sessions (idle, lifetime) and the public origin", async () => {
+  const dflt = await loadHubConfig({}, {});
+  assert.equal(dflt.sessionIdleMs, 12 * 3_600_000);
+  assert.equal(dflt.sessionLifetimeMs, 7 * 86_400_000);
+  assert.equal(dflt.publicOrigin, undefined);
+  await withYaml(
+    "sessions:\n  idle: 30m\n  lifetime: 1d\n  public_origin: https://fleet.lab/\n",
+    async (file) => {
+      const c = await loadHubConfig({ config: file }, {});
+      assert.equal(c.sessionIdleMs, 30 * 60_000);
+      assert.equal(c.sessionLifetimeMs, 86_400_000);
+      assert.equal(c.publicOrigin, "https://fleet.lab", "normalised to an origin");
+    },
+  );
+  for (const bad of ["ftp://fleet.lab", "https://fleet.lab/ui", "not a url"]) {
+    await assert.rejects(
+      () => loadHubConfig({ "public-origin": bad }, {}),
+      (e: unknown) => e instanceof ConfigError && /public origin/.test(e.message),
+      bad,
+    );
+  }
+});

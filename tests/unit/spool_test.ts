@@ -106,3 +106,45 @@ Deno.test("spool: raiseSeqFloor skips above the hub's last seq", async () => {
   spool.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("spool: a sample the hub refused is dropped, counted, and never pending again", async () => {
+  const dir = await tmp();
+  const spool = await Spool.open({ dir });
+  for (let i = 0; i < 3; i++) await spool.append({}, 1000 + i);
+  await spool.drop(1);
+  assert.equal(spool.dropped, 1);
+  assert.deepEqual((await spool.pending(10)).map((s) => s.seq), [2, 3]);
+  await spool.drop(1);
+  assert.equal(spool.dropped, 1, "dropping an already handled seq counts nothing");
+  spool.close();
+  const again = await Spool.open({ dir });
+  assert.equal(again.dropped, 1, "the count survives a restart");
+  again.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("spool: seqs beyond 2^48 (followed from a pinned hub) start over; such a floor is ignored", async () => {
+  const dir = await tmp();
+  const a = await Spool.open({ dir });
+  a.raiseSeqFloor(Number.MAX_SAFE_INTEGER);
+  assert.equal((await a.append({}, 1)).seq, 1, "a last seq beyond the protocol is not followed");
+  a.close();
+  // A spool an older agent left pinned: seqs near 2^53, two of them unsent.
+  const top = Number.MAX_SAFE_INTEGER - 10;
+  await Deno.writeTextFile(
+    join(dir, "cursor.json"),
+    JSON.stringify({ acked_seq: top, dropped: 2 }),
+  );
+  await Deno.writeTextFile(
+    join(dir, `seg-${top + 1}.ndjson`),
+    `{"seq":${top + 1},"ts":3}\n{"seq":${top + 2},"ts":4}\n`,
+  );
+  const b = await Spool.open({ dir });
+  assert.equal(b.lastSeq, 0);
+  assert.equal(b.dropped, 4, "the unsendable samples are counted");
+  assert.deepEqual(await b.pending(10), []);
+  b.raiseSeqFloor(40);
+  assert.equal((await b.append({}, 2)).seq, 41);
+  b.close();
+  await Deno.remove(dir, { recursive: true });
+});

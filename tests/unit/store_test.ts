@@ -1,8 +1,11 @@
 /** The SQLite store: pragmas, migrations, group commit, idempotent batches, rollups, pruning. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openDatabase, SCHEMA_VERSION } from "../../hub/store/db.ts";
+import { DatabaseSync } from "node:sqlite";
+import { type Database, openDatabase, SCHEMA_VERSION } from "../../hub/store/db.ts";
+import { MIGRATIONS } from "../../hub/store/migrations.ts";
 import {
+  type ClockPolicy,
   countSamples,
   pruneRollups,
   pruneSamples,
@@ -12,7 +15,16 @@ import {
   storedSeqs,
 } from "../../hub/store/samples.ts";
 import { SERIES } from "../../shared/metrics.ts";
-import { newestSampleText } from "../../hub/store/nodes.ts";
+import { getNodeRow, newestSampleText } from "../../hub/store/nodes.ts";
+import { BadInput } from "../../hub/errors.ts";
+import {
+  type IngestBatch,
+  type Sample,
+  SEQ_FIRST_MAX,
+  SEQ_MAX,
+  SEQ_PER_SILENT_HOUR,
+  SEQ_WINDOW,
+} from "../../shared/protocol.ts";
 import { makeSample } from "../helpers/samples.ts";
 
 async function tempDb() {
@@ -173,6 +185,210 @@ Deno.test("store: a claim walks the pending index, never sorts the queue", async
   const b = await db.write((tx) => claimJob(tx, "n1", can, 60_000, Date.now()));
   assert.deepEqual([a!.row.priority, b!.row.priority], [2, 2]);
   assert.ok(a!.row.id < b!.row.id);
+  db.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+/** Stores `batch` at hub time `now`; returns the error instead of throwing. */
+async function tryStore(db: Database, batch: IngestBatch, now: number, policy?: ClockPolicy) {
+  try {
+    return await db.write((tx) => storeBatch(tx, batch, now, policy));
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+Deno.test("store: a seq beyond the node's window is refused whole and changes nothing", async () => {
+  const { dir, db } = await tempDb();
+  const now = Date.now();
+  await db.write((tx) =>
+    storeBatch(tx, { node_id: "n1", samples: [makeSample(1), makeSample(2)] }, now)
+  );
+  for (const seq of [Number.MAX_SAFE_INTEGER, SEQ_MAX, 2 + SEQ_WINDOW + 1]) {
+    const err = await tryStore(
+      db,
+      { node_id: "n1", samples: [makeSample(3), makeSample(seq)] },
+      now,
+    );
+    assert.ok(err instanceof BadInput, `seq ${seq} refused`);
+    assert.equal(err.status, 400);
+    assert.equal(err.errors?.[0].path, "samples.1.seq");
+    assert.match(err.errors![0].message, /last seq 2: allowed 1 to 1000002/);
+  }
+  assert.deepEqual(storedSeqs(db, "n1"), [1, 2], "nothing stored, not even the good seq 3");
+  assert.equal(getNodeRow(db, "n1")!.last_seq, 2);
+  // The edge of the window is accepted.
+  const edge = await db.write((tx) =>
+    storeBatch(tx, { node_id: "n1", samples: [makeSample(2 + SEQ_WINDOW)] }, now)
+  );
+  assert.equal(edge.last_seq, 2 + SEQ_WINDOW);
+  // A node the hub holds no seq for may start anywhere up to SEQ_FIRST_MAX (an old spool).
+  const first = await tryStore(
+    db,
+    { node_id: "n2", samples: [makeSample(SEQ_FIRST_MAX + 1)] },
+    now,
+  );
+  assert.ok(first instanceof BadInput);
+  assert.match(first.message, /first seq: allowed 1 to 1099511627776/);
+  await db.write((tx) => storeBatch(tx, { node_id: "n2", samples: [makeSample(5_000_000)] }, now));
+  // Every whole hour of silence widens the window (an agent cut off for long keeps counting).
+  const then = now - 30 * 86_400_000;
+  await db.write((tx) => storeBatch(tx, { node_id: "n3", samples: [makeSample(7)] }, then));
+  const allowed = 7 + SEQ_WINDOW + 720 * SEQ_PER_SILENT_HOUR;
+  const beyond = await tryStore(db, { node_id: "n3", samples: [makeSample(allowed + 1)] }, now);
+  assert.ok(beyond instanceof BadInput);
+  const late = await db.write((tx) =>
+    storeBatch(tx, { node_id: "n3", samples: [makeSample(allowed)] }, now)
+  );
+  assert.equal(late.last_seq, allowed);
+  db.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+const YEAR = 365.25 * 86_400_000;
+const HOUR = 3_600_000;
+const POLICY: ClockPolicy = {
+  maxSkewMs: 30_000,
+  rawRetentionMs: 48 * HOUR,
+  rollupRetentionMs: 30 * 86_400_000,
+};
+
+function rows(db: Database, node: string) {
+  return db.all<
+    { seq: number; ts: number; recv_ts: number; agent_ts: number | null; data: string }
+  >(
+    "SELECT seq, ts, recv_ts, agent_ts, data FROM samples WHERE node_id = ? ORDER BY seq",
+    node,
+  );
+}
+
+Deno.test("store: samples from a skewed clock go on hub time, beside their receive time", async () => {
+  const { dir, db } = await tempDb();
+  const now = Date.now();
+  const ahead = now + 5 * YEAR;
+  // An agent 5 years ahead says so in sent_at: every sample is shifted by the skew.
+  const a = await db.write((tx) =>
+    storeBatch(
+      tx,
+      {
+        node_id: "a",
+        sent_at: ahead + 100,
+        samples: [makeSample(1, { ts: ahead - 5000 }), makeSample(2, { ts: ahead })],
+      },
+      now,
+      POLICY,
+    )
+  );
+  assert.equal(a.clock_skew_ms, 5 * YEAR + 100);
+  assert.deepEqual(
+    rows(db, "a").map((r) => [r.ts, r.recv_ts, r.agent_ts, JSON.parse(r.data).ts]),
+    [[now - 5100, now, ahead - 5000, now - 5100], [now - 100, now, ahead, now - 100]],
+  );
+  assert.equal(a.fresh.at(-1)!.ts, now - 100, "the live stream gets the placed time");
+  assert.equal(getNodeRow(db, "a")!.clock_skew_ms, 5 * YEAR + 100);
+
+  // Older agents (no sent_at): 100 years ahead, and ts = 1, land at the receive time.
+  for (const [node, ts] of [["b", now + 100 * YEAR], ["c", 1]] as const) {
+    const r = await db.write((tx) =>
+      storeBatch(tx, { node_id: node, samples: [makeSample(1, { ts })] }, now, POLICY)
+    );
+    assert.equal(r.clock_skew_ms, ts - now, node);
+    assert.deepEqual(rows(db, node).map((x) => [x.ts, x.recv_ts, x.agent_ts]), [[now, now, ts]]);
+  }
+  // An in-sync agent replaying an hour-old sample keeps its ts.
+  const d = await db.write((tx) =>
+    storeBatch(
+      tx,
+      {
+        node_id: "d",
+        sent_at: now + 200,
+        samples: [makeSample(1, { ts: now - HOUR })],
+      },
+      now,
+      POLICY,
+    )
+  );
+  assert.equal(d.clock_skew_ms, null);
+  assert.deepEqual(rows(db, "d").map((x) => [x.ts, x.agent_ts]), [[now - HOUR, null]]);
+  // An in-sync agent whose sample has an impossible ts (clock stepped since): kept, at recv time.
+  await db.write((tx) =>
+    storeBatch(tx, { node_id: "d", sent_at: now, samples: [makeSample(2, { ts: 1 })] }, now, POLICY)
+  );
+  assert.deepEqual(rows(db, "d").map((x) => x.ts), [now - HOUR, now]);
+
+  // A prune keeps everything that was placed on hub time.
+  const before = countSamples(db);
+  await db.write((tx) => pruneSamples(tx, now - POLICY.rawRetentionMs, 1000));
+  assert.equal(countSamples(db), before, "nothing acknowledged is pruned at once");
+
+  // Hysteresis: a skewed clock is back only well inside the bound, so the state cannot flap.
+  const at = (sentAt: number, seq: number) =>
+    db.write((tx) =>
+      storeBatch(
+        tx,
+        {
+          node_id: "a",
+          sent_at: sentAt,
+          samples: [makeSample(seq, { ts: sentAt })],
+        },
+        now,
+        POLICY,
+      )
+    );
+  assert.equal((await at(now + 20_000, 3)).clock_skew_ms, 20_000, "still off at 20 s");
+  assert.equal((await at(now + 1000, 4)).clock_skew_ms, null, "back in sync");
+  assert.equal((await at(now + 20_000, 5)).clock_skew_ms, null, "20 s is within 30 s");
+  assert.equal(getNodeRow(db, "a")!.clock_skew_ms, null);
+  db.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("store: unknown sample keys are counted and dropped, the rest stored", async () => {
+  const { dir, db } = await tempDb();
+  const odd = (seq: number, extra: Record<string, unknown>) =>
+    ({ ...makeSample(seq), ...extra }) as Sample;
+  const r = await db.write((tx) =>
+    storeBatch(tx, {
+      node_id: "u",
+      samples: [odd(1, { fans: [1200], npu: { pct: 3 } }), odd(2, { fans: [1300] })],
+    }, Date.now())
+  );
+  assert.equal(r.stored, 2);
+  assert.equal(r.unknown_keys, 3);
+  assert.deepEqual(r.unknown_key_names.sort(), ["fans", "npu"]);
+  const stored = JSON.parse(newestSampleText(db, "u")!);
+  assert.equal(stored.fans, undefined);
+  assert.equal(stored.cpu.pct, 12.5);
+  await db.write((tx) =>
+    storeBatch(tx, { node_id: "u", samples: [odd(3, { fans: [1] })] }, Date.now())
+  );
+  assert.equal(getNodeRow(db, "u")!.unknown_keys, 4, "the node keeps the total");
+  db.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("store: the migration frees a node pinned by a seq above 2^48", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "store-" });
+  const path = join(dir, "fleet.db");
+  const mine = MIGRATIONS.findIndex((m) => m.includes("ADD COLUMN recv_ts"));
+  assert.ok(mine > 0);
+  const raw = new DatabaseSync(path);
+  for (let v = 0; v < mine; v++) raw.exec(MIGRATIONS[v]);
+  raw.exec(`PRAGMA user_version = ${mine}`);
+  const pinned = Number.MAX_SAFE_INTEGER;
+  raw.exec(`INSERT INTO nodes (id, name, last_seq) VALUES ('p', 'p', ${pinned}), ('q', 'q', 40)`);
+  for (const [node, seq] of [["p", 1], ["p", 2], ["p", pinned], ["q", 40]] as const) {
+    raw.prepare("INSERT INTO samples (node_id, seq, ts, data) VALUES (?, ?, 1, '{}')").run(
+      node,
+      seq,
+    );
+  }
+  raw.close();
+  const db = await openDatabase(path);
+  assert.deepEqual(storedSeqs(db, "p"), [1, 2]);
+  assert.equal(getNodeRow(db, "p")!.last_seq, 2);
+  assert.equal(getNodeRow(db, "q")!.last_seq, 40, "other nodes untouched");
+  assert.deepEqual(storedSeqs(db, "q"), [40]);
   db.close();
   await Deno.remove(dir, { recursive: true });
 });

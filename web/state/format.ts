@@ -54,3 +54,24 @@ export function formatTime(ts: number | null | undefined): string {
     ? time
     : `${d.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}`;
 }
+
+/** "+2 min", "−5 y": how far a node's clock is off the hub's (positive: ahead). */
+export function formatSkew(seconds: number): string {
+  const a = Math.abs(seconds);
+  const text = a < 120
+    ? `${a} s`
+    : a < 7200
+    ? `${Math.round(a / 60)} min`
+    : a < 172_800
+    ? `${Math.round(a / 3600)} h`
+    : a < 63_115_200
+    ? `${Math.round(a / 86_400)} d`
+    : `${Math.round(a / 31_557_600)} y`;
+  return `${seconds < 0 ? "−" : "+"}${text}`;
+}
+
+/** The tooltip of a clock-skew chip. */
+export function skewTitle(seconds: number): string {
+  return `this node's clock is ${Math.abs(seconds)} s ${seconds < 0 ? "behind" : "ahead of"} ` +
+    "the hub's; its samples are placed on the hub's time";
+}

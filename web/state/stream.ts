@@ -24,6 +24,7 @@ const TYPES = new Set([
   "node.added",
   "node.removed",
   "node.recovery",
+  "node.clock",
   "stream.reset",
   "job.state",
   "roamer.state",
@@ -102,6 +103,9 @@ function dispatch(ev: { type: string } & Record<string, unknown>): void {
       break;
     case "node.control":
       patchNode(e.node_id, { control: e.connected, rtt_ms: e.rtt_ms });
+      break;
+    case "node.clock":
+      patchNode(e.node_id, { clock_skew_s: e.clock_skew_s });
       break;
     case "stream.reset":
       void resync();

@@ -10,7 +10,7 @@ import { useComputed } from "@preact/signals";
 import { latestSeries, nodeSignal } from "../../state/fleet.ts";
 import { nodeJobs, roamers } from "../../state/queue.ts";
 import { formatAge, now } from "../../state/clock.ts";
-import { formatTemp, formatWatts } from "../../state/format.ts";
+import { formatSkew, formatTemp, formatWatts, skewTitle } from "../../state/format.ts";
 import { selectedNode, selection } from "../../state/ui.ts";
 import { positionOf } from "../../canvas/flow_model.ts";
 import { attachDrag } from "../../canvas/drag.ts";
@@ -109,6 +109,13 @@ export function NodeCard(
       <div class="nc-head">
         <span class={`dot ${n.status}`} />
         <span class="nc-name">{n.name}</span>
+        {n.clock_skew_s != null
+          ? (
+            <span class="chip nc-clock" title={skewTitle(n.clock_skew_s)} data-testid="clock-chip">
+              clock {formatSkew(n.clock_skew_s)}
+            </span>
+          )
+          : null}
         {jobCount.value > 0
           ? (
             <span

@@ -8,7 +8,7 @@
  */
 import type { NodeSummary, RoamerInfo } from "../../../shared/protocol.ts";
 import { formatAge, formatUptime, now } from "../../state/clock.ts";
-import { formatTime } from "../../state/format.ts";
+import { formatSkew, formatTime, skewTitle } from "../../state/format.ts";
 import { roamers } from "../../state/queue.ts";
 import { selectedNode } from "../../state/ui.ts";
 import { Icon } from "../../ui/icon.tsx";
@@ -181,6 +181,17 @@ export function PanelHeader({ node }: { node: NodeSummary }) {
           ? (
             <span class="chip chip-mute" title="the agent's control channel is not connected">
               no link
+            </span>
+          )
+          : null}
+        {node.clock_skew_s != null
+          ? (
+            <span
+              class="chip chip-warn"
+              title={skewTitle(node.clock_skew_s)}
+              data-testid="panel-clock"
+            >
+              clock off {formatSkew(node.clock_skew_s)}
             </span>
           )
           : null}
