@@ -9,7 +9,7 @@ import { z } from "zod";
 import { ConfigError, parseYamlConfig, readConfigFile } from "../shared/yaml_config.ts";
 import { parseDuration, parseSize } from "../shared/duration.ts";
 import { resolveSettings, type SettingSpec } from "../shared/settings.ts";
-import { NodeId } from "../shared/protocol.ts";
+import { NodeId } from "../shared/protocol/mod.ts";
 
 const durationText = z.union([z.string(), z.number()]).refine(
   (v) => (parseDuration(v) ?? 0) > 0,

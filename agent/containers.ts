@@ -19,7 +19,7 @@ import type {
   ContainerInfo,
   ControlErrorCode,
   DockerRequestMessage as DockerRequest,
-} from "../shared/protocol.ts";
+} from "../shared/protocol/mod.ts";
 
 /** Unsent bytes on the control socket above which a log follow waits. */
 const SOCKET_HIGH_WATER = 1024 * 1024;

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { AgentMessage, ControlCapability, HubMessage } from "../shared/protocol.ts";
+import type { AgentMessage, ControlCapability, HubMessage } from "../shared/protocol/mod.ts";
 import { HUB_FRAMES, parseFrame } from "../shared/control_frames.ts";
 import { ExecRunner } from "./exec.ts";
 import { PtySessions } from "./pty.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 import { runProcessGroup } from "./worker/process.ts";
-import type { AgentMessage, ExecStartMessage, OutputStream } from "../shared/protocol.ts";
+import type { AgentMessage, ExecStartMessage, OutputStream } from "../shared/protocol/mod.ts";
 import { getLogger } from "../shared/log.ts";
 
 const logger = getLogger("exec");

@@ -21,7 +21,7 @@ import { parseDuration } from "../shared/duration.ts";
 import { settingsHelp } from "../shared/settings.ts";
 import { getLogger, setLogLevel } from "../shared/log.ts";
 import { VERSION } from "../shared/version.ts";
-import type { AgentInfo } from "../shared/protocol.ts";
+import type { AgentInfo } from "../shared/protocol/mod.ts";
 
 const HELP = `fleet-agent ${VERSION} — Fleet Commander node agent
 

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { AgentMessage, PtyOpenMessage, PtyResizeMessage } from "../shared/protocol.ts";
+import type { AgentMessage, PtyOpenMessage, PtyResizeMessage } from "../shared/protocol/mod.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import { execEnv } from "./exec.ts";
 import { getLogger } from "../shared/log.ts";

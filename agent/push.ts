@@ -9,7 +9,7 @@
  * @module
  */
 import { ApiClient, ApiError } from "../shared/api_client.ts";
-import type { AgentInfo, IngestAck, Problem } from "../shared/protocol.ts";
+import type { AgentInfo, IngestAck, Problem } from "../shared/protocol/mod.ts";
 import type { Spool } from "./spool.ts";
 import { getLogger } from "../shared/log.ts";
 

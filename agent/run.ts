@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { AgentInfo, SampleMetrics } from "../shared/protocol.ts";
+import type { AgentInfo, SampleMetrics } from "../shared/protocol/mod.ts";
 import { Spool } from "./spool.ts";
 import { Pusher } from "./push.ts";
 import { getLogger } from "../shared/log.ts";

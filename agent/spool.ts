@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { type Sample, type SampleMetrics, SEQ_MAX } from "../shared/protocol.ts";
+import { type Sample, type SampleMetrics, SEQ_MAX } from "../shared/protocol/mod.ts";
 import { getLogger } from "../shared/log.ts";
 
 const logger = getLogger("spool");

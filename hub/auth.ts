@@ -31,7 +31,7 @@ import {
 } from "./store/sessions.ts";
 import { ensureNode } from "./store/nodes.ts";
 import { insertAudit } from "./store/audit.ts";
-import type { TokenCreate, TokenCreated, TokenKind } from "../shared/protocol.ts";
+import type { TokenCreate, TokenCreated, TokenKind } from "../shared/protocol/mod.ts";
 import { Conflict, Forbidden, Unauthorized } from "./errors.ts";
 
 /** Name of the browser session cookie. */

@@ -8,8 +8,8 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { ApiClient, ApiError } from "../shared/api_client.ts";
-import { JobSubmit, RoamerAssign } from "../shared/protocol.ts";
-import type { JobInfo, RoamerInfo } from "../shared/protocol.ts";
+import { JobSubmit, RoamerAssign } from "../shared/protocol/mod.ts";
+import type { JobInfo, RoamerInfo } from "../shared/protocol/mod.ts";
 import { UsageError } from "../shared/cli.ts";
 
 const CONNECTION = `Connection (every command):

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { ConfigError, parseYamlConfig, readConfigFile } from "../shared/yaml_config.ts";
 import { parseDuration, parseSize } from "../shared/duration.ts";
 import { resolveSettings, type SettingSpec } from "../shared/settings.ts";
-import { JobCommand, JobExecutor, Mount, NodeId } from "../shared/protocol.ts";
+import { JobCommand, JobExecutor, Mount, NodeId } from "../shared/protocol/mod.ts";
 
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = parseDuration(v);

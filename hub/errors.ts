@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Problem } from "../shared/protocol.ts";
+import type { Problem } from "../shared/protocol/mod.ts";
 
 /** Base of every error that maps to an HTTP answer. */
 export class HttpProblem extends Error {

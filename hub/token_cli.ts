@@ -15,7 +15,7 @@ import { HttpProblem } from "./errors.ts";
 
 /** Who the audit log names for token changes made with this command on the control box. */
 const CLI_ACTOR = { name: "fleet-hub token (local CLI)", kind: "cli", token_id: null };
-import { NodeId, type TokenCreated, TokenKind } from "../shared/protocol.ts";
+import { NodeId, type TokenCreated, TokenKind } from "../shared/protocol/mod.ts";
 import { UsageError } from "../shared/cli.ts";
 import { parseDuration } from "../shared/duration.ts";
 

@@ -30,7 +30,7 @@ import type {
   TokenCreate,
   TokenCreated,
   TokenInfo,
-} from "./protocol.ts";
+} from "./protocol/mod.ts";
 
 /** A non-2xx answer from the hub. */
 export class ApiError extends Error {

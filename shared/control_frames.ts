@@ -32,7 +32,7 @@ import {
   StreamCancelMessage,
   StreamDataMessage,
   StreamEndMessage,
-} from "./protocol.ts";
+} from "./protocol/mod.ts";
 
 /** The schema of every agent → hub frame, by `type`. */
 export const AGENT_FRAMES: Record<AgentMessage["type"], z.ZodType> = {

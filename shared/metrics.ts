@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Sample, SampleMetrics } from "./protocol.ts";
+import type { Sample, SampleMetrics } from "./protocol/mod.ts";
 
 /** Names of the charted series, in display order. */
 export const SERIES = [

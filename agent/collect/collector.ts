@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { SampleMetrics } from "../../shared/protocol.ts";
+import type { SampleMetrics } from "../../shared/protocol/mod.ts";
 
 /** What a collector is given on each call. */
 export interface CollectContext {

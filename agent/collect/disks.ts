@@ -8,7 +8,7 @@
  */
 import { promises as fs } from "node:fs";
 import type { CollectContext, Collector } from "./collector.ts";
-import type { SampleMetrics } from "../../shared/protocol.ts";
+import type { SampleMetrics } from "../../shared/protocol/mod.ts";
 
 type DiskUsage = NonNullable<SampleMetrics["disks"]>[number];
 

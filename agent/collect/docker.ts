@@ -7,7 +7,7 @@
  * @module
  */
 import type { CollectContext, Collector } from "./collector.ts";
-import type { SampleMetrics } from "../../shared/protocol.ts";
+import type { SampleMetrics } from "../../shared/protocol/mod.ts";
 import { createDockerApi, type DockerApi } from "../../shared/docker_api.ts";
 
 type ContainerStat = NonNullable<SampleMetrics["containers"]>[number];

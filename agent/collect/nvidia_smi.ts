@@ -6,7 +6,7 @@
  * @module
  */
 import type { CollectContext, Collector } from "./collector.ts";
-import type { SampleMetrics } from "../../shared/protocol.ts";
+import type { SampleMetrics } from "../../shared/protocol/mod.ts";
 
 type Gpu = NonNullable<SampleMetrics["gpus"]>[number];
 

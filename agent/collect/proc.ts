@@ -7,7 +7,7 @@
  * @module
  */
 import type { CollectContext, Collector } from "./collector.ts";
-import type { CpuCore, SampleMetrics } from "../../shared/protocol.ts";
+import type { CpuCore, SampleMetrics } from "../../shared/protocol/mod.ts";
 
 /** Counters of one /proc/stat cpu line: busy and total jiffies. */
 interface CpuTimes {

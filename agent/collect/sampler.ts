@@ -10,7 +10,7 @@
  * @module
  */
 import type { Collector } from "./collector.ts";
-import { SampleMetrics } from "../../shared/protocol.ts";
+import { SampleMetrics } from "../../shared/protocol/mod.ts";
 import { getLogger, type Logger } from "../../shared/log.ts";
 import { createProcCollector } from "./proc.ts";
 import { createDisksCollector } from "./disks.ts";

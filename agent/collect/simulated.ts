@@ -7,7 +7,7 @@
  * @module
  */
 import type { CollectContext, Collector } from "./collector.ts";
-import type { CpuCore, SampleMetrics } from "../../shared/protocol.ts";
+import type { CpuCore, SampleMetrics } from "../../shared/protocol/mod.ts";
 
 /** Which kind of node to simulate, and the seed that makes it differ from its siblings. */
 export interface SimulatedProfile {

@@ -14,7 +14,7 @@
  * @module
  */
 import type { CollectContext, Collector } from "./collector.ts";
-import type { CpuCore, SampleMetrics } from "../../shared/protocol.ts";
+import type { CpuCore, SampleMetrics } from "../../shared/protocol/mod.ts";
 
 type Temp = NonNullable<SampleMetrics["temps"]>[number];
 type PowerRail = NonNullable<SampleMetrics["power"]>[number];

@@ -7,7 +7,7 @@
  * @module
  */
 import type { CollectContext, Collector } from "./collector.ts";
-import type { SampleMetrics } from "../../shared/protocol.ts";
+import type { SampleMetrics } from "../../shared/protocol/mod.ts";
 
 type Temp = NonNullable<SampleMetrics["temps"]>[number];
 

@@ -13,7 +13,7 @@
  * @module
  */
 import type { ExecOptions, ExecResult, Executor } from "./executor.ts";
-import type { JobSpec } from "../../shared/protocol.ts";
+import type { JobSpec } from "../../shared/protocol/mod.ts";
 import { JOB_TAG_LABEL } from "./ledger.ts";
 import {
   createDockerApi,

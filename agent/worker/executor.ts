@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { JobSpec } from "../../shared/protocol.ts";
+import type { JobSpec } from "../../shared/protocol/mod.ts";
 
 /** How one run ended. */
 export interface ExecResult {

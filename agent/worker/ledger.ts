@@ -15,7 +15,7 @@
  */
 import process from "node:process";
 import { join } from "node:path";
-import type { JobSpec } from "../../shared/protocol.ts";
+import type { JobSpec } from "../../shared/protocol/mod.ts";
 import type { RunHandle } from "./executor.ts";
 import { createDockerApi } from "../../shared/docker_api.ts";
 import { getLogger } from "../../shared/log.ts";

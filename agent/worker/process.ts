@@ -10,7 +10,7 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import type { JobSpec } from "../../shared/protocol.ts";
+import type { JobSpec } from "../../shared/protocol/mod.ts";
 import type { ExecOptions, ExecResult, Executor } from "./executor.ts";
 import { JOB_TAG_ENV, processStartTime } from "./ledger.ts";
 

@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import type { ApiClient } from "../../shared/api_client.ts";
-import type { RoamerInfo } from "../../shared/protocol.ts";
+import type { RoamerInfo } from "../../shared/protocol/mod.ts";
 import { pullImage } from "./docker.ts";
 import { cleanupJobContainers, pruneDanglingImages } from "./cleanup.ts";
 import { getLogger } from "../../shared/log.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { JobSpec } from "../../shared/protocol.ts";
+import type { JobSpec } from "../../shared/protocol/mod.ts";
 import type { ExecOptions, ExecResult, Executor } from "./executor.ts";
 
 function hash(text: string): number {

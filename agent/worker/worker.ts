@@ -13,7 +13,7 @@
  */
 import { join } from "node:path";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
-import type { JobSpec } from "../../shared/protocol.ts";
+import type { JobSpec } from "../../shared/protocol/mod.ts";
 import type { ExecResult, Executor } from "./executor.ts";
 import { OutputTail } from "./process.ts";
 import { followAssignment } from "./roamer.ts";

@@ -10,7 +10,7 @@
 import { Hono } from "hono";
 import { upgradeWebSocket } from "hono/deno";
 import type { WSContext } from "hono/ws";
-import { AGENT_CLOSE, type AgentMessage, type HubMessage } from "../../shared/protocol.ts";
+import { AGENT_CLOSE, type AgentMessage, type HubMessage } from "../../shared/protocol/mod.ts";
 import { AGENT_FRAMES, parseFrame } from "../../shared/control_frames.ts";
 import { type NodePrincipal, type Principal, requireAuth } from "../auth.ts";
 import { HttpProblem } from "../errors.ts";

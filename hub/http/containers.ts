@@ -16,7 +16,7 @@ import {
   ContainerRef,
   type ControlErrorCode,
   NodeId,
-} from "../../shared/protocol.ts";
+} from "../../shared/protocol/mod.ts";
 import { type Principal, requireAuth } from "../auth.ts";
 import { Conflict, type HttpProblem, NotFound, Unavailable, Upstream } from "../errors.ts";
 import { getNodeRow } from "../store/nodes.ts";

@@ -9,7 +9,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { ExecRequest, NodeId } from "../../shared/protocol.ts";
+import { ExecRequest, NodeId } from "../../shared/protocol/mod.ts";
 import { type Principal, requireAuth } from "../auth.ts";
 import { NotFound } from "../errors.ts";
 import { listExecRuns } from "../store/exec.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import { Hono } from "hono";
-import type { FleetSnapshot } from "../../shared/protocol.ts";
+import type { FleetSnapshot } from "../../shared/protocol/mod.ts";
 import { VERSION } from "../../shared/version.ts";
 import { type Principal, requireAuth } from "../auth.ts";
 import type { HubServices } from "../services.ts";

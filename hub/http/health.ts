@@ -5,7 +5,7 @@
  * @module
  */
 import { Hono } from "hono";
-import type { HubStats } from "../../shared/protocol.ts";
+import type { HubStats } from "../../shared/protocol/mod.ts";
 import { VERSION } from "../../shared/version.ts";
 import { type Principal, requireAuth } from "../auth.ts";
 import { countSamples } from "../store/samples.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { type IngestAck, IngestBatch } from "../../shared/protocol.ts";
+import { type IngestAck, IngestBatch } from "../../shared/protocol/mod.ts";
 import { type Principal, requireAuth } from "../auth.ts";
 import { Forbidden } from "../errors.ts";
 import { storeBatch } from "../store/samples.ts";

@@ -7,7 +7,7 @@
  */
 import { Hono } from "hono";
 import { join } from "node:path";
-import { EnrollRequest, type EnrollResponse, NodeId } from "../../shared/protocol.ts";
+import { EnrollRequest, type EnrollResponse, NodeId } from "../../shared/protocol/mod.ts";
 import { hashToken, mintToken, storeMintedToken } from "../auth.ts";
 import { Conflict, NotFound, Unauthorized } from "../errors.ts";
 import {

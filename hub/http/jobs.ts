@@ -17,7 +17,7 @@ import {
   JobState,
   JobSubmit,
   NodeId,
-} from "../../shared/protocol.ts";
+} from "../../shared/protocol/mod.ts";
 import { type Principal, requireAuth } from "../auth.ts";
 import { Forbidden, NotFound } from "../errors.ts";
 import {

@@ -6,7 +6,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { Layout, type TemplateInfo } from "../../shared/protocol.ts";
+import { Layout, type TemplateInfo } from "../../shared/protocol/mod.ts";
 import { type Principal, requireAuth } from "../auth.ts";
 import { getLayout, putLayout } from "../store/layouts.ts";
 import type { HubServices } from "../services.ts";

@@ -10,7 +10,7 @@ import {
   type MetricsResponse,
   NodeId,
   RecoveryReport,
-} from "../../shared/protocol.ts";
+} from "../../shared/protocol/mod.ts";
 import { parseDuration } from "../../shared/duration.ts";
 import { type Principal, requireAuth } from "../auth.ts";
 import { BadInput, Forbidden, NotFound } from "../errors.ts";

@@ -7,7 +7,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { NodeId, RoamerAssign, RoamerReport } from "../../shared/protocol.ts";
+import { NodeId, RoamerAssign, RoamerReport } from "../../shared/protocol/mod.ts";
 import { type Principal, requireAuth } from "../auth.ts";
 import type { HubServices } from "../services.ts";
 import { validate } from "./validate.ts";

@@ -10,7 +10,7 @@
 import { Hono } from "hono";
 import { upgradeWebSocket } from "hono/deno";
 import { z } from "zod";
-import { NodeId } from "../../shared/protocol.ts";
+import { NodeId } from "../../shared/protocol/mod.ts";
 import { checkOrigin, type Principal, requireAuth } from "../auth.ts";
 import { NotFound } from "../errors.ts";
 import { getNodeRow } from "../store/nodes.ts";

@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { SessionCreate, TokenCreate } from "../../shared/protocol.ts";
+import { SessionCreate, TokenCreate } from "../../shared/protocol/mod.ts";
 import { checkOrigin, createToken, type Principal, requireAuth, SESSION_COOKIE } from "../auth.ts";
 import { Forbidden, NotFound, Unauthorized } from "../errors.ts";
 import { getTokenRow, listTokenRows, tokenInfo } from "../store/tokens.ts";

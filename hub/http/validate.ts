@@ -1,5 +1,5 @@
 /**
- * Request validation at the HTTP edge with the zod schemas of `shared/protocol.ts`, failing with
+ * Request validation at the HTTP edge with the zod schemas of `shared/protocol/`, failing with
  * a `BadInput` problem that names every field. Built on `hono/validator` with zod's synchronous
  * `safeParse` (what `@hono/zod-validator` does, minus its async parse, which costs ingest ~15 %).
  *

@@ -17,7 +17,7 @@ import {
   type ControlCapability,
   type ControlErrorCode,
   type HubMessage,
-} from "../../shared/protocol.ts";
+} from "../../shared/protocol/mod.ts";
 import type { EventBus } from "./bus.ts";
 import { getLogger } from "../../shared/log.ts";
 

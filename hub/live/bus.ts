@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { FleetEvent } from "../../shared/protocol.ts";
+import type { FleetEvent } from "../../shared/protocol/mod.ts";
 
 /** An event ready to send: id, type and the SSE frame already encoded. */
 export interface BusEvent {

@@ -34,7 +34,7 @@ import type {
   ExecRequest,
   ExecRunState,
   OutputStream,
-} from "../../shared/protocol.ts";
+} from "../../shared/protocol/mod.ts";
 import { getLogger } from "../../shared/log.ts";
 
 const logger = getLogger("exec");

@@ -10,7 +10,7 @@ import type { Database } from "../store/db.ts";
 import { getNodeRow, listNodeRows, newestSampleText, type NodeRow } from "../store/nodes.ts";
 import type { StoredBatch } from "../store/samples.ts";
 import type { EventBus } from "./bus.ts";
-import type { NodeStatus, NodeSummary, Sample } from "../../shared/protocol.ts";
+import type { NodeStatus, NodeSummary, Sample } from "../../shared/protocol/mod.ts";
 import type { HubConfig } from "../config.ts";
 import { getLogger } from "../../shared/log.ts";
 

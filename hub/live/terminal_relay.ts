@@ -18,7 +18,7 @@ import {
   TERMINAL_CLOSE,
   TerminalClientMessage,
   type TerminalServerMessage,
-} from "../../shared/protocol.ts";
+} from "../../shared/protocol/mod.ts";
 import type { AgentSessions, ChannelMessage } from "./agent_sessions.ts";
 import type { ControlSocket } from "./agent_sessions.ts";
 import type { Principal } from "../auth.ts";

@@ -28,7 +28,7 @@ import {
 import { getNodeRow } from "../store/nodes.ts";
 import type { EventBus } from "../live/bus.ts";
 import type { HubConfig } from "../config.ts";
-import type { JobSubmit } from "../../shared/protocol.ts";
+import type { JobSubmit } from "../../shared/protocol/mod.ts";
 import { BadInput, Conflict, NotFound } from "../errors.ts";
 import { getLogger } from "../../shared/log.ts";
 

@@ -24,7 +24,7 @@ import type { EventBus } from "../live/bus.ts";
 import type { FleetView } from "../live/node_status.ts";
 import type { JobQueue } from "./queue.ts";
 import type { HubConfig } from "../config.ts";
-import type { ClusterInfo, RoamerAssign, RoamerInfo, RoamerState } from "../../shared/protocol.ts";
+import type { ClusterInfo, RoamerAssign, RoamerInfo, RoamerState } from "../../shared/protocol/mod.ts";
 import { BadInput, Conflict, NotFound } from "../errors.ts";
 import { getLogger } from "../../shared/log.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Database } from "./db.ts";
-import type { AuditEntry } from "../../shared/protocol.ts";
+import type { AuditEntry } from "../../shared/protocol/mod.ts";
 import { getLogger } from "../../shared/log.ts";
 
 const logger = getLogger("audit");

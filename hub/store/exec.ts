@@ -13,7 +13,7 @@ import type {
   ExecNodeState,
   ExecRunState,
   TokenKind,
-} from "../../shared/protocol.ts";
+} from "../../shared/protocol/mod.ts";
 
 interface RunRow {
   id: number;

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Database } from "./db.ts";
-import type { JobCommand, JobInfo, JobSpec, JobState, Mount } from "../../shared/protocol.ts";
+import type { JobCommand, JobInfo, JobSpec, JobState, Mount } from "../../shared/protocol/mod.ts";
 
 /** A row of `jobs`. */
 export interface JobRow {

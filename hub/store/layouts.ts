@@ -5,7 +5,7 @@
  * @module
  */
 import type { Database } from "./db.ts";
-import type { Layout, TokenKind } from "../../shared/protocol.ts";
+import type { Layout, TokenKind } from "../../shared/protocol/mod.ts";
 
 /** The saved positions for `kind`, or none. */
 export function getLayout(db: Database, kind: TokenKind): Layout {

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Database } from "./db.ts";
-import type { AgentInfo } from "../../shared/protocol.ts";
+import type { AgentInfo } from "../../shared/protocol/mod.ts";
 
 /** A row of `nodes`. */
 export interface NodeRow {

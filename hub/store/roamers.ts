@@ -5,7 +5,7 @@
  * @module
  */
 import type { Database } from "./db.ts";
-import type { AssignMode, RoamerState } from "../../shared/protocol.ts";
+import type { AssignMode, RoamerState } from "../../shared/protocol/mod.ts";
 
 /** A row of `roamers`. */
 export interface RoamerRow {

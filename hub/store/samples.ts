@@ -16,7 +16,7 @@ import {
   SEQ_PER_SILENT_HOUR,
   SEQ_WINDOW,
   type SeriesValues,
-} from "../../shared/protocol.ts";
+} from "../../shared/protocol/mod.ts";
 import { SERIES, seriesOf } from "../../shared/metrics.ts";
 import { BadInput } from "../errors.ts";
 import { nodeIngestState, touchNode } from "./nodes.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Database } from "./db.ts";
-import type { TokenInfo, TokenKind } from "../../shared/protocol.ts";
+import type { TokenInfo, TokenKind } from "../../shared/protocol/mod.ts";
 
 /** A row of `tokens`. */
 export interface TokenRow {

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { startHub } from "../helpers/hub.ts";
 import { waitFor } from "../helpers/process.ts";
-import type { Layout } from "../../shared/protocol.ts";
+import type { Layout } from "../../shared/protocol/mod.ts";
 import { browserTest, login, newPage, type Page, screenshot } from "../helpers/browser.ts";
 
 const T = 20_000;

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { startHub } from "../helpers/hub.ts";
 import { makeSample } from "../helpers/samples.ts";
 import { ApiClient } from "../../shared/api_client.ts";
-import type { MetricsResponse, Sample } from "../../shared/protocol.ts";
+import type { MetricsResponse, Sample } from "../../shared/protocol/mod.ts";
 import { browserTest, login, newPage, screenshot } from "../helpers/browser.ts";
 
 const T = 20_000;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { IngestAck, Sample } from "../../shared/protocol.ts";
+import type { IngestAck, Sample } from "../../shared/protocol/mod.ts";
 import { ApiClient } from "../../shared/api_client.ts";
 
 /** A valid sample with `seq`; `extra` overrides fields. */

@@ -13,7 +13,7 @@ import { type Child, waitFor } from "../helpers/process.ts";
 import { SseClient } from "../helpers/sse.ts";
 import { openDatabase } from "../../hub/store/db.ts";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
-import type { JobInfo } from "../../shared/protocol.ts";
+import type { JobInfo } from "../../shared/protocol/mod.ts";
 
 /** A process's start time (clock ticks since boot), or undefined when it is gone or a zombie. */
 function startTime(pid: number): number | undefined {

@@ -8,7 +8,7 @@ import { ROOT, startHub } from "../helpers/hub.ts";
 import { startAgent } from "../helpers/agent.ts";
 import { SseClient } from "../helpers/sse.ts";
 import { waitFor } from "../helpers/process.ts";
-import type { NodeSummary, Sample } from "../../shared/protocol.ts";
+import type { NodeSummary, Sample } from "../../shared/protocol/mod.ts";
 
 Deno.test("agent on a Xavier fixture root: snapshot online with fixture values, SSE sample", async () => {
   const hub = await startHub();

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { ROOT, startHub } from "../helpers/hub.ts";
 import { makeSample, pushSeqs } from "../helpers/samples.ts";
 import { Child } from "../helpers/process.ts";
-import { type Problem, SEQ_WINDOW } from "../../shared/protocol.ts";
+import { type Problem, SEQ_WINDOW } from "../../shared/protocol/mod.ts";
 
 async function post(
   url: string,

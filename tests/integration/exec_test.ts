@@ -13,7 +13,7 @@ import { type Child, waitFor } from "../helpers/process.ts";
 import { SseClient } from "../helpers/sse.ts";
 import { processAlive, waitControl, waitGone } from "../helpers/control.ts";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
-import type { ExecInfo, ExecNodeResult } from "../../shared/protocol.ts";
+import type { ExecInfo, ExecNodeResult } from "../../shared/protocol/mod.ts";
 
 interface Agents {
   children: Child[];

@@ -13,7 +13,7 @@ import { SseClient } from "../helpers/sse.ts";
 import { ApiClient } from "../../shared/api_client.ts";
 import { openDatabase } from "../../hub/store/db.ts";
 import { storeBatch } from "../../hub/store/samples.ts";
-import type { Sample } from "../../shared/protocol.ts";
+import type { Sample } from "../../shared/protocol/mod.ts";
 
 /**
  * Stores samples straight into a running hub's database (a second connection), as a hub from

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startHub } from "../helpers/hub.ts";
-import type { Layout, Problem, TemplateInfo } from "../../shared/protocol.ts";
+import type { Layout, Problem, TemplateInfo } from "../../shared/protocol/mod.ts";
 
 function call(url: string, token: string, method: string, path: string, body?: unknown) {
   return fetch(url + path, {

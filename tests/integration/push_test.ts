@@ -14,7 +14,7 @@ import { Spool } from "../../agent/spool.ts";
 import { Pusher } from "../../agent/push.ts";
 import { runAgent } from "../../agent/run.ts";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
-import { type SampleMetrics, SEQ_WINDOW } from "../../shared/protocol.ts";
+import { type SampleMetrics, SEQ_WINDOW } from "../../shared/protocol/mod.ts";
 import { openDatabase } from "../../hub/store/db.ts";
 import { storedSeqs } from "../../hub/store/samples.ts";
 

@@ -9,7 +9,7 @@ import { type HubProcess, startHub } from "../helpers/hub.ts";
 import { startAgent } from "../helpers/agent.ts";
 import { type Child, waitFor } from "../helpers/process.ts";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
-import type { JobInfo, JobSubmit } from "../../shared/protocol.ts";
+import type { JobInfo, JobSubmit } from "../../shared/protocol/mod.ts";
 
 async function agents(hub: HubProcess, n: number, prefix: string): Promise<Child[]> {
   const out: Child[] = [];

@@ -10,7 +10,7 @@ import { startAgent } from "../helpers/agent.ts";
 import { type Child, waitFor } from "../helpers/process.ts";
 import { SseClient } from "../helpers/sse.ts";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
-import type { RoamerInfo } from "../../shared/protocol.ts";
+import type { RoamerInfo } from "../../shared/protocol/mod.ts";
 
 const FLEET = `clusters:
   - id: vision

@@ -14,7 +14,7 @@ import { makeSample } from "../helpers/samples.ts";
 import { SseClient } from "../helpers/sse.ts";
 import { TerminalClient, waitControl, waitGone, WsClient } from "../helpers/control.ts";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
-import { AGENT_CLOSE, TERMINAL_CLOSE } from "../../shared/protocol.ts";
+import { AGENT_CLOSE, TERMINAL_CLOSE } from "../../shared/protocol/mod.ts";
 import { findExecutable } from "../../agent/collect/sampler.ts";
 
 const SCRIPT_MISSING = !findExecutable("script");

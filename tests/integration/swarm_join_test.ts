@@ -21,7 +21,7 @@ import {
 import { createNetnsPair, type NetnsPair, netnsUnavailable } from "../helpers/netns.ts";
 import { waitFor } from "../helpers/process.ts";
 import { createDockerApi, type DockerApi } from "../../shared/docker_api.ts";
-import type { NodeRecovery } from "../../shared/protocol.ts";
+import type { NodeRecovery } from "../../shared/protocol/mod.ts";
 
 const CI = Deno.env.get("CI") === "true";
 const SUBNET = "10.231.7";

@@ -17,7 +17,7 @@ import {
   waitControl,
   waitGone,
 } from "../helpers/control.ts";
-import { TERMINAL_CLOSE } from "../../shared/protocol.ts";
+import { TERMINAL_CLOSE } from "../../shared/protocol/mod.ts";
 import { findExecutable } from "../../agent/collect/sampler.ts";
 
 const SCRIPT_MISSING = !findExecutable("script");

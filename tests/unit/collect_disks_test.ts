@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { statfsSync } from "node:fs";
 import { createDisksCollector, parseMounts } from "../../agent/collect/disks.ts";
-import { SampleMetrics } from "../../shared/protocol.ts";
+import { SampleMetrics } from "../../shared/protocol/mod.ts";
 
 const XAVIER = new URL("../fixtures/roots/xavier/t0", import.meta.url).pathname;
 const X86 = new URL("../fixtures/roots/x86/t0", import.meta.url).pathname;

@@ -6,7 +6,7 @@
 import { DOCKER_INSTALL, DOCKER_MISSING, startDockerd } from "../helpers/dockerd.ts";
 import assert from "node:assert/strict";
 import { createDockerCollector } from "../../agent/collect/docker.ts";
-import { SampleMetrics } from "../../shared/protocol.ts";
+import { SampleMetrics } from "../../shared/protocol/mod.ts";
 
 const MIB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

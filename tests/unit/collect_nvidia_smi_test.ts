@@ -8,7 +8,7 @@ import {
   NVIDIA_SMI_ARGS,
   parseNvidiaSmiCsv,
 } from "../../agent/collect/nvidia_smi.ts";
-import { SampleMetrics } from "../../shared/protocol.ts";
+import { SampleMetrics } from "../../shared/protocol/mod.ts";
 
 const FIXTURES = new URL("../fixtures/nvidia_smi/", import.meta.url).pathname;
 const MIB = 1024 * 1024;

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { createProcCollector } from "../../agent/collect/proc.ts";
-import { SampleMetrics } from "../../shared/protocol.ts";
+import { SampleMetrics } from "../../shared/protocol/mod.ts";
 
 const roots = (kind: string) => ({
   t0: new URL(`../fixtures/roots/${kind}/t0`, import.meta.url).pathname,

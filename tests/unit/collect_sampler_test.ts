@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createSampler, findExecutable } from "../../agent/collect/sampler.ts";
-import { SampleMetrics } from "../../shared/protocol.ts";
+import { SampleMetrics } from "../../shared/protocol/mod.ts";
 import type { Logger } from "../../shared/log.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;

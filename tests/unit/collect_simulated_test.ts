@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { createSimulatedCollector, type SimulatedProfile } from "../../agent/collect/simulated.ts";
-import { SampleMetrics } from "../../shared/protocol.ts";
+import { SampleMetrics } from "../../shared/protocol/mod.ts";
 
 const T = 1_764_140_000_000;
 const KINDS: SimulatedProfile["kind"][] = ["xavier", "spark", "x86"];

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createTegrastatsCollector, parseTegrastatsLine } from "../../agent/collect/tegrastats.ts";
-import { SampleMetrics } from "../../shared/protocol.ts";
+import { SampleMetrics } from "../../shared/protocol/mod.ts";
 
 const FIXTURES = new URL("../fixtures/tegrastats/", import.meta.url).pathname;
 const MIB = 1024 * 1024;

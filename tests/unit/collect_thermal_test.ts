@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { createThermalCollector, thermalZoneName } from "../../agent/collect/thermal.ts";
-import { SampleMetrics } from "../../shared/protocol.ts";
+import { SampleMetrics } from "../../shared/protocol/mod.ts";
 
 const root = (kind: string) => new URL(`../fixtures/roots/${kind}/t0`, import.meta.url).pathname;
 

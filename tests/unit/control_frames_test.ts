@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { AGENT_FRAMES, HUB_FRAMES, parseFrame } from "../../shared/control_frames.ts";
 import { TokenBucket } from "../../agent/rate_limit.ts";
-import { MAX_CONTROL_FRAME } from "../../shared/protocol.ts";
+import { MAX_CONTROL_FRAME } from "../../shared/protocol/mod.ts";
 
 Deno.test("parseFrame: good frames of each direction parse", () => {
   const hello = parseFrame(

@@ -14,7 +14,7 @@ import {
 import { createProcessExecutor } from "../../agent/worker/process.ts";
 import { createDockerExecutor } from "../../agent/worker/docker.ts";
 import { DOCKER_INSTALL, DOCKER_MISSING, startDockerd } from "../helpers/dockerd.ts";
-import type { JobSpec } from "../../shared/protocol.ts";
+import type { JobSpec } from "../../shared/protocol/mod.ts";
 import { waitFor } from "../helpers/process.ts";
 
 /** Whether `pid` runs as the process that started at `start` (a zombie is dead). */

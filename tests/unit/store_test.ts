@@ -24,7 +24,7 @@ import {
   SEQ_MAX,
   SEQ_PER_SILENT_HOUR,
   SEQ_WINDOW,
-} from "../../shared/protocol.ts";
+} from "../../shared/protocol/mod.ts";
 import { makeSample } from "../helpers/samples.ts";
 
 async function tempDb() {

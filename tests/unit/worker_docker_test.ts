@@ -10,7 +10,7 @@ import { createDockerExecutor } from "../../agent/worker/docker.ts";
 import { cleanupJobContainers, pruneDanglingImages } from "../../agent/worker/cleanup.ts";
 import { DockerUnavailableError } from "../../shared/docker_api.ts";
 import type { ExecOptions } from "../../agent/worker/executor.ts";
-import type { JobSpec } from "../../shared/protocol.ts";
+import type { JobSpec } from "../../shared/protocol/mod.ts";
 
 function job(overrides: Partial<JobSpec> = {}): JobSpec {
   return {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { NodeStatus, NodeSummary } from "../../shared/protocol.ts";
+import type { NodeStatus, NodeSummary } from "../../shared/protocol/mod.ts";
 import { fleetStatusVersion, nodeSignal } from "../state/fleet.ts";
 import { nodeJobs } from "../state/queue.ts";
 import { layoutVersion, viewport } from "./flow_model.ts";

@@ -18,7 +18,7 @@ import type {
   ExecNodeState,
   ExecRunState,
   OutputStream,
-} from "../../shared/protocol.ts";
+} from "../../shared/protocol/mod.ts";
 import { api } from "./api.ts";
 import { onEvent, onResync } from "./stream.ts";
 import { go, selection } from "./ui.ts";

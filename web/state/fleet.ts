@@ -6,7 +6,7 @@
  * @module
  */
 import { type Signal, signal } from "@preact/signals";
-import type { FleetSnapshot, NodeStatus, NodeSummary, Sample } from "../../shared/protocol.ts";
+import type { FleetSnapshot, NodeStatus, NodeSummary, Sample } from "../../shared/protocol/mod.ts";
 import { type SeriesName, seriesOf } from "../../shared/metrics.ts";
 import { syncHubClock } from "./clock.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { signal } from "@preact/signals";
-import type { Layout } from "../../shared/protocol.ts";
+import type { Layout } from "../../shared/protocol/mod.ts";
 import { api } from "./api.ts";
 
 /** Saved positions by node id (flow coordinates). */

@@ -13,7 +13,7 @@ import type {
   JobState,
   RoamerInfo,
   TemplateInfo,
-} from "../../shared/protocol.ts";
+} from "../../shared/protocol/mod.ts";
 import { api } from "./api.ts";
 import { onEvent, onResync } from "./stream.ts";
 

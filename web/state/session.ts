@@ -5,7 +5,7 @@
  * @module
  */
 import { computed, effect, signal } from "@preact/signals";
-import type { TokenKind } from "../../shared/protocol.ts";
+import type { TokenKind } from "../../shared/protocol/mod.ts";
 import { api, unauthorized } from "./api.ts";
 
 /** The logged-in principal; `undefined` while checking, `null` when logged out. */

@@ -7,7 +7,7 @@
  * @module
  */
 import { batch, signal } from "@preact/signals";
-import type { FleetEvent, FleetSnapshot, Sample } from "../../shared/protocol.ts";
+import type { FleetEvent, FleetSnapshot, Sample } from "../../shared/protocol/mod.ts";
 import { api } from "./api.ts";
 import { addNode, applySample, applySnapshot, patchNode, removeNode } from "./fleet.ts";
 import { hubNow } from "./clock.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { JobState, RoamerState } from "../../shared/protocol.ts";
+import type { JobState, RoamerState } from "../../shared/protocol/mod.ts";
 import { Icon } from "./icon.tsx";
 
 /** A colour family (`.tone-<name>` in CSS). */

@@ -8,7 +8,7 @@
  */
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import type { ClusterInfo, NodeSummary } from "../../shared/protocol.ts";
+import type { ClusterInfo, NodeSummary } from "../../shared/protocol/mod.ts";
 import { clusters, loadClusters, queueError, roamers } from "../state/queue.ts";
 import { latestSeries, nodeSignal } from "../state/fleet.ts";
 import { formatAge } from "../state/clock.ts";

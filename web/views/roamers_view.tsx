@@ -7,7 +7,7 @@
  */
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import type { RoamerState } from "../../shared/protocol.ts";
+import type { RoamerState } from "../../shared/protocol/mod.ts";
 import { api } from "../state/api.ts";
 import { isAdmin } from "../state/session.ts";
 import { loadRoamers, queueError, roamers } from "../state/queue.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AuditEntry } from "../../../shared/protocol.ts";
+import type { AuditEntry } from "../../../shared/protocol/mod.ts";
 import { nodeSignal } from "../../state/fleet.ts";
 
 /** Action families with their icon and label. */

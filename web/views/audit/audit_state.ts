@@ -9,7 +9,7 @@
  * @module
  */
 import { signal } from "@preact/signals";
-import type { AuditEntry } from "../../../shared/protocol.ts";
+import type { AuditEntry } from "../../../shared/protocol/mod.ts";
 import { api } from "../../state/api.ts";
 import { onEvent, onResync } from "../../state/stream.ts";
 import { hubNow } from "../../state/clock.ts";

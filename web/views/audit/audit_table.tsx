@@ -6,7 +6,7 @@
  * @module
  */
 import { useSignal } from "@preact/signals";
-import type { AuditEntry } from "../../../shared/protocol.ts";
+import type { AuditEntry } from "../../../shared/protocol/mod.ts";
 import { formatAge, now } from "../../state/clock.ts";
 import { formatTime } from "../../state/format.ts";
 import { openRun } from "../../state/exec.ts";

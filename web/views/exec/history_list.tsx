@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ExecInfo } from "../../../shared/protocol.ts";
+import type { ExecInfo } from "../../../shared/protocol/mod.ts";
 import {
   execHistory,
   getRun,

@@ -7,7 +7,7 @@
  */
 import { useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
-import type { NodeSummary } from "../../../shared/protocol.ts";
+import type { NodeSummary } from "../../../shared/protocol/mod.ts";
 import { allNodes, nodeIds, nodeSignal } from "../../state/fleet.ts";
 import { clusters } from "../../state/queue.ts";
 import { execTarget } from "../../state/exec.ts";

@@ -8,7 +8,7 @@
 import { useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import type { ComponentChildren } from "preact";
-import type { JobInfo } from "../../../shared/protocol.ts";
+import type { JobInfo } from "../../../shared/protocol/mod.ts";
 import { api } from "../../state/api.ts";
 import { onEvent } from "../../state/stream.ts";
 import { isAdmin } from "../../state/session.ts";

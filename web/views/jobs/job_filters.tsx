@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { JobState } from "../../../shared/protocol.ts";
+import type { JobState } from "../../../shared/protocol/mod.ts";
 import { clusters, jobFilter, jobsLoading, loadJobs } from "../../state/queue.ts";
 import { nodeIds, nodeSignal } from "../../state/fleet.ts";
 import { Icon } from "../../ui/icon.tsx";

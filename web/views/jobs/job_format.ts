@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { JobCommand, JobInfo, JobState, TemplateInfo } from "../../../shared/protocol.ts";
+import type { JobCommand, JobInfo, JobState, TemplateInfo } from "../../../shared/protocol/mod.ts";
 import { api } from "../../state/api.ts";
 import { act } from "../../state/ui.ts";
 import { confirmDialog } from "../../ui/modal.tsx";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { JobInfo } from "../../../shared/protocol.ts";
+import type { JobInfo } from "../../../shared/protocol/mod.ts";
 import { formatAge, now } from "../../state/clock.ts";
 import { formatTime } from "../../state/format.ts";
 import { JobStateChip } from "../../ui/state_chip.tsx";

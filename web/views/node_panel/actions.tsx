@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { NodeSummary } from "../../../shared/protocol.ts";
+import type { NodeSummary } from "../../../shared/protocol/mod.ts";
 import { api } from "../../state/api.ts";
 import { jobFilter, roamers } from "../../state/queue.ts";
 import { isAdmin } from "../../state/session.ts";

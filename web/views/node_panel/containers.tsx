@@ -9,7 +9,7 @@
  */
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import type { ContainerInfo, Sample } from "../../../shared/protocol.ts";
+import type { ContainerInfo, Sample } from "../../../shared/protocol/mod.ts";
 import { api } from "../../state/api.ts";
 import { nodeSignal } from "../../state/fleet.ts";
 import { formatBytes } from "../../state/format.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Sample } from "../../../shared/protocol.ts";
+import type { Sample } from "../../../shared/protocol/mod.ts";
 import { formatBytes, formatTemp, formatWatts } from "../../state/format.ts";
 import { Quiet, Section, UsageBar } from "./section.tsx";
 

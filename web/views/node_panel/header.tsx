@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { NodeSummary, RoamerInfo } from "../../../shared/protocol.ts";
+import type { NodeSummary, RoamerInfo } from "../../../shared/protocol/mod.ts";
 import { formatAge, formatUptime, now } from "../../state/clock.ts";
 import { formatSkew, formatTime, skewTitle } from "../../state/format.ts";
 import { roamers } from "../../state/queue.ts";

@@ -9,7 +9,7 @@
  */
 import { useComputed } from "@preact/signals";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import type { MetricsResponse, Sample } from "../../../shared/protocol.ts";
+import type { MetricsResponse, Sample } from "../../../shared/protocol/mod.ts";
 import { seriesOf } from "../../../shared/metrics.ts";
 import { api } from "../../state/api.ts";
 import { hubNow, now } from "../../state/clock.ts";

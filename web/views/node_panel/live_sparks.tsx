@@ -8,7 +8,7 @@
  * @module
  */
 import { useEffect, useState } from "preact/hooks";
-import type { MetricsResponse, NodeSummary } from "../../../shared/protocol.ts";
+import type { MetricsResponse, NodeSummary } from "../../../shared/protocol/mod.ts";
 import { api } from "../../state/api.ts";
 import { hubNow } from "../../state/clock.ts";
 import { latestSeries, sparkHistory } from "../../state/fleet.ts";

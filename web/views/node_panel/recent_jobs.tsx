@@ -6,7 +6,7 @@
  * @module
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { JobInfo, JobState } from "../../../shared/protocol.ts";
+import type { JobInfo, JobState } from "../../../shared/protocol/mod.ts";
 import { api } from "../../state/api.ts";
 import { formatAge, now } from "../../state/clock.ts";
 import { jobFilter } from "../../state/queue.ts";

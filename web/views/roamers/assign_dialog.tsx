@@ -7,7 +7,7 @@
  * @module
  */
 import { useSignal } from "@preact/signals";
-import type { AssignMode, RoamerAssign } from "../../../shared/protocol.ts";
+import type { AssignMode, RoamerAssign } from "../../../shared/protocol/mod.ts";
 import { api } from "../../state/api.ts";
 import { clusters, templates } from "../../state/queue.ts";
 import { toast } from "../../state/ui.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AssignMode, RoamerInfo } from "../../../shared/protocol.ts";
+import type { AssignMode, RoamerInfo } from "../../../shared/protocol/mod.ts";
 import { nodeSignal } from "../../state/fleet.ts";
 import { formatAge, now } from "../../state/clock.ts";
 import { selectedNode } from "../../state/ui.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { NodeSummary } from "../../../shared/protocol.ts";
+import type { NodeSummary } from "../../../shared/protocol/mod.ts";
 import { isAdmin } from "../../state/session.ts";
 import { toast } from "../../state/ui.ts";
 import { Icon } from "../../ui/icon.tsx";

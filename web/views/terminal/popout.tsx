@@ -8,7 +8,7 @@
  */
 import { signal, useSignal } from "@preact/signals";
 import { useEffect, useMemo } from "preact/hooks";
-import type { NodeSummary } from "../../../shared/protocol.ts";
+import type { NodeSummary } from "../../../shared/protocol/mod.ts";
 import { api } from "../../state/api.ts";
 import { Icon } from "../../ui/icon.tsx";
 import { stateDot } from "./tab_title.ts";

@@ -14,7 +14,7 @@
 import type { Signal } from "@preact/signals";
 import type { FitAddon } from "@xterm/addon-fit";
 import type { ITheme, Terminal } from "@xterm/xterm";
-import type { TerminalClientMessage, TerminalServerMessage } from "../../../shared/protocol.ts";
+import type { TerminalClientMessage, TerminalServerMessage } from "../../../shared/protocol/mod.ts";
 import { allowLibraryStyles } from "../../ui/csp_nonce.ts";
 import type { SessionState, SessionStatus } from "./terminal_state.ts";
 

@@ -1,0 +1,43 @@
+/**
+ * Every event of the fleet stream (`GET /api/v1/fleet/events`).
+ *
+ * @module
+ */
+import { z } from "zod";
+import {
+  ExecExitEvent,
+  ExecFinishedEvent,
+  ExecOutputEvent,
+  ExecStartedEvent,
+  NodeControlEvent,
+} from "./control.ts";
+import { JobEvent } from "./jobs.ts";
+import {
+  NodeAddedEvent,
+  NodeClockEvent,
+  NodeRecoveryEvent,
+  NodeRemovedEvent,
+  NodeSampleEvent,
+  NodeStatusEvent,
+  StreamResetEvent,
+} from "./nodes.ts";
+import { RoamerEvent } from "./roamers.ts";
+
+/** Every event of the fleet stream. */
+export const FleetEvent = z.discriminatedUnion("type", [
+  NodeControlEvent,
+  ExecStartedEvent,
+  ExecOutputEvent,
+  ExecExitEvent,
+  ExecFinishedEvent,
+  NodeSampleEvent,
+  NodeStatusEvent,
+  NodeAddedEvent,
+  NodeRemovedEvent,
+  NodeRecoveryEvent,
+  NodeClockEvent,
+  StreamResetEvent,
+  JobEvent,
+  RoamerEvent,
+]);
+export type FleetEvent = z.infer<typeof FleetEvent>;
