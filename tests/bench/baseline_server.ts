@@ -10,13 +10,18 @@
  */
 import { Hono } from "hono";
 import { DatabaseSync } from "node:sqlite";
-import { parseFlags } from "./common.ts";
+import { flagHelp, type FlagSpec, parseCli } from "./common.ts";
 
-const flags = parseFlags(Deno.args);
-const path = flags.get("db");
-const sync = flags.get("synchronous") ?? "FULL";
+const USAGE = "deno run --allow-all tests/bench/baseline_server.ts --db PATH [flags]";
+const FLAGS = {
+  db: { type: "string", arg: "PATH", help: "database file (required)" },
+  synchronous: { type: "string", arg: "FULL|NORMAL", default: "FULL", help: "SQLite synchronous" },
+} satisfies Record<string, FlagSpec>;
+const flags = parseCli(USAGE, FLAGS);
+const path = flags.db;
+const sync = flags.synchronous;
 if (!path || !["FULL", "NORMAL"].includes(sync)) {
-  console.error("usage: baseline_server.ts --db PATH --synchronous FULL|NORMAL");
+  console.error(flagHelp(USAGE, FLAGS));
   Deno.exit(2);
 }
 

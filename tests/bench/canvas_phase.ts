@@ -40,7 +40,7 @@
  */
 import { join } from "node:path";
 import { request } from "node:http";
-import { Child, waitFor } from "../helpers/process.ts";
+import { type Child, waitFor } from "../helpers/process.ts";
 import { type HubProcess, startHub } from "../helpers/hub.ts";
 import {
   type Browser,
@@ -50,8 +50,21 @@ import {
   type Page,
   type PageWindow,
 } from "../helpers/browser.ts";
-import { BENCH_DIR, type BenchNode, type LoadConfig, round, sleep } from "./common.ts";
-import type { NodeSummary } from "../../shared/protocol.ts";
+import {
+  BENCH_DIR,
+  type BenchNode,
+  benchScript,
+  createNodeTokens,
+  type LoadConfig,
+  medianBy,
+  numberedIds,
+  parseCli,
+  round,
+  type Row,
+  type RowFormat,
+  sleep,
+} from "./common.ts";
+import type { NodeSummary } from "../../shared/protocol/mod.ts";
 
 /** SPEC §7 frame-rate targets by node count. */
 export const CANVAS_TARGETS: Record<number, number> = { 500: 55, 1000: 50 };
@@ -325,7 +338,7 @@ async function drawsPerFrame(page: Page, ms: number): Promise<number> {
 
 /** The median window (by fps) of `list`. */
 function median(list: Window[]): Window {
-  return [...list].sort((a, b) => a.fps - b.fps)[Math.floor(list.length / 2)];
+  return medianBy(list, (w) => w.fps);
 }
 
 /** Summarises a Chromium trace per frame (frames = the renderer's main-frame commits). */
@@ -552,7 +565,7 @@ export async function startFleet(
   log: (m: string) => void = () => {},
 ): Promise<BenchFleet> {
   const dir = await Deno.makeTempDir({ prefix: "fleet-bench-canvas-" });
-  const ids = Array.from({ length: n }, (_, i) => `node-${String(i + 1).padStart(4, "0")}`);
+  const ids = numberedIds("node-", n, 4);
   await Deno.writeTextFile(join(dir, "fleet.yml"), inventory(ids));
   await Deno.mkdir(join(dir, "hub"));
   log(`${n} nodes: starting the hub`);
@@ -568,15 +581,8 @@ export async function startFleet(
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
-    const nodes: BenchNode[] = new Array(n);
-    let next = 0;
-    await Promise.all(Array.from({ length: 16 }, async () => {
-      while (next < n) {
-        const i = next++;
-        const created = await hub.admin.createToken({ kind: "node", node_id: ids[i] });
-        nodes[i] = { id: ids[i], token: created.token, seq: 0 };
-      }
-    }));
+    const tokens = await createNodeTokens(hub, ids);
+    const nodes: BenchNode[] = ids.map((id, i) => ({ id, token: tokens[i], seq: 0 }));
     const startAt = Date.now() + 300;
     const cfg: LoadConfig = {
       url: hub.url,
@@ -593,12 +599,7 @@ export async function startFleet(
     };
     const file = join(dir, "load.json");
     await Deno.writeTextFile(file, JSON.stringify(cfg));
-    load = new Child(Deno.execPath(), [
-      "run",
-      "--allow-all",
-      join(BENCH_DIR, "load_client.ts"),
-      file,
-    ]);
+    load = benchScript("load_client.ts", [file]);
     track(load);
     await waitFor(
       async () => {
@@ -716,7 +717,7 @@ async function oneSize(n: number, ctx: SizeContext): Promise<CanvasSize> {
       lod: geometry.lod,
       particles,
       login_to_cards_ms: Math.round(loginMs),
-      navigation_to_cards_ms: Math.round(navMs.sort((a, b) => a - b)[Math.floor(navMs.length / 2)]),
+      navigation_to_cards_ms: Math.round(medianBy(navMs, (v) => v)),
       ui,
       baseline: median(rounds.map((r) => r.baseline)),
       rounds,
@@ -743,22 +744,8 @@ export function traceNotes(s: CanvasSize): string[] {
   ];
 }
 
-/** Table rows for main.ts (same shape as its own). */
-export function canvasRows(
-  r: CanvasPhaseResult | undefined,
-  h: {
-    fmt: (v: number | undefined | null, digits?: number) => string;
-    ratio: (a: number | undefined, b: number | undefined, digits?: number) => string;
-    verdict: (ok: boolean | undefined) => string;
-  },
-): {
-  metric: string;
-  measured: string;
-  baseline: string;
-  ratio: string;
-  target: string;
-  met: string;
-}[] {
+/** The phase's table rows. */
+export function canvasRows(r: CanvasPhaseResult | undefined, h: RowFormat): Row[] {
   if (!r) return [];
   if (r.skipped) {
     return [{
@@ -770,7 +757,7 @@ export function canvasRows(
       met: "-",
     }];
   }
-  const rows = [];
+  const rows: Row[] = [];
   if (r.reference) {
     rows.push({
       metric: `bare canvas-2D reference, ${r.reference.boxes} boxes + ${r.reference.particles} ` +
@@ -827,7 +814,7 @@ export function canvasRows(
   return rows;
 }
 
-/** Notes for main.ts: the traced sizes' per-frame costs. */
+/** The phase's notes under the table: the traced sizes' per-frame costs. */
 export function canvasNotes(r: CanvasPhaseResult | undefined): string[] {
   if (!r || r.skipped) return [];
   const out: string[] = [];
@@ -838,12 +825,15 @@ export function canvasNotes(r: CanvasPhaseResult | undefined): string[] {
 }
 
 if (import.meta.main) {
-  const args = Deno.args;
-  const sizesArg = args.includes("--sizes") ? args[args.indexOf("--sizes") + 1] : undefined;
+  const flags = parseCli("deno run --allow-all tests/bench/canvas_phase.ts [flags]", {
+    quick: { type: "boolean", help: "shorter windows, one round" },
+    sizes: { type: "string", arg: "N,N", help: "node counts (default 100,500,1000)" },
+    trace: { type: "boolean", help: "a Chromium trace of every size, not only missed ones" },
+  });
   const r = await canvasPhase({
-    quick: args.includes("--quick"),
-    trace: args.includes("--trace"),
-    sizes: sizesArg?.split(",").map(Number),
+    quick: flags.quick,
+    trace: flags.trace,
+    sizes: flags.sizes?.split(",").map(Number),
   });
   console.log(JSON.stringify(r, null, 2));
 }

@@ -1,19 +1,45 @@
 /**
  * Shared pieces of the bench: /proc readings (RSS, CPU ticks), percentiles, realistic sample
- * payloads, a minimal keep-alive HTTP/1.1 client for the load generator, and small helpers.
+ * payloads, a minimal keep-alive HTTP/1.1 client for the load generator, the command-line
+ * parser, bench subprocesses and their result lines, the table row type, and small helpers.
  *
  * @module
  */
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { createSimulatedCollector } from "../../agent/collect/simulated.ts";
-import { SampleMetrics } from "../../shared/protocol.ts";
+import { SampleMetrics } from "../../shared/protocol/mod.ts";
+import { Child } from "../helpers/process.ts";
+import type { HubProcess } from "../helpers/hub.ts";
 
 /** This directory (tests/bench/). */
 export const BENCH_DIR: string = fileURLToPath(new URL("./", import.meta.url));
 
+/** Free-form JSON the phases fill and the report reads. */
+// deno-lint-ignore no-explicit-any
+export type Json = Record<string, any>;
+
 /** Sleeps `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+}
+
+/**
+ * Calls `check` until it returns a truthy value, at most `tries` + 1 times, `everyMs` apart;
+ * resolves with that value, or undefined when it never came.
+ */
+export async function poll<T>(
+  check: () => T | undefined | null | false,
+  tries: number,
+  everyMs: number,
+): Promise<T | undefined> {
+  for (let i = 0;; i++) {
+    const v = check();
+    if (v) return v;
+    if (i >= tries) return undefined;
+    await sleep(everyMs);
+  }
 }
 
 /** Clock ticks per second for /proc/<pid>/stat (`getconf CLK_TCK`; Linux is always 100). */
@@ -134,6 +160,14 @@ export function summarize(values: number[] | Float64Array): LatencySummary {
     max: round(v[n - 1], 2),
     mean: round(sum / n, 2),
   };
+}
+
+/**
+ * The middle item of `items` by `key` (the upper one of an even count), as the bench reports
+ * medians of a few runs: an item that was really measured, not an average of two.
+ */
+export function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
+  return [...items].sort((a, b) => key(a) - key(b))[Math.floor(items.length / 2)];
 }
 
 /** A growable list of numbers without per-push allocation. */
@@ -397,16 +431,165 @@ export interface SseResult {
   client_cpu_pct: number;
 }
 
-/** Parses `--name value` / `--name=value` / `--flag` arguments. */
-export function parseFlags(args: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (!a.startsWith("--")) throw new Error(`unexpected argument: ${a}`);
-    const eq = a.indexOf("=");
-    if (eq > 0) out.set(a.slice(2, eq), a.slice(eq + 1));
-    else if (i + 1 < args.length && !args[i + 1].startsWith("--")) out.set(a.slice(2), args[++i]);
-    else out.set(a.slice(2), "true");
+/** Error counts by kind, as the load generators report them. */
+export class ErrorTally {
+  total = 0;
+  readonly kinds: Record<string, number> = {};
+
+  add(kind: string): void {
+    this.total++;
+    this.kinds[kind] = (this.kinds[kind] ?? 0) + 1;
   }
-  return out;
+}
+
+/** A caught error as a short error kind (its message, cut to 160 characters). */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message.slice(0, 160) : String(error);
+}
+
+/** Starts `tests/bench/<name>` as a subprocess (`deno run --allow-all [denoFlags] name args`). */
+export function benchScript(name: string, args: string[], denoFlags: string[] = []): Child {
+  return new Child(Deno.execPath(), [
+    "run",
+    "--allow-all",
+    ...denoFlags,
+    join(BENCH_DIR, name),
+    ...args,
+  ]);
+}
+
+/** Waits for a child to exit (bounded, then SIGKILL) and returns its JSON line of `kind`. */
+export async function resultOf<T>(child: Child, kind: string, timeoutMs: number): Promise<T> {
+  const timer = setTimeout(() => child.stop("SIGKILL", 0).catch(() => {}), timeoutMs);
+  try {
+    await child.status;
+  } finally {
+    clearTimeout(timer);
+  }
+  // The stdout drain may deliver the last line a moment after the exit.
+  const line = await poll(
+    () => child.stdout.find((l) => l.startsWith(`{"kind":"${kind}"`)),
+    20,
+    50,
+  );
+  if (line) return JSON.parse(line) as T;
+  throw new Error(
+    `${kind}: no result line; last output:\n` +
+      [...child.stdout, ...child.stderr].slice(-15).join("\n"),
+  );
+}
+
+/** `count` ids `<prefix>01`, `<prefix>02`, … numbered from 1, zero-padded to `digits`. */
+export function numberedIds(prefix: string, count: number, digits: number): string[] {
+  return Array.from({ length: count }, (_, i) => prefix + String(i + 1).padStart(digits, "0"));
+}
+
+/** Creates a node token for each of `ids` through the admin API, 16 requests in flight. */
+export async function createNodeTokens(
+  hub: Pick<HubProcess, "admin">,
+  ids: readonly string[],
+): Promise<string[]> {
+  const tokens: string[] = new Array(ids.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < ids.length) {
+      const i = next++;
+      tokens[i] = (await hub.admin.createToken({ kind: "node", node_id: ids[i] })).token;
+    }
+  }));
+  return tokens;
+}
+
+/** One line of the bench's table. */
+export interface Row {
+  metric: string;
+  measured: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  met: string;
+}
+
+/** Formatting helpers the report lends to the phases' row builders, so every row reads the same. */
+export interface RowFormat {
+  fmt(v: number | undefined | null, digits?: number): string;
+  ratio(a: number | undefined, b: number | undefined, digits?: number): string;
+  verdict(ok: boolean | undefined): string;
+}
+
+/** One command-line flag: its kind, its default and what `--help` says about it. */
+export type FlagSpec =
+  | { type: "boolean"; help: string }
+  | { type: "string"; help: string; default?: string; arg?: string }
+  | { type: "number"; help: string; default?: number; arg?: string };
+
+/** Parsed flag values, typed by their specs. */
+export type FlagValues<S extends Record<string, FlagSpec>> = {
+  [K in keyof S]: S[K] extends { type: "boolean" } ? boolean
+    : S[K] extends { type: "number"; default: number } ? number
+    : S[K] extends { type: "number" } ? number | undefined
+    : S[K] extends { default: string } ? string
+    : string | undefined;
+};
+
+/** The `--help` text: `usage`, then one line per flag. */
+export function flagHelp(usage: string, spec: Record<string, FlagSpec>): string {
+  const lines = Object.entries(spec).map(([name, f]) => {
+    const arg = f.type === "boolean" ? "" : ` ${f.arg ?? (f.type === "number" ? "N" : "VALUE")}`;
+    const def = f.type !== "boolean" && f.default !== undefined && f.default !== ""
+      ? ` (default ${f.default})`
+      : "";
+    return [`--${name}${arg}`, f.help + def];
+  });
+  lines.push(["--help", "print this help and exit"]);
+  const width = Math.max(...lines.map(([flag]) => flag.length));
+  return `usage: ${usage}\n\n${
+    lines.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`).join("\n")
+  }`;
+}
+
+/**
+ * Parses `args` with `node:util` `parseArgs` (`--name value`, `--name=value`, `--flag`) against
+ * `spec`; `--help` prints {@link flagHelp} and exits 0, a bad flag prints it and exits 2.
+ */
+export function parseCli<S extends Record<string, FlagSpec>>(
+  usage: string,
+  spec: S,
+  args: string[] = Deno.args,
+): FlagValues<S> {
+  function fail(message: string): never {
+    console.error(`${message}\n\n${flagHelp(usage, spec)}`);
+    Deno.exit(2);
+  }
+  const options: Record<string, { type: "string" | "boolean"; default?: string }> = {
+    help: { type: "boolean" },
+  };
+  for (const [name, f] of Object.entries(spec)) {
+    options[name] = f.type === "boolean"
+      ? { type: "boolean" }
+      : f.default === undefined
+      ? { type: "string" }
+      : { type: "string", default: String(f.default) };
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    fail(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) {
+    console.log(flagHelp(usage, spec));
+    Deno.exit(0);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(spec)) {
+    const v = values[name];
+    if (f.type === "boolean") out[name] = v === true;
+    else if (f.type === "number" && typeof v === "string") {
+      const n = Number(v);
+      if (v.trim() === "" || !Number.isFinite(n)) fail(`--${name}: not a number: ${v}`);
+      out[name] = n;
+    } else out[name] = v;
+  }
+  return out as FlagValues<S>;
 }

@@ -17,21 +17,22 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type { Child } from "../helpers/process.ts";
-import type { HubProcess } from "../helpers/hub.ts";
 import { SseClient } from "../helpers/sse.ts";
 import { TerminalClient, WsClient } from "../helpers/control.ts";
-import { type LatencySummary, mb, readRss, round, sleep, summarize } from "./common.ts";
-import type { QueueRow, RowFormat } from "./queue_phase.ts";
-
-/** What `main.ts` lends the phase. */
-export interface ControlPhaseContext {
-  quick: boolean;
-  log(msg: string): void;
-  tempDir(prefix: string): Promise<string>;
-  script(name: string, args: string[]): Child;
-  startHub(): Promise<HubProcess>;
-  stopHub(hub: HubProcess): Promise<void>;
-}
+import {
+  createNodeTokens,
+  type Json,
+  type LatencySummary,
+  mb,
+  numberedIds,
+  readRss,
+  round,
+  type Row,
+  type RowFormat,
+  sleep,
+  summarize,
+} from "./common.ts";
+import type { PhaseContext } from "./context.ts";
 
 /** What the phase measured. */
 export interface ControlPhaseResult {
@@ -49,9 +50,6 @@ export interface ControlPhaseResult {
     bare_per_socket_kb: number;
   };
 }
-
-// deno-lint-ignore no-explicit-any
-type Json = Record<string, any>;
 
 /** Mean RSS of `pid` over a few samples (bytes). */
 async function steadyRss(pid: number, samples = 5, everyMs = 300): Promise<number> {
@@ -95,7 +93,7 @@ async function keystrokes(client: WsClient, count: number, send: (c: string) => 
 }
 
 /** Runs the phase; fills `out.control`. */
-export async function controlPhase(ctx: ControlPhaseContext, out: Json): Promise<void> {
+export async function controlPhase(ctx: PhaseContext, out: Json): Promise<void> {
   const agents = ctx.quick ? 200 : 500;
   const fanoutNodes = 50;
   const rounds = ctx.quick ? 5 : 20;
@@ -107,15 +105,8 @@ export async function controlPhase(ctx: ControlPhaseContext, out: Json): Promise
   const sockets: WsClient[] = [];
   try {
     const pid = hub.child.proc.pid;
-    const ids = Array.from({ length: agents }, (_, i) => `ctl-${String(i + 1).padStart(4, "0")}`);
-    const tokens: string[] = new Array(agents);
-    let next = 0;
-    await Promise.all(Array.from({ length: 16 }, async () => {
-      while (next < agents) {
-        const i = next++;
-        tokens[i] = (await hub.admin.createToken({ kind: "node", node_id: ids[i] })).token;
-      }
-    }));
+    const ids = numberedIds("ctl-", agents, 4);
+    const tokens = await createNodeTokens(hub, ids);
     await sleep(1500);
     const before = await steadyRss(pid);
     const file = join(await ctx.tempDir("fleet-bench-control-"), "agents.json");
@@ -213,7 +204,7 @@ export async function controlPhase(ctx: ControlPhaseContext, out: Json): Promise
 }
 
 /** The phase's table rows. */
-export function controlRows(c: ControlPhaseResult | undefined, f: RowFormat): QueueRow[] {
+export function controlRows(c: ControlPhaseResult | undefined, f: RowFormat): Row[] {
   if (!c) return [];
   const pair = (l: LatencySummary, a: "max" | "p99") => `${f.fmt(l.p50, 1)} / ${f.fmt(l[a], 1)}`;
   return [

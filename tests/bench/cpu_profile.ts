@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 
 interface ProfileNode {
   id: number;
@@ -18,6 +19,14 @@ export interface Profile {
   endTime: number;
   samples: number[];
   timeDeltas: number[];
+}
+
+/** Reads the `.cpuprofile` that `--cpu-prof-dir=dir` wrote; returns it and its path. */
+export async function readProfile(dir: string): Promise<{ profile: Profile; file: string }> {
+  const e = [...Deno.readDirSync(dir)].find((e) => e.name.endsWith(".cpuprofile"));
+  if (!e) throw new Error(`no .cpuprofile written in ${dir}`);
+  const file = join(dir, e.name);
+  return { profile: JSON.parse(await Deno.readTextFile(file)) as Profile, file };
 }
 
 /** Self and inclusive time per function between `from` and `to` (µs, profile clock). */

@@ -14,6 +14,8 @@
  */
 import {
   CpuMeter,
+  ErrorTally,
+  errorText,
   Http1Conn,
   type LoadConfig,
   type LoadResult,
@@ -41,11 +43,10 @@ const spacing = cfg.batchSpacingMs ?? 5000;
 const latencies = new NumList();
 let requests = 0;
 let samples = 0;
-let errors = 0;
+const errors = new ErrorTally();
 let badAcks = 0;
 let unmeasured = 0;
 let lateStarts = 0;
-const errorKinds: Record<string, number> = {};
 let stopping = false;
 let issued = 0;
 const maxRequests = cfg.maxRequests ?? Infinity;
@@ -59,11 +60,6 @@ function body(i: number, firstSeq: number, count: number, now: number): string {
   }
   return `{"node_id":"${node.id}","agent":${agentJson(node.id)},"spool_dropped":0,` +
     `"samples":[${parts.join(",")}]}`;
-}
-
-function countError(kind: string): void {
-  errors++;
-  errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
 }
 
 /** Sends one batch for node `i`; records latency when it started inside the window. */
@@ -86,9 +82,9 @@ async function sendOne(conn: Http1Conn, i: number, count: number): Promise<void>
       ) {
         badAcks++;
       }
-    } else countError(`http ${res.status}: ${res.body.slice(0, 160)}`);
+    } else errors.add(`http ${res.status}: ${res.body.slice(0, 160)}`);
   } catch (error) {
-    countError(error instanceof Error ? error.message.slice(0, 160) : String(error));
+    errors.add(errorText(error));
     // Do not hammer a server that refuses connections.
     await sleep(20);
   }
@@ -142,8 +138,8 @@ function report(): void {
     kind: "load-result",
     requests,
     samples,
-    errors,
-    error_kinds: errorKinds,
+    errors: errors.total,
+    error_kinds: errors.kinds,
     bad_acks: badAcks,
     window_s: windowS,
     requests_per_s: round(requests / windowS, 1),
@@ -163,7 +159,7 @@ const cpu = new CpuMeter("self");
 // A stuck request must not hang the bench: report what we have and exit.
 const watchdog = setTimeout(() => {
   stopping = true;
-  countError("watchdog: requests still in flight 15 s after the end");
+  errors.add("watchdog: requests still in flight 15 s after the end");
   report();
   Deno.exit(0);
 }, Math.max(0, cfg.endAt - Date.now()) + 15_000);

@@ -10,23 +10,32 @@
  *
  * @module
  */
-import { analyzeProfile, type Profile } from "./cpu_profile.ts";
+import { analyzeProfile, readProfile } from "./cpu_profile.ts";
 import { join } from "node:path";
-import { Child } from "../helpers/process.ts";
+import type { Child } from "../helpers/process.ts";
 import { startHub } from "../helpers/hub.ts";
 import {
   BENCH_DIR,
   type BenchNode,
+  benchScript,
+  createNodeTokens,
   type LoadConfig,
   type LoadResult,
-  parseFlags,
+  numberedIds,
+  parseCli,
+  resultOf,
 } from "./common.ts";
 
-const flags = parseFlags(Deno.args);
-const batch = Number(flags.get("batch") ?? 1);
-const seconds = Number(flags.get("seconds") ?? 6);
-const concurrency = Number(flags.get("concurrency") ?? 64);
-const nodeCount = Number(flags.get("nodes") ?? 1000);
+const flags = parseCli("deno run --allow-all tests/bench/profile_hub.ts [flags]", {
+  batch: { type: "number", default: 1, help: "samples per request" },
+  seconds: { type: "number", default: 6, help: "profiled load window, after 1 s of warm-up" },
+  concurrency: { type: "number", default: 64, help: "requests in flight" },
+  nodes: { type: "number", default: 1000, help: "node tokens" },
+});
+const batch = flags.batch;
+const seconds = flags.seconds;
+const concurrency = flags.concurrency;
+const nodeCount = flags.nodes;
 
 const outDir = join(BENCH_DIR, "out", `prof-${new Date().toISOString().replace(/[:.]/g, "-")}`);
 await Deno.mkdir(outDir, { recursive: true });
@@ -35,16 +44,9 @@ const dataDir = hub.dataDir;
 let client: Child | undefined;
 try {
   const url = hub.url;
-  const admin = hub.admin;
-  const nodes: BenchNode[] = [];
-  for (let i = 0; i < nodeCount; i++) {
-    const id = `bench-${String(i + 1).padStart(4, "0")}`;
-    nodes.push({
-      id,
-      token: (await admin.createToken({ kind: "node", node_id: id })).token,
-      seq: 0,
-    });
-  }
+  const ids = numberedIds("bench-", nodeCount, 4);
+  const tokens = await createNodeTokens(hub, ids);
+  const nodes: BenchNode[] = ids.map((id, i) => ({ id, token: tokens[i], seq: 0 }));
   const startAt = Date.now() + 1500;
   const cfg: LoadConfig = {
     url,
@@ -59,25 +61,16 @@ try {
   };
   const file = join(outDir, "load.json");
   await Deno.writeTextFile(file, JSON.stringify(cfg));
-  client = new Child(Deno.execPath(), [
-    "run",
-    "--allow-all",
-    join(BENCH_DIR, "load_client.ts"),
-    file,
-  ]);
-  await client.status;
-  const resultLine = client.stdout.find((l) => l.startsWith('{"kind":"load-result"'));
-  if (!resultLine) throw new Error(`no load result:\n${client.stderr.slice(-10).join("\n")}`);
-  const r = JSON.parse(resultLine) as LoadResult;
+  client = benchScript("load_client.ts", [file]);
+  // The client stops itself after its window; the bound only guards against a hang.
+  const r = await resultOf<LoadResult>(client, "load-result", 2500 + seconds * 1000 + 60_000);
   console.log(
     `batch ${batch}: ${r.samples_per_s} samples/s, ${r.requests_per_s} req/s, ` +
       `p50 ${r.latency_ms.p50} ms, p99 ${r.latency_ms.p99} ms, errors ${r.errors}`,
   );
   const stopWall = Date.now();
   await hub.stop();
-  const profFile = [...Deno.readDirSync(outDir)].find((e) => e.name.endsWith(".cpuprofile"));
-  if (!profFile) throw new Error("no .cpuprofile written");
-  const profile = JSON.parse(await Deno.readTextFile(join(outDir, profFile.name))) as Profile;
+  const { profile, file: profFile } = await readProfile(outDir);
   // The profile clock is monotonic µs and ends at the stop (shutdown takes milliseconds): map
   // the measured window back from there.
   const to = profile.endTime - (stopWall - cfg.endAt) * 1000;
@@ -86,7 +79,7 @@ try {
   for (const l of a.self) console.log(l);
   console.log("\ninclusive time:");
   for (const l of a.inclusive) console.log(l);
-  console.log(`\nprofile: ${join(outDir, profFile.name)}`);
+  console.log(`\nprofile: ${profFile}`);
 } finally {
   await client?.stop();
   await hub.stop();

@@ -17,6 +17,8 @@
  */
 import {
   CpuMeter,
+  ErrorTally,
+  errorText,
   Http1Conn,
   type LatencySummary,
   NumList,
@@ -86,12 +88,7 @@ const port = Number(url.port);
 const adminAuth = { authorization: `Bearer ${cfg.adminToken}` };
 const MAX_ERRORS = 200;
 
-let errors = 0;
-const errorKinds: Record<string, number> = {};
-function countError(kind: string): void {
-  errors++;
-  errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
-}
+const errors = new ErrorTally();
 
 async function commitBatches(): Promise<number> {
   const res = await fetch(`${cfg.url}/api/v1/hub/stats`, { headers: adminAuth });
@@ -117,7 +114,7 @@ const enqDeadline = e0 + cfg.enqueueMaxMs;
 await Promise.all(Array.from({ length: cfg.enqueueConcurrency }, async () => {
   const conn = new Http1Conn(hostname, port);
   try {
-    while (nextJob < cfg.jobs && performance.now() < enqDeadline && errors < MAX_ERRORS) {
+    while (nextJob < cfg.jobs && performance.now() < enqDeadline && errors.total < MAX_ERRORS) {
       const i = nextJob++;
       const req = Http1Conn.post(
         url.host,
@@ -133,11 +130,11 @@ await Promise.all(Array.from({ length: cfg.enqueueConcurrency }, async () => {
           enqueuedIds.push(Number((JSON.parse(res.body) as { id: string }).id));
         } else {
           enqErrors++;
-          countError(`enqueue http ${res.status}: ${res.body.slice(0, 160)}`);
+          errors.add(`enqueue http ${res.status}: ${res.body.slice(0, 160)}`);
         }
       } catch (error) {
         enqErrors++;
-        countError(`enqueue: ${error instanceof Error ? error.message.slice(0, 160) : error}`);
+        errors.add(`enqueue: ${errorText(error)}`);
         await sleep(20);
       }
     }
@@ -174,19 +171,19 @@ async function worker(w: number): Promise<boolean> {
   try {
     // Bounded: each job can be claimed once, plus the deadline and the error budget.
     for (let k = 0; k <= cfg.jobs; k++) {
-      if (performance.now() >= deadline || errors >= MAX_ERRORS) return false;
+      if (performance.now() >= deadline || errors.total >= MAX_ERRORS) return false;
       const t = performance.now();
       let job: { id: string; attempt: number } | null;
       try {
         const res = await conn.request(claimReq);
         if (res.status !== 200) {
-          countError(`claim http ${res.status}: ${res.body.slice(0, 160)}`);
+          errors.add(`claim http ${res.status}: ${res.body.slice(0, 160)}`);
           await sleep(10);
           continue;
         }
         job = (JSON.parse(res.body) as { job: { id: string; attempt: number } | null }).job;
       } catch (error) {
-        countError(`claim: ${error instanceof Error ? error.message.slice(0, 160) : error}`);
+        errors.add(`claim: ${errorText(error)}`);
         await sleep(20);
         continue;
       }
@@ -213,9 +210,9 @@ async function worker(w: number): Promise<boolean> {
         if (res.status === 200) {
           completes++;
           completeLat.push(performance.now() - t2);
-        } else countError(`complete http ${res.status}: ${res.body.slice(0, 160)}`);
+        } else errors.add(`complete http ${res.status}: ${res.body.slice(0, 160)}`);
       } catch (error) {
-        countError(`complete: ${error instanceof Error ? error.message.slice(0, 160) : error}`);
+        errors.add(`complete: ${errorText(error)}`);
       }
     }
     return false;
@@ -257,8 +254,8 @@ const result: QueueLoadResult = {
   claim_latency_ms: summarize(claimLat.values()),
   complete_latency_ms: summarize(completeLat.values()),
   double_claims: doubleClaims,
-  errors,
-  error_kinds: errorKinds,
+  errors: errors.total,
+  error_kinds: errors.kinds,
   drained,
   per_worker_claims: perWorker,
   hub_cpu_pct: hubPct,

@@ -30,7 +30,18 @@
 import { DatabaseSync } from "node:sqlite";
 import { type Database, openDatabase } from "../../hub/store/db.ts";
 import { claimJob, type Eligibility, insertJob, type NewJob } from "../../hub/store/jobs.ts";
-import { CpuMeter, type LatencySummary, NumList, parseFlags, round, summarize } from "./common.ts";
+import {
+  CpuMeter,
+  flagHelp,
+  type FlagSpec,
+  type LatencySummary,
+  medianBy,
+  numberedIds,
+  NumList,
+  parseCli,
+  round,
+  summarize,
+} from "./common.ts";
 
 /** What this script prints. */
 export interface QueueInprocResult {
@@ -71,24 +82,45 @@ export interface QueueInprocResult {
   runs_claims_per_s?: number[];
 }
 
-const flags = parseFlags(Deno.args);
-const mode = (flags.get("mode") ?? "hub") as QueueInprocResult["mode"];
-const path = flags.get("db");
-const jobs = Number(flags.get("jobs") ?? 20_000);
-const workers = Number(flags.get("workers") ?? 16);
-const sync = (flags.get("synchronous") ?? "FULL") as "FULL" | "NORMAL";
+const USAGE =
+  "deno run --allow-all tests/bench/queue_inproc.ts --mode hub|sql|bare --db PATH [flags]";
+const FLAGS = {
+  mode: {
+    type: "string",
+    arg: "hub|sql|bare",
+    default: "hub",
+    help: "the hub's claimJob via db.write, one transaction per claim, or the bare loop",
+  },
+  db: { type: "string", arg: "PATH", help: "database file to create (required)" },
+  jobs: { type: "number", default: 20_000, help: "queue depth" },
+  workers: { type: "number", default: 16, help: "concurrent writers and claimers (hub mode)" },
+  synchronous: { type: "string", arg: "FULL|NORMAL", default: "FULL", help: "SQLite synchronous" },
+  repeat: {
+    type: "number",
+    default: 3,
+    help: "bare mode: runs of the loop, the median one reported (fsync time varies)",
+  },
+  "max-s": {
+    type: "number",
+    default: 30,
+    help: "stop claiming after this long (the result then says drained: false)",
+  },
+} satisfies Record<string, FlagSpec>;
+const flags = parseCli(USAGE, FLAGS);
+const mode = flags.mode as QueueInprocResult["mode"];
+const path = flags.db;
+const jobs = flags.jobs;
+const workers = flags.workers;
+const sync = flags.synchronous as "FULL" | "NORMAL";
 /** Bare mode: runs of the loop (median reported; the disk's fsync time varies run to run). */
-const repeat = Math.max(1, Number(flags.get("repeat") ?? 3));
+const repeat = Math.max(1, flags.repeat);
 /** Stop claiming after this long (the result then says `drained: false`). */
-const maxMs = Number(flags.get("max-s") ?? 30) * 1000;
+const maxMs = flags["max-s"] * 1000;
 if (
   !path || !["hub", "sql", "bare"].includes(mode) || !["FULL", "NORMAL"].includes(sync) ||
   !(jobs > 0) || !(workers > 0)
 ) {
-  console.error(
-    "usage: queue_inproc.ts --mode hub|sql|bare --db PATH --jobs N [--workers 16] " +
-      "[--synchronous FULL|NORMAL]",
-  );
+  console.error(flagHelp(USAGE, FLAGS));
   Deno.exit(2);
 }
 
@@ -197,6 +229,7 @@ async function hubMode(): Promise<QueueInprocResult> {
     flushMs.length = 0;
     writesPer.length = 0;
     idleMs.length = 0;
+    const nodeIds = numberedIds("bench-q-", workers, 2);
     const ledger = new ClaimLedger(jobs);
     const lat = new NumList();
     let claims = 0;
@@ -206,7 +239,7 @@ async function hubMode(): Promise<QueueInprocResult> {
     const c0 = performance.now();
     const deadline = c0 + maxMs;
     await Promise.all(Array.from({ length: workers }, async (_, w) => {
-      const nodeId = `bench-q-${String(w + 1).padStart(2, "0")}`;
+      const nodeId = nodeIds[w];
       // Bounded: the queue holds `jobs` jobs, each claimable once; and the deadline.
       for (let k = 0; k <= jobs && performance.now() < deadline; k++) {
         const t = performance.now();
@@ -321,8 +354,7 @@ async function sqlMode(): Promise<QueueInprocResult> {
 function bareMode(): QueueInprocResult {
   const runs: QueueInprocResult[] = [];
   for (let r = 0; r < repeat; r++) runs.push(bareRun(r === 0 ? path! : `${path}.${r}`));
-  const sorted = [...runs].sort((a, b) => a.claims_per_s - b.claims_per_s);
-  const median = sorted[Math.floor(sorted.length / 2)];
+  const median = medianBy(runs, (x) => x.claims_per_s);
   return {
     ...median,
     runs_claims_per_s: runs.map((x) => x.claims_per_s),

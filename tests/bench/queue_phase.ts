@@ -14,8 +14,9 @@
  * @module
  */
 import { join } from "node:path";
-import type { Child } from "../helpers/process.ts";
 import type { HubProcess } from "../helpers/hub.ts";
+import { createNodeTokens, type Json, numberedIds, type Row, type RowFormat } from "./common.ts";
+import type { PhaseContext } from "./context.ts";
 import type { QueueInprocResult } from "./queue_inproc.ts";
 import type { QueueLoadConfig, QueueLoadResult } from "./queue_client.ts";
 
@@ -23,18 +24,6 @@ import type { QueueLoadConfig, QueueLoadResult } from "./queue_client.ts";
 export const SPEC_QUEUE_BASELINE = { full: 6_600, normal: 30_000 };
 /** SPEC §7 targets. */
 export const QUEUE_TARGETS = { inprocPerS: 20_000, httpPerS: 5_000, httpP99Ms: 10 };
-
-/** What `main.ts` lends the phase: its tracked subprocesses, temp dirs and log. */
-export interface QueuePhaseContext {
-  quick: boolean;
-  log(msg: string): void;
-  tempDir(prefix: string): Promise<string>;
-  script(name: string, args: string[]): Child;
-  resultOf<T>(child: Child, kind: string, timeoutMs: number): Promise<T>;
-  startHub(): Promise<HubProcess>;
-  /** Stops the hub and forgets it. */
-  stopHub(hub: HubProcess): Promise<void>;
-}
 
 /** The phase's sizes and bounds. */
 function sizes(quick: boolean) {
@@ -63,9 +52,6 @@ export interface DoneCheck {
   left_in_other_states: Record<string, number>;
   ok: boolean;
 }
-
-// deno-lint-ignore no-explicit-any
-type Json = Record<string, any>;
 
 async function listAll(hub: HubProcess, state: string, bound: number) {
   const rows: { id: string; attempts: number; claimed_by: string | null }[] = [];
@@ -119,7 +105,7 @@ async function checkDone(hub: HubProcess, r: QueueLoadResult): Promise<DoneCheck
 }
 
 async function inproc(
-  ctx: QueuePhaseContext,
+  ctx: PhaseContext,
   args: string[],
   jobs: number,
   maxS: number,
@@ -141,7 +127,7 @@ async function inproc(
   }
 }
 
-function logInproc(ctx: QueuePhaseContext, label: string, r: QueueInprocResult): void {
+function logInproc(ctx: PhaseContext, label: string, r: QueueInprocResult): void {
   const g = r.group_commit;
   ctx.log(
     `${label}: ${r.claims_per_s} claims/s (${r.claims}/${r.jobs}${
@@ -158,7 +144,7 @@ function logInproc(ctx: QueuePhaseContext, label: string, r: QueueInprocResult):
 }
 
 /** Runs the phase; fills `out.queue`. */
-export async function queuePhase(ctx: QueuePhaseContext, out: Json): Promise<void> {
+export async function queuePhase(ctx: PhaseContext, out: Json): Promise<void> {
   const z = sizes(ctx.quick);
   const q: Json = { workers: WORKERS, sizes: z };
   out.queue = q;
@@ -186,11 +172,9 @@ export async function queuePhase(ctx: QueuePhaseContext, out: Json): Promise<voi
   ctx.log(`queue: HTTP, real hub, ${z.httpJobs} jobs, ${WORKERS} workers`);
   const hub = await ctx.startHub();
   try {
-    const nodes: { id: string; token: string }[] = [];
-    for (let i = 0; i < WORKERS; i++) {
-      const id = `bench-q-${String(i + 1).padStart(2, "0")}`;
-      nodes.push({ id, token: (await hub.admin.createToken({ kind: "node", node_id: id })).token });
-    }
+    const ids = numberedIds("bench-q-", WORKERS, 2);
+    const tokens = await createNodeTokens(hub, ids);
+    const nodes = ids.map((id, i) => ({ id, token: tokens[i] }));
     const cfg: QueueLoadConfig = {
       url: hub.url,
       adminToken: hub.adminToken,
@@ -232,27 +216,10 @@ export async function queuePhase(ctx: QueuePhaseContext, out: Json): Promise<voi
   }
 }
 
-/** A table row, as `main.ts` prints it. */
-export interface QueueRow {
-  metric: string;
-  measured: string;
-  baseline: string;
-  ratio: string;
-  target: string;
-  met: string;
-}
-
-/** Formatting helpers `main.ts` lends, so every row reads the same. */
-export interface RowFormat {
-  fmt(v: number | undefined | null, digits?: number): string;
-  ratio(a: number | undefined, b: number | undefined, digits?: number): string;
-  verdict(ok: boolean | undefined): string;
-}
-
 /** The phase's table rows. */
-export function queueRows(q: Json | undefined, f: RowFormat): QueueRow[] {
+export function queueRows(q: Json | undefined, f: RowFormat): Row[] {
   if (!q) return [];
-  const rows: QueueRow[] = [];
+  const rows: Row[] = [];
   const full = q.bare?.full as QueueInprocResult | undefined;
   const normal = q.bare?.normal as QueueInprocResult | undefined;
   const lat = (l: { p50: number; p99: number } | undefined) =>

@@ -13,17 +13,27 @@
  *
  * @module
  */
-import { analyzeProfile, type Profile } from "./cpu_profile.ts";
+import { analyzeProfile, readProfile } from "./cpu_profile.ts";
 import { join } from "node:path";
-import { Child } from "../helpers/process.ts";
+import type { Child } from "../helpers/process.ts";
 import { startHub } from "../helpers/hub.ts";
-import { BENCH_DIR, parseFlags } from "./common.ts";
+import {
+  BENCH_DIR,
+  benchScript,
+  createNodeTokens,
+  numberedIds,
+  parseCli,
+  resultOf,
+} from "./common.ts";
 import type { QueueLoadConfig, QueueLoadResult } from "./queue_client.ts";
 import type { QueueInprocResult } from "./queue_inproc.ts";
 
-const flags = parseFlags(Deno.args);
-const jobs = Number(flags.get("jobs") ?? 10_000);
-const target = flags.get("target") ?? "both";
+const flags = parseCli("deno run --allow-all tests/bench/queue_profile.ts [flags]", {
+  jobs: { type: "number", default: 10_000, help: "queue depth" },
+  target: { type: "string", arg: "http|inproc|both", default: "both", help: "what to profile" },
+});
+const jobs = flags.jobs;
+const target = flags.target;
 const WORKERS = 16;
 
 function print(title: string, a: ReturnType<typeof analyzeProfile>): void {
@@ -31,13 +41,6 @@ function print(title: string, a: ReturnType<typeof analyzeProfile>): void {
   for (const l of a.self) console.log(l);
   console.log("\ninclusive time:");
   for (const l of a.inclusive) console.log(l);
-}
-
-async function readProfile(dir: string): Promise<{ profile: Profile; file: string }> {
-  const e = [...Deno.readDirSync(dir)].find((e) => e.name.endsWith(".cpuprofile"));
-  if (!e) throw new Error(`no .cpuprofile written in ${dir}`);
-  const file = join(dir, e.name);
-  return { profile: JSON.parse(await Deno.readTextFile(file)) as Profile, file };
 }
 
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
@@ -52,12 +55,9 @@ async function profileHttp(): Promise<void> {
   let client: Child | undefined;
   try {
     const url = hub.url;
-    const admin = hub.admin;
-    const nodes: { id: string; token: string }[] = [];
-    for (let i = 0; i < WORKERS; i++) {
-      const id = `bench-q-${String(i + 1).padStart(2, "0")}`;
-      nodes.push({ id, token: (await admin.createToken({ kind: "node", node_id: id })).token });
-    }
+    const ids = numberedIds("bench-q-", WORKERS, 2);
+    const tokens = await createNodeTokens(hub, ids);
+    const nodes = ids.map((id, i) => ({ id, token: tokens[i] }));
     const cfg: QueueLoadConfig = {
       url,
       adminToken: hub.adminToken,
@@ -70,18 +70,8 @@ async function profileHttp(): Promise<void> {
     };
     const file = join(profDir, "queue.json");
     await Deno.writeTextFile(file, JSON.stringify(cfg));
-    client = new Child(Deno.execPath(), [
-      "run",
-      "--allow-all",
-      join(BENCH_DIR, "queue_client.ts"),
-      file,
-    ]);
-    const timer = setTimeout(() => client?.stop("SIGKILL", 0), 180_000);
-    await client.status;
-    clearTimeout(timer);
-    const resultLine = client.stdout.find((l) => l.startsWith('{"kind":"queue-load"'));
-    if (!resultLine) throw new Error(`no queue result:\n${client.stderr.slice(-10).join("\n")}`);
-    const r = JSON.parse(resultLine) as QueueLoadResult;
+    client = benchScript("queue_client.ts", [file]);
+    const r = await resultOf<QueueLoadResult>(client, "queue-load", 180_000);
     console.log(
       `HTTP: ${r.claims_per_s} claims/s (${r.claims} claims), claim p50 ` +
         `${r.claim_latency_ms.p50} ms, p99 ${r.claim_latency_ms.p99} ms, hub CPU ` +
@@ -107,28 +97,22 @@ async function profileInproc(): Promise<void> {
   const profDir = join(outDir, "inproc");
   await Deno.mkdir(profDir);
   const dataDir = await Deno.makeTempDir({ prefix: "fleet-qprof-inproc-" });
-  const child = new Child(Deno.execPath(), [
-    "run",
-    "--allow-all",
-    "--cpu-prof",
-    `--cpu-prof-dir=${profDir}`,
-    join(BENCH_DIR, "queue_inproc.ts"),
-    "--mode",
-    "hub",
-    "--db",
-    join(dataDir, "queue.db"),
-    "--jobs",
-    String(jobs),
-    "--workers",
-    String(WORKERS),
-  ]);
+  const child = benchScript(
+    "queue_inproc.ts",
+    [
+      "--mode",
+      "hub",
+      "--db",
+      join(dataDir, "queue.db"),
+      "--jobs",
+      String(jobs),
+      "--workers",
+      String(WORKERS),
+    ],
+    ["--cpu-prof", `--cpu-prof-dir=${profDir}`],
+  );
   try {
-    const timer = setTimeout(() => child.stop("SIGKILL", 0), 180_000);
-    await child.status;
-    clearTimeout(timer);
-    const line = child.stdout.find((l) => l.startsWith('{"kind":"queue-inproc"'));
-    if (!line) throw new Error(`no in-process result:\n${child.stderr.slice(-10).join("\n")}`);
-    const r = JSON.parse(line) as QueueInprocResult;
+    const r = await resultOf<QueueInprocResult>(child, "queue-inproc", 180_000);
     console.log(
       `in-process: ${r.claims_per_s} claims/s, p50 ${r.latency_ms.p50} ms, p99 ` +
         `${r.latency_ms.p99} ms; ${JSON.stringify(r.group_commit)}`,

@@ -11,7 +11,8 @@ import { startHub } from "../helpers/hub.ts";
 import { startAgent } from "../helpers/agent.ts";
 import { SseClient } from "../helpers/sse.ts";
 import { DOCKER_MISSING, startDockerd } from "../helpers/dockerd.ts";
-import type { RoamerInfo } from "../../shared/protocol.ts";
+import type { RoamerInfo } from "../../shared/protocol/mod.ts";
+import { medianBy } from "./common.ts";
 
 /** What the phase measured. */
 export interface RoamerPhaseResult {
@@ -23,7 +24,7 @@ export interface RoamerPhaseResult {
 
 function stats(values: number[]): { n: number; p50: number; max: number } {
   const v = [...values].sort((a, b) => a - b);
-  return { n: v.length, p50: v[Math.floor(v.length / 2)], max: v.at(-1)! };
+  return { n: v.length, p50: medianBy(v, (x) => x), max: v.at(-1)! };
 }
 
 /** Runs `rounds` assign/release cycles; resolves with the timings. */

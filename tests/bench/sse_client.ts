@@ -11,7 +11,16 @@
  *
  * @module
  */
-import { CpuMeter, NumList, round, type SseConfig, type SseResult, summarize } from "./common.ts";
+import {
+  CpuMeter,
+  NumList,
+  poll,
+  round,
+  sleep,
+  type SseConfig,
+  type SseResult,
+  summarize,
+} from "./common.ts";
 
 const cfg = JSON.parse(await Deno.readTextFile(Deno.args[0])) as SseConfig;
 const latencies = new NumList();
@@ -74,15 +83,13 @@ async function runClient(client: number): Promise<void> {
 }
 
 const runs = Array.from({ length: cfg.clients }, (_, i) => runClient(i).catch(() => {}));
-// Bounded wait for every client to connect.
-for (let i = 0; i < 200 && connected < cfg.clients; i++) {
-  await new Promise((r) => setTimeout(r, 50));
-}
+// Bounded wait (10 s) for every client to connect.
+await poll(() => connected >= cfg.clients, 200, 50);
 console.log(JSON.stringify({ kind: "sse-ready", connected }));
 
-await new Promise((r) => setTimeout(r, Math.max(0, cfg.stopAt - Date.now())));
+await sleep(cfg.stopAt - Date.now());
 stop.abort();
-await Promise.race([Promise.all(runs), new Promise((r) => setTimeout(r, 3000))]);
+await Promise.race([Promise.all(runs), sleep(3000)]);
 const result: SseResult = {
   kind: "sse-result",
   clients: cfg.clients,

@@ -1,0 +1,73 @@
+/**
+ * The bench's `agent` phase (SPEC §7 agent RSS and CPU), driven by `main.ts`: the real agent
+ * (`--interval 5s`, root `/`) pushing to a hub, next to `bare_loop.ts` (a bare Deno /proc loop
+ * with the agent's V8 flags), measured from the agent's first push on. VmRSS and utime+stime come
+ * from `/proc/<pid>`.
+ *
+ * @module
+ */
+import { waitFor } from "../helpers/process.ts";
+import { startAgent } from "../helpers/agent.ts";
+import { AGENT_V8_FLAGS } from "../../shared/runtime_flags.ts";
+import { CpuMeter, type Json, RssSampler, sleep } from "./common.ts";
+import type { PhaseContext } from "./context.ts";
+
+/** Runs the phase; fills `out.agent`. */
+export async function agentPhase(ctx: PhaseContext, out: Json): Promise<void> {
+  const D = ctx.durations;
+  ctx.log(`agent: real agent at 5 s and a bare /proc loop for ${D.agentMs / 1000} s`);
+  const hub = await ctx.startHub();
+  try {
+    const created = await hub.admin.createToken({ kind: "node", node_id: "bench-agent" });
+    const stateDir = await ctx.tempDir("fleet-bench-agent-");
+    const agent = ctx.track(startAgent({
+      hub: hub.url,
+      token: created.token,
+      stateDir,
+      root: "/",
+      interval: "5s",
+    }));
+    // Same V8 flags as the agent, so the comparison is about code, not heap settings.
+    const bare = ctx.script("bare_loop.ts", ["--interval-ms", "5000"], [
+      `--v8-flags=${AGENT_V8_FLAGS}`,
+    ]);
+    try {
+      // Steady state: the agent has pushed its first sample, the bare loop has started.
+      await waitFor(
+        async () => (await hub.admin.node("bench-agent")).last_seq >= 1,
+        "the agent's first sample",
+        30_000,
+        200,
+      );
+      await bare.waitForLine((l) => l.includes("bare loop started"), 30_000);
+      await sleep(1000);
+      const seq0 = (await hub.admin.node("bench-agent")).last_seq;
+      const cpuAgent = new CpuMeter(agent.proc.pid);
+      const cpuBare = new CpuMeter(bare.proc.pid);
+      const rssAgent = new RssSampler(agent.proc.pid, 1000);
+      const rssBare = new RssSampler(bare.proc.pid, 1000);
+      cpuAgent.start();
+      cpuBare.start();
+      await sleep(D.agentMs);
+      const a = cpuAgent.read();
+      const b = cpuBare.read();
+      const ra = rssAgent.stop();
+      const rb = rssBare.stop();
+      const seq1 = (await hub.admin.node("bench-agent")).last_seq;
+      out.agent = {
+        window_s: a.wall_s,
+        agent: { cpu_pct: a.pct, cpu_s: a.cpu_s, rss_mb: ra, samples_pushed: seq1 - seq0 },
+        bare_loop: { cpu_pct: b.pct, cpu_s: b.cpu_s, rss_mb: rb },
+      };
+      ctx.log(
+        `agent: RSS max ${ra.max_mb} MB, CPU ${a.pct}% (${seq1 - seq0} samples pushed); ` +
+          `bare loop: RSS max ${rb.max_mb} MB, CPU ${b.pct}%`,
+      );
+    } finally {
+      await agent.stop();
+      await bare.stop();
+    }
+  } finally {
+    await ctx.stopHub(hub);
+  }
+}
