@@ -11,10 +11,10 @@
  * @module
  */
 import { join } from "node:path";
-import type { HubConfig } from "./config.ts";
-import type { HubServices } from "./services.ts";
-import { mintToken, storeMintedToken } from "./auth.ts";
-import { listTokenRows, revokeToken } from "./store/tokens.ts";
+import type { HubConfig } from "./core/config.ts";
+import type { HubServices } from "./core/services.ts";
+import { mintToken, storeMintedToken } from "./core/auth.ts";
+import { listTokenRows, revokeToken } from "./core/store.ts";
 import { runAgent } from "../agent/run.ts";
 import { runWorker } from "../agent/worker/worker.ts";
 import { runControl } from "../agent/control.ts";

@@ -5,10 +5,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { HUB_SETTINGS, loadHubConfig, SERVE_FLAGS } from "./config.ts";
-import { serve } from "./serve.ts";
-import { tokenCommand } from "./token_cli.ts";
-import { jobCommand, roamerCommand } from "./client_cli.ts";
+import { HUB_SETTINGS, loadHubConfig, SERVE_FLAGS } from "./core/config.ts";
+import { serve } from "./core/serve.ts";
+import { tokenCommand } from "./cli/token.ts";
+import { jobCommand, roamerCommand } from "./cli/client.ts";
 import { runCli } from "../shared/cli.ts";
 import { getLogger } from "../shared/log.ts";
 import { settingsHelp } from "../shared/settings.ts";

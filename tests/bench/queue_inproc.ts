@@ -28,8 +28,8 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { type Database, openDatabase } from "../../hub/store/db.ts";
-import { claimJob, type Eligibility, insertJob, type NewJob } from "../../hub/store/jobs.ts";
+import { type Database, openDatabase } from "../../hub/core/db.ts";
+import { claimJob, type Eligibility, insertJob, type NewJob } from "../../hub/jobs/store.ts";
 import {
   CpuMeter,
   flagHelp,

@@ -11,7 +11,7 @@ import { startHub } from "../helpers/hub.ts";
 import { startAgent } from "../helpers/agent.ts";
 import { type Child, waitFor } from "../helpers/process.ts";
 import { SseClient } from "../helpers/sse.ts";
-import { openDatabase } from "../../hub/store/db.ts";
+import { openDatabase } from "../../hub/core/db.ts";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
 import type { JobInfo } from "../../shared/protocol/mod.ts";
 

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { startHub } from "../helpers/hub.ts";
 import { startAgent } from "../helpers/agent.ts";
 import { waitFor } from "../helpers/process.ts";
-import { openDatabase } from "../../hub/store/db.ts";
-import { storedSeqs } from "../../hub/store/samples.ts";
+import { openDatabase } from "../../hub/core/db.ts";
+import { storedSeqs } from "../../hub/fleet/store.ts";
 import { Spool } from "../../agent/spool.ts";
 import { ApiClient } from "../../shared/api_client.ts";
 

@@ -11,8 +11,8 @@ import { makeSample } from "../helpers/samples.ts";
 import { waitFor } from "../helpers/process.ts";
 import { SseClient } from "../helpers/sse.ts";
 import { ApiClient } from "../../shared/api_client.ts";
-import { openDatabase } from "../../hub/store/db.ts";
-import { storeBatch } from "../../hub/store/samples.ts";
+import { openDatabase } from "../../hub/core/db.ts";
+import { storeBatch } from "../../hub/fleet/store.ts";
 import type { Sample } from "../../shared/protocol/mod.ts";
 
 /**

@@ -239,7 +239,7 @@ Deno.test("install.sh is shellcheck-clean and the units pass systemd-analyze ver
     console.error(`\n!! SKIPPED install.sh/unit checks: ${msg}\n`);
     return;
   }
-  const { installScript } = await import("../../hub/install_script.ts");
+  const { installScript } = await import("../../hub/onboarding/install_script.ts");
   const dir = await Deno.makeTempDir({ prefix: "fleet-units-" });
   try {
     await Deno.writeTextFile(join(dir, "install.sh"), installScript("http://10.0.0.10:8765"));

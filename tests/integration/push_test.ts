@@ -15,8 +15,8 @@ import { Pusher } from "../../agent/push.ts";
 import { runAgent } from "../../agent/run.ts";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
 import { type SampleMetrics, SEQ_WINDOW } from "../../shared/protocol/mod.ts";
-import { openDatabase } from "../../hub/store/db.ts";
-import { storedSeqs } from "../../hub/store/samples.ts";
+import { openDatabase } from "../../hub/core/db.ts";
+import { storedSeqs } from "../../hub/fleet/store.ts";
 
 const agent = { version: "test", hostname: "t", arch: "x86_64" };
 

@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { ROOT, startHub } from "../helpers/hub.ts";
 import { waitFor } from "../helpers/process.ts";
 import { findExecutable } from "../../agent/collect/sampler.ts";
-import { openDatabase } from "../../hub/store/db.ts";
-import { storedSeqs } from "../../hub/store/samples.ts";
+import { openDatabase } from "../../hub/core/db.ts";
+import { storedSeqs } from "../../hub/fleet/store.ts";
 
 const CI = Deno.env.get("CI") === "true";
 const SCRIPT = join(ROOT, "tests/testbed/systemd-root.sh");

@@ -1,6 +1,6 @@
 /** The event bus: ids, replay window, resume failures. */
 import assert from "node:assert/strict";
-import { EventBus } from "../../hub/live/bus.ts";
+import { EventBus } from "../../hub/core/bus.ts";
 
 Deno.test("bus: ids increase; since() replays after an id within the window", () => {
   const bus = new EventBus(4);

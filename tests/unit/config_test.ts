@@ -1,11 +1,11 @@
 /** Hub and agent configuration: precedence, YAML errors with key and line, durations. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { HUB_SETTINGS, loadHubConfig } from "../../hub/config.ts";
+import { HUB_SETTINGS, loadHubConfig } from "../../hub/core/config.ts";
 import { AGENT_SETTINGS, loadAgentConfig } from "../../agent/config.ts";
 import { ConfigError } from "../../shared/yaml_config.ts";
 import { formatDuration, parseDuration, parseSize } from "../../shared/duration.ts";
-import { MIGRATIONS } from "../../hub/store/migrations.ts";
+import { MIGRATIONS } from "../../hub/core/migrations.ts";
 import { SERIES } from "../../shared/metrics.ts";
 
 async function withYaml<T>(text: string, fn: (file: string) => Promise<T>): Promise<T> {

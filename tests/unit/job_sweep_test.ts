@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openDatabase } from "../../hub/store/db.ts";
+import { openDatabase } from "../../hub/core/db.ts";
 import {
   claimJob,
   getJobRow,
@@ -15,7 +15,7 @@ import {
   type NewJob,
   returnUnheldJobs,
   sweepJobs,
-} from "../../hub/store/jobs.ts";
+} from "../../hub/jobs/store.ts";
 
 const LEASE = 10_000;
 const GRACE = 60_000;

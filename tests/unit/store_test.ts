@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { type Database, openDatabase, SCHEMA_VERSION } from "../../hub/store/db.ts";
-import { MIGRATIONS } from "../../hub/store/migrations.ts";
+import { type Database, openDatabase, SCHEMA_VERSION } from "../../hub/core/db.ts";
+import { MIGRATIONS } from "../../hub/core/migrations.ts";
 import {
   type ClockPolicy,
   countSamples,
@@ -13,10 +13,10 @@ import {
   seriesFromRollups,
   storeBatch,
   storedSeqs,
-} from "../../hub/store/samples.ts";
+} from "../../hub/fleet/store.ts";
 import { SERIES } from "../../shared/metrics.ts";
-import { getNodeRow, newestSampleText } from "../../hub/store/nodes.ts";
-import { BadInput } from "../../hub/errors.ts";
+import { getNodeRow, newestSampleText } from "../../hub/fleet/store.ts";
+import { BadInput } from "../../hub/core/errors.ts";
 import {
   type IngestBatch,
   type Sample,
@@ -149,7 +149,7 @@ Deno.test("store: pruning deletes only expired rows, in bounded batches", async 
 
 Deno.test("store: a claim walks the pending index, never sorts the queue", async () => {
   const { dir, db } = await tempDb();
-  const { CLAIM_SQL, claimJob, insertJob } = await import("../../hub/store/jobs.ts");
+  const { CLAIM_SQL, claimJob, insertJob } = await import("../../hub/jobs/store.ts");
   const job = {
     template: null,
     executor: "process" as const,

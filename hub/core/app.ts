@@ -1,0 +1,124 @@
+/**
+ * Assembles the hub's Hono app from its route modules and turns every error into an
+ * `application/problem+json` answer. No logic of its own.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { bodyLimit } from "hono/body-limit";
+import { type ContentSecurityPolicyOptionHandler, NONCE, secureHeaders } from "hono/secure-headers";
+import { BadInput, HttpProblem, NotFound, PayloadTooLarge } from "./errors.ts";
+import type { HubServices } from "./services.ts";
+import { ingestRoutes } from "../fleet/routes.ts";
+import { fleetRoutes } from "../fleet/routes.ts";
+import { nodeRoutes } from "../fleet/routes.ts";
+import { tokenRoutes } from "../onboarding/routes.ts";
+import { jobRoutes } from "../jobs/routes.ts";
+import { roamerRoutes } from "../jobs/routes.ts";
+import { configRoutes } from "./routes.ts";
+import { installRoutes } from "../onboarding/routes.ts";
+import { swarmRoutes } from "../swarm/routes.ts";
+import { healthRoutes, statsRoutes } from "./routes.ts";
+import { webRoutes } from "../web.ts";
+import { layoutRoutes } from "../fleet/routes.ts";
+import { agentWsRoutes } from "../control/routes.ts";
+import { execRoutes } from "../control/routes.ts";
+import { terminalRoutes } from "../control/routes.ts";
+import { containerRoutes } from "../control/routes.ts";
+import { auditRoutes } from "../control/routes.ts";
+import { getLogger } from "../../shared/log.ts";
+
+const logger = getLogger("http");
+
+function problemResponse(p: HttpProblem): Response {
+  return new Response(JSON.stringify(p.toProblem()), {
+    status: p.status,
+    headers: { "content-type": "application/problem+json" },
+  });
+}
+
+/** The Content-Security-Policy of every answer, with its style sources. */
+function csp(styleSrc: (string | ContentSecurityPolicyOptionHandler)[]) {
+  return {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    // The page adds a per-response nonce: xterm.js writes its theme into <style> elements, and
+    // the nonce lets it without 'unsafe-inline'.
+    styleSrc,
+    imgSrc: ["'self'", "data:"],
+    connectSrc: ["'self'"],
+    frameAncestors: ["'none'"],
+    baseUri: ["'none'"],
+    formAction: ["'self'"],
+    objectSrc: ["'none'"],
+  };
+}
+
+/**
+ * Builds the app.
+ *
+ * @example
+ * ```ts
+ * const app = buildApp(services);
+ * Deno.serve({ port: 8765 }, app.fetch);
+ * ```
+ */
+export function buildApp(s: HubServices): Hono {
+  const app = new Hono();
+  // Only the page needs a nonce (its <style> elements, see web/ui/csp_nonce.ts): every other
+  // answer — ingest and claims included — gets the same policy without paying for one.
+  const pageHeaders = secureHeaders({ contentSecurityPolicy: csp(["'self'", NONCE]) });
+  const otherHeaders = secureHeaders({ contentSecurityPolicy: csp(["'self'"]) });
+  app.use((c, next) => (c.req.path === "/" ? pageHeaders : otherHeaders)(c, next));
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: s.config.maxBodyBytes,
+      onError: () => {
+        throw new PayloadTooLarge(s.config.maxBodyBytes);
+      },
+    }),
+  );
+  app.route("/", healthRoutes(s));
+  app.route("/", webRoutes());
+  app.route("/", installRoutes(s));
+  app.route("/api/v1", ingestRoutes(s));
+  app.route("/api/v1", fleetRoutes(s));
+  app.route("/api/v1", nodeRoutes(s));
+  app.route("/api/v1", tokenRoutes(s));
+  app.route("/api/v1", jobRoutes(s));
+  app.route("/api/v1", roamerRoutes(s));
+  app.route("/api/v1", configRoutes(s));
+  app.route("/api/v1", swarmRoutes(s));
+  app.route("/api/v1", statsRoutes(s));
+  app.route("/api/v1", layoutRoutes(s));
+  app.route("/api/v1", agentWsRoutes(s));
+  app.route("/api/v1", execRoutes(s));
+  app.route("/api/v1", terminalRoutes(s));
+  app.route("/api/v1", containerRoutes(s));
+  app.route("/api/v1", auditRoutes(s));
+
+  app.notFound((c) =>
+    problemResponse(new NotFound(`no route ${c.req.method} ${new URL(c.req.url).pathname}`))
+  );
+  app.onError((error, c) => {
+    if (error instanceof HttpProblem) return problemResponse(error);
+    if (error instanceof HTTPException) {
+      // Hono's own validators (e.g. malformed JSON) throw these.
+      if (error.status === 400) return problemResponse(new BadInput(error.message));
+      if (error.status === 413) return problemResponse(new PayloadTooLarge(s.config.maxBodyBytes));
+      return problemResponse(new HttpProblem(error.status, "http", error.message, error.message));
+    }
+    logger.error("unhandled error", {
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+      error: (error as Error).message,
+      stack: (error as Error).stack,
+    });
+    return problemResponse(
+      new HttpProblem(500, "internal", "Internal error", "the hub failed; see its log"),
+    );
+  });
+  return app;
+}

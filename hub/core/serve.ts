@@ -1,0 +1,268 @@
+/**
+ * `fleet-hub serve`: opens the store, wires the services, listens, runs the background loops
+ * (status checks, pruning, token-usage flush, optional demo fleet) and shuts down gracefully on
+ * SIGTERM/SIGINT: stop accepting, finish in-flight requests, commit, close the database.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { HubConfig } from "./config.ts";
+import { openDatabase } from "./db.ts";
+import { countActiveAdmins, listTokenRows } from "./store.ts";
+import { ensureNode } from "../fleet/store.ts";
+import { mintToken, storeMintedToken, TokenVerifier } from "./auth.ts";
+import { EventBus } from "./bus.ts";
+import { SseHub } from "./sse.ts";
+import { FleetView } from "../fleet/service.ts";
+import { JobQueue } from "../jobs/service.ts";
+import { RoamerPool } from "../jobs/roamers.ts";
+import { AgentSessions } from "../control/agent_sessions.ts";
+import { ExecRuns } from "../control/exec_runs.ts";
+import { TerminalRelay } from "../control/terminal_relay.ts";
+import { LiveConnections } from "./connections.ts";
+import { buildApp } from "./app.ts";
+import { startPruner } from "../fleet/retention.ts";
+import { demoInventory, startDemo } from "../demo.ts";
+import type { HubServices } from "./services.ts";
+import { getLogger, setLogLevel } from "../../shared/log.ts";
+import { VERSION } from "../../shared/version.ts";
+
+const logger = getLogger("hub");
+
+/** How often open streams and sockets are checked against revocations made elsewhere. */
+const CONNECTION_SWEEP_MS = 2_000;
+
+/** A running hub. */
+export interface RunningHub {
+  url: string;
+  port: number;
+  services: HubServices;
+  /** Re-reads fleet.yml and applies its inventory; throws `ConfigError` and changes nothing. */
+  reload(): Promise<void>;
+  /** Resolves when the hub has fully stopped. */
+  finished: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+async function firstStartAdmin(services: HubServices): Promise<void> {
+  const db = services.db;
+  if (listTokenRows(db).length > 0 || countActiveAdmins(db) > 0) return;
+  const minted = mintToken({ kind: "admin", name: "admin" });
+  const created = await db.write((tx) => storeMintedToken(tx, minted));
+  const file = join(services.config.dataDir, "admin.token");
+  await Deno.writeTextFile(file, created.token + "\n", { mode: 0o600 });
+  await Deno.chmod(file, 0o600);
+  // The only time the secret is shown; stdout so it can be captured, never the log.
+  console.log(`Admin token (shown once; also saved to ${file}):\n  ${created.token}`);
+}
+
+/**
+ * Creates the data dir owner-only, or tightens an existing one to 0700: it holds the database
+ * and admin.token. A shared directory (sticky bit, like /tmp) is never changed; it and a
+ * directory the hub does not own are logged with their path.
+ */
+async function privateDataDir(dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const mode = (await Deno.stat(dir)).mode;
+  if (mode === null || (mode & 0o077) === 0) return;
+  const octal = (mode & 0o7777).toString(8);
+  if (mode & 0o1000) {
+    logger.warn("data dir is a shared directory; use a directory of its own", {
+      path: dir,
+      mode: octal,
+    });
+    return;
+  }
+  try {
+    await Deno.chmod(dir, 0o700);
+  } catch (error) {
+    logger.warn("data dir is open to other users and cannot be made 0700", {
+      path: dir,
+      mode: octal,
+      error,
+    });
+  }
+}
+
+/** Makes files the hub keeps in the data dir owner-only (the database does its own). */
+async function privateDataFiles(dir: string): Promise<void> {
+  const file = join(dir, "admin.token");
+  try {
+    const mode = (await Deno.stat(file)).mode;
+    if (mode !== null && (mode & 0o077) !== 0) await Deno.chmod(file, 0o600);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    logger.warn("admin.token is readable by others and cannot be made 0600", {
+      path: file,
+      error,
+    });
+  }
+}
+
+/** Starts the hub with `config`; resolves once it listens. */
+export async function serve(
+  config: HubConfig,
+  readConfig: () => Promise<HubConfig> = () => Promise.resolve(config),
+): Promise<RunningHub> {
+  setLogLevel(config.logLevel);
+  await privateDataDir(config.dataDir);
+  await privateDataFiles(config.dataDir);
+  if (config.demo > 0 && config.inventory.nodes.length === 0) {
+    config.inventory = demoInventory(config.demo);
+  }
+  const db = await openDatabase(join(config.dataDir, "fleet.db"));
+  await db.write((tx) => {
+    for (const n of config.inventory.nodes) ensureNode(tx, n.id, n.name ?? n.id);
+  });
+  const bus = new EventBus(config.replayEvents, config.replayBytes);
+  const connections = new LiveConnections();
+  const verifier = new TokenVerifier(db, {
+    idleMs: config.sessionIdleMs,
+    lifetimeMs: config.sessionLifetimeMs,
+    publicOrigin: config.publicOrigin,
+  });
+  const fleet = new FleetView(db, bus, config);
+  const queue = new JobQueue(db, bus, config);
+  const agents = new AgentSessions(bus, {
+    pingMs: config.controlPingMs,
+    tokenValid: (id) => verifier.tokenLive(id),
+  });
+  fleet.setControlSource((id) => agents.info(id));
+  const roamers = new RoamerPool(db, bus, config, queue, fleet);
+  const execs = new ExecRuns(db, bus, agents, {
+    outputCapBytes: config.execOutputCapBytes,
+    clusterNodes: (id) => {
+      const c = roamers.clusters().find((x) => x.id === id);
+      return c ? [...c.nodes, ...c.roamers] : undefined;
+    },
+    clusterIds: () => config.inventory.clusters.map((c) => c.id),
+  });
+  const services: HubServices = {
+    config,
+    db,
+    verifier,
+    bus,
+    sse: new SseHub(bus, {
+      heartbeatMs: config.heartbeatMs,
+      clientBufferBytes: config.clientBufferBytes,
+      connections,
+    }),
+    fleet,
+    queue,
+    roamers,
+    agents,
+    execs,
+    terminals: new TerminalRelay(db, agents, {
+      idleMs: config.terminalIdleMs,
+      rateBps: config.terminalRateBps,
+      connections,
+    }),
+    connections,
+    startedAt: Date.now(),
+    reload: async () => {
+      // Validate everything first: an invalid file is refused and the old config stays.
+      const fresh = await readConfig();
+      const demoOnly = fresh.inventory.nodes.length === 0 && config.demo > 0;
+      config.inventory = demoOnly ? demoInventory(config.demo) : fresh.inventory;
+      config.configFile = fresh.configFile;
+      await db.write((tx) => {
+        for (const n of config.inventory.nodes) ensureNode(tx, n.id, n.name ?? n.id);
+      });
+      fleet.inventoryChanged();
+      await services.roamers.start();
+      queue.nudge();
+      const inv = config.inventory;
+      const summary = {
+        nodes: inv.nodes.length,
+        clusters: inv.clusters.length,
+        roamers: inv.roamers.length,
+        templates: Object.keys(inv.templates).length,
+      };
+      logger.info("config reloaded", { file: config.configFile, ...summary });
+      return summary;
+    },
+  };
+  await firstStartAdmin(services);
+  // Runs a previous hub process left running cannot be finished any more.
+  await execs.recover();
+
+  // Everything the routes rely on is running before the first request can arrive.
+  services.fleet.start();
+  services.queue.start();
+  services.agents.start();
+  // Revocations by another process (the token CLI) and expired sessions end their connections.
+  connections.start({
+    tokenLive: (id) => verifier.tokenLive(id),
+    sessionLive: (id) => verifier.sessionLive(id),
+    sessionInUse: (ids) => {
+      for (const id of ids) verifier.touchSession(id);
+    },
+  }, CONNECTION_SWEEP_MS);
+  await services.roamers.start();
+  const app = buildApp(services);
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.host,
+    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+  }, app.fetch);
+  const addr = await listening.promise;
+  const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  const url = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${addr.port}`;
+  logger.info("listening", {
+    url,
+    port: addr.port,
+    host: config.host,
+    data_dir: config.dataDir,
+    config: config.configFile,
+    version: VERSION,
+  });
+
+  const stopPruner = startPruner(db, {
+    rawRetentionMs: config.rawRetentionMs,
+    rollupRetentionMs: config.rollupRetentionMs,
+  });
+  const usageTimer = setInterval(() => {
+    services.verifier.flushUsage().catch((error) =>
+      logger.warn("token usage flush failed", { error })
+    );
+  }, 30_000);
+  const stopDemo = config.demo > 0 ? await startDemo(services, url) : undefined;
+
+  let shuttingDown: Promise<void> | undefined;
+  const finished = Promise.withResolvers<void>();
+  const shutdown = () => {
+    shuttingDown ??= (async () => {
+      logger.info("shutting down");
+      await stopDemo?.();
+      clearInterval(usageTimer);
+      connections.stop();
+      stopPruner();
+      services.fleet.stop();
+      services.queue.stop();
+      services.roamers.stop();
+      // Control sockets are long-lived: end them (and what runs on them) before the server
+      // waits for in-flight requests.
+      await services.execs.shutdown();
+      services.terminals.closeAll();
+      services.agents.stop();
+      services.sse.close();
+      await server.shutdown();
+      await services.verifier.flushUsage().catch(() => {});
+      db.close();
+      logger.info("stopped");
+      finished.resolve();
+    })();
+    return shuttingDown;
+  };
+  return {
+    url,
+    port: addr.port,
+    services,
+    reload: async () => {
+      await services.reload();
+    },
+    finished: finished.promise,
+    shutdown,
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * What the HTTP routes are built from: the parts `serve` wires together once. Routes receive
+ * this and nothing else, so tests can build an app on a temp database.
+ *
+ * @module
+ */
+import type { HubConfig } from "./config.ts";
+import type { Database } from "./db.ts";
+import type { TokenVerifier } from "./auth.ts";
+import type { EventBus } from "./bus.ts";
+import type { SseHub } from "./sse.ts";
+import type { FleetView } from "../fleet/service.ts";
+import type { JobQueue } from "../jobs/service.ts";
+import type { RoamerPool } from "../jobs/roamers.ts";
+import type { AgentSessions } from "../control/agent_sessions.ts";
+import type { ExecRuns } from "../control/exec_runs.ts";
+import type { TerminalRelay } from "../control/terminal_relay.ts";
+import type { LiveConnections } from "./connections.ts";
+
+/** The hub's running parts. */
+export interface HubServices {
+  config: HubConfig;
+  db: Database;
+  verifier: TokenVerifier;
+  bus: EventBus;
+  sse: SseHub;
+  fleet: FleetView;
+  queue: JobQueue;
+  roamers: RoamerPool;
+  /** Agents holding their control WebSocket. */
+  agents: AgentSessions;
+  /** Batch exec runs. */
+  execs: ExecRuns;
+  /** Web terminal sessions. */
+  terminals: TerminalRelay;
+  /** Long-lived connections by the token and session that opened them. */
+  connections: LiveConnections;
+  startedAt: number;
+  /** Re-reads fleet.yml and applies its inventory and templates (state is kept). */
+  reload(): Promise<{ nodes: number; clusters: number; roamers: number; templates: number }>;
+}

@@ -1,0 +1,523 @@
+/**
+ * The `nodes` table: one row per machine that has a token or has sent samples, holding its
+ * identity, its highest seq and when the hub last heard from it. (The newest sample itself is
+ * kept in memory by the fleet view and read back from `samples` at start, so ingest does not
+ * rewrite a 2 KB column per batch.)
+ *
+ * @module
+ */
+import type { Database } from "../core/db.ts";
+import {
+  type AgentInfo,
+  type IngestBatch,
+  type Layout,
+  type Sample,
+  SAMPLE_KEYS,
+  SEQ_FIRST_MAX,
+  SEQ_MAX,
+  SEQ_PER_SILENT_HOUR,
+  SEQ_WINDOW,
+  type SeriesValues,
+  type TokenKind,
+} from "../../shared/protocol/mod.ts";
+import { SERIES, seriesOf } from "../../shared/metrics.ts";
+import { BadInput } from "../core/errors.ts";
+
+/** A row of `nodes`. */
+export interface NodeRow {
+  id: string;
+  name: string;
+  hostname: string | null;
+  arch: string | null;
+  agent_version: string | null;
+  first_seen: number | null;
+  last_seen: number | null;
+  last_seq: number;
+  spool_dropped: number;
+  recovery: string | null;
+  /** Node clock minus hub clock at its last batch (ms); null while within the allowed skew. */
+  clock_skew_ms: number | null;
+  /** Unknown sample keys the hub ignored from this node, in total. */
+  unknown_keys: number;
+}
+
+/** What one batch changes on its node (see {@link touchNode}). */
+export interface NodeTouch {
+  agent: AgentInfo | undefined;
+  newestSeq: number;
+  spoolDropped: number | undefined;
+  clockSkewMs: number | null;
+  unknownKeys: number;
+}
+
+/** Every node, ordered by id. */
+export function listNodeRows(db: Database): NodeRow[] {
+  return db.all<NodeRow>("SELECT * FROM nodes ORDER BY id");
+}
+
+/** One node, or `undefined`. */
+export function getNodeRow(db: Database, id: string): NodeRow | undefined {
+  return db.get<NodeRow>("SELECT * FROM nodes WHERE id = ?", id);
+}
+
+/** Creates the node row if missing (e.g. when a node token is issued); true if it was created. */
+export function ensureNode(db: Database, id: string, name = id): boolean {
+  return db.run("INSERT OR IGNORE INTO nodes (id, name) VALUES (?, ?)", id, name).changes > 0;
+}
+
+/**
+ * Records a batch's effect on its node in one statement (creating the row if needed): identity,
+ * last contact, highest seq, clock skew, unknown keys. Returns the node's highest seq afterwards.
+ */
+export function touchNode(db: Database, id: string, now: number, t: NodeTouch): number {
+  return db.get<{ last_seq: number }>(
+    `INSERT INTO nodes (id, name, hostname, arch, agent_version, first_seen, last_seen, last_seq,
+                        spool_dropped, clock_skew_ms, unknown_keys)
+     VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?5, ?6, coalesce(?7, 0), ?8, ?9)
+     ON CONFLICT (id) DO UPDATE SET
+       hostname = coalesce(excluded.hostname, hostname), arch = coalesce(excluded.arch, arch),
+       agent_version = coalesce(excluded.agent_version, agent_version),
+       first_seen = coalesce(first_seen, excluded.first_seen), last_seen = excluded.last_seen,
+       last_seq = max(last_seq, excluded.last_seq), spool_dropped = coalesce(?7, spool_dropped),
+       clock_skew_ms = ?8, unknown_keys = unknown_keys + ?9
+     RETURNING last_seq`,
+    id,
+    t.agent?.hostname ?? null,
+    t.agent?.arch ?? null,
+    t.agent?.version ?? null,
+    now,
+    t.newestSeq,
+    t.spoolDropped ?? null,
+    t.clockSkewMs,
+    t.unknownKeys,
+  )!.last_seq;
+}
+
+/** What the ingest checks need of a node before storing its batch (one primary-key read). */
+export function nodeIngestState(
+  db: Database,
+  id: string,
+): { last_seq: number; last_seen: number | null; clock_skew_ms: number | null } | undefined {
+  return db.get("SELECT last_seq, last_seen, clock_skew_ms FROM nodes WHERE id = ?", id);
+}
+
+/** The newest stored sample of a node (by seq), as JSON text, if any is still held. */
+export function newestSampleText(db: Database, id: string): string | undefined {
+  return db.get<{ data: string }>(
+    "SELECT data FROM samples WHERE node_id = ? ORDER BY seq DESC LIMIT 1",
+    id,
+  )?.data;
+}
+
+/** Stores a node's last recovery report (JSON). */
+export function setRecovery(db: Database, id: string, recovery: unknown): void {
+  db.run("UPDATE nodes SET recovery = ? WHERE id = ?", JSON.stringify(recovery), id);
+}
+
+/** Removes a node with its samples and rollups; true if it existed. */
+export function deleteNode(db: Database, id: string): boolean {
+  db.run("DELETE FROM samples WHERE node_id = ?", id);
+  db.run("DELETE FROM rollups WHERE node_id = ?", id);
+  return db.run("DELETE FROM nodes WHERE id = ?", id).changes > 0;
+}
+
+/** What storing a batch did. */
+export interface StoredBatch {
+  node_id: string;
+  /** Highest seq in the batch: every sample up to it is now durable (stored or already held). */
+  acked_seq: number;
+  stored: number;
+  duplicates: number;
+  /** Highest seq the hub holds for the node after this batch. */
+  last_seq: number;
+  /** The newly stored samples, in seq order (for the live stream), with the ts they got. */
+  fresh: Sample[];
+  /** Node clock minus hub clock (ms) when beyond the allowed skew; null when in sync. */
+  clock_skew_ms: number | null;
+  /** Samples placed at another time than their own ts (skewed clock, impossible ts). */
+  retimed: number;
+  /** Unknown sample keys in the batch (ignored), and which they were. */
+  unknown_keys: number;
+  unknown_key_names: string[];
+}
+
+/** How the hub places samples in time (ingest passes it; without it, ts are taken as sent). */
+export interface ClockPolicy {
+  /** A node clock off the hub's by more than this (ms) is skewed: its samples move to hub time. */
+  maxSkewMs: number;
+  /** Raw retention (ms): an older agent's batch (no `sent_at`) whose newest sample is older
+   * than this is taken as a clock behind. */
+  rawRetentionMs: number;
+  /** Rollup retention (ms): a sample older than both retentions would be acknowledged, then lost. */
+  rollupRetentionMs: number;
+}
+
+const MINUTE = 60_000;
+
+const INSERT_SAMPLE = "INSERT OR IGNORE INTO samples (node_id, seq, ts, data, recv_ts, agent_ts) " +
+  "VALUES (?, ?, ?, ?, ?, ?)";
+
+/**
+ * Highest seq a batch may carry for a node holding `lastSeq` (0: none yet), last heard from at
+ * `lastSeen` (hub time): the window over last_seq, widened by the time the node was silent.
+ */
+export function seqLimit(lastSeq: number, lastSeen: number | null, now: number): number {
+  if (lastSeq <= 0) return SEQ_FIRST_MAX;
+  const silentH = lastSeen === null ? 0 : Math.max(0, Math.floor((now - lastSeen) / 3_600_000));
+  return Math.min(SEQ_MAX, lastSeq + SEQ_WINDOW + silentH * SEQ_PER_SILENT_HOUR);
+}
+
+/** Refuses (400, nothing stored) every sample whose seq is beyond the node's window. */
+function checkSeqs(batch: IngestBatch, lastSeq: number, limit: number): void {
+  const errors: { path: string; message: string }[] = [];
+  batch.samples.forEach((sample, i) => {
+    if (sample.seq <= limit || errors.length >= 20) return;
+    errors.push({
+      path: `samples.${i}.seq`,
+      message: lastSeq > 0
+        ? `seq ${sample.seq} is too far beyond this node's last seq ${lastSeq}: allowed 1 to ${limit}`
+        : `seq ${sample.seq} is too large for a node's first seq: allowed 1 to ${limit}`,
+    });
+  });
+  if (errors.length === 0) return;
+  throw new BadInput(
+    `invalid body: ${errors[0].path}: ${errors[0].message}` +
+      (errors.length > 1 ? ` (and ${errors.length - 1} more)` : ""),
+    errors,
+  );
+}
+
+/**
+ * The node's clock offset as far as this batch tells (ms, node − hub): from `sent_at` when the
+ * agent sends it; otherwise only a newest sample outside what a replay can be says anything.
+ */
+function measureOffset(batch: IngestBatch, now: number, policy: ClockPolicy): number {
+  if (batch.sent_at !== undefined) return batch.sent_at - now;
+  let newest = 0;
+  for (const sample of batch.samples) if (sample.ts > newest) newest = sample.ts;
+  const plausible = newest <= now + policy.maxSkewMs && newest >= now - policy.rawRetentionMs;
+  return plausible ? 0 : newest - now;
+}
+
+/** Keys of `sample` that a {@link Sample} does not have (undefined when none: the usual case). */
+function unknownKeysOf(sample: Sample): string[] | undefined {
+  let unknown: string[] | undefined;
+  for (const key in sample) if (!SAMPLE_KEYS.has(key)) (unknown ??= []).push(key);
+  return unknown;
+}
+
+/** A copy of `sample` with only the keys a {@link Sample} has. */
+function knownKeysOnly(sample: Sample): Sample {
+  const known: Record<string, unknown> = {};
+  for (const key in sample) if (SAMPLE_KEYS.has(key)) known[key] = sample[key as keyof Sample];
+  return known as Sample;
+}
+
+// One upsert per sample: each series' min/max ignore NULLs, sum and count add up.
+const UPSERT_ROLLUP = `INSERT INTO rollups (node_id, minute, ${
+  SERIES.map((s) => `${s}_min, ${s}_max, ${s}_sum, ${s}_n`).join(", ")
+}) VALUES (?, ?, ${SERIES.map(() => "?, ?, ?, ?").join(", ")})
+ON CONFLICT (node_id, minute) DO UPDATE SET ${
+  SERIES.map((s) =>
+    `${s}_min = CASE WHEN excluded.${s}_min IS NULL THEN ${s}_min WHEN ${s}_min IS NULL ` +
+    `THEN excluded.${s}_min ELSE min(${s}_min, excluded.${s}_min) END, ` +
+    `${s}_max = CASE WHEN excluded.${s}_max IS NULL THEN ${s}_max WHEN ${s}_max IS NULL ` +
+    `THEN excluded.${s}_max ELSE max(${s}_max, excluded.${s}_max) END, ` +
+    `${s}_sum = ${s}_sum + excluded.${s}_sum, ${s}_n = ${s}_n + excluded.${s}_n`
+  ).join(", ")
+}`;
+
+/** Per series of one (node, minute): min, max, sum, count. */
+type RollupAcc = Map<string, [number, number, number, number]>;
+
+/** Adds a sample's series values to the accumulator of its minute. */
+function accumulate(minutes: Map<number, RollupAcc>, sample: Sample): void {
+  const minute = Math.floor(sample.ts / MINUTE) * MINUTE;
+  let acc = minutes.get(minute);
+  if (!acc) minutes.set(minute, acc = new Map());
+  const values = seriesOf(sample);
+  for (const s of SERIES) {
+    const v = values[s];
+    if (v === undefined) continue;
+    const a = acc.get(s);
+    if (!a) acc.set(s, [v, v, v, 1]);
+    else {
+      a[0] = Math.min(a[0], v);
+      a[1] = Math.max(a[1], v);
+      a[2] += v;
+      a[3]++;
+    }
+  }
+}
+
+function rollupParams(nodeId: string, minute: number, acc: RollupAcc): (string | number | null)[] {
+  const params: (string | number | null)[] = [nodeId, minute];
+  for (const s of SERIES) {
+    const a = acc.get(s);
+    if (!a) params.push(null, null, 0, 0);
+    else params.push(a[0], a[1], a[2], a[3]);
+  }
+  return params;
+}
+
+/**
+ * Stores a validated batch for its node (call inside `db.write`). Samples are sorted by seq
+ * first, so the node's newest sample is the one with the highest seq, whatever order they came.
+ * Rollups are merged per minute of the batch: one upsert per (node, minute), not per sample.
+ *
+ * Refuses the whole batch (`BadInput`, nothing stored) when a seq is beyond the node's window
+ * ({@link seqLimit}). With a `policy`, a node whose clock is off by more than the allowed skew
+ * has every sample shifted onto the hub's clock, and a sample whose ts is still impossible (ahead
+ * of the hub, or older than anything the hub keeps) is placed at the receive time `now`.
+ */
+export function storeBatch(
+  db: Database,
+  batch: IngestBatch,
+  now: number,
+  policy?: ClockPolicy,
+): StoredBatch {
+  const node = nodeIngestState(db, batch.node_id);
+  const lastSeq = node?.last_seq ?? 0;
+  checkSeqs(batch, lastSeq, seqLimit(lastSeq, node?.last_seen ?? null, now));
+
+  let skew: number | null = null;
+  let latest = Number.POSITIVE_INFINITY;
+  let oldest = 0;
+  if (policy) {
+    const offset = measureOffset(batch, now, policy);
+    // Hysteresis: a skewed clock counts as back only well inside the bound, so it cannot flap.
+    const bound = node?.clock_skew_ms != null ? policy.maxSkewMs / 2 : policy.maxSkewMs;
+    if (Math.abs(offset) > bound) skew = offset;
+    latest = now + policy.maxSkewMs;
+    oldest = now - Math.max(policy.rawRetentionMs, policy.rollupRetentionMs);
+  }
+
+  const samples = [...batch.samples].sort((a, b) => a.seq - b.seq);
+  const fresh: Sample[] = [];
+  const minutes = new Map<number, RollupAcc>();
+  const unknownNames = new Set<string>();
+  let unknownKeys = 0;
+  let retimed = 0;
+  for (let sample of samples) {
+    const unknown = unknownKeysOf(sample);
+    if (unknown) {
+      sample = knownKeysOnly(sample);
+      unknownKeys += unknown.length;
+      for (const key of unknown) if (unknownNames.size < 32) unknownNames.add(key);
+    }
+    const agentTs = sample.ts;
+    let ts = skew === null ? agentTs : agentTs - skew;
+    if (ts > latest || ts < oldest) ts = now;
+    if (ts !== agentTs) {
+      sample = { ...sample, ts };
+      retimed++;
+    }
+    const changed = db.run(
+      INSERT_SAMPLE,
+      batch.node_id,
+      sample.seq,
+      ts,
+      JSON.stringify(sample),
+      now,
+      ts === agentTs ? null : agentTs,
+    ).changes;
+    if (changed === 0) continue;
+    accumulate(minutes, sample);
+    fresh.push(sample);
+  }
+  for (const [minute, acc] of minutes) {
+    db.run(UPSERT_ROLLUP, ...rollupParams(batch.node_id, minute, acc));
+  }
+  const newLastSeq = touchNode(db, batch.node_id, now, {
+    agent: batch.agent,
+    newestSeq: fresh.at(-1)?.seq ?? 0,
+    spoolDropped: batch.spool_dropped,
+    clockSkewMs: skew,
+    unknownKeys,
+  });
+  return {
+    node_id: batch.node_id,
+    acked_seq: samples.at(-1)!.seq,
+    stored: fresh.length,
+    duplicates: samples.length - fresh.length,
+    last_seq: newLastSeq,
+    fresh,
+    clock_skew_ms: skew,
+    retimed,
+    unknown_keys: unknownKeys,
+    unknown_key_names: [...unknownNames],
+  };
+}
+
+/**
+ * Deletes up to `limit` raw samples older than `cutoff`; returns how many. Walks the nodes and
+ * uses the (node_id, ts) index, so a round costs one index probe per node when nothing expired.
+ */
+export function pruneSamples(db: Database, cutoff: number, limit: number): number {
+  let left = limit;
+  for (const { id } of db.all<{ id: string }>("SELECT id FROM nodes")) {
+    if (left <= 0) break;
+    left -= db.run(
+      "DELETE FROM samples WHERE id IN " +
+        "(SELECT id FROM samples WHERE node_id = ? AND ts < ? LIMIT ?)",
+      id,
+      cutoff,
+      left,
+    ).changes;
+  }
+  return limit - left;
+}
+
+/** Deletes up to `limit` rollup rows older than `cutoff`; returns how many. */
+export function pruneRollups(db: Database, cutoff: number, limit: number): number {
+  return db.run(
+    "DELETE FROM rollups WHERE (node_id, minute) IN " +
+      "(SELECT node_id, minute FROM rollups WHERE minute < ? LIMIT ?)",
+    cutoff,
+    limit,
+  ).changes;
+}
+
+/** Every seq stored for a node, ascending (tests and diagnostics). */
+export function storedSeqs(db: Database, nodeId: string): number[] {
+  return db.all<{ seq: number }>("SELECT seq FROM samples WHERE node_id = ? ORDER BY seq", nodeId)
+    .map((r) => r.seq);
+}
+
+/** Number of raw samples held. */
+export function countSamples(db: Database): number {
+  return db.get<{ n: number }>("SELECT count(*) AS n FROM samples")!.n;
+}
+
+/** Bucketed series for a node between `from` (inclusive) and `to` (exclusive). */
+export interface BucketedSeries {
+  ts: number[];
+  series: Record<string, SeriesValues>;
+}
+
+function emptySeries(buckets: number): Record<string, SeriesValues> {
+  const out: Record<string, SeriesValues> = {};
+  for (const s of SERIES) {
+    out[s] = {
+      avg: new Array(buckets).fill(null),
+      min: new Array(buckets).fill(null),
+      max: new Array(buckets).fill(null),
+    };
+  }
+  return out;
+}
+
+/** Per-bucket accumulator: min, max, sum, count. */
+type Acc = [number, number, number, number];
+
+function finish(
+  accs: (Acc | undefined)[][],
+  buckets: number,
+): Record<string, SeriesValues> {
+  const out = emptySeries(buckets);
+  SERIES.forEach((s, i) => {
+    for (let b = 0; b < buckets; b++) {
+      const a = accs[i][b];
+      if (!a || a[3] === 0) continue;
+      out[s].min[b] = a[0];
+      out[s].max[b] = a[1];
+      out[s].avg[b] = Math.round((a[2] / a[3]) * 1000) / 1000;
+    }
+  });
+  return out;
+}
+
+function bucketTimes(from: number, stepMs: number, buckets: number): number[] {
+  return Array.from({ length: buckets }, (_, i) => from + i * stepMs);
+}
+
+/**
+ * Series from raw samples, averaged per `stepMs` bucket; buckets without data are `null` so a
+ * chart shows the outage as a gap.
+ */
+export function seriesFromRaw(
+  db: Database,
+  nodeId: string,
+  from: number,
+  to: number,
+  stepMs: number,
+): BucketedSeries {
+  const buckets = Math.max(0, Math.ceil((to - from) / stepMs));
+  const accs: (Acc | undefined)[][] = SERIES.map(() => new Array(buckets));
+  const rows = db.all<{ ts: number; data: string }>(
+    "SELECT ts, data FROM samples WHERE node_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
+    nodeId,
+    from,
+    to,
+  );
+  for (const row of rows) {
+    const b = Math.floor((row.ts - from) / stepMs);
+    const values = seriesOf(JSON.parse(row.data) as Sample);
+    SERIES.forEach((s, i) => {
+      const v = values[s];
+      if (v === undefined) return;
+      const a = accs[i][b];
+      if (!a) accs[i][b] = [v, v, v, 1];
+      else {
+        a[0] = Math.min(a[0], v);
+        a[1] = Math.max(a[1], v);
+        a[2] += v;
+        a[3]++;
+      }
+    });
+  }
+  return { ts: bucketTimes(from, stepMs, buckets), series: finish(accs, buckets) };
+}
+
+/** Series from 1-minute rollups, merged into `stepMs` buckets (a multiple of one minute). */
+export function seriesFromRollups(
+  db: Database,
+  nodeId: string,
+  from: number,
+  to: number,
+  stepMs: number,
+): BucketedSeries {
+  const buckets = Math.max(0, Math.ceil((to - from) / stepMs));
+  const accs: (Acc | undefined)[][] = SERIES.map(() => new Array(buckets));
+  const rows = db.all<Record<string, number | null>>(
+    "SELECT * FROM rollups WHERE node_id = ? AND minute >= ? AND minute < ? ORDER BY minute",
+    nodeId,
+    from,
+    to,
+  );
+  for (const row of rows) {
+    const b = Math.floor(((row.minute as number) - from) / stepMs);
+    SERIES.forEach((s, i) => {
+      const n = row[`${s}_n`] as number;
+      if (!n) return;
+      const [mn, mx, sm] = [row[`${s}_min`]!, row[`${s}_max`]!, row[`${s}_sum`]!];
+      const a = accs[i][b];
+      if (!a) accs[i][b] = [mn, mx, sm, n];
+      else {
+        a[0] = Math.min(a[0], mn);
+        a[1] = Math.max(a[1], mx);
+        a[2] += sm;
+        a[3] += n;
+      }
+    });
+  }
+  return { ts: bucketTimes(from, stepMs, buckets), series: finish(accs, buckets) };
+}
+
+/** The saved positions for `kind`, or none. */
+export function getLayout(db: Database, kind: TokenKind): Layout {
+  // The column holds the whole layout (positions and the hub's place) as JSON.
+  const row = db.get<{ positions: string }>("SELECT positions FROM layouts WHERE kind = ?", kind);
+  return row ? JSON.parse(row.positions) as Layout : { positions: {} };
+}
+
+/** Replaces the saved positions for `kind`. */
+export function putLayout(db: Database, kind: TokenKind, layout: Layout, now: number): void {
+  db.run(
+    `INSERT INTO layouts (kind, positions, updated_at) VALUES (?, ?, ?)
+     ON CONFLICT (kind) DO UPDATE SET positions = excluded.positions, updated_at = excluded.updated_at`,
+    kind,
+    JSON.stringify(layout),
+    now,
+  );
+}

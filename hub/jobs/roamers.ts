@@ -1,0 +1,328 @@
+/**
+ * The roamer pool (SPEC §4.2, seed `jessica-cluster-architecture.md`): idle nodes lent to a
+ * cluster (or a template) on demand. The hub assigns (by hand or by the autoscaler) and
+ * releases by the assignment's mode; the roamer's agent reports PROVISIONING → RUNNING →
+ * CLEANUP → IDLE (or FAILED). Illegal transitions are refused with 409 and change nothing.
+ *
+ * Autoscaler: when a cluster's pending jobs exceed 2 × its active workers, one idle, online
+ * roamer is assigned to it (one per tick, then a cooldown for that cluster).
+ *
+ * @module
+ */
+import type { Database } from "../core/db.ts";
+import {
+  assignRoamer,
+  ensureRoamers,
+  getRoamerRow,
+  listRoamerRows,
+  releaseRoamer,
+  reportRoamer,
+  type RoamerRow,
+} from "./store.ts";
+import { activeJobCounts, type Eligibility } from "./store.ts";
+import type { EventBus } from "../core/bus.ts";
+import type { FleetView } from "../fleet/service.ts";
+import type { JobQueue } from "./service.ts";
+import type { HubConfig } from "../core/config.ts";
+import type {
+  ClusterInfo,
+  RoamerAssign,
+  RoamerInfo,
+  RoamerState,
+} from "../../shared/protocol/mod.ts";
+import { BadInput, Conflict, NotFound } from "../core/errors.ts";
+import { getLogger } from "../../shared/log.ts";
+
+const logger = getLogger("roamers");
+
+/** States in which a roamer counts as a worker of its assignment. */
+const SERVING: readonly RoamerState[] = ["ASSIGNED", "PROVISIONING", "RUNNING"];
+
+/** Parsed assignment request. */
+type Assign = Omit<RoamerAssign, "mode"> & { mode: NonNullable<RoamerAssign["mode"]> };
+
+/** The pool service. */
+export class RoamerPool {
+  #db: Database;
+  #bus: EventBus;
+  #config: HubConfig;
+  #queue: JobQueue;
+  #fleet: FleetView;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #lastScale = new Map<string, number>();
+  #idleSince = new Map<string, number>();
+  #watchers = new Map<string, Set<AbortController>>();
+
+  constructor(db: Database, bus: EventBus, config: HubConfig, queue: JobQueue, fleet: FleetView) {
+    this.#db = db;
+    this.#bus = bus;
+    this.#config = config;
+    this.#queue = queue;
+    this.#fleet = fleet;
+    queue.eligibility = (nodeId) => this.eligibility(nodeId);
+  }
+
+  /** Creates rows for fleet.yml's roamers and starts the autoscaler (again after a reload). */
+  async start(): Promise<void> {
+    const now = Date.now();
+    await this.#db.write((tx) => ensureRoamers(tx, this.#config.inventory.roamers, now));
+    clearInterval(this.#timer);
+    this.#timer = setInterval(() => {
+      this.tick().catch((error) => logger.error("autoscaler tick failed", { error }));
+    }, this.#config.autoscaleMs);
+  }
+
+  /** Stops the autoscaler and releases waiting watchers. */
+  stop(): void {
+    clearInterval(this.#timer);
+    for (const set of this.#watchers.values()) for (const c of set) c.abort();
+  }
+
+  /** The cluster a dedicated node belongs to. */
+  #clusterOf(nodeId: string): string | undefined {
+    return this.#config.inventory.clusters.find((c) => c.nodes.includes(nodeId))?.id;
+  }
+
+  #templateOf(row: RoamerRow): string | null {
+    if (row.template) return row.template;
+    return this.#config.inventory.clusters.find((c) => c.id === row.cluster)?.template ?? null;
+  }
+
+  /** The API form of a row. */
+  info(row: RoamerRow): RoamerInfo {
+    const template = this.#templateOf(row);
+    const assigned = row.state !== "IDLE" && (row.cluster !== null || row.template !== null);
+    return {
+      node_id: row.node_id,
+      state: row.state,
+      assignment: assigned
+        ? {
+          cluster: row.cluster,
+          template: row.template,
+          image: template ? this.#config.inventory.templates[template]?.image ?? null : null,
+          mode: row.mode!,
+          until: row.until,
+          by: row.assigned_by ?? "unknown",
+          at: row.assigned_at ?? row.state_at,
+        }
+        : null,
+      release_requested: row.release_requested === 1,
+      state_at: row.state_at,
+      detail: row.detail,
+    };
+  }
+
+  /** Every roamer. */
+  list(): RoamerInfo[] {
+    return listRoamerRows(this.#db).map((r) => this.info(r));
+  }
+
+  /** One roamer, if `nodeId` is one. */
+  get(nodeId: string): RoamerInfo | undefined {
+    const row = getRoamerRow(this.#db, nodeId);
+    return row ? this.info(row) : undefined;
+  }
+
+  /** Which jobs `nodeId` may claim: roamers only their assignment's, while serving it. */
+  eligibility(nodeId: string): Eligibility {
+    const row = getRoamerRow(this.#db, nodeId);
+    if (!row) {
+      const cluster = this.#clusterOf(nodeId);
+      return { clusters: cluster ? [cluster] : [], templates: [], unscoped: true };
+    }
+    if (row.state !== "RUNNING" || row.release_requested === 1) {
+      return { clusters: [], templates: [], unscoped: false };
+    }
+    return {
+      clusters: row.cluster ? [row.cluster] : [],
+      templates: row.template ? [row.template] : [],
+      unscoped: false,
+    };
+  }
+
+  /** The roamer's agent has something to do (provision, clean up): answer its claim at once. */
+  needsAgent(nodeId: string): boolean {
+    const row = getRoamerRow(this.#db, nodeId);
+    if (!row) return false;
+    return row.state === "ASSIGNED" || row.state === "PROVISIONING" || row.state === "CLEANUP" ||
+      (row.release_requested === 1 && row.state === "RUNNING");
+  }
+
+  /**
+   * A signal that aborts when `nodeId`'s roamer row changes, so its long-polling claim returns
+   * at once with the new assignment. Call the returned `done` when the request ends.
+   */
+  watch(nodeId: string): { signal: AbortSignal; done: () => void } {
+    const c = new AbortController();
+    let set = this.#watchers.get(nodeId);
+    if (!set) this.#watchers.set(nodeId, set = new Set());
+    set.add(c);
+    return {
+      signal: c.signal,
+      done: () => {
+        set!.delete(c);
+        if (set!.size === 0) this.#watchers.delete(nodeId);
+      },
+    };
+  }
+
+  #changed(row: RoamerRow, previous: RoamerState | null): void {
+    this.#bus.publish({ type: "roamer.state", roamer: this.info(row), previous });
+    for (const c of this.#watchers.get(row.node_id) ?? []) c.abort();
+    this.#queue.nudge();
+  }
+
+  #row(nodeId: string): RoamerRow {
+    const row = getRoamerRow(this.#db, nodeId);
+    if (!row) {
+      throw new NotFound(
+        `${nodeId} is not a roamer: list roamers under roamers.nodes in fleet.yml`,
+      );
+    }
+    return row;
+  }
+
+  /** Assigns an IDLE roamer to a cluster or template (409 otherwise). */
+  async assign(nodeId: string, spec: Assign, by: string): Promise<RoamerInfo> {
+    const before = this.#row(nodeId);
+    const inv = this.#config.inventory;
+    if (spec.cluster !== undefined && !inv.clusters.some((c) => c.id === spec.cluster)) {
+      throw new BadInput(`unknown cluster ${spec.cluster}`, [
+        { path: "cluster", message: "not in fleet.yml" },
+      ]);
+    }
+    if (spec.template !== undefined && !(spec.template in inv.templates)) {
+      throw new BadInput(`unknown template ${spec.template}`, [
+        { path: "template", message: "not in fleet.yml" },
+      ]);
+    }
+    const now = Date.now();
+    const row = await this.#db.write((tx) =>
+      assignRoamer(tx, nodeId, {
+        cluster: spec.cluster ?? null,
+        template: spec.template ?? null,
+        mode: spec.mode,
+        until: spec.mode === "minutes" ? now + spec.minutes! * 60_000 : null,
+        by,
+      }, now)
+    );
+    if (!row) {
+      throw new Conflict(
+        `roamer ${nodeId} is ${before.state}; only an IDLE roamer can be assigned`,
+      );
+    }
+    logger.info("roamer assigned", {
+      node_id: nodeId,
+      cluster: row.cluster,
+      template: row.template,
+      mode: row.mode,
+      by,
+    });
+    this.#changed(row, before.state);
+    return this.info(row);
+  }
+
+  /** Releases a roamer (409 when there is nothing to release). */
+  async release(nodeId: string, reason: string): Promise<RoamerInfo> {
+    const before = this.#row(nodeId);
+    const now = Date.now();
+    const row = await this.#db.write((tx) => releaseRoamer(tx, nodeId, reason, now));
+    if (!row) {
+      throw new Conflict(
+        before.release_requested
+          ? `roamer ${nodeId} is already being released`
+          : `roamer ${nodeId} is ${before.state}; nothing to release`,
+      );
+    }
+    logger.info("roamer released", { node_id: nodeId, reason, state: row.state });
+    this.#changed(row, before.state);
+    return this.info(row);
+  }
+
+  /** A state reported by the roamer's agent (409 when not allowed from its state). */
+  async report(nodeId: string, state: RoamerState, detail: string | null): Promise<RoamerInfo> {
+    const before = this.#row(nodeId);
+    const now = Date.now();
+    const row = await this.#db.write((tx) => reportRoamer(tx, nodeId, state, detail, now));
+    if (!row) {
+      throw new Conflict(`roamer ${nodeId} cannot go from ${before.state} to ${state}`);
+    }
+    if (state === "FAILED") logger.error("roamer failed", { node_id: nodeId, detail });
+    this.#changed(row, before.state);
+    return this.info(row);
+  }
+
+  /** Cluster overview: workers, roamers and queue depth per cluster. */
+  clusters(): ClusterInfo[] {
+    const roamers = listRoamerRows(this.#db);
+    const counts = activeJobCounts(this.#db);
+    return this.#config.inventory.clusters.map((c) => {
+      const lent = roamers.filter((r) => r.cluster === c.id && SERVING.includes(r.state))
+        .map((r) => r.node_id);
+      const workers = [...c.nodes, ...lent];
+      const mine = counts.filter((n) => n.cluster === c.id);
+      return {
+        id: c.id,
+        purpose: c.purpose ?? null,
+        template: c.template ?? null,
+        nodes: c.nodes,
+        roamers: lent,
+        workers: {
+          online: workers.filter((n) => this.#fleet.statusOf(n) === "online").length,
+          total: workers.length,
+        },
+        queue: {
+          pending: mine.filter((n) => n.state === "pending").reduce((a, n) => a + n.n, 0),
+          running: mine.filter((n) => n.state !== "pending").reduce((a, n) => a + n.n, 0),
+        },
+      };
+    });
+  }
+
+  /** One autoscaler round: release by mode rule, then scale up at most one cluster. */
+  async tick(now = Date.now()): Promise<void> {
+    const rows = listRoamerRows(this.#db);
+    const counts = activeJobCounts(this.#db);
+    const depth = (r: RoamerRow) =>
+      counts.filter((n) => r.cluster !== null ? n.cluster === r.cluster : n.template === r.template)
+        .reduce((a, n) => a + n.n, 0);
+    for (const r of rows) {
+      if (!SERVING.includes(r.state) || r.release_requested === 1) {
+        this.#idleSince.delete(r.node_id);
+        continue;
+      }
+      if (r.mode === "minutes" && r.until !== null && now >= r.until) {
+        await this.release(r.node_id, "assignment time is up").catch(() => {});
+      } else if (r.mode === "until_idle") {
+        if (depth(r) > 0) this.#idleSince.delete(r.node_id);
+        else {
+          const since = this.#idleSince.get(r.node_id) ?? now;
+          this.#idleSince.set(r.node_id, since);
+          if (now - since >= this.#config.roamerIdleGraceMs) {
+            this.#idleSince.delete(r.node_id);
+            await this.release(r.node_id, "queue empty").catch(() => {});
+          }
+        }
+      }
+    }
+    for (const c of this.clusters()) {
+      const active = c.workers.online;
+      if (c.queue.pending <= 2 * active) continue;
+      if (now - (this.#lastScale.get(c.id) ?? 0) < this.#config.autoscaleCooldownMs) continue;
+      const idle = listRoamerRows(this.#db).find((r) =>
+        r.state === "IDLE" && this.#fleet.statusOf(r.node_id) === "online"
+      );
+      if (!idle) continue;
+      this.#lastScale.set(c.id, now);
+      logger.info("autoscaler lends a roamer", {
+        cluster: c.id,
+        pending: c.queue.pending,
+        workers: active,
+        node_id: idle.node_id,
+      });
+      await this.assign(idle.node_id, { cluster: c.id, mode: "until_idle" }, "autoscaler")
+        .catch((error) => logger.warn("autoscaler assignment failed", { error }));
+      return; // one per tick
+    }
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * The job queue service: resolves submissions against fleet.yml templates, hands out jobs to
+ * workers (with long-polling), checks that only the current lease holder reports, returns the jobs
+ * a restarted agent no longer runs, sweeps expired leases (and, as a backstop, timeouts a live
+ * worker failed to enforce), and announces every transition on the fleet stream. All state lives in
+ * SQLite (jobs/store.ts); this module holds only the waiting claimers.
+ *
+ * @module
+ */
+import type { Database } from "../core/db.ts";
+import {
+  cancelJob,
+  claimJob,
+  type Eligibility,
+  finishJob,
+  heartbeatJob,
+  insertJob,
+  type JobRow,
+  type JobTransition,
+  type NewJob,
+  type Outcome,
+  retryJob,
+  returnUnheldJobs,
+  sweepJobs,
+  TIMEOUT_GRACE_MS,
+  type UnheldReturn,
+} from "./store.ts";
+import { getNodeRow } from "../fleet/store.ts";
+import type { EventBus } from "../core/bus.ts";
+import type { HubConfig } from "../core/config.ts";
+import type { JobSubmit } from "../../shared/protocol/mod.ts";
+import { BadInput, Conflict, NotFound } from "../core/errors.ts";
+import { getLogger } from "../../shared/log.ts";
+
+const logger = getLogger("queue");
+
+/** Default timeout of a job without one (1 h). */
+const DEFAULT_TIMEOUT_S = 3600;
+
+/** The parsed form of a submission (defaults applied). */
+export type ParsedSubmit = Omit<JobSubmit, "priority" | "max_attempts"> & {
+  priority: number;
+  max_attempts: number;
+};
+
+/** Queue operations for routes, CLI and the autoscaler. */
+export class JobQueue {
+  #db: Database;
+  #bus: EventBus;
+  #config: HubConfig;
+  #waiters = new Set<() => void>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #stopped = false;
+
+  constructor(db: Database, bus: EventBus, config: HubConfig) {
+    this.#db = db;
+    this.#bus = bus;
+    this.#config = config;
+  }
+
+  /** Starts the sweep of expired leases and timeouts. */
+  start(): void {
+    this.#timer = setInterval(() => {
+      this.sweep().catch((error) => logger.error("sweep failed", { error }));
+    }, this.#config.sweepMs);
+  }
+
+  /** Stops the sweep and releases every waiting claimer. */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#stopped = true;
+    this.#wake();
+  }
+
+  #announce(transitions: (JobTransition | undefined)[]): void {
+    for (const t of transitions) {
+      if (!t) continue;
+      this.#bus.publish({ type: "job.state", ...t });
+      if (t.state === "pending") this.#wake();
+    }
+  }
+
+  #wake(): void {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const w of waiters) w();
+  }
+
+  /** Turns a submission into a job, applying its template; throws `BadInput` naming the field. */
+  resolve(spec: ParsedSubmit): NewJob {
+    const inv = this.#config.inventory;
+    if (spec.cluster !== undefined && !inv.clusters.some((c) => c.id === spec.cluster)) {
+      throw new BadInput(`unknown cluster ${spec.cluster}`, [
+        {
+          path: "cluster",
+          message: `not in fleet.yml (known: ${
+            inv.clusters.map((c) => c.id).join(", ") || "none"
+          })`,
+        },
+      ]);
+    }
+    if (spec.node !== undefined && !getNodeRow(this.#db, spec.node)) {
+      throw new BadInput(`unknown node ${spec.node}`, [{ path: "node", message: "no such node" }]);
+    }
+    const base = {
+      cluster: spec.cluster ?? null,
+      node: spec.node ?? null,
+      payload: spec.payload,
+      priority: spec.priority,
+      max_attempts: spec.max_attempts,
+    };
+    if (spec.template !== undefined) {
+      const t = inv.templates[spec.template];
+      if (!t) {
+        throw new BadInput(`unknown template ${spec.template}`, [
+          {
+            path: "template",
+            message: `not in fleet.yml (known: ${Object.keys(inv.templates).join(", ") || "none"})`,
+          },
+        ]);
+      }
+      return {
+        ...base,
+        template: spec.template,
+        executor: t.executor ?? (t.image ? "docker" : "process"),
+        image: spec.image ?? t.image ?? null,
+        command: spec.command ?? t.command ?? null,
+        env: { ...t.env, ...spec.env },
+        mounts: t.mounts,
+        gpu: t.gpu,
+        timeout_s: spec.timeout_s ?? (t.timeout ? Math.ceil(t.timeout / 1000) : DEFAULT_TIMEOUT_S),
+      };
+    }
+    return {
+      ...base,
+      template: null,
+      executor: spec.executor!,
+      image: spec.image ?? null,
+      command: spec.command ?? null,
+      env: spec.env ?? {},
+      mounts: [],
+      gpu: false,
+      timeout_s: spec.timeout_s ?? DEFAULT_TIMEOUT_S,
+    };
+  }
+
+  /** Enqueues a job; resolves once it is durable. */
+  async submit(spec: ParsedSubmit): Promise<JobRow> {
+    const job = this.resolve(spec);
+    const now = Date.now();
+    const { row, transition } = await this.#db.write((tx) => insertJob(tx, job, now));
+    this.#announce([transition]);
+    return row;
+  }
+
+  /**
+   * Decides which jobs a node may take; the roamer pool replaces it (it knows assignments).
+   * By default: the node's cluster's jobs and jobs bound to no cluster.
+   */
+  eligibility: (nodeId: string) => Eligibility = (nodeId) => ({
+    clusters: this.#config.inventory.clusters.filter((c) => c.nodes.includes(nodeId))
+      .map((c) => c.id),
+    templates: [],
+    unscoped: true,
+  });
+
+  /** Wakes every waiting claimer (an assignment changed what some node may take). */
+  nudge(): void {
+    this.#wake();
+  }
+
+  /**
+   * Claims a job for `nodeId`, waiting up to `waitMs` for one to arrive; `undefined` when none
+   * came. Each attempt is one guarded UPDATE in the writer transaction: never two workers.
+   */
+  async claim(nodeId: string, waitMs: number, signal?: AbortSignal): Promise<JobRow | undefined> {
+    const deadline = Date.now() + waitMs;
+    // Bounded: every pass either returns or waits for a wake-up or the deadline.
+    for (;;) {
+      const now = Date.now();
+      const claimed = await this.#db.write((tx) =>
+        claimJob(tx, nodeId, this.eligibility(nodeId), this.#config.jobLeaseMs, now)
+      );
+      if (claimed) {
+        this.#announce([claimed.transition]);
+        return claimed.row;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || signal?.aborted || this.#stopped) return undefined;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.#waiters.delete(done);
+          signal?.removeEventListener("abort", done);
+          resolve();
+        };
+        const timer = setTimeout(done, left);
+        this.#waiters.add(done);
+        signal?.addEventListener("abort", done);
+      });
+    }
+  }
+
+  async #guarded<T extends { transition?: JobTransition }>(
+    id: number,
+    fn: (tx: Database) => T | undefined,
+    what: string,
+  ): Promise<T> {
+    const result = await this.#db.write(fn);
+    if (!result) {
+      const exists = this.#db.get<{ state: string }>("SELECT state FROM jobs WHERE id = ?", id);
+      if (!exists) throw new NotFound(`no job ${id}`);
+      throw new Conflict(
+        `cannot ${what} job ${id}: it is ${exists.state}${
+          what === "report on" ? " or held by another attempt" : ""
+        }`,
+      );
+    }
+    this.#announce([result.transition]);
+    return result;
+  }
+
+  /** Extends the lease (and marks running); 409 when the caller lost the job. */
+  heartbeat(
+    id: number,
+    nodeId: string,
+    attempt: number,
+    running: boolean,
+    logTail?: string,
+  ): Promise<{ row: JobRow }> {
+    const now = Date.now();
+    return this.#guarded(
+      id,
+      (tx) => heartbeatJob(tx, id, nodeId, attempt, running, logTail, this.#config.jobLeaseMs, now),
+      "report on",
+    );
+  }
+
+  /** Ends the attempt; 409 when the caller lost the job. */
+  finish(id: number, nodeId: string, attempt: number, outcome: Outcome): Promise<{ row: JobRow }> {
+    const now = Date.now();
+    return this.#guarded(id, (tx) => finishJob(tx, id, nodeId, attempt, outcome, now), "report on");
+  }
+
+  /** Cancels an unfinished job; its worker learns it on its next heartbeat (409). */
+  cancel(id: number): Promise<{ row: JobRow }> {
+    const now = Date.now();
+    return this.#guarded(id, (tx) => cancelJob(tx, id, now), "cancel");
+  }
+
+  /** Re-queues a failed or cancelled job. */
+  retry(id: number): Promise<{ row: JobRow }> {
+    const now = Date.now();
+    return this.#guarded(id, (tx) => retryJob(tx, id, now), "retry");
+  }
+
+  /**
+   * A node's agent reports the jobs it really runs; every other job the node holds returns to
+   * the queue at once (attempt counted), so a restarted agent's jobs do not wait for their lease.
+   */
+  async reconcile(nodeId: string, running: readonly number[]): Promise<UnheldReturn> {
+    const now = Date.now();
+    const result = await this.#db.write((tx) => returnUnheldJobs(tx, nodeId, running, now));
+    for (const t of result.transitions) {
+      logger.warn("job returned: its agent restarted", {
+        job_id: t.job_id,
+        node_id: nodeId,
+        state: t.state,
+        attempt: t.attempt,
+      });
+    }
+    this.#announce(result.transitions);
+    return result;
+  }
+
+  /** One sweep round now. */
+  async sweep(now = Date.now()): Promise<number> {
+    const options = { leaseMs: this.#config.jobLeaseMs, timeoutGraceMs: TIMEOUT_GRACE_MS };
+    const transitions = await this.#db.write((tx) => sweepJobs(tx, now, options));
+    for (const t of transitions) {
+      logger.warn("job returned by sweep", { job_id: t.job_id, state: t.state, detail: t.detail });
+    }
+    this.#announce(transitions);
+    return transitions.length;
+  }
+}
