@@ -1,12 +1,11 @@
 /**
  * `serve --demo N`: a simulated fleet for trying the product and for demos. N agents run in the
- * hub process with the real agent loop, spool, push and job-worker code, talking over real HTTP
- * to the real routes with their own node tokens; only their collectors and job executors are
- * simulated. Each also holds the real control channel, so batch exec and terminals on a demo
- * node really run on the hub's machine. A generator keeps the clusters' queues busy so roamers
- * come and go. Without an
- * inventory in fleet.yml the demo brings one: a DGX Spark control box and Jetson AGX Xaviers in
- * two clusters (vision, speech) and a roamer pool.
+ * hub process through `agent/mod.ts` (the real agent loop, spool, push and job-worker code),
+ * talking over real HTTP to the real routes with their own node tokens; only their collectors and
+ * job executors are simulated. Each also holds the real control channel, so batch exec and
+ * terminals on a demo node really run on the hub's machine. A generator keeps the clusters'
+ * queues busy so roamers come and go. Without an inventory in fleet.yml the demo brings one: a
+ * DGX Spark control box and Jetson AGX Xaviers in two clusters (vision, speech) and a roamer pool.
  *
  * @module
  */
@@ -15,10 +14,9 @@ import type { HubConfig } from "./core/config.ts";
 import type { HubServices } from "./core/services.ts";
 import { mintToken, storeMintedToken } from "./core/auth.ts";
 import { listTokenRows, revokeToken } from "./core/store.ts";
-import { runAgent } from "../agent/run.ts";
-import { runWorker } from "../agent/worker/worker.ts";
-import { runControl } from "../agent/control.ts";
+import { startAgent } from "../agent/mod.ts";
 import { DEFAULT_DOCKER_SOCKET } from "../shared/docker_api.ts";
+import { sleep } from "../shared/backoff.ts";
 import { createSimulatedExecutor } from "../agent/worker/simulated.ts";
 import { createSimulatedCollector } from "../agent/collect/simulated.ts";
 import { VERSION } from "../shared/version.ts";
@@ -93,7 +91,7 @@ async function generateJobs(s: HubServices, signal: AbortSignal): Promise<void> 
   const clusters = s.config.inventory.clusters.filter((c) => c.template && c.nodes.length);
   let round = 0;
   while (!signal.aborted && clusters.length) {
-    await new Promise((r) => setTimeout(r, 4000));
+    await sleep(4000);
     if (signal.aborted) break;
     round++;
     const c = clusters[round % clusters.length];
@@ -143,31 +141,13 @@ export async function startDemo(
   );
   const runs = nodes.map(async (n, i) => {
     // Spread the agents over the interval, as real ones are.
-    await new Promise((r) => setTimeout(r, (i * intervalMs) / nodes.length));
+    await sleep((i * intervalMs) / nodes.length);
     if (stop.signal.aborted) return;
     const collector = createSimulatedCollector({
       kind: n.type === "spark" ? "spark" : n.type === "x86" ? "x86" : "xavier",
       seed: i + 1,
     });
-    const worker = runWorker({
-      hub: hubUrl,
-      token: tokens.get(n.id)!,
-      stateDir: join(s.config.dataDir, "demo", n.id),
-      executors: {
-        process: createSimulatedExecutor("process"),
-        docker: createSimulatedExecutor("docker"),
-      },
-      signal: stop.signal,
-    });
-    const control = runControl({
-      hub: hubUrl,
-      token: tokens.get(n.id)!,
-      version: VERSION,
-      hostname: n.id,
-      dockerSocket,
-      signal: stop.signal,
-    });
-    await runAgent({
+    await startAgent({
       hub: hubUrl,
       token: tokens.get(n.id)!,
       nodeId: n.id,
@@ -183,9 +163,15 @@ export async function startDemo(
         arch: n.type === "x86" ? "x86_64" : "aarch64",
         os: n.type === "spark" ? "DGX OS 7 (Ubuntu 24.04)" : "Ubuntu 18.04.6 LTS (JetPack 4.6)",
       },
+      jobs: {
+        executors: {
+          process: createSimulatedExecutor("process"),
+          docker: createSimulatedExecutor("docker"),
+        },
+      },
+      control: { dockerSocket },
       signal: stop.signal,
-    }).catch((error) => logger.error("demo agent failed", { node_id: n.id, error }));
-    await Promise.all([worker, control]);
+    }).done.catch((error) => logger.error("demo agent failed", { node_id: n.id, error }));
   });
   const generator = generateJobs(s, stop.signal);
   logger.info("demo fleet started", { nodes: nodes.length, interval_ms: intervalMs });

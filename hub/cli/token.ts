@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { openDatabase, retryBusy } from "../core/db.ts";
-import { createToken } from "../core/auth.ts";
+import { createToken } from "../onboarding/service.ts";
 import { getTokenRow, listTokenRows, revokeToken, tokenInfo } from "../core/store.ts";
 import { endSessionsOfToken } from "../core/store.ts";
 import { insertAudit } from "../core/store.ts";

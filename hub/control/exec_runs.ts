@@ -21,6 +21,7 @@ import {
   getExecRun,
   insertExecRun,
   interruptRunningExecs,
+  listExecRuns,
 } from "./store.ts";
 import { insertAudit, recordAudit } from "../core/store.ts";
 import { getNodeRow } from "../fleet/store.ts";
@@ -401,6 +402,15 @@ export class ExecRuns {
     });
     logger.info("exec cancel requested", { exec_id: String(id), by: by.name });
     return this.get(id)!;
+  }
+
+  /** Past runs, newest first, without output; the cursor is the last run's id. */
+  list(q: { limit: number; cursor?: number; node?: string }): {
+    runs: ExecInfo[];
+    next_cursor: string | null;
+  } {
+    const runs = listExecRuns(this.#db, { limit: q.limit, before: q.cursor, node: q.node });
+    return { runs, next_cursor: runs.length === q.limit ? runs.at(-1)!.id : null };
   }
 
   /** A run with every node's result; running nodes show the output received so far. */

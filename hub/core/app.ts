@@ -10,23 +10,15 @@ import { bodyLimit } from "hono/body-limit";
 import { type ContentSecurityPolicyOptionHandler, NONCE, secureHeaders } from "hono/secure-headers";
 import { BadInput, HttpProblem, NotFound, PayloadTooLarge } from "./errors.ts";
 import type { HubServices } from "./services.ts";
-import { ingestRoutes } from "../fleet/routes.ts";
 import { fleetRoutes } from "../fleet/routes.ts";
-import { nodeRoutes } from "../fleet/routes.ts";
-import { tokenRoutes } from "../onboarding/routes.ts";
 import { jobRoutes } from "../jobs/routes.ts";
+import { controlRoutes } from "../control/routes.ts";
+import { onboardingRoutes } from "../onboarding/routes.ts";
 import { roamerRoutes } from "../jobs/routes.ts";
 import { configRoutes } from "./routes.ts";
-import { installRoutes } from "../onboarding/routes.ts";
 import { swarmRoutes } from "../swarm/routes.ts";
 import { healthRoutes, statsRoutes } from "./routes.ts";
 import { webRoutes } from "../web.ts";
-import { layoutRoutes } from "../fleet/routes.ts";
-import { agentWsRoutes } from "../control/routes.ts";
-import { execRoutes } from "../control/routes.ts";
-import { terminalRoutes } from "../control/routes.ts";
-import { containerRoutes } from "../control/routes.ts";
-import { auditRoutes } from "../control/routes.ts";
 import { getLogger } from "../../shared/log.ts";
 
 const logger = getLogger("http");
@@ -82,22 +74,14 @@ export function buildApp(s: HubServices): Hono {
   );
   app.route("/", healthRoutes(s));
   app.route("/", webRoutes());
-  app.route("/", installRoutes(s));
-  app.route("/api/v1", ingestRoutes(s));
+  app.route("/", onboardingRoutes(s));
   app.route("/api/v1", fleetRoutes(s));
-  app.route("/api/v1", nodeRoutes(s));
-  app.route("/api/v1", tokenRoutes(s));
   app.route("/api/v1", jobRoutes(s));
   app.route("/api/v1", roamerRoutes(s));
   app.route("/api/v1", configRoutes(s));
   app.route("/api/v1", swarmRoutes(s));
   app.route("/api/v1", statsRoutes(s));
-  app.route("/api/v1", layoutRoutes(s));
-  app.route("/api/v1", agentWsRoutes(s));
-  app.route("/api/v1", execRoutes(s));
-  app.route("/api/v1", terminalRoutes(s));
-  app.route("/api/v1", containerRoutes(s));
-  app.route("/api/v1", auditRoutes(s));
+  app.route("/api/v1", controlRoutes(s));
 
   app.notFound((c) =>
     problemResponse(new NotFound(`no route ${c.req.method} ${new URL(c.req.url).pathname}`))

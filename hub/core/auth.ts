@@ -13,7 +13,6 @@ import type { Database } from "./db.ts";
 import {
   getTokenRow,
   insertToken,
-  liveNodeTokens,
   markTokensUsed,
   revokeToken,
   tokenByHash,
@@ -30,9 +29,8 @@ import {
   touchSessions,
 } from "./store.ts";
 import { ensureNode } from "../fleet/store.ts";
-import { insertAudit } from "./store.ts";
-import type { TokenCreate, TokenCreated, TokenKind } from "../../shared/protocol/mod.ts";
-import { Conflict, Forbidden, Unauthorized } from "./errors.ts";
+import type { TokenCreated, TokenKind } from "../../shared/protocol/mod.ts";
+import { Forbidden, Unauthorized } from "./errors.ts";
 
 /** Name of the browser session cookie. */
 export const SESSION_COOKIE = "fleet_session";
@@ -62,12 +60,21 @@ export interface UserPrincipal extends PrincipalBase {
 /** The Hono environment of every hub route: who is calling. */
 export type Env = { Variables: { principal: Principal } };
 
-/** The node a node token acts as (routes for agents only). */
-export function callingNode(p: Principal): string {
+/**
+ * The caller as a node agent (routes behind `requireAuth(…, "node")`).
+ *
+ * @throws {Forbidden} for any other kind of token.
+ */
+export function nodeCaller(p: Principal): NodePrincipal {
   if (p.kind !== "node") {
     throw new Forbidden("this route is for node agents: use the node's own token");
   }
-  return p.node_id;
+  return p;
+}
+
+/** The node a node token acts as (routes for agents only). */
+export function callingNode(p: Principal): string {
+  return nodeCaller(p).node_id;
 }
 
 /** The principal of a token row (a node token without its node is not valid). */
@@ -159,52 +166,6 @@ export function storeMintedToken(
   };
 }
 
-/** Who a token change is recorded as, in the audit log. */
-export interface TokenActor {
-  name: string;
-  kind: string;
-  token_id: string | null;
-}
-
-/**
- * Creates a token (inside a write) and audits it: the one way both `POST /api/v1/tokens` and
- * `fleet-hub token create` do it. An enrollment token for a node that already has a live token
- * is refused unless it is a re-enrollment, so enrollment can never mint a second identity.
- *
- * @throws {Conflict} when `node_id` already has a live token and `reenroll` is not set.
- */
-export function createToken(
-  db: Database,
-  spec: Omit<TokenCreate, "ttl_s"> & { expires_at?: number | null },
-  actor: TokenActor,
-  now = Date.now(),
-): TokenCreated {
-  if (spec.kind === "enrollment" && spec.node_id && !spec.reenroll) {
-    if (liveNodeTokens(db, spec.node_id, now).length > 0) {
-      throw new Conflict(
-        `node ${spec.node_id} already has a live token: make a re-enrollment token ` +
-          `(--node ${spec.node_id} --reenroll) to replace it, or revoke the old one first`,
-      );
-    }
-  }
-  const minted = mintToken(spec, now);
-  const created = storeMintedToken(db, minted);
-  insertAudit(db, {
-    actor,
-    action: "token.create",
-    target: created.id,
-    result: "ok",
-    detail: {
-      kind: created.kind,
-      name: created.name,
-      node_id: created.node_id,
-      ...(created.reenroll ? { reenroll: true } : {}),
-    },
-    at: now,
-  });
-  return created;
-}
-
 /** Lifetimes of browser sessions, and the origin browsers reach the hub at. */
 export interface SessionLimits {
   idleMs: number;
@@ -257,7 +218,7 @@ export class TokenVerifier {
   }
 
   #fresh(): void {
-    const version = this.#db.get<{ data_version: number }>("PRAGMA data_version")!.data_version;
+    const version = this.#db.dataVersion();
     if (version !== this.#dataVersion) {
       this.invalidate();
       this.#dataVersion = version;

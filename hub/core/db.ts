@@ -62,6 +62,19 @@ export class Database {
     return st;
   }
 
+  /** Throws when the database does not answer (the health check). */
+  ping(): void {
+    this.get("SELECT 1");
+  }
+
+  /**
+   * Changes whenever another connection (another process) commits: caches of this process
+   * compare it to know when to re-read.
+   */
+  dataVersion(): number {
+    return this.get<{ data_version: number }>("PRAGMA data_version")!.data_version;
+  }
+
   /** Runs a read query and returns all rows. */
   all<T>(sql: string, ...params: SQLInputValue[]): T[] {
     return this.prepare(sql).all(...params) as T[];

@@ -17,7 +17,7 @@ import { ConfigError } from "../../shared/yaml_config.ts";
 export function healthRoutes(s: HubServices): Hono {
   const app = new Hono();
   app.get("/healthz", (c) => {
-    s.db.get("SELECT 1");
+    s.db.ping();
     return c.json({ ok: true, version: VERSION });
   });
   return app;

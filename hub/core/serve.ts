@@ -14,6 +14,10 @@ import { mintToken, storeMintedToken, TokenVerifier } from "./auth.ts";
 import { EventBus } from "./bus.ts";
 import { SseHub } from "./sse.ts";
 import { FleetView } from "../fleet/service.ts";
+import { FleetNodes } from "../fleet/nodes.ts";
+import { Onboarding } from "../onboarding/service.ts";
+import { NodeContainers } from "../control/containers.ts";
+import { AuditLog } from "../control/audit.ts";
 import { JobQueue } from "../jobs/service.ts";
 import { RoamerPool } from "../jobs/roamers.ts";
 import { AgentSessions } from "../control/agent_sessions.ts";
@@ -99,11 +103,15 @@ async function privateDataFiles(dir: string): Promise<void> {
   }
 }
 
-/** Starts the hub with `config`; resolves once it listens. */
-export async function serve(
+/**
+ * The composition root: opens the store and builds every service, each given its collaborators
+ * in its constructor. Nothing runs yet (no timers, no socket): {@link serve} starts them, and
+ * tests can drive `buildApp(services)` with `app.request()`.
+ */
+export async function buildServices(
   config: HubConfig,
   readConfig: () => Promise<HubConfig> = () => Promise.resolve(config),
-): Promise<RunningHub> {
+): Promise<HubServices> {
   setLogLevel(config.logLevel);
   await privateDataDir(config.dataDir);
   await privateDataFiles(config.dataDir);
@@ -121,13 +129,22 @@ export async function serve(
     lifetimeMs: config.sessionLifetimeMs,
     publicOrigin: config.publicOrigin,
   });
-  const fleet = new FleetView(db, bus, config);
-  const queue = new JobQueue(db, bus, config);
   const agents = new AgentSessions(bus, {
     pingMs: config.controlPingMs,
     tokenValid: (id) => verifier.tokenLive(id),
   });
-  fleet.setControlSource((id) => agents.info(id));
+  const fleet = new FleetView(db, bus, config, { control: (id) => agents.info(id) });
+  const queue = new JobQueue(db, bus, config);
+  const nodes = new FleetNodes({
+    db,
+    bus,
+    config,
+    fleet,
+    tokensRevoked: (ids, reason) => {
+      verifier.invalidate();
+      for (const id of ids) connections.closeToken(id, reason);
+    },
+  });
   const roamers = new RoamerPool(db, bus, config, queue, fleet);
   const execs = new ExecRuns(db, bus, agents, {
     outputCapBytes: config.execOutputCapBytes,
@@ -148,10 +165,14 @@ export async function serve(
       connections,
     }),
     fleet,
+    nodes,
+    onboarding: new Onboarding({ db, distDir: config.distDir, verifier, connections, fleet }),
     queue,
     roamers,
     agents,
     execs,
+    containers: new NodeContainers({ db, agents, connections }),
+    audit: new AuditLog(db),
     terminals: new TerminalRelay(db, agents, {
       idleMs: config.terminalIdleMs,
       rateBps: config.terminalRateBps,
@@ -185,6 +206,16 @@ export async function serve(
   await firstStartAdmin(services);
   // Runs a previous hub process left running cannot be finished any more.
   await execs.recover();
+  return services;
+}
+
+/** Starts the hub with `config`; resolves once it listens. */
+export async function serve(
+  config: HubConfig,
+  readConfig: () => Promise<HubConfig> = () => Promise.resolve(config),
+): Promise<RunningHub> {
+  const services = await buildServices(config, readConfig);
+  const { db, connections, verifier } = services;
 
   // Everything the routes rely on is running before the first request can arrive.
   services.fleet.start();

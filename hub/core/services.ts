@@ -10,6 +10,10 @@ import type { TokenVerifier } from "./auth.ts";
 import type { EventBus } from "./bus.ts";
 import type { SseHub } from "./sse.ts";
 import type { FleetView } from "../fleet/service.ts";
+import type { FleetNodes } from "../fleet/nodes.ts";
+import type { Onboarding } from "../onboarding/service.ts";
+import type { NodeContainers } from "../control/containers.ts";
+import type { AuditLog } from "../control/audit.ts";
 import type { JobQueue } from "../jobs/service.ts";
 import type { RoamerPool } from "../jobs/roamers.ts";
 import type { AgentSessions } from "../control/agent_sessions.ts";
@@ -25,12 +29,20 @@ export interface HubServices {
   bus: EventBus;
   sse: SseHub;
   fleet: FleetView;
+  /** Node operations: ingest, one node, metrics, recovery reports, removal, layouts. */
+  nodes: FleetNodes;
+  /** Enrollment, tokens and browser logins. */
+  onboarding: Onboarding;
   queue: JobQueue;
   roamers: RoamerPool;
   /** Agents holding their control WebSocket. */
   agents: AgentSessions;
   /** Batch exec runs. */
   execs: ExecRuns;
+  /** Containers on nodes, through their agents. */
+  containers: NodeContainers;
+  /** The audit log, paged. */
+  audit: AuditLog;
   /** Web terminal sessions. */
   terminals: TerminalRelay;
   /** Long-lived connections by the token and session that opened them. */

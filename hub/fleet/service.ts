@@ -47,6 +47,14 @@ interface Tracked {
   skewMs: number | null;
 }
 
+/** Where each node's control-channel state (connected, RTT) comes from. */
+export type ControlSource = (id: string) => { control: boolean; rtt_ms: number | null };
+
+/** Collaborators of {@link FleetView}. */
+export interface FleetViewOptions {
+  control?: ControlSource;
+}
+
 /** Tracks node status and turns store changes into fleet events. */
 export class FleetView {
   #db: Database;
@@ -60,15 +68,13 @@ export class FleetView {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #placement = new Map<string, { cluster: string | null; role: string | null }>();
   #inventory = new Map<string, HubConfig["inventory"]["nodes"][number]>();
-  #control: (id: string) => { control: boolean; rtt_ms: number | null } = () => ({
-    control: false,
-    rtt_ms: null,
-  });
+  #control: ControlSource;
 
-  constructor(db: Database, bus: EventBus, config: HubConfig) {
+  constructor(db: Database, bus: EventBus, config: HubConfig, options: FleetViewOptions = {}) {
     this.#db = db;
     this.#bus = bus;
     this.#config = config;
+    this.#control = options.control ?? (() => ({ control: false, rtt_ms: null }));
     this.inventoryChanged();
     const now = Date.now();
     for (const row of listNodeRows(db)) {
@@ -84,11 +90,6 @@ export class FleetView {
 
   #statusOf(lastSeen: number | null, now: number): NodeStatus {
     return statusAt(lastSeen, now, this.#config.degradedAfterMs, this.#config.offlineAfterMs);
-  }
-
-  /** Where each node's control-channel state (connected, RTT) comes from. */
-  setControlSource(source: (id: string) => { control: boolean; rtt_ms: number | null }): void {
-    this.#control = source;
   }
 
   /** Starts the periodic status check. */

@@ -38,6 +38,8 @@ const ListQuery = z.strictObject({
 /** Routes for jobs. */
 export function jobRoutes(s: HubServices): Hono<Env> {
   const app = new Hono<Env>();
+
+  app.get("/templates", requireAuth(s.verifier, "read"), (c) => c.json(s.queue.templates()));
   const read = requireAuth(s.verifier, "read");
   const admin = requireAuth(s.verifier, "admin");
   const asNode = requireAuth(s.verifier, "node");

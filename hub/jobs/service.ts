@@ -13,6 +13,7 @@ import {
   claimJob,
   type Eligibility,
   finishJob,
+  getJobRow,
   heartbeatJob,
   insertJob,
   type JobRow,
@@ -28,7 +29,7 @@ import {
 import { getNodeRow } from "../fleet/store.ts";
 import type { EventBus } from "../core/bus.ts";
 import type { HubConfig } from "../core/config.ts";
-import type { JobSubmit } from "../../shared/protocol/mod.ts";
+import type { JobSubmit, TemplateInfo } from "../../shared/protocol/mod.ts";
 import { BadInput, Conflict, NotFound } from "../core/errors.ts";
 import { getLogger } from "../../shared/log.ts";
 
@@ -56,6 +57,19 @@ export class JobQueue {
     this.#db = db;
     this.#bus = bus;
     this.#config = config;
+  }
+  /** The templates of fleet.yml, as the job and roamer dialogs list them. */
+  templates(): TemplateInfo[] {
+    const list = Object.entries(this.#config.inventory.templates).map(([name, t]) => ({
+      name,
+      executor: t.executor ?? (t.image ? "docker" as const : "process" as const),
+      image: t.image ?? null,
+      command: t.command ?? null,
+      gpu: t.gpu,
+      startup_s: t.startup_s ?? null,
+      timeout_s: t.timeout === undefined ? null : Math.round(t.timeout / 1000),
+    }));
+    return list.sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Starts the sweep of expired leases and timeouts. */
@@ -208,7 +222,7 @@ export class JobQueue {
   ): Promise<T> {
     const result = await this.#db.write(fn);
     if (!result) {
-      const exists = this.#db.get<{ state: string }>("SELECT state FROM jobs WHERE id = ?", id);
+      const exists = getJobRow(this.#db, id);
       if (!exists) throw new NotFound(`no job ${id}`);
       throw new Conflict(
         `cannot ${what} job ${id}: it is ${exists.state}${

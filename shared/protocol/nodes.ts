@@ -23,6 +23,7 @@ export const RecoveryStep = z.object({
 export const RecoveryReport = z.strictObject({
   steps: z.array(RecoveryStep).min(1).max(64),
 });
+export type RecoveryReport = z.infer<typeof RecoveryReport>;
 
 /** A node's last recovery, as the hub shows it. */
 export const NodeRecovery = z.object({

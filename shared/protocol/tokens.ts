@@ -77,3 +77,4 @@ export const SessionCreate = z.strictObject({ token: z.string().min(1).max(512) 
 
 /** `GET /api/v1/session` answer. */
 export const SessionInfo = z.object({ kind: TokenKind, name: z.string() });
+export type SessionInfo = z.infer<typeof SessionInfo>;
