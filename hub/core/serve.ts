@@ -105,8 +105,9 @@ async function privateDataFiles(dir: string): Promise<void> {
 
 /**
  * The composition root: opens the store and builds every service, each given its collaborators
- * in its constructor. Nothing runs yet (no timers, no socket): {@link serve} starts them, and
- * tests can drive `buildApp(services)` with `app.request()`.
+ * in its constructor. No socket is opened and no loop started but the SSE heartbeat
+ * (`sse.close()` ends it): {@link serve} starts the rest, and tests can drive
+ * `buildApp(services)` with `app.request()`.
  */
 export async function buildServices(
   config: HubConfig,
