@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 
 const WEB = dirname(fileURLToPath(import.meta.url));
 const OUT = join(WEB, "dist");
-/** The budget of issue 5: the script a browser must load before the UI shows stays under this. */
+/** The budget of the script a browser must load before the UI shows. */
 export const JS_BUDGET_BYTES = 500 * 1024;
 /** Style sheets that ship inside npm packages, as `[package@version, path in the package]`. */
 const VENDOR_CSS: readonly [string, string][] = [["@xterm/xterm/6.0.0", "css/xterm.css"]];

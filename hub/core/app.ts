@@ -14,7 +14,6 @@ import { fleetRoutes } from "../fleet/routes.ts";
 import { jobRoutes } from "../jobs/routes.ts";
 import { controlRoutes } from "../control/routes.ts";
 import { onboardingRoutes } from "../onboarding/routes.ts";
-import { roamerRoutes } from "../jobs/routes.ts";
 import { configRoutes } from "./routes.ts";
 import { swarmRoutes } from "../swarm/routes.ts";
 import { healthRoutes, statsRoutes } from "./routes.ts";
@@ -77,7 +76,6 @@ export function buildApp(s: HubServices): Hono {
   app.route("/", onboardingRoutes(s));
   app.route("/api/v1", fleetRoutes(s));
   app.route("/api/v1", jobRoutes(s));
-  app.route("/api/v1", roamerRoutes(s));
   app.route("/api/v1", configRoutes(s));
   app.route("/api/v1", swarmRoutes(s));
   app.route("/api/v1", statsRoutes(s));

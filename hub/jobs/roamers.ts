@@ -19,13 +19,14 @@ import {
   reportRoamer,
   type RoamerRow,
 } from "./store.ts";
-import { activeJobCounts, type Eligibility } from "./store.ts";
+import { activeJobCounts, type Eligibility, jobSpec } from "./store.ts";
 import type { EventBus } from "../core/bus.ts";
 import type { FleetView } from "../fleet/service.ts";
 import type { JobQueue } from "./service.ts";
 import type { HubConfig } from "../core/config.ts";
 import type {
   ClusterInfo,
+  JobSpec,
   RoamerAssign,
   RoamerInfo,
   RoamerState,
@@ -146,6 +147,25 @@ export class RoamerPool {
     if (!row) return false;
     return row.state === "ASSIGNED" || row.state === "PROVISIONING" || row.state === "CLEANUP" ||
       (row.release_requested === 1 && row.state === "RUNNING");
+  }
+
+  /**
+   * A worker's long-poll for a job: up to `waitMs`, ended early when the caller goes away or
+   * (for a roamer) when its assignment changes, so it can provision at once.
+   */
+  async claimFor(
+    nodeId: string,
+    waitMs: number,
+    signal: AbortSignal,
+  ): Promise<{ job: JobSpec | null; roamer: RoamerInfo | null }> {
+    const watch = this.watch(nodeId);
+    try {
+      const wait = this.needsAgent(nodeId) ? 0 : waitMs;
+      const row = await this.#queue.claim(nodeId, wait, AbortSignal.any([signal, watch.signal]));
+      return { job: row ? jobSpec(row) : null, roamer: this.get(nodeId) ?? null };
+    } finally {
+      watch.done();
+    }
   }
 
   /**

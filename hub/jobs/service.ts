@@ -16,8 +16,11 @@ import {
   getJobRow,
   heartbeatJob,
   insertJob,
+  jobHistory,
+  jobInfo,
   type JobRow,
   type JobTransition,
+  listJobRows,
   type NewJob,
   type Outcome,
   retryJob,
@@ -29,8 +32,14 @@ import {
 import { getNodeRow } from "../fleet/store.ts";
 import type { EventBus } from "../core/bus.ts";
 import type { HubConfig } from "../core/config.ts";
-import type { JobSubmit, TemplateInfo } from "../../shared/protocol/mod.ts";
-import { BadInput, Conflict, NotFound } from "../core/errors.ts";
+import type {
+  JobInfo,
+  JobsRunningResult,
+  JobState,
+  JobSubmit,
+  TemplateInfo,
+} from "../../shared/protocol/mod.ts";
+import { BadInput, Conflict, Forbidden, NotFound } from "../core/errors.ts";
 import { getLogger } from "../../shared/log.ts";
 
 const logger = getLogger("queue");
@@ -266,6 +275,45 @@ export class JobQueue {
   retry(id: number): Promise<{ row: JobRow }> {
     const now = Date.now();
     return this.#guarded(id, (tx) => retryJob(tx, id, now), "retry");
+  }
+
+  /** Jobs, newest first, filtered; the cursor is the last job's id. */
+  list(q: {
+    state?: JobState;
+    cluster?: string;
+    node?: string;
+    limit: number;
+    cursor?: number;
+  }): { jobs: JobInfo[]; next_cursor: string | null } {
+    const rows = listJobRows(this.#db, { ...q, before: q.cursor });
+    const next = rows.length === q.limit ? String(rows.at(-1)!.id) : null;
+    return { jobs: rows.map(jobInfo), next_cursor: next };
+  }
+
+  /** One job with its history. */
+  info(id: number): JobInfo {
+    const row = getJobRow(this.#db, id);
+    if (!row) throw new NotFound(`no job ${id}: see GET /api/v1/jobs`);
+    return { ...jobInfo(row), history: jobHistory(this.#db, id) };
+  }
+
+  /**
+   * What a restarted agent says it runs (`node_id`, when given, must be its own); the node's
+   * other jobs return to the queue.
+   */
+  async reportRunning(
+    nodeId: string,
+    report: { job_ids: string[]; node_id?: string },
+  ): Promise<JobsRunningResult> {
+    if (report.node_id !== undefined && report.node_id !== nodeId) {
+      throw new Forbidden(`node_id: this token belongs to node ${nodeId}, not ${report.node_id}`);
+    }
+    const r = await this.reconcile(nodeId, report.job_ids.map(Number));
+    return {
+      kept: r.kept.map(String),
+      returned: r.returned.map(String),
+      unknown: r.unknown.map(String),
+    };
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * Swarm routes. For now `GET /api/v1/swarm/join-token` (admin or node token): what a node's boot
- * recovery needs to rejoin. Services, stacks and node operations arrive with the Swarm issue.
+ * recovery needs to rejoin. Services, stacks and node operations are not served yet.
  *
  * @module
  */

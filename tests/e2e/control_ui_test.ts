@@ -1,5 +1,5 @@
 /**
- * Issue 6's UI in Chromium against a real hub and real agent processes (control channel on):
+ * The control UI in Chromium against a real hub and real agent processes (control channel on):
  *
  * 1. Batch exec: four agents, one of them stopped; their cards are shift-clicked on the canvas and
  *    "Run command on 4 nodes" opens the exec view aimed at them. A command with per-node output

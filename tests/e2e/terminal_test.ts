@@ -1,5 +1,5 @@
 /**
- * Issue 6 test 2: the web terminal end to end in Chromium, against a real agent with its control
+ * The web terminal end to end in Chromium, against a real agent with its control
  * channel and a real PTY (`script`). The admin opens the node's terminal from its details panel,
  * types `echo fleet-$((6*7))` into xterm and sees `fleet-42`; the page is resized and `stty size`
  * in the shell reports the size xterm now has (`data-rows` / `data-cols` of the pane, and the
