@@ -7,25 +7,16 @@
  */
 import { z } from "zod";
 import { ConfigError, parseYamlConfig, readConfigFile } from "../shared/yaml_config.ts";
-import { parseDuration, parseSize } from "../shared/duration.ts";
+import { DurationSchema, SizeSchema } from "../shared/duration.ts";
 import { resolveSettings, type SettingSpec } from "../shared/settings.ts";
 import { NodeId } from "../shared/protocol/mod.ts";
-
-const durationText = z.union([z.string(), z.number()]).refine(
-  (v) => (parseDuration(v) ?? 0) > 0,
-  "not a duration (use e.g. 5s, 1m, 24h)",
-).transform((v) => parseDuration(v)!);
-const sizeText = z.union([z.string(), z.number()]).refine(
-  (v) => (parseSize(v) ?? 0) > 0,
-  "not a size (use e.g. 64MB)",
-).transform((v) => parseSize(v)!);
 
 /** The schema of `/etc/fleet/agent.yml`. */
 export const AgentFile = z.strictObject({
   hub: z.url().optional(),
   token: z.string().min(1).optional(),
   node_id: NodeId.optional(),
-  interval: durationText.optional(),
+  interval: DurationSchema.optional(),
   state_dir: z.string().min(1).optional(),
   root: z.string().min(1).optional(),
   tegrastats: z.string().min(1).optional(),
@@ -36,7 +27,7 @@ export const AgentFile = z.strictObject({
   jobs: z.enum(["on", "off"]).optional(),
   control: z.enum(["on", "off"]).optional(),
   essential_containers: z.array(z.string().min(1).max(128)).optional(),
-  spool: z.strictObject({ max_size: sizeText.optional(), max_age: durationText.optional() })
+  spool: z.strictObject({ max_size: SizeSchema.optional(), max_age: DurationSchema.optional() })
     .optional(),
 });
 

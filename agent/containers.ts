@@ -8,12 +8,15 @@
  * @module
  */
 import {
+  type ContainerInspect,
+  type ContainerSummary,
   createDockerApi,
   createLogDemuxer,
   type DockerApi,
   DockerApiError,
   DockerUnavailableError,
 } from "../shared/docker_api.ts";
+import { sleep } from "../shared/backoff.ts";
 import type {
   AgentMessage,
   ContainerInfo,
@@ -25,16 +28,6 @@ import type {
 const SOCKET_HIGH_WATER = 1024 * 1024;
 /** Bytes of log text sent in one frame at most. */
 const FRAME_CHARS = 32 * 1024;
-
-interface ListedContainer {
-  Id: string;
-  Names?: string[];
-  Image?: string;
-  State?: string;
-  Status?: string;
-  Created?: number;
-  Labels?: Record<string, string> | null;
-}
 
 /** The error code and message of a failed engine call. */
 export function classify(err: unknown): { code: ControlErrorCode; error: string } {
@@ -72,7 +65,7 @@ export class ContainerOps {
 
   async #run(msg: Exclude<DockerRequest, { op: "logs" }>): Promise<unknown> {
     if (msg.op === "list") {
-      const listed = await this.#api.json<ListedContainer[]>("GET", "/containers/json", {
+      const listed = await this.#api.json<ContainerSummary[]>("GET", "/containers/json", {
         query: { all: 1 },
         timeoutMs: 15_000,
       });
@@ -121,7 +114,7 @@ export class ContainerOps {
     };
     try {
       const c = encodeURIComponent(msg.container);
-      const info = await this.#api.json<{ Config?: { Tty?: boolean } }>(
+      const info = await this.#api.json<ContainerInspect>(
         "GET",
         `/containers/${c}/json`,
         { signal: abort.signal, timeoutMs: 15_000 },
@@ -140,7 +133,7 @@ export class ContainerOps {
           demux(chunk);
           flush();
           while (!abort.signal.aborted && this.#buffered() > SOCKET_HIGH_WATER) {
-            await new Promise((r) => setTimeout(r, 20));
+            await sleep(20);
           }
         }
       }

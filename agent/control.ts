@@ -19,6 +19,7 @@ import { ExecRunner } from "./exec.ts";
 import { PtySessions } from "./pty.ts";
 import { ContainerOps } from "./containers.ts";
 import { DEFAULT_DOCKER_SOCKET } from "../shared/docker_api.ts";
+import { backoffDelay, sleep } from "../shared/backoff.ts";
 import { getLogger } from "../shared/log.ts";
 
 const logger = getLogger("control");
@@ -34,7 +35,7 @@ export interface ControlOptions {
   dockerSocket?: string | false;
   /** Stops the channel: the socket is closed and everything on it killed. */
   signal: AbortSignal;
-  /** First reconnect delay (default 500 ms); doubles per failure, with full jitter. */
+  /** First reconnect delay (default 500 ms); doubles per failure, equal jitter (half to all). */
   minBackoffMs?: number;
   /** Longest reconnect delay (default 30 s). */
   maxBackoffMs?: number;
@@ -187,7 +188,7 @@ export async function runControl(o: ControlOptions): Promise<void> {
     if (o.signal.aborted) break;
     // A connection that held for a while resets the backoff; quick failures grow it.
     if (ended.welcomed && ended.lastedMs > 10_000) failures = 0;
-    const delay = Math.random() * Math.min(max, min * 2 ** failures) + min / 2;
+    const delay = backoffDelay(failures, { baseMs: min, capMs: max, jitter: "equal" });
     failures = Math.min(failures + 1, 20);
     const what = ended.welcomed ? "control channel lost" : "control channel unavailable";
     const line = `${what}:${ended.code}`;
@@ -197,15 +198,7 @@ export async function runControl(o: ControlOptions): Promise<void> {
       lastLogged = line;
     }
     if (ended.welcomed) lastLogged = "";
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(done, delay);
-      function done() {
-        clearTimeout(t);
-        o.signal.removeEventListener("abort", done);
-        resolve();
-      }
-      o.signal.addEventListener("abort", done, { once: true });
-    });
+    await sleep(delay, o.signal);
   }
   logger.info("control channel stopped");
 }

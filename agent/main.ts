@@ -6,10 +6,8 @@
  */
 import { parseArgs } from "node:util";
 import { AGENT_SETTINGS, loadAgentConfig, RUN_FLAGS } from "./config.ts";
-import { runAgent } from "./run.ts";
+import { startAgent } from "./mod.ts";
 import { createSampler } from "./collect/sampler.ts";
-import { runWorker } from "./worker/worker.ts";
-import { runControl } from "./control.ts";
 import { createProcessExecutor } from "./worker/process.ts";
 import { createDockerExecutor } from "./worker/docker.ts";
 import { DEFAULT_DOCKER_SOCKET } from "../shared/docker_api.ts";
@@ -87,18 +85,23 @@ async function runCommand(args: string[]): Promise<number> {
     os: await osName(config.root),
     kernel: Deno.osRelease(),
   };
-  const stop = new AbortController();
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    Deno.addSignalListener(signal, () => stop.abort());
-  }
-  const worker = config.jobs
-    ? runWorker({
-      hub: config.hub,
-      token: config.token,
-      stateDir: config.stateDir,
+  // The collector's socket setting decides whether this node has Docker for jobs and control.
+  const dockerSocket = config.dockerSocket === false
+    ? undefined
+    : config.dockerSocket ?? DEFAULT_DOCKER_SOCKET;
+  const running = startAgent({
+    hub: config.hub,
+    token: config.token,
+    nodeId: config.nodeId,
+    agent,
+    stateDir: config.stateDir,
+    intervalMs: config.intervalMs,
+    source: sampler,
+    spoolMaxBytes: config.spoolMaxBytes,
+    spoolMaxAgeMs: config.spoolMaxAgeMs,
+    jobs: config.jobs && {
       executors: {
         process: createProcessExecutor(),
-        // Docker jobs when this node has an engine (the collector's socket setting decides).
         ...(config.dockerSocket === false ? {} : {
           docker: createDockerExecutor({
             socketPath: config.dockerSocket,
@@ -106,37 +109,14 @@ async function runCommand(args: string[]): Promise<number> {
           }),
         }),
       },
-      dockerSocket: config.dockerSocket === false
-        ? undefined
-        : config.dockerSocket ?? DEFAULT_DOCKER_SOCKET,
-      signal: stop.signal,
-    })
-    : Promise.resolve();
-  const control = config.control
-    ? runControl({
-      hub: config.hub,
-      token: config.token,
-      version: VERSION,
-      hostname: agent.hostname,
-      dockerSocket: config.dockerSocket === false
-        ? false
-        : config.dockerSocket ?? DEFAULT_DOCKER_SOCKET,
-      signal: stop.signal,
-    })
-    : Promise.resolve();
-  await runAgent({
-    hub: config.hub,
-    token: config.token,
-    nodeId: config.nodeId,
-    intervalMs: config.intervalMs,
-    stateDir: config.stateDir,
-    spoolMaxBytes: config.spoolMaxBytes,
-    spoolMaxAgeMs: config.spoolMaxAgeMs,
-    source: sampler,
-    agent,
-    signal: stop.signal,
+      dockerSocket,
+    },
+    control: config.control && { dockerSocket: dockerSocket ?? false },
   });
-  await Promise.all([worker, control]);
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => running.stop());
+  }
+  await running.done;
   return 0;
 }
 

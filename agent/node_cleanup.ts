@@ -4,13 +4,18 @@
  * would go: running containers not labelled `fleet.essential=true` are stopped and removed with
  * the stopped ones, images no container uses and older than `--image-age` are deleted, the
  * journal is vacuumed to `--journal-size`, and the job temp dirs are cleared. It refuses while a
- * job container runs (a roamer at work) unless `--force`. Syncing /etc/fleet to S3 first comes
- * with the backups work (wave 2) and is reported as skipped.
+ * job container runs (a roamer at work) unless `--force`. Syncing /etc/fleet to S3 first needs
+ * S3 backups, which this version lacks, so that step is reported as skipped.
  *
  * @module
  */
 import { join } from "node:path";
-import { createDockerApi, type DockerApi } from "../shared/docker_api.ts";
+import {
+  type ContainerSummary,
+  createDockerApi,
+  type DockerApi,
+  type ImageSummary,
+} from "../shared/docker_api.ts";
 import { UsageError } from "../shared/cli.ts";
 import { getLogger } from "../shared/log.ts";
 
@@ -36,23 +41,6 @@ export interface CleanupOptions {
   /** Target journal size for `journalctl --vacuum-size` (e.g. "200M"); undefined skips it. */
   journalSize: string | undefined;
   force: boolean;
-}
-
-interface ContainerSummary {
-  Id: string;
-  Names?: string[];
-  Image: string;
-  ImageID: string;
-  State: string;
-  Labels?: Record<string, string>;
-  SizeRw?: number;
-}
-
-interface ImageSummary {
-  Id: string;
-  RepoTags?: string[] | null;
-  Created: number;
-  Size: number;
 }
 
 function nameOf(c: ContainerSummary): string {

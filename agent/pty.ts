@@ -16,6 +16,7 @@
 import type { AgentMessage, PtyOpenMessage, PtyResizeMessage } from "../shared/protocol/mod.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import { execEnv } from "./exec.ts";
+import { sleep } from "../shared/backoff.ts";
 import { getLogger } from "../shared/log.ts";
 
 const logger = getLogger("pty");
@@ -27,10 +28,6 @@ export const MAX_TERMINALS = 16;
 const SOCKET_HIGH_WATER = 1024 * 1024;
 /** Time between SIGHUP and SIGKILL of a closed terminal's session. */
 const KILL_GRACE_MS = 300;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /** The login shell and home of the user the agent runs as (from /etc/passwd). */
 export async function loginShell(): Promise<{ shell: string; home: string; user: string }> {

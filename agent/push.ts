@@ -11,6 +11,7 @@
 import { ApiClient, ApiError } from "../shared/api_client.ts";
 import type { AgentInfo, IngestAck, Problem } from "../shared/protocol/mod.ts";
 import type { Spool } from "./spool.ts";
+import { backoffDelay, sleep } from "../shared/backoff.ts";
 import { getLogger } from "../shared/log.ts";
 
 const logger = getLogger("push");
@@ -27,7 +28,7 @@ export interface PushOptions {
   batchMax?: number;
   /** Attempts per {@link Pusher.flush} before giving up until the next call (default 3). */
   attempts?: number;
-  /** First backoff delay (default 500 ms); doubles per attempt, with jitter. */
+  /** First backoff delay (default 500 ms); doubles per attempt, equal jitter (half to all). */
   backoffMs?: number;
   timeoutMs?: number;
   /** The agent's wall clock, sent as `sent_at` (default `Date.now`; tests inject a skewed one). */
@@ -206,8 +207,7 @@ export class Pusher {
           this.#lastError = message;
           return { sent, drained: false, error: message };
         }
-        const delay = this.#backoffMs * 2 ** (attempt - 1);
-        await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * delay));
+        await sleep(backoffDelay(attempt - 1, { baseMs: this.#backoffMs, jitter: "equal" }));
       }
     }
     return { sent, drained: false };

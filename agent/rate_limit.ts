@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { sleep } from "../shared/backoff.ts";
 
 /**
  * Allows `ratePerS` units per second on average with bursts up to `burst`.
@@ -46,6 +47,6 @@ export class TokenBucket {
   /** Takes `n` units, waiting as long as the rate requires. */
   async take(n: number): Promise<void> {
     const wait = this.reserve(n);
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) await sleep(wait);
   }
 }

@@ -4,19 +4,22 @@
  * swarm with the hub's join token when the engine is in none (a join still pending from an
  * earlier try is watched, not repeated); start the configured essential containers (e.g. the
  * Portainer agent) that are not running. The results are reported to the hub
- * (`POST /api/v1/nodes/:id/recovery`). Pulling configs from S3 comes with backups (wave 2) and is
+ * (`POST /api/v1/nodes/:id/recovery`). Pulling configs from S3 needs backups, which this version lacks, and is
  * reported as skipped.
  *
  * @module
  */
 import { ApiClient, ApiError } from "../shared/api_client.ts";
 import {
+  type ContainerInspect,
   createDockerApi,
   DEFAULT_DOCKER_SOCKET,
   type DockerApi,
   DockerApiError,
+  type EngineInfo,
 } from "../shared/docker_api.ts";
 import type { AgentConfig } from "./config.ts";
+import { sleep } from "../shared/backoff.ts";
 import { getLogger } from "../shared/log.ts";
 
 const logger = getLogger("recover");
@@ -40,18 +43,10 @@ async function retry(
       return { step: what, ok: true, detail: await fn() };
     } catch (error) {
       last = error instanceof Error ? error.message : String(error);
-      if (i < attempts) await new Promise((r) => setTimeout(r, delayMs));
+      if (i < attempts) await sleep(delayMs);
     }
   }
   return { step: what, ok: false, detail: `gave up after ${attempts} tries: ${last}` };
-}
-
-/** The swarm part of the engine's `GET /info`. */
-interface SwarmInfo {
-  LocalNodeState?: string;
-  NodeID?: string;
-  NodeAddr?: string;
-  RemoteManagers?: { Addr: string }[] | null;
 }
 
 /** Replaces swarm join tokens in `text` (e.g. an engine error), so none is logged or reported. */
@@ -71,7 +66,7 @@ function messageOf(error: unknown): string {
  */
 async function trySwarm(docker: DockerApi, api: ApiClient): Promise<StepResult | string> {
   const step = "swarm membership";
-  const info = await docker.json<{ Swarm?: SwarmInfo }>("GET", "/info", { timeoutMs: 10_000 });
+  const info = await docker.json<EngineInfo>("GET", "/info", { timeoutMs: 10_000 });
   const state = info.Swarm?.LocalNodeState || "inactive";
   if (state === "active") {
     return { step, ok: true, detail: `already a member (node ${info.Swarm?.NodeID})` };
@@ -108,7 +103,7 @@ async function trySwarm(docker: DockerApi, api: ApiClient): Promise<StepResult |
   } catch (error) {
     return `could not join the swarm via ${via}: ${messageOf(error)}`;
   }
-  const after = await docker.json<{ Swarm?: SwarmInfo }>("GET", "/info", { timeoutMs: 10_000 });
+  const after = await docker.json<EngineInfo>("GET", "/info", { timeoutMs: 10_000 });
   return {
     step,
     ok: true,
@@ -140,7 +135,7 @@ async function ensureSwarm(
       last = redactJoinTokens(messageOf(error));
     }
     logger.warn("swarm membership: try failed", { attempt: i, of: attempts, error: last });
-    if (i < attempts) await new Promise((r) => setTimeout(r, delayMs));
+    if (i < attempts) await sleep(delayMs);
   }
   return {
     step: "swarm membership",
@@ -156,7 +151,7 @@ async function ensureEssential(docker: DockerApi, names: readonly string[]): Pro
   const notes: string[] = [];
   let ok = true;
   for (const name of names) {
-    const status = await docker.json<{ State?: { Running?: boolean } } | undefined>(
+    const status = await docker.json<ContainerInspect | undefined>(
       "GET",
       `/containers/${encodeURIComponent(name)}/json`,
       { accept: [404], timeoutMs: 10_000 },
@@ -233,7 +228,7 @@ export async function recover(
   results.push({
     step: "configs from S3",
     ok: true,
-    detail: "S3 is not in this version (backups, wave 2): skipped",
+    detail: "S3 is not in this version: skipped",
   });
   for (const r of results) {
     (r.ok ? logger.info : logger.error)(`recovery step ${r.ok ? "ok" : "failed"}`, { ...r });

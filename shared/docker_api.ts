@@ -3,7 +3,8 @@
  * the docker job executor and cleanup. It pins API v1.41 (Docker 20.10, what JetPack ships), turns
  * non-2xx answers into {@link DockerApiError} with the engine's message, and a socket that is
  * missing or refuses connections into {@link DockerUnavailableError} naming the socket, so an
- * operator sees at once that Docker, not the job, is the problem.
+ * operator sees at once that Docker, not the job, is the problem. The types of the engine's answers
+ * (container list, inspect, stats, images, info) are declared here once.
  *
  * @module
  */
@@ -67,6 +68,73 @@ export interface DockerApi {
   close(): void;
 }
 
+// The engine's answers, only the fields we read. Optional where the engine may leave them out,
+// and checked at runtime where a wrong type would hurt: the engine is not our code.
+
+/** One entry of `GET /containers/json`. */
+export interface ContainerSummary {
+  Id: string;
+  /** With a leading `/`, e.g. `/portainer_agent`. */
+  Names?: string[];
+  Image?: string;
+  ImageID?: string;
+  /** `running`, `exited`, `paused`, `restarting`, `created`, `removing`, `dead`. */
+  State?: string;
+  /** Human text, e.g. `Up 3 hours`. */
+  Status?: string;
+  /** Unix seconds. */
+  Created?: number;
+  Labels?: Record<string, string> | null;
+  /** Bytes the container's writable layer holds; only with `size=1`. */
+  SizeRw?: number;
+}
+
+/** The part of `GET /containers/{id}/json` (inspect) that we read. */
+export interface ContainerInspect {
+  Config?: { Tty?: boolean };
+  State?: { Running?: boolean };
+}
+
+/** The part of `GET /containers/{id}/stats?stream=false` that we read. */
+export interface ContainerStats {
+  cpu_stats?: {
+    cpu_usage?: { total_usage?: number; percpu_usage?: number[] };
+    system_cpu_usage?: number;
+    online_cpus?: number;
+  };
+  memory_stats?: {
+    usage?: number;
+    limit?: number;
+    stats?: Record<string, number>;
+  };
+}
+
+/** One entry of `GET /images/json`. */
+export interface ImageSummary {
+  Id: string;
+  RepoTags?: string[] | null;
+  /** Unix seconds. */
+  Created: number;
+  Size: number;
+}
+
+/** The swarm part of `GET /info`. */
+export interface SwarmInfo {
+  /** `inactive`, `pending`, `active`, `error` or `locked`. */
+  LocalNodeState?: string;
+  NodeID?: string;
+  NodeAddr?: string;
+  /** True on a manager. */
+  ControlAvailable?: boolean;
+  RemoteManagers?: { Addr: string }[] | null;
+}
+
+/** The part of `GET /info` that we read. */
+export interface EngineInfo {
+  Runtimes?: Record<string, unknown>;
+  Swarm?: SwarmInfo;
+}
+
 function buildUrl(path: string, query: DockerRequestOptions["query"]): string {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query ?? {})) {
@@ -96,7 +164,7 @@ function engineMessage(text: string): string {
  * ```ts
  * const docker = createDockerApi("/var/run/docker.sock");
  * try {
- *   const info = await docker.json<{ Runtimes?: Record<string, unknown> }>("GET", "/info");
+ *   const info = await docker.json<EngineInfo>("GET", "/info");
  * } finally {
  *   docker.close();
  * }

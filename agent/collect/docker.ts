@@ -8,7 +8,12 @@
  */
 import type { CollectContext, Collector } from "./collector.ts";
 import type { SampleMetrics } from "../../shared/protocol/mod.ts";
-import { createDockerApi, type DockerApi } from "../../shared/docker_api.ts";
+import {
+  type ContainerStats,
+  type ContainerSummary,
+  createDockerApi,
+  type DockerApi,
+} from "../../shared/docker_api.ts";
 
 type ContainerStat = NonNullable<SampleMetrics["containers"]>[number];
 
@@ -18,29 +23,6 @@ export interface DockerCollectorOptions {
   socketPath?: string;
   /** Deadline for one whole collect (list + all stats calls); default 4 s. */
   timeoutMs?: number;
-}
-
-/** The fields of `GET /containers/json` that we use. */
-interface ListedContainer {
-  Id: string;
-  Names?: string[];
-  Image?: string;
-  State?: string;
-  Status?: string;
-}
-
-/** The fields of `GET /containers/{id}/stats` that we use. */
-interface ContainerStats {
-  cpu_stats?: {
-    cpu_usage?: { total_usage?: number; percpu_usage?: number[] };
-    system_cpu_usage?: number;
-    online_cpus?: number;
-  };
-  memory_stats?: {
-    usage?: number;
-    limit?: number;
-    stats?: Record<string, number>;
-  };
 }
 
 /** How many stats calls run at once; each makes dockerd read the container's cgroup. */
@@ -89,7 +71,7 @@ export function createDockerCollector(
       timeoutMs,
     );
     try {
-      const listed = await http.json<ListedContainer[]>("GET", "/containers/json", {
+      const listed = await http.json<ContainerSummary[]>("GET", "/containers/json", {
         query: { all: 1 },
         signal: abort.signal,
       });

@@ -5,19 +5,16 @@
  *
  * @module
  */
-import { createDockerApi, DockerUnavailableError } from "../../shared/docker_api.ts";
+import {
+  type ContainerSummary,
+  createDockerApi,
+  DockerUnavailableError,
+} from "../../shared/docker_api.ts";
 
 /** Seconds a leftover container gets after SIGTERM before the engine kills it. */
 const STOP_GRACE_S = 2;
 /** How many containers are stopped at once; each stop may take the whole grace period. */
 const CONCURRENCY = 8;
-
-/** The fields of `GET /containers/json` that we use. */
-interface ListedContainer {
-  Id: string;
-  State?: string;
-  Labels?: Record<string, string> | null;
-}
 
 /** What {@link cleanupJobContainers} did. */
 export interface JobContainersCleanup {
@@ -41,7 +38,7 @@ export interface JobContainersCleanup {
 export async function cleanupJobContainers(socketPath: string): Promise<JobContainersCleanup> {
   const api = createDockerApi(socketPath);
   try {
-    const listed = await api.json<ListedContainer[]>("GET", "/containers/json", {
+    const listed = await api.json<ContainerSummary[]>("GET", "/containers/json", {
       query: { all: 1, filters: { label: ["fleet.job"] } },
       timeoutMs: 30_000,
     });

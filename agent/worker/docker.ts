@@ -22,6 +22,7 @@ import {
   type DockerApi,
   DockerApiError,
   DockerUnavailableError,
+  type EngineInfo,
 } from "../../shared/docker_api.ts";
 
 /** Options of {@link createDockerExecutor}. */
@@ -332,7 +333,7 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Execu
       };
       if (options.networkMode) hostConfig.NetworkMode = options.networkMode;
       if (job.gpu) {
-        const info = await api.json<{ Runtimes?: Record<string, unknown> }>("GET", "/info", {
+        const info = await api.json<EngineInfo>("GET", "/info", {
           timeoutMs: CALL_TIMEOUT_MS,
         });
         if (info?.Runtimes && "nvidia" in info.Runtimes) {

@@ -17,7 +17,8 @@ import process from "node:process";
 import { join } from "node:path";
 import type { JobSpec } from "../../shared/protocol/mod.ts";
 import type { RunHandle } from "./executor.ts";
-import { createDockerApi } from "../../shared/docker_api.ts";
+import { type ContainerSummary, createDockerApi } from "../../shared/docker_api.ts";
+import { sleep } from "../../shared/backoff.ts";
 import { getLogger } from "../../shared/log.ts";
 
 const logger = getLogger("worker");
@@ -276,7 +277,7 @@ async function removeContainers(
   try {
     for (const r of records) {
       try {
-        const listed = await api.json<{ Id: string }[]>("GET", "/containers/json", {
+        const listed = await api.json<ContainerSummary[]>("GET", "/containers/json", {
           query: { all: 1, filters: { label: [`${JOB_TAG_LABEL}=${r.tag}`] } },
           timeoutMs: 30_000,
         });
@@ -330,7 +331,7 @@ export async function reapLeftovers(
   // Bounded: SIGKILL takes effect at once unless a process is stuck in the kernel.
   const deadline = Date.now() + (options.waitMs ?? 5000);
   while (killed.some((k) => alive(k.pid, k.start_time, procRoot)) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   const stuck = killed.filter((k) => alive(k.pid, k.start_time, procRoot)).map((k) => k.pid);
   if (stuck.length) logger.error("leftover job processes did not die", { pids: stuck });

@@ -18,6 +18,7 @@ import type { ExecResult, Executor } from "./executor.ts";
 import { OutputTail } from "./process.ts";
 import { followAssignment } from "./roamer.ts";
 import { JobLedger, type JobRecord, reapLeftovers } from "./ledger.ts";
+import { backoffDelay, sleep } from "../../shared/backoff.ts";
 import { getLogger } from "../../shared/log.ts";
 
 const logger = getLogger("worker");
@@ -36,19 +37,6 @@ export interface WorkerOptions {
   outputCapBytes?: number;
   /** Docker socket for roamer provisioning and cleanup (undefined: no Docker on this node). */
   dockerSocket?: string;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** Reports with a few retries; after that the lease runs out and the hub re-queues the job. */
@@ -70,7 +58,7 @@ async function report(
         logger.error(`could not ${what}; the job will run again after its lease`, { error });
         return;
       }
-      await sleep(250 * 2 ** attempt * (0.5 + Math.random()), signal);
+      await sleep(backoffDelay(attempt - 1, { baseMs: 500, jitter: "equal" }), signal);
     }
   }
 }
@@ -266,7 +254,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       reconciled = false;
       if (failures === 1) logger.warn("cannot claim jobs; retrying", { error });
       await sleep(
-        Math.min(30_000, 500 * 2 ** Math.min(failures, 6)) * (0.5 + Math.random()),
+        backoffDelay(failures - 1, { baseMs: 1000, capMs: 30_000, jitter: "equal" }),
         options.signal,
       );
       continue;

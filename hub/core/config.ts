@@ -8,36 +8,12 @@
  */
 import { z } from "zod";
 import { ConfigError, parseYamlConfig, readConfigFile } from "../../shared/yaml_config.ts";
-import { parseDuration, parseSize } from "../../shared/duration.ts";
+import { DurationSchema, SizeSchema } from "../../shared/duration.ts";
 import { resolveSettings, type SettingSpec } from "../../shared/settings.ts";
 import { JobCommand, JobExecutor, Mount, NodeId } from "../../shared/protocol/mod.ts";
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined || ms === 0) {
-    ctx.addIssue({
-      code: "custom",
-      // 0 is refused like the flags refuse it: a 0 interval would spin, a 0 retention drop all.
-      message: ms === 0
-        ? "must be more than 0"
-        : `not a duration: ${v} (use e.g. 500ms, 5s, 48h, 30d)`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const b = parseSize(v);
-  if (b === undefined || b === 0) {
-    ctx.addIssue({
-      code: "custom",
-      message: b === 0 ? "must be more than 0" : `not a size: ${v} (use e.g. 512KB, 1MB)`,
-    });
-    return z.NEVER;
-  }
-  return b;
-});
+const duration = DurationSchema;
+const size = SizeSchema;
 
 /** Smallest request body limit: below it even a login or a one-sample ingest is refused. */
 export const MIN_MAX_BODY = 1024;

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { backoffDelay, sleep } from "../../shared/backoff.ts";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { clearImmediate, setImmediate } from "node:timers";
 import { MIGRATIONS } from "./migrations.ts";
@@ -200,7 +201,7 @@ export async function retryBusy<T>(fn: () => T, attempts = 20): Promise<T> {
       return fn();
     } catch (error) {
       if (!isBusy(error) || i >= attempts) throw error;
-      await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** i) * Math.random()));
+      await sleep(backoffDelay(i, { baseMs: 25, capMs: 1000 }));
     }
   }
 }

@@ -227,8 +227,21 @@ ON CONFLICT (node_id, minute) DO UPDATE SET ${
   ).join(", ")
 }`;
 
-/** Per series of one (node, minute): min, max, sum, count. */
-type RollupAcc = Map<string, [number, number, number, number]>;
+/** An accumulator: min, max, sum, count. */
+type Acc = [number, number, number, number];
+
+/** Merges min/max/sum/count into an accumulator, or starts one (a raw value is `v, v, v, 1`). */
+function mergeAcc(a: Acc | undefined, min: number, max: number, sum: number, n: number): Acc {
+  if (!a) return [min, max, sum, n];
+  a[0] = Math.min(a[0], min);
+  a[1] = Math.max(a[1], max);
+  a[2] += sum;
+  a[3] += n;
+  return a;
+}
+
+/** Per series of one (node, minute). */
+type RollupAcc = Map<string, Acc>;
 
 /** Adds a sample's series values to the accumulator of its minute. */
 function accumulate(minutes: Map<number, RollupAcc>, sample: Sample): void {
@@ -239,14 +252,7 @@ function accumulate(minutes: Map<number, RollupAcc>, sample: Sample): void {
   for (const s of SERIES) {
     const v = values[s];
     if (v === undefined) continue;
-    const a = acc.get(s);
-    if (!a) acc.set(s, [v, v, v, 1]);
-    else {
-      a[0] = Math.min(a[0], v);
-      a[1] = Math.max(a[1], v);
-      a[2] += v;
-      a[3]++;
-    }
+    acc.set(s, mergeAcc(acc.get(s), v, v, v, 1));
   }
 }
 
@@ -407,9 +413,6 @@ function emptySeries(buckets: number): Record<string, SeriesValues> {
   return out;
 }
 
-/** Per-bucket accumulator: min, max, sum, count. */
-type Acc = [number, number, number, number];
-
 function finish(
   accs: (Acc | undefined)[][],
   buckets: number,
@@ -455,15 +458,7 @@ export function seriesFromRaw(
     const values = seriesOf(JSON.parse(row.data) as Sample);
     SERIES.forEach((s, i) => {
       const v = values[s];
-      if (v === undefined) return;
-      const a = accs[i][b];
-      if (!a) accs[i][b] = [v, v, v, 1];
-      else {
-        a[0] = Math.min(a[0], v);
-        a[1] = Math.max(a[1], v);
-        a[2] += v;
-        a[3]++;
-      }
+      if (v !== undefined) accs[i][b] = mergeAcc(accs[i][b], v, v, v, 1);
     });
   }
   return { ts: bucketTimes(from, stepMs, buckets), series: finish(accs, buckets) };
@@ -490,15 +485,7 @@ export function seriesFromRollups(
     SERIES.forEach((s, i) => {
       const n = row[`${s}_n`] as number;
       if (!n) return;
-      const [mn, mx, sm] = [row[`${s}_min`]!, row[`${s}_max`]!, row[`${s}_sum`]!];
-      const a = accs[i][b];
-      if (!a) accs[i][b] = [mn, mx, sm, n];
-      else {
-        a[0] = Math.min(a[0], mn);
-        a[1] = Math.max(a[1], mx);
-        a[2] += sm;
-        a[3] += n;
-      }
+      accs[i][b] = mergeAcc(accs[i][b], row[`${s}_min`]!, row[`${s}_max`]!, row[`${s}_sum`]!, n);
     });
   }
   return { ts: bucketTimes(from, stepMs, buckets), series: finish(accs, buckets) };

@@ -9,17 +9,9 @@ import {
   createDockerApi,
   DockerApiError,
   DockerUnavailableError,
+  type EngineInfo,
 } from "../../shared/docker_api.ts";
 import { Conflict, HttpProblem } from "../core/errors.ts";
-
-interface SwarmInfo {
-  Swarm?: {
-    LocalNodeState?: string;
-    ControlAvailable?: boolean;
-    NodeAddr?: string;
-    RemoteManagers?: { Addr: string }[] | null;
-  };
-}
 
 /** What a node needs to join: the worker token and manager addresses. */
 export interface JoinInfo {
@@ -31,7 +23,7 @@ export interface JoinInfo {
 export async function swarmJoinInfo(socket: string): Promise<JoinInfo> {
   const api = createDockerApi(socket);
   try {
-    const info = await api.json<SwarmInfo>("GET", "/info", { timeoutMs: 10_000 });
+    const info = await api.json<EngineInfo>("GET", "/info", { timeoutMs: 10_000 });
     if (info.Swarm?.LocalNodeState !== "active" || !info.Swarm.ControlAvailable) {
       throw new Conflict(
         `the hub's Docker engine (${socket}) is not a swarm manager ` +

@@ -12,7 +12,7 @@ import { pushSeqs } from "../helpers/samples.ts";
 import { waitFor } from "../helpers/process.ts";
 import { Spool } from "../../agent/spool.ts";
 import { Pusher } from "../../agent/push.ts";
-import { runAgent } from "../../agent/run.ts";
+import { startAgent as startAgentInProcess } from "../../agent/mod.ts";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
 import { type SampleMetrics, SEQ_WINDOW } from "../../shared/protocol/mod.ts";
 import { openDatabase } from "../../hub/core/db.ts";
@@ -174,8 +174,8 @@ Deno.test("agent with a clock 5 years ahead: the node shows the skew, samples la
   const YEAR_MS = 365.25 * 86_400_000;
   try {
     const token = (await hub.admin.createToken({ kind: "node", node_id: "skew" })).token;
-    // The agent has no clock setting, so runAgent's `clock` test hook injects the skewed one.
-    const run = runAgent({
+    // The agent has no clock setting, so startAgent's `clock` test hook injects the skewed one.
+    const run = startAgentInProcess({
       hub: hub.url,
       token,
       intervalMs: 100,
@@ -183,11 +183,13 @@ Deno.test("agent with a clock 5 years ahead: the node shows the skew, samples la
       source: { collect: () => Promise.resolve({ cpu: { pct: 7 } }), close: () => {} },
       agent,
       clock: () => Date.now() + 5 * YEAR_MS,
+      jobs: false,
+      control: false,
       signal: stop.signal,
     });
     await waitFor(async () => (await hub.admin.node("skew")).last_seq >= 3, "samples stored");
     stop.abort();
-    await run;
+    await run.done;
     const node = await hub.admin.node("skew");
     assert.ok(
       Math.abs(node.clock_skew_s! - 5 * YEAR_MS / 1000) < 600,
@@ -211,13 +213,15 @@ Deno.test("agent with a clock 5 years ahead: the node shows the skew, samples la
     const stop2 = new AbortController();
     const agentApi = new ApiClient({ hub: hub.url, token });
     const before = (await agentApi.self()).last_seq;
-    const again = runAgent({
+    const again = startAgentInProcess({
       hub: hub.url,
       token,
       intervalMs: 100,
       stateDir: state,
       source: { collect: () => Promise.resolve({ cpu: { pct: 8 } }), close: () => {} },
       agent,
+      jobs: false,
+      control: false,
       signal: stop2.signal,
     });
     await waitFor(
@@ -225,7 +229,7 @@ Deno.test("agent with a clock 5 years ahead: the node shows the skew, samples la
       "synced samples stored",
     );
     stop2.abort();
-    await again;
+    await again.done;
     assert.equal((await hub.admin.node("skew")).clock_skew_s, null);
     assert.equal(hub.child.logs().filter((l) => l.msg === "node clock back in sync").length, 1);
   } finally {
