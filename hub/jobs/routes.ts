@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import {
   ClaimRequest,
@@ -24,7 +24,7 @@ import {
 import { callingNode, type Env, requireAuth } from "../core/auth.ts";
 import type { HubServices } from "../core/services.ts";
 import { validate } from "../core/validate.ts";
-import { jobInfo } from "./store.ts";
+import { jobInfo, type Outcome } from "./store.ts";
 
 const IdParam = z.object({ id: z.coerce.number().int().positive() });
 const ListQuery = z.strictObject({
@@ -98,43 +98,29 @@ export function jobRoutes(s: HubServices): Hono<Env> {
     },
   );
 
+  // A worker ends its attempt: `complete` with a result, or `fail` with an error.
+  const report = async (c: Context<Env>, id: number, attempt: number, outcome: Outcome) => {
+    const nodeId = callingNode(c.get("principal"));
+    const { row } = await s.queue.finish(id, nodeId, attempt, outcome);
+    return c.json({ state: row.state });
+  };
+
   app.post(
     "/jobs/:id/complete",
     asNode,
     validate("param", IdParam),
     validate("json", JobComplete),
-    async (c) => {
-      const b = c.req.valid("json");
-      const outcome = {
-        ok: true as const,
-        result: b.result,
-        exit_code: b.exit_code,
-        log_tail: b.log_tail,
-      };
-      const nodeId = callingNode(c.get("principal"));
-      const { row } = await s.queue.finish(c.req.valid("param").id, nodeId, b.attempt, outcome);
-      return c.json({ state: row.state });
+    (c) => {
+      const { attempt, result, exit_code, log_tail } = c.req.valid("json");
+      const outcome = { ok: true as const, result, exit_code, log_tail };
+      return report(c, c.req.valid("param").id, attempt, outcome);
     },
   );
 
-  app.post(
-    "/jobs/:id/fail",
-    asNode,
-    validate("param", IdParam),
-    validate("json", JobFail),
-    async (c) => {
-      const b = c.req.valid("json");
-      const outcome = {
-        ok: false as const,
-        error: b.error,
-        exit_code: b.exit_code,
-        log_tail: b.log_tail,
-      };
-      const nodeId = callingNode(c.get("principal"));
-      const { row } = await s.queue.finish(c.req.valid("param").id, nodeId, b.attempt, outcome);
-      return c.json({ state: row.state });
-    },
-  );
+  app.post("/jobs/:id/fail", asNode, validate("param", IdParam), validate("json", JobFail), (c) => {
+    const { attempt, error, exit_code, log_tail } = c.req.valid("json");
+    return report(c, c.req.valid("param").id, attempt, { ok: false, error, exit_code, log_tail });
+  });
 
   app.get("/roamers", read, (c) => c.json(s.roamers.list()));
 
