@@ -1,5 +1,6 @@
 /**
- * `fleet-hub`: the control-box program. Commands: `serve`, `token`, `version`.
+ * `fleet-hub`: the control-box program. Commands: `serve`, `token`, `job`, `roamer`, `mcp`,
+ * `version`.
  * The same file runs under `deno run` and is what `deno compile` builds.
  *
  * @module
@@ -9,6 +10,7 @@ import { HUB_SETTINGS, loadHubConfig, SERVE_FLAGS } from "./core/config.ts";
 import { serve } from "./core/serve.ts";
 import { tokenCommand } from "./cli/token.ts";
 import { jobCommand, roamerCommand } from "./cli/client.ts";
+import { mcpCommand } from "./cli/mcp.ts";
 import { runCli } from "../shared/cli.ts";
 import { getLogger } from "../shared/log.ts";
 import { settingsHelp } from "../shared/settings.ts";
@@ -23,6 +25,7 @@ Commands:
   token      create, list and revoke API tokens (see 'token --help')
   job        submit, list, show, cancel and retry jobs (see 'job --help')
   roamer     list, assign and release roamers (see 'roamer --help')
+  mcp        serve the fleet to AI assistants over MCP on stdio (see 'mcp --help')
   version    print the version
 
 Quick start:  fleet-hub serve --demo 20     (a simulated fleet of 20 nodes)
@@ -88,6 +91,7 @@ export function main(args: string[]): Promise<number> {
     token: tokenCommand,
     job: jobCommand,
     roamer: roamerCommand,
+    mcp: mcpCommand,
   }, args);
 }
 

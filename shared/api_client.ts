@@ -1,9 +1,12 @@
 /**
- * A typed client for the hub's HTTP API, used by the agent, the CLI, the MCP server and tests.
- * Errors from the hub arrive as {@link ApiError} carrying its problem details.
+ * A typed client for the hub's HTTP API, used by the agent, the CLI, the MCP server, the web UI
+ * and tests. Errors from the hub arrive as {@link ApiError} carrying its problem details.
+ *
+ * Only types come from the protocol (`import type`), so the browser bundle pulls in no zod.
  *
  * @module
  */
+import type { z } from "zod";
 import type {
   AgentSelf,
   AuditEntry,
@@ -21,16 +24,22 @@ import type {
   JobSpec,
   JobsRunningResult,
   JobSubmit,
+  Layout,
   MetricsResponse,
   NodeRecovery,
   NodeSummary,
   Problem,
   RoamerAssign,
   RoamerInfo,
+  SessionInfo as SessionInfoSchema,
+  TemplateInfo,
   TokenCreate,
   TokenCreated,
   TokenInfo,
 } from "./protocol/mod.ts";
+
+/** `GET /api/v1/session` answer: who the browser's session cookie stands for. */
+export type SessionInfo = z.infer<typeof SessionInfoSchema>;
 
 /** A non-2xx answer from the hub. */
 export class ApiError extends Error {
@@ -47,12 +56,30 @@ export class ApiError extends Error {
 
 /** Options of {@link ApiClient}. */
 export interface ApiClientOptions {
-  /** Base URL of the hub, e.g. `http://control:8765`. */
-  hub: string;
+  /**
+   * Base URL of the hub, e.g. `http://control:8765`. Left out in the browser: requests go to the
+   * page's own origin and the session cookie authenticates them (no token then).
+   */
+  hub?: string;
   token?: string;
-  /** Per-request timeout (default 10 s). */
+  /** Per-request timeout (default 10 s; 0 for none). */
   timeoutMs?: number;
   /** Aborts every request of this client (e.g. on shutdown). */
+  signal?: AbortSignal;
+  /** Called with the path of every request the hub refused with 401 (the web UI logs out). */
+  onUnauthorized?: (path: string) => void;
+  /**
+   * Sends the requests instead of the global `fetch` (the hub's own MCP endpoint calls its app
+   * in-process this way, with the caller's token).
+   */
+  fetch?: (request: Request) => Promise<Response>;
+  /** Headers sent with every request, e.g. `x-fleet-client: mcp` so the audit log says who. */
+  headers?: Record<string, string>;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Aborts this request (e.g. when the view that asked is gone). */
   signal?: AbortSignal;
 }
 
@@ -63,42 +90,88 @@ export interface ApiClientOptions {
  * ```ts
  * const api = new ApiClient({ hub: "http://127.0.0.1:8765", token });
  * const fleet = await api.fleet();
+ * // In the browser: same origin, the session cookie rides along.
+ * const web = new ApiClient({ timeoutMs: 0, onUnauthorized: () => showLogin() });
  * ```
  */
 export class ApiClient {
+  /** Base URL of the hub; empty in same-origin mode. */
   readonly hub: string;
   #token: string | undefined;
   #timeoutMs: number;
   #signal: AbortSignal | undefined;
+  #sameOrigin: boolean;
+  #onUnauthorized: ((path: string) => void) | undefined;
+  #fetch: ((request: Request) => Promise<Response>) | undefined;
+  #headers: Record<string, string>;
 
-  constructor(options: ApiClientOptions) {
+  constructor(options: ApiClientOptions = {}) {
+    this.#sameOrigin = options.hub === undefined;
+    if (this.#sameOrigin && options.token !== undefined) {
+      throw new TypeError(
+        "a same-origin client logs in with the session cookie: pass hub or no token",
+      );
+    }
     this.#signal = options.signal;
-    this.hub = options.hub.replace(/\/+$/, "");
+    this.hub = (options.hub ?? "").replace(/\/+$/, "");
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#onUnauthorized = options.onUnauthorized;
+    this.#fetch = options.fetch;
+    this.#headers = options.headers ?? {};
   }
 
-  /** Sends a request and parses the JSON answer; throws {@link ApiError} on non-2xx. */
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = {};
+  /** The request's signal: the timeout, the client's and the call's, whichever aborts first. */
+  #signalFor(call: AbortSignal | undefined, timeout: boolean): AbortSignal | undefined {
+    const all = [
+      ...(timeout && this.#timeoutMs > 0 ? [AbortSignal.timeout(this.#timeoutMs)] : []),
+      ...(this.#signal ? [this.#signal] : []),
+      ...(call ? [call] : []),
+    ];
+    return all.length > 1 ? AbortSignal.any(all) : all[0];
+  }
+
+  /** Sends a request; a non-2xx answer throws {@link ApiError} with the hub's problem details. */
+  async #send(
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<Response> {
+    const headers: Record<string, string> = { ...this.#headers };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(this.hub + path, {
+    const init: RequestInit = {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: this.#signal
-        ? AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), this.#signal])
-        : AbortSignal.timeout(this.#timeoutMs),
-    });
-    const text = await res.text();
+      ...(this.#sameOrigin ? { credentials: "same-origin" as const } : {}),
+      signal,
+    };
+    const res = this.#fetch
+      ? await this.#fetch(new Request(this.hub + path, init))
+      : await fetch(this.hub + path, init);
+    if (res.status === 401) this.#onUnauthorized?.(path);
     if (!res.ok) {
+      const text = await res.text();
       let problem: Problem | undefined;
       try {
         problem = JSON.parse(text) as Problem;
       } catch { /* not a problem body */ }
       throw new ApiError(res.status, problem, `${method} ${path}: HTTP ${res.status}`);
     }
+    return res;
+  }
+
+  /** Sends a request and parses the JSON answer; throws {@link ApiError} on non-2xx. */
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: CallOptions = {},
+  ): Promise<T> {
+    const res = await this.#send(method, path, body, this.#signalFor(options.signal, true));
+    const text = await res.text();
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
@@ -127,15 +200,26 @@ export class ApiClient {
     return this.request("GET", `/api/v1/nodes/${encodeURIComponent(id)}`);
   }
 
+  /** `DELETE /api/v1/nodes/:id`: forgets the node and revokes its tokens. */
+  removeNode(id: string): Promise<void> {
+    return this.request("DELETE", `/api/v1/nodes/${encodeURIComponent(id)}`);
+  }
+
   /** `GET /api/v1/nodes/:id/metrics`. */
   metrics(
     id: string,
     query: { from?: string | number; to?: string | number; step?: number } = {},
+    options?: CallOptions,
   ): Promise<MetricsResponse> {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
     const qs = q.size ? `?${q}` : "";
-    return this.request("GET", `/api/v1/nodes/${encodeURIComponent(id)}/metrics${qs}`);
+    return this.request(
+      "GET",
+      `/api/v1/nodes/${encodeURIComponent(id)}/metrics${qs}`,
+      undefined,
+      options,
+    );
   }
 
   /** `POST /api/v1/nodes/:id/recovery` (the node's own token). */
@@ -170,15 +254,16 @@ export class ApiClient {
   jobs(
     query: { state?: string; cluster?: string; node?: string; limit?: number; cursor?: string } =
       {},
+    options?: CallOptions,
   ): Promise<{ jobs: JobInfo[]; next_cursor: string | null }> {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
-    return this.request("GET", `/api/v1/jobs${q.size ? `?${q}` : ""}`);
+    return this.request("GET", `/api/v1/jobs${q.size ? `?${q}` : ""}`, undefined, options);
   }
 
   /** `GET /api/v1/jobs/:id` (with its history). */
-  job(id: string): Promise<JobInfo> {
-    return this.request("GET", `/api/v1/jobs/${encodeURIComponent(id)}`);
+  job(id: string, options?: CallOptions): Promise<JobInfo> {
+    return this.request("GET", `/api/v1/jobs/${encodeURIComponent(id)}`, undefined, options);
   }
 
   /** `POST /api/v1/jobs/:id/cancel` or `/retry`. */
@@ -250,6 +335,36 @@ export class ApiClient {
     return this.request("GET", "/api/v1/clusters");
   }
 
+  /** `GET /api/v1/templates`: the job templates of fleet.yml. */
+  templates(): Promise<TemplateInfo[]> {
+    return this.request("GET", "/api/v1/templates");
+  }
+
+  /** `GET /api/v1/layout`: where the operator placed nodes on the canvas. */
+  layout(): Promise<Layout> {
+    return this.request("GET", "/api/v1/layout");
+  }
+
+  /** `PUT /api/v1/layout`. */
+  saveLayout(layout: Layout): Promise<{ saved: number }> {
+    return this.request("PUT", "/api/v1/layout", layout);
+  }
+
+  /** `GET /api/v1/session`: who the session cookie stands for. */
+  session(): Promise<SessionInfo> {
+    return this.request("GET", "/api/v1/session");
+  }
+
+  /** `POST /api/v1/session`: trades an admin or viewer token for a session cookie. */
+  openSession(token: string): Promise<SessionInfo> {
+    return this.request("POST", "/api/v1/session", { token });
+  }
+
+  /** `DELETE /api/v1/session`: ends the session and clears its cookie. */
+  endSession(): Promise<void> {
+    return this.request("DELETE", "/api/v1/session");
+  }
+
   /** `GET /api/v1/hub/stats`. */
   stats(): Promise<HubStats> {
     return this.request("GET", "/api/v1/hub/stats");
@@ -282,6 +397,23 @@ export class ApiClient {
   /** `GET /api/v1/nodes/:id/containers`. */
   containers(node: string): Promise<ContainerInfo[]> {
     return this.request("GET", `/api/v1/nodes/${encodeURIComponent(node)}/containers`);
+  }
+
+  /**
+   * `GET /api/v1/nodes/:id/containers/:cid/logs`: the last `tail` lines as text, then (with
+   * `follow`) new ones as the container writes them. No timeout: a follow streams until the
+   * caller aborts it.
+   */
+  async containerLogs(
+    node: string,
+    container: string,
+    query: { tail: number; follow: boolean },
+    options: CallOptions = {},
+  ): Promise<ReadableStream<string>> {
+    const path = `/api/v1/nodes/${encodeURIComponent(node)}/containers/` +
+      `${encodeURIComponent(container)}/logs?tail=${query.tail}&follow=${query.follow ? 1 : 0}`;
+    const res = await this.#send("GET", path, undefined, this.#signalFor(options.signal, false));
+    return res.body!.pipeThrough(new TextDecoderStream());
   }
 
   /** `POST /api/v1/nodes/:id/containers/:cid/{restart,stop,remove}`. */

@@ -16,6 +16,7 @@ import { controlRoutes } from "../control/routes.ts";
 import { onboardingRoutes } from "../onboarding/routes.ts";
 import { configRoutes } from "./routes.ts";
 import { swarmRoutes } from "../swarm/routes.ts";
+import { mcpRoutes } from "../mcp/routes.ts";
 import { healthRoutes, statsRoutes } from "./routes.ts";
 import { webRoutes } from "../web.ts";
 import { getLogger } from "../../shared/log.ts";
@@ -62,15 +63,14 @@ export function buildApp(s: HubServices): Hono {
   const pageHeaders = secureHeaders({ contentSecurityPolicy: csp(["'self'", NONCE]) });
   const otherHeaders = secureHeaders({ contentSecurityPolicy: csp(["'self'"]) });
   app.use((c, next) => (c.req.path === "/" ? pageHeaders : otherHeaders)(c, next));
-  app.use(
-    "/api/*",
-    bodyLimit({
-      maxSize: s.config.maxBodyBytes,
-      onError: () => {
-        throw new PayloadTooLarge(s.config.maxBodyBytes);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: s.config.maxBodyBytes,
+    onError: () => {
+      throw new PayloadTooLarge(s.config.maxBodyBytes);
+    },
+  });
+  app.use("/api/*", limitBody);
+  app.use("/mcp", limitBody);
   app.route("/", healthRoutes(s));
   app.route("/", webRoutes());
   app.route("/", onboardingRoutes(s));
@@ -80,6 +80,8 @@ export function buildApp(s: HubServices): Hono {
   app.route("/api/v1", swarmRoutes(s));
   app.route("/api/v1", statsRoutes(s));
   app.route("/api/v1", controlRoutes(s));
+  // Its tools call this very app in-process, with the caller's own token.
+  app.route("/", mcpRoutes(s, (req) => app.fetch(req)));
 
   app.notFound((c) =>
     problemResponse(new NotFound(`no route ${c.req.method} ${new URL(c.req.url).pathname}`))

@@ -43,6 +43,8 @@ interface PrincipalBase {
   name: string;
   /** The browser session when the call came with the session cookie, else null. */
   session_id: string | null;
+  /** The client said it is the MCP server (`x-fleet-client: mcp`): audit entries note it. */
+  via?: "mcp";
 }
 
 /** A node agent calling: its node id is always known. */
@@ -434,6 +436,8 @@ export function authenticate(verifier: TokenVerifier, c: Context): Principal {
       "send this request",
     );
   }
+  // A label, not a credential: it only marks the audit entries this call writes.
+  if (c.req.header("x-fleet-client") === "mcp") principal.via = "mcp";
   return principal;
 }
 

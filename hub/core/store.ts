@@ -225,6 +225,8 @@ export interface AuditActor {
   name: string;
   kind: string;
   token_id: string | null;
+  /** The client the actor came through, when it said (`mcp`); kept in the entry's detail. */
+  via?: string;
 }
 
 /** What to record. */
@@ -261,7 +263,11 @@ export function insertAudit(db: Database, e: NewAuditEntry): number {
     e.action,
     e.target,
     e.result,
-    e.detail ? JSON.stringify(e.detail) : null,
+    e.actor.via
+      ? JSON.stringify({ ...e.detail, via: e.actor.via })
+      : e.detail
+      ? JSON.stringify(e.detail)
+      : null,
   );
   return row!.id;
 }

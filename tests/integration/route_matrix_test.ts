@@ -320,6 +320,15 @@ const ROWS: Row[] = [
     path: `/api/v1/nodes/n1/containers/web/${action}`,
   })),
 
+  // The MCP endpoint: admin and viewer tokens (the token's kind then decides which tools work).
+  {
+    route: "POST /mcp",
+    access: "read",
+    body: { jsonrpc: "2.0", id: 1, method: "ping" },
+  },
+  { route: "GET /mcp", access: "read" },
+  { route: "DELETE /mcp", access: "read" },
+
   // Logging out needs no credential (a dead session must be able to log out); last, as it ends
   // the cookie caller's session.
   { route: "DELETE /api/v1/session", access: "public", freshSession: true },

@@ -1,0 +1,396 @@
+/**
+ * `fleet-hub mcp` and `/mcp` with the MCP SDK's own client against a real hub and two real agents:
+ * the stdio server (status, nodes, exec on both agents, a process job to done, roamer assign and
+ * release, the audit log marking MCP), the hub's Streamable HTTP endpoint (bearer tokens, 401
+ * without one, a viewer offered only read-only tools and refused a write), bad arguments and hub
+ * errors as tool errors, `--read-only`, and a stdout that carries nothing but JSON-RPC.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import { type HubProcess, ROOT, startHub } from "../helpers/hub.ts";
+import { startAgent } from "../helpers/agent.ts";
+import { type Child, waitFor } from "../helpers/process.ts";
+import { waitControl } from "../helpers/control.ts";
+
+const FLEET = `clusters:
+  - id: lab
+    nodes: [m1, m2]
+roamers:
+  nodes: [r1]
+`;
+
+const READ_ONLY_TOOLS = [
+  "fleet_audit_list",
+  "fleet_cluster_list",
+  "fleet_docker_logs",
+  "fleet_docker_ps",
+  "fleet_job_list",
+  "fleet_job_status",
+  "fleet_node_get",
+  "fleet_node_list",
+  "fleet_node_metrics",
+  "fleet_roamer_list",
+  "fleet_status",
+];
+
+interface ToolResult {
+  content: { type: string; text: string }[];
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
+
+async function toolsOf(client: Client): Promise<Tool[]> {
+  return (await client.listTools()).tools as Tool[];
+}
+
+async function call(client: Client, name: string, args: Record<string, unknown> = {}) {
+  const r = await client.callTool({ name, arguments: args }) as ToolResult;
+  return { ...r, text: r.content.map((c) => c.text).join("\n") };
+}
+
+/** Calls a tool that must succeed; returns its structured content. */
+async function ok<T = Record<string, unknown>>(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<T> {
+  const r = await call(client, name, args);
+  assert.ok(!r.isError, `${name} failed: ${r.text}`);
+  assert.ok(r.text.length > 0 && !r.text.includes("\n"), `${name}: a one-line summary`);
+  return r.structuredContent as T;
+}
+
+async function setup(): Promise<{ hub: HubProcess; agents: Child[]; dir: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "fleet-mcp-" });
+  await Deno.writeTextFile(join(dir, "fleet.yml"), FLEET);
+  const hub = await startHub({ args: ["--config", join(dir, "fleet.yml")] });
+  const agents: Child[] = [];
+  for (const id of ["m1", "m2"]) {
+    const token = (await hub.admin.createToken({ kind: "node", node_id: id })).token;
+    const stateDir = await Deno.makeTempDir({ prefix: `fleet-${id}-`, dir });
+    agents.push(startAgent({ hub: hub.url, token, stateDir, interval: "1s" }));
+  }
+  for (const id of ["m1", "m2"]) await waitControl(hub.admin, id);
+  return { hub, agents, dir };
+}
+
+function stdioClient(hub: HubProcess, token: string, extra: string[] = []): StdioClientTransport {
+  return new StdioClientTransport({
+    command: Deno.execPath(),
+    args: [
+      "run",
+      "-A",
+      join(ROOT, "hub/main.ts"),
+      "mcp",
+      "--hub",
+      hub.url,
+      "--token",
+      token,
+      ...extra,
+    ],
+    env: { ...Deno.env.toObject(), FLEET_LOG_LEVEL: "warn" },
+    stderr: "ignore",
+  });
+}
+
+async function connect(transport: StdioClientTransport | StreamableHTTPClientTransport) {
+  const client = new Client({ name: "mcp-test", version: "1" });
+  await client.connect(transport);
+  return client;
+}
+
+Deno.test({
+  name: "mcp: stdio and HTTP servers drive a real fleet through the hub's API",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  const { hub, agents, dir } = await setup();
+  try {
+    await t.step("stdio: tools, status, nodes, exec, job, roamer, audit", async () => {
+      const client = await connect(stdioClient(hub, hub.adminToken));
+      try {
+        const tools = await toolsOf(client);
+        const names = tools.map((x) => x.name);
+        for (const n of [...READ_ONLY_TOOLS, "fleet_node_exec", "fleet_job_submit"]) {
+          assert.ok(names.includes(n), `${n} offered`);
+        }
+        for (const tool of tools) {
+          assert.ok(tool.outputSchema, `${tool.name} has an output schema`);
+          assert.equal(typeof tool.annotations?.readOnlyHint, "boolean", tool.name);
+          assert.equal(
+            tool.annotations?.readOnlyHint,
+            READ_ONLY_TOOLS.includes(tool.name),
+            `${tool.name} readOnlyHint`,
+          );
+        }
+        const exec = tools.find((x) => x.name === "fleet_node_exec")!;
+        assert.equal(exec.annotations?.destructiveHint, true);
+
+        const status = await ok<{ nodes: number; by_status: Record<string, number> }>(
+          client,
+          "fleet_status",
+        );
+        assert.equal(status.by_status.online, 2);
+
+        const list = await ok<{ nodes: { id: string; control: boolean }[] }>(
+          client,
+          "fleet_node_list",
+          { cluster: "lab", status: "online" },
+        );
+        assert.deepEqual(list.nodes.map((n) => n.id).sort(), ["m1", "m2"]);
+        assert.ok(list.nodes.every((n) => n.control));
+
+        const node = await ok<{ node: { id: string; cluster: string } }>(
+          client,
+          "fleet_node_get",
+          { node: "m1" },
+        );
+        assert.equal(node.node.cluster, "lab");
+
+        const ran = await ok<{
+          state: string;
+          exec_id: string;
+          results: { node_id: string; exit_code: number; stdout: string }[];
+        }>(client, "fleet_node_exec", {
+          nodes: ["m1", "m2"],
+          command: "echo fleet-$((6*7))",
+          timeout_s: 20,
+        });
+        assert.equal(ran.state, "done");
+        assert.deepEqual(
+          ran.results.map((r) => [r.node_id, r.exit_code, r.stdout]).sort(),
+          [["m1", 0, "fleet-42\n"], ["m2", 0, "fleet-42\n"]],
+        );
+        // The effect is the hub's own: the run is in its history.
+        assert.equal((await hub.admin.execRun(ran.exec_id)).state, "done");
+
+        const job = await ok<{ id: string }>(client, "fleet_job_submit", {
+          executor: "process",
+          command: "echo job-ok",
+          node: "m1",
+        });
+        const done = await waitFor(
+          async () => {
+            const s = await ok<{ job: { state: string } }>(client, "fleet_job_status", {
+              id: job.id,
+            });
+            return ["done", "failed"].includes(s.job.state) ? s.job : undefined;
+          },
+          `job ${job.id} to end`,
+          30_000,
+          250,
+        );
+        assert.equal(done.state, "done");
+        assert.equal((await hub.admin.job(job.id)).state, "done");
+
+        const assigned = await ok<{ roamer: { node_id: string; assignment: unknown } }>(
+          client,
+          "fleet_roamer_assign",
+          { roamer: "r1", cluster: "lab", mode: "manual" },
+        );
+        assert.equal(assigned.roamer.node_id, "r1");
+        const r1 = (await hub.admin.roamers()).find((r) => r.node_id === "r1")!;
+        assert.equal(r1.assignment?.cluster, "lab");
+        await ok(client, "fleet_roamer_release", { roamer: "r1" });
+        const listed = await ok<{ roamers: { node_id: string }[] }>(client, "fleet_roamer_list");
+        assert.deepEqual(listed.roamers.map((r) => r.node_id), ["r1"]);
+
+        const audit = await ok<{ entries: { action: string; detail: Record<string, unknown> }[] }>(
+          client,
+          "fleet_audit_list",
+          { action: "exec." },
+        );
+        const entry = audit.entries.find((e) => e.detail?.exec_id === ran.exec_id);
+        assert.ok(entry, "the exec is in the audit log");
+        assert.equal(entry.detail.via, "mcp");
+
+        const enroll = await ok<{ install: string; token: string }>(
+          client,
+          "fleet_enrollment_token_create",
+          { name: "new-node" },
+        );
+        assert.equal(
+          enroll.install,
+          `curl -fsSL ${hub.url}/install.sh | sudo sh -s -- --token ${enroll.token}`,
+        );
+      } finally {
+        await client.close();
+      }
+    });
+
+    await t.step(
+      "bad arguments name the field; an unknown node is the hub's 404; a hub that is down",
+      async () => {
+        const client = await connect(stdioClient(hub, hub.adminToken));
+        try {
+          const bad = await call(client, "fleet_node_exec", { nodes: "m1", command: "true" });
+          assert.equal(bad.isError, true);
+          assert.match(bad.text, /nodes/);
+          const badStatus = await call(client, "fleet_node_list", { status: "sleepy" });
+          assert.equal(badStatus.isError, true);
+          assert.match(badStatus.text, /status/);
+          const missing = await call(client, "fleet_node_get", { node: "nope-9" });
+          assert.equal(missing.isError, true);
+          assert.match(missing.text, /404.*nope-9/);
+        } finally {
+          await client.close();
+        }
+        // A hub that is down is a tool error, not a dead server.
+        const down = await connect(stdioClient({ ...hub, url: "http://127.0.0.1:1" }, "fca_x"));
+        try {
+          const r = await call(down, "fleet_status");
+          assert.equal(r.isError, true);
+          assert.match(r.text, /cannot reach the hub at http:\/\/127\.0\.0\.1:1/);
+        } finally {
+          await down.close();
+        }
+      },
+    );
+
+    await t.step("HTTP /mcp: bearer tokens, 401 without, a viewer gets read-only", async () => {
+      const http = (token: string) =>
+        new StreamableHTTPClientTransport(new URL(`${hub.url}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        });
+      const admin = await connect(http(hub.adminToken));
+      try {
+        const names = (await toolsOf(admin)).map((x) => x.name);
+        assert.ok(names.includes("fleet_node_exec"));
+        const status = await ok<{ nodes: number }>(admin, "fleet_status");
+        assert.equal(status.nodes, (await hub.admin.fleet()).nodes.length);
+      } finally {
+        await admin.close();
+      }
+
+      const none = await fetch(`${hub.url}/mcp`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+      });
+      assert.equal(none.status, 401);
+      assert.equal(none.headers.get("content-type"), "application/problem+json");
+      await none.body?.cancel();
+
+      const viewerToken = (await hub.admin.createToken({ kind: "viewer", name: "mcp-viewer" }))
+        .token;
+      const viewer = await connect(http(viewerToken));
+      try {
+        const names = (await toolsOf(viewer)).map((x) => x.name).sort();
+        assert.deepEqual(names, READ_ONLY_TOOLS);
+        await ok(viewer, "fleet_node_list");
+        const refused = await call(viewer, "fleet_node_exec", {
+          nodes: ["m1"],
+          command: "touch /tmp/never",
+        });
+        assert.equal(refused.isError, true);
+        assert.match(refused.text, /admin token/);
+        assert.equal((await hub.admin.execRuns()).runs.length, 1, "the viewer ran nothing");
+      } finally {
+        await viewer.close();
+      }
+    });
+
+    await t.step("--read-only: only read-only tools; stdout carries only JSON-RPC", async () => {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          join(ROOT, "hub/main.ts"),
+          "mcp",
+          "--hub",
+          hub.url,
+          "--token",
+          hub.adminToken,
+          "--read-only",
+        ],
+        env: { FLEET_LOG_LEVEL: "debug" },
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const writer = child.stdin.getWriter();
+      const send = (m: unknown) => writer.write(new TextEncoder().encode(JSON.stringify(m) + "\n"));
+      const lines: string[] = [];
+      let buffered = "";
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const response = async (id: number) => {
+        while (true) {
+          const found = lines.map((l) => JSON.parse(l)).find((m) => m.id === id);
+          if (found) return found;
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`stdout ended before answer ${id}`);
+          buffered += value;
+          const parts = buffered.split("\n");
+          buffered = parts.pop()!;
+          lines.push(...parts.filter((l) => l !== ""));
+        }
+      };
+      try {
+        await send({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: {
+            protocolVersion: "2025-06-18",
+            capabilities: {},
+            clientInfo: { name: "raw", version: "1" },
+          },
+        });
+        await response(1);
+        await send({ jsonrpc: "2.0", method: "notifications/initialized" });
+        await send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+        const tools = (await response(2)).result.tools as {
+          name: string;
+          annotations: { readOnlyHint: boolean };
+        }[];
+        assert.deepEqual(tools.map((x) => x.name).sort(), READ_ONLY_TOOLS);
+        assert.ok(tools.every((x) => x.annotations.readOnlyHint));
+        await send({
+          jsonrpc: "2.0",
+          id: 3,
+          method: "tools/call",
+          params: { name: "fleet_status" },
+        });
+        assert.equal((await response(3)).result.isError, undefined);
+        await send({
+          jsonrpc: "2.0",
+          id: 4,
+          method: "tools/call",
+          params: { name: "fleet_job_cancel", arguments: { id: "1" } },
+        });
+        const refused = await response(4);
+        assert.equal(refused.result.isError, true);
+        assert.match(refused.result.content[0].text, /read-only/);
+      } finally {
+        await writer.close();
+      }
+      const status = await child.status;
+      const rest = buffered + (await new Response(
+        new ReadableStream({
+          pull: async (c) => {
+            const { value, done } = await reader.read();
+            if (done) c.close();
+            else c.enqueue(new TextEncoder().encode(value));
+          },
+        }),
+      ).text());
+      lines.push(...rest.split("\n").filter((l) => l !== ""));
+      const stderr = await new Response(child.stderr).text();
+      assert.equal(status.code, 0, `exit code (stderr: ${stderr.slice(0, 500)})`);
+      assert.ok(lines.length >= 4);
+      for (const line of lines) {
+        assert.equal(JSON.parse(line).jsonrpc, "2.0", `not JSON-RPC on stdout: ${line}`);
+      }
+      // The logs went to stderr.
+      assert.match(stderr, /"msg":"mcp server on stdio"/);
+    });
+  } finally {
+    await Promise.all(agents.map((a) => a.stop()));
+    await hub.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
