@@ -10,6 +10,7 @@
  * @module
  */
 import type { Database } from "../core/db.ts";
+import { type AuditActor, insertAudit } from "../core/store.ts";
 import {
   assignRoamer,
   ensureRoamers,
@@ -202,8 +203,12 @@ export class RoamerPool {
     return row;
   }
 
-  /** Assigns an IDLE roamer to a cluster or template (409 otherwise). */
-  async assign(nodeId: string, spec: Assign, by: string): Promise<RoamerInfo> {
+  /**
+   * Assigns an IDLE roamer to a cluster or template (409 otherwise). `by` is an operator (the
+   * assignment is audited) or the name of the hub's own part that decided (`autoscaler`).
+   */
+  async assign(nodeId: string, spec: Assign, actor: AuditActor | string): Promise<RoamerInfo> {
+    const by = typeof actor === "string" ? actor : `${actor.kind}:${actor.name}`;
     const before = this.#row(nodeId);
     const inv = this.#config.inventory;
     if (spec.cluster !== undefined && !inv.clusters.some((c) => c.id === spec.cluster)) {
@@ -217,15 +222,31 @@ export class RoamerPool {
       ]);
     }
     const now = Date.now();
-    const row = await this.#db.write((tx) =>
-      assignRoamer(tx, nodeId, {
+    const row = await this.#db.write((tx) => {
+      const assigned = assignRoamer(tx, nodeId, {
         cluster: spec.cluster ?? null,
         template: spec.template ?? null,
         mode: spec.mode,
         until: spec.mode === "minutes" ? now + spec.minutes! * 60_000 : null,
         by,
-      }, now)
-    );
+      }, now);
+      if (assigned && typeof actor !== "string") {
+        insertAudit(tx, {
+          actor,
+          action: "roamer.assign",
+          target: nodeId,
+          result: "ok",
+          detail: {
+            cluster: assigned.cluster,
+            template: assigned.template,
+            mode: assigned.mode,
+            until: assigned.until,
+          },
+          at: now,
+        });
+      }
+      return assigned;
+    });
     if (!row) {
       throw new Conflict(
         `roamer ${nodeId} is ${before.state}; only an IDLE roamer can be assigned`,
@@ -242,11 +263,33 @@ export class RoamerPool {
     return this.info(row);
   }
 
-  /** Releases a roamer (409 when there is nothing to release). */
-  async release(nodeId: string, reason: string): Promise<RoamerInfo> {
+  /**
+   * Releases a roamer (409 when there is nothing to release). `by` is an operator (the release is
+   * audited) or the hub's own reason (`queue empty`).
+   */
+  async release(nodeId: string, by: AuditActor | string): Promise<RoamerInfo> {
+    const reason = typeof by === "string" ? by : `released by ${by.kind}:${by.name}`;
     const before = this.#row(nodeId);
     const now = Date.now();
-    const row = await this.#db.write((tx) => releaseRoamer(tx, nodeId, reason, now));
+    const row = await this.#db.write((tx) => {
+      const released = releaseRoamer(tx, nodeId, reason, now);
+      if (released && typeof by !== "string") {
+        insertAudit(tx, {
+          actor: by,
+          action: "roamer.release",
+          target: nodeId,
+          result: "ok",
+          detail: {
+            cluster: before.cluster,
+            template: before.template,
+            from: before.state,
+            state: released.state,
+          },
+          at: now,
+        });
+      }
+      return released;
+    });
     if (!row) {
       throw new Conflict(
         before.release_requested

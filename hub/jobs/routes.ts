@@ -1,6 +1,6 @@
 /**
  * The job queue and the roamer pool over HTTP. Operators (admin) submit, cancel and retry jobs
- * and assign or release roamers; viewers read; node tokens claim (long-poll), heartbeat and
+ * and assign or release roamers (the services audit these as the caller); viewers read; node tokens claim (long-poll), heartbeat and
  * report — only for themselves, and only while they hold the job's current attempt (a stale
  * worker gets 409) — and say which jobs they really run after a restart, so the rest return to
  * the queue at once. The behaviour is in `service.ts` (the queue) and `roamers.ts`.
@@ -46,7 +46,7 @@ export function jobRoutes(s: HubServices): Hono<Env> {
   app.get("/templates", read, (c) => c.json(s.queue.templates()));
 
   app.post("/jobs", admin, validate("json", JobSubmit), async (c) => {
-    const row = await s.queue.submit(c.req.valid("json"));
+    const row = await s.queue.submit(c.req.valid("json"), c.get("principal"));
     return c.json({ id: String(row.id), state: row.state }, 201);
   });
 
@@ -70,12 +70,12 @@ export function jobRoutes(s: HubServices): Hono<Env> {
   });
 
   app.post("/jobs/:id/cancel", admin, validate("param", IdParam), async (c) => {
-    const { row } = await s.queue.cancel(c.req.valid("param").id);
+    const { row } = await s.queue.cancel(c.req.valid("param").id, c.get("principal"));
     return c.json(jobInfo(row));
   });
 
   app.post("/jobs/:id/retry", admin, validate("param", IdParam), async (c) => {
-    const { row } = await s.queue.retry(c.req.valid("param").id);
+    const { row } = await s.queue.retry(c.req.valid("param").id, c.get("principal"));
     return c.json(jobInfo(row));
   });
 
@@ -138,14 +138,13 @@ export function jobRoutes(s: HubServices): Hono<Env> {
     validate("param", RoamerParam),
     validate("json", RoamerAssign),
     async (c) => {
-      const by = `${c.get("principal").kind}:${c.get("principal").name}`;
-      return c.json(await s.roamers.assign(c.req.valid("param").id, c.req.valid("json"), by));
+      const { id } = c.req.valid("param");
+      return c.json(await s.roamers.assign(id, c.req.valid("json"), c.get("principal")));
     },
   );
 
   app.post("/roamers/:id/release", admin, validate("param", RoamerParam), async (c) => {
-    const by = `${c.get("principal").kind}:${c.get("principal").name}`;
-    return c.json(await s.roamers.release(c.req.valid("param").id, `released by ${by}`));
+    return c.json(await s.roamers.release(c.req.valid("param").id, c.get("principal")));
   });
 
   return app;

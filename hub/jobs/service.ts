@@ -8,6 +8,7 @@
  * @module
  */
 import type { Database } from "../core/db.ts";
+import { type AuditActor, insertAudit } from "../core/store.ts";
 import {
   cancelJob,
   claimJob,
@@ -167,11 +168,36 @@ export class JobQueue {
     };
   }
 
-  /** Enqueues a job; resolves once it is durable. */
-  async submit(spec: ParsedSubmit): Promise<JobRow> {
+  /**
+   * Enqueues a job; resolves once it is durable. With `by` (an operator, not the hub itself) the
+   * submission is audited in the same transaction.
+   */
+  async submit(spec: ParsedSubmit, by?: AuditActor): Promise<JobRow> {
     const job = this.resolve(spec);
     const now = Date.now();
-    const { row, transition } = await this.#db.write((tx) => insertJob(tx, job, now));
+    const { row, transition } = await this.#db.write((tx) => {
+      const added = insertJob(tx, job, now);
+      if (by) {
+        const command = Array.isArray(job.command) ? job.command.join(" ") : job.command;
+        insertAudit(tx, {
+          actor: by,
+          action: "job.submit",
+          target: String(added.row.id),
+          result: "ok",
+          detail: {
+            template: job.template,
+            executor: job.executor,
+            image: job.image,
+            command: command?.slice(0, 1000) ?? null,
+            cluster: job.cluster,
+            node: job.node,
+            priority: job.priority,
+          },
+          at: now,
+        });
+      }
+      return added;
+    });
     this.#announce([transition]);
     return row;
   }
@@ -265,16 +291,43 @@ export class JobQueue {
     return this.#guarded(id, (tx) => finishJob(tx, id, nodeId, attempt, outcome, now), "report on");
   }
 
-  /** Cancels an unfinished job; its worker learns it on its next heartbeat (409). */
-  cancel(id: number): Promise<{ row: JobRow }> {
+  /** Cancels an unfinished job (audited as `by`); its worker learns it on its next heartbeat. */
+  cancel(id: number, by: AuditActor): Promise<{ row: JobRow }> {
     const now = Date.now();
-    return this.#guarded(id, (tx) => cancelJob(tx, id, now), "cancel");
+    return this.#guarded(
+      id,
+      (tx) => this.#audited(tx, cancelJob(tx, id, now), "cancel", by),
+      "cancel",
+    );
   }
 
-  /** Re-queues a failed or cancelled job. */
-  retry(id: number): Promise<{ row: JobRow }> {
+  /** Re-queues a failed or cancelled job (audited as `by`). */
+  retry(id: number, by: AuditActor): Promise<{ row: JobRow }> {
     const now = Date.now();
-    return this.#guarded(id, (tx) => retryJob(tx, id, now), "retry");
+    return this.#guarded(
+      id,
+      (tx) => this.#audited(tx, retryJob(tx, id, now), "retry", by),
+      "retry",
+    );
+  }
+
+  /** Records an operator's change of a job in its own transaction; a refused change is not one. */
+  #audited<T extends { row: JobRow } | undefined>(
+    tx: Database,
+    result: T,
+    action: "cancel" | "retry",
+    by: AuditActor,
+  ): T {
+    if (result) {
+      insertAudit(tx, {
+        actor: by,
+        action: `job.${action}`,
+        target: String(result.row.id),
+        result: "ok",
+        detail: { state: result.row.state, attempts: result.row.attempts },
+      });
+    }
+    return result;
   }
 
   /** Jobs, newest first, filtered; the cursor is the last job's id. */

@@ -3,11 +3,18 @@
  * API through {@link ApiClient}, so the same server runs on a laptop against a remote hub
  * (`fleet-hub mcp`, stdio) and inside the hub (`/mcp`, Streamable HTTP). Hub errors come back as
  * tool errors carrying the hub's message; viewer tokens and `readOnly` get only read-only tools.
+ * Resources and prompts (read-only, for every token) are in `context.ts`.
  *
  * @module
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { CallToolRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  type ServerNotification,
+  type ServerRequest,
+} from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
 import {
@@ -18,6 +25,7 @@ import {
 } from "../../shared/protocol/enums.ts";
 import type { ExecInfo, JobInfo, NodeSummary } from "../../shared/protocol/mod.ts";
 import { VERSION } from "../../shared/version.ts";
+import { count, countText, fleetStatus, registerContext } from "./context.ts";
 
 /** Options of {@link buildMcpServer}. */
 export interface McpServerOptions {
@@ -59,6 +67,7 @@ const NodeRow = z.object({
   mem_pct: z.number().nullable(),
 });
 const JobRow = loose({ id: z.string(), state: z.string() });
+const JOB_ENDED = new Set(["done", "failed", "cancelled"]);
 const RoamerRow = loose({ node_id: z.string(), state: z.string() });
 
 function nodeRow(n: NodeSummary): z.infer<typeof NodeRow> {
@@ -76,16 +85,6 @@ function nodeRow(n: NodeSummary): z.infer<typeof NodeRow> {
     cpu_pct: n.last_sample?.cpu?.pct ?? null,
     mem_pct: n.last_sample?.mem?.pct ?? null,
   };
-}
-
-function count<T>(items: T[], key: (t: T) => string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const i of items) out[key(i)] = (out[key(i)] ?? 0) + 1;
-  return out;
-}
-
-function countText(counts: Record<string, number>): string {
-  return Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ") || "none";
 }
 
 /** One node's part of an exec, as the tool shows it: its streams split out. */
@@ -129,6 +128,41 @@ function errorText(error: unknown, hub: string): string {
   return (error as Error)?.message ?? String(error);
 }
 
+/** What a tool may do besides answering: report progress when the client asked for it. */
+export interface ToolContext {
+  /** Sends `notifications/progress` (a no-op without a progress token); never throws. */
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+}
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/**
+ * How long a result waits after a progress notification. The SDK's client handles notifications
+ * a microtask later but responses at once, dropping the progress handler: a notification read in
+ * the same chunk as the result would be lost.
+ */
+const PROGRESS_SETTLE_MS = 20;
+
+function toolContext(extra: Extra | undefined): ToolContext & { settle(): Promise<void> } {
+  const token = extra?._meta?.progressToken;
+  let lastSent = 0;
+  return {
+    progress: async (progress, total, message) => {
+      if (token === undefined || !extra) return;
+      // A lost notification must not fail the tool: the result still tells the whole story.
+      await extra.sendNotification({
+        method: "notifications/progress",
+        params: { progressToken: token, progress, total, message },
+      }).catch(() => {});
+      lastSent = Date.now();
+    },
+    settle: async () => {
+      const left = lastSent + PROGRESS_SETTLE_MS - Date.now();
+      if (left > 0) await new Promise((r) => setTimeout(r, left));
+    },
+  };
+}
+
 interface ToolDef<I extends z.ZodRawShape, O extends z.ZodRawShape> {
   name: string;
   title: string;
@@ -138,7 +172,10 @@ interface ToolDef<I extends z.ZodRawShape, O extends z.ZodRawShape> {
   readOnly: boolean;
   destructive?: boolean;
   idempotent?: boolean;
-  run(args: z.infer<z.ZodObject<I>>): Promise<{ summary: string; data: z.infer<z.ZodObject<O>> }>;
+  run(
+    args: z.infer<z.ZodObject<I>>,
+    ctx: ToolContext,
+  ): Promise<{ summary: string; data: z.infer<z.ZodObject<O>> }>;
 }
 
 /** Names of the tools {@link buildMcpServer} can offer, with whether each is read-only. */
@@ -209,9 +246,11 @@ export async function buildMcpServer(
         },
       },
       // The SDK's generic callback type does not follow our generic shape: checked by run's type.
-      (async (args: z.infer<z.ZodObject<I>>): Promise<CallToolResult> => {
+      (async (args: z.infer<z.ZodObject<I>>, extra: Extra): Promise<CallToolResult> => {
+        const ctx = toolContext(extra);
         try {
-          const { summary, data } = await def.run(args);
+          const { summary, data } = await def.run(args, ctx);
+          await ctx.settle();
           return {
             content: [{ type: "text", text: summary }],
             structuredContent: data as Record<string, unknown>,
@@ -221,6 +260,23 @@ export async function buildMcpServer(
         }
       }) as never,
     );
+  };
+
+  /** Polls a job until it ends or `wait_s` passes; each state change is a progress step. */
+  const waitJob = async (id: string, wait_s: number, ctx: ToolContext): Promise<JobInfo> => {
+    const deadline = Date.now() + wait_s * 1000;
+    let job = await api.job(id);
+    let step = 0;
+    await ctx.progress(step, undefined, `job ${id} ${job.state}`);
+    while (!JOB_ENDED.has(job.state) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(500, deadline - Date.now())));
+      const next = await api.job(id);
+      if (next.state !== job.state) {
+        await ctx.progress(++step, undefined, `job ${id} ${next.state}`);
+      }
+      job = next;
+    }
+    return job;
   };
 
   add({
@@ -237,22 +293,11 @@ export async function buildMcpServer(
     },
     readOnly: true,
     run: async () => {
-      const [fleet, clusters] = await Promise.all([api.fleet(), api.clusters()]);
-      const by_status = count(fleet.nodes, (n) => n.status);
-      const queue = {
-        pending: clusters.reduce((s, c) => s + c.queue.pending, 0),
-        running: clusters.reduce((s, c) => s + c.queue.running, 0),
-      };
+      const st = await fleetStatus(api);
       return {
-        summary: `${fleet.nodes.length} nodes (${countText(by_status)}); ` +
-          `${clusters.length} clusters; queue ${queue.pending} pending, ${queue.running} running`,
-        data: {
-          hub_version: fleet.hub.version,
-          nodes: fleet.nodes.length,
-          by_status,
-          clusters,
-          queue,
-        },
+        summary: `${st.nodes} nodes (${countText(st.by_status)}); ${st.clusters.length} ` +
+          `clusters; queue ${st.queue.pending} pending, ${st.queue.running} running`,
+        data: st,
       };
     },
   });
@@ -377,13 +422,29 @@ export async function buildMcpServer(
     },
     readOnly: false,
     destructive: true,
-    run: async ({ command, nodes, cluster, timeout_s, wait_s }) => {
+    run: async ({ command, nodes, cluster, timeout_s, wait_s }, ctx) => {
       const started = await api.exec({ command, nodes, cluster, timeout_s });
       const deadline = Date.now() + (wait_s ?? Math.min(timeout_s + 5, 120)) * 1000;
       let run = await api.execRun(started.id);
+      // The start is announced, so a client sees the total even when every node ends at once.
+      await ctx.progress(0, run.results?.length ?? 0, `started on ${run.results?.length} nodes`);
+      let reported = 0;
+      // Progress = nodes finished (offline ones count: they are done too), total = nodes.
+      const report = async () => {
+        const total = run.results?.length ?? 0;
+        const finished = (run.results ?? []).filter((r) => r.state !== "running").length;
+        if (finished === reported) return;
+        reported = finished;
+        await ctx.progress(finished, total, `${finished} of ${total} nodes finished`);
+      };
+      await report();
+      // Most commands end in milliseconds: poll soon, then back off to 250 ms.
+      let pause = 10;
       while (run.state === "running" && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, Math.min(250, deadline - Date.now())));
+        await new Promise((r) => setTimeout(r, Math.min(pause, deadline - Date.now())));
+        pause = Math.min(pause * 2, 250);
         run = await api.execRun(started.id);
+        await report();
       }
       const results = execResults(run);
       return {
@@ -498,12 +559,22 @@ export async function buildMcpServer(
       priority: z.number().int().min(0).max(1000).optional().describe("higher runs first"),
       max_attempts: z.number().int().min(1).max(100).optional(),
       timeout_s: z.number().int().min(1).max(7 * 86_400).optional(),
+      wait_s: z.number().min(0).max(600).optional().describe(
+        "wait up to this many seconds for the job to end and return its final state " +
+          "(default 0: return once queued)",
+      ),
     },
-    output: { id: z.string(), state: z.string() },
+    output: {
+      id: z.string(),
+      state: z.string(),
+      job: JobRow.optional().describe("the job as the wait left it (with wait_s)"),
+    },
     readOnly: false,
-    run: async (spec) => {
+    run: async ({ wait_s, ...spec }, ctx) => {
       const r = await api.submitJob(spec as Parameters<ApiClient["submitJob"]>[0]);
-      return { summary: `job ${r.id} ${r.state}`, data: r };
+      if (!wait_s) return { summary: `job ${r.id} ${r.state}`, data: r };
+      const job = await waitJob(r.id, wait_s, ctx);
+      return { summary: jobLine(job), data: { id: job.id, state: job.state, job } };
     },
   });
 
@@ -636,8 +707,8 @@ export async function buildMcpServer(
   add({
     name: "fleet_audit_list",
     title: "Audit log",
-    description: "Who did what, newest first: exec runs, container actions, tokens, " +
-      "enrollments. Actions taken through MCP carry detail.via = mcp.",
+    description: "Who did what, newest first: exec runs, container actions, jobs, roamers, " +
+      "tokens, enrollments. Actions taken through MCP carry detail.via = mcp.",
     input: {
       action: z.string().max(64).optional().describe("an action (exec.run) or family (exec.)"),
       target: z.string().max(256).optional(),
@@ -697,5 +768,7 @@ export async function buildMcpServer(
     },
   });
 
+  // Resources and prompts only read: every token gets them.
+  registerContext(mcp, api);
   return mcp;
 }

@@ -1,7 +1,8 @@
 /**
  * The audit log: token changes over HTTP and from the local CLI are recorded with who did it,
  * entries page newest first and filter by action, viewers may read it and node tokens may not,
- * and every control route refuses viewer and node tokens (and changes nothing).
+ * every control route refuses viewer and node tokens (and changes nothing), and job submit,
+ * cancel and retry and roamer assign and release are recorded with who did them.
  */
 import assert from "node:assert/strict";
 import { hubCli, startHub } from "../helpers/hub.ts";
@@ -121,5 +122,54 @@ Deno.test("control routes refuse viewer and node tokens and change nothing", asy
     assert.deepEqual(actions, ["token.create", "token.create"]);
   } finally {
     await hub.stop();
+  }
+});
+
+Deno.test("audit: job submit, cancel, retry and roamer assign, release over HTTP", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fleet-audit-jobs-" });
+  const config = `${dir}/fleet.yml`;
+  await Deno.writeTextFile(
+    config,
+    "clusters:\n  - id: lab\n    nodes: [w1]\nroamers:\n  nodes: [r1]\n",
+  );
+  const hub = await startHub({ args: ["--config", config] });
+  try {
+    const ops = await hub.admin.createToken({ kind: "admin", name: "ops" });
+    const api = new ApiClient({ hub: hub.url, token: ops.token });
+    const job = await api.submitJob({ executor: "process", command: "sleep 1", cluster: "lab" });
+    await api.jobAction(job.id, "cancel");
+    await api.jobAction(job.id, "retry");
+    await api.assignRoamer("r1", { cluster: "lab", mode: "manual" });
+    await api.releaseRoamer("r1");
+    // Refused changes are not entries: cancelling twice, releasing what is being released.
+    await api.jobAction(job.id, "cancel");
+    await assert.rejects(() => api.jobAction(job.id, "cancel"), status(409));
+    await assert.rejects(() => api.releaseRoamer("r1"), status(409));
+
+    const entries = (await hub.admin.audit({ actor: "ops" })).entries;
+    assert.deepEqual(entries.map((e) => [e.action, e.target]), [
+      ["job.cancel", job.id],
+      ["roamer.release", "r1"],
+      ["roamer.assign", "r1"],
+      ["job.retry", job.id],
+      ["job.cancel", job.id],
+      ["job.submit", job.id],
+    ]);
+    for (const e of entries) {
+      assert.deepEqual(e.actor, { name: "ops", kind: "admin", token_id: ops.id });
+      assert.equal(e.result, "ok");
+      assert.equal(e.detail?.via, undefined, "not through MCP");
+    }
+    const byAction = new Map(entries.map((e) => [e.action, e]));
+    assert.equal(byAction.get("job.submit")!.detail?.command, "sleep 1");
+    assert.equal(byAction.get("job.submit")!.detail?.cluster, "lab");
+    assert.equal(byAction.get("job.retry")!.detail?.state, "pending");
+    assert.equal(byAction.get("roamer.assign")!.detail?.mode, "manual");
+    assert.equal(byAction.get("roamer.release")!.detail?.from, "ASSIGNED");
+    assert.equal((await hub.admin.audit({ action: "job." })).entries.length, 4);
+    assert.equal((await hub.admin.audit({ action: "roamer." })).entries.length, 2);
+  } finally {
+    await hub.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,9 +1,11 @@
 /**
  * `fleet-hub mcp` and `/mcp` with the MCP SDK's own client against a real hub and two real agents:
- * the stdio server (status, nodes, exec on both agents, a process job to done, roamer assign and
- * release, the audit log marking MCP), the hub's Streamable HTTP endpoint (bearer tokens, 401
- * without one, a viewer offered only read-only tools and refused a write), bad arguments and hub
- * errors as tool errors, `--read-only`, and a stdout that carries nothing but JSON-RPC.
+ * the stdio server (status, nodes, metrics, exec on both agents with progress, a process job to
+ * done, waited on with progress, roamer assign and release, the audit log marking MCP), resources
+ * and prompts built from the fleet's real data, the hub's Streamable HTTP endpoint (bearer tokens,
+ * 401 without one, progress as SSE, a viewer offered only read-only tools and refused a write), bad
+ * arguments and hub errors as tool errors, `--read-only`, a stdout that carries nothing but
+ * JSON-RPC, and the container tools on a real dockerd (skipped without one, as containers_test).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -15,6 +17,16 @@ import { type HubProcess, ROOT, startHub } from "../helpers/hub.ts";
 import { startAgent } from "../helpers/agent.ts";
 import { type Child, waitFor } from "../helpers/process.ts";
 import { waitControl } from "../helpers/control.ts";
+import { DOCKER_INSTALL, DOCKER_MISSING, startDockerd } from "../helpers/dockerd.ts";
+
+const CI = Deno.env.get("CI") === "true";
+if (DOCKER_MISSING.length && !CI) {
+  console.error(
+    `\n!! SKIPPED the MCP container tools test: missing ${
+      DOCKER_MISSING.join(", ")
+    }; install with: ${DOCKER_INSTALL}\n`,
+  );
+}
 
 const FLEET = `clusters:
   - id: lab
@@ -47,8 +59,19 @@ async function toolsOf(client: Client): Promise<Tool[]> {
   return (await client.listTools()).tools as Tool[];
 }
 
-async function call(client: Client, name: string, args: Record<string, unknown> = {}) {
-  const r = await client.callTool({ name, arguments: args }) as ToolResult;
+type Progress = { progress: number; total?: number; message?: string };
+
+async function call(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+  onprogress?: (p: Progress) => void,
+) {
+  const r = await client.callTool(
+    { name, arguments: args },
+    undefined,
+    onprogress ? { onprogress } : undefined,
+  ) as ToolResult;
   return { ...r, text: r.content.map((c) => c.text).join("\n") };
 }
 
@@ -57,8 +80,9 @@ async function ok<T = Record<string, unknown>>(
   client: Client,
   name: string,
   args: Record<string, unknown> = {},
+  onprogress?: (p: Progress) => void,
 ): Promise<T> {
-  const r = await call(client, name, args);
+  const r = await call(client, name, args, onprogress);
   assert.ok(!r.isError, `${name} failed: ${r.text}`);
   assert.ok(r.text.length > 0 && !r.text.includes("\n"), `${name}: a one-line summary`);
   return r.structuredContent as T;
@@ -151,6 +175,7 @@ Deno.test({
         );
         assert.equal(node.node.cluster, "lab");
 
+        const progress: Progress[] = [];
         const ran = await ok<{
           state: string;
           exec_id: string;
@@ -159,14 +184,39 @@ Deno.test({
           nodes: ["m1", "m2"],
           command: "echo fleet-$((6*7))",
           timeout_s: 20,
-        });
+        }, (p) => progress.push(p));
         assert.equal(ran.state, "done");
+        // Per finished node, ending at the total; never going back.
+        assert.ok(progress.length >= 2, JSON.stringify(progress));
+        assert.deepEqual(progress.at(-1), {
+          progress: 2,
+          total: 2,
+          message: "2 of 2 nodes finished",
+        });
+        assert.ok(
+          progress.every((p, i) =>
+            p.total === 2 && (i === 0 || p.progress > progress[i - 1].progress)
+          ),
+        );
         assert.deepEqual(
           ran.results.map((r) => [r.node_id, r.exit_code, r.stdout]).sort(),
           [["m1", 0, "fleet-42\n"], ["m2", 0, "fleet-42\n"]],
         );
         // The effect is the hub's own: the run is in its history.
         assert.equal((await hub.admin.execRun(ran.exec_id)).state, "done");
+
+        // Waiting: the final state comes back, state changes as progress.
+        const states: Progress[] = [];
+        const waited = await ok<{ id: string; state: string; job: { log_tail: string } }>(
+          client,
+          "fleet_job_submit",
+          { executor: "process", command: "echo waited-ok", node: "m2", wait_s: 30 },
+          (p) => states.push(p),
+        );
+        assert.equal(waited.state, "done");
+        assert.match(waited.job.log_tail, /waited-ok/);
+        assert.ok(states.length >= 2, JSON.stringify(states));
+        assert.match(states.at(-1)!.message!, new RegExp(`job ${waited.id} done`));
 
         const job = await ok<{ id: string }>(client, "fleet_job_submit", {
           executor: "process",
@@ -207,6 +257,46 @@ Deno.test({
         const entry = audit.entries.find((e) => e.detail?.exec_id === ran.exec_id);
         assert.ok(entry, "the exec is in the audit log");
         assert.equal(entry.detail.via, "mcp");
+        // Jobs and roamers too, through the hub's own API.
+        const jobAudit = (await hub.admin.audit({ action: "job.submit" })).entries;
+        assert.deepEqual(jobAudit.map((e) => e.target).sort(), [job.id, waited.id].sort());
+        assert.ok(jobAudit.every((e) => e.detail?.via === "mcp" && e.actor.kind === "admin"));
+        for (const action of ["roamer.assign", "roamer.release"]) {
+          const [e] = (await hub.admin.audit({ action })).entries;
+          assert.equal(e?.target, "r1", action);
+          assert.equal(e.detail?.via, "mcp", action);
+        }
+        assert.equal(
+          (await hub.admin.audit({ action: "roamer.assign" })).entries[0].detail?.cluster,
+          "lab",
+        );
+
+        // Metrics the agents pushed (every second): numbers, with nulls for silent buckets.
+        const metrics = await waitFor(
+          async () => {
+            const m = await ok<
+              { ts: number[]; series: Record<string, { avg: (number | null)[] }> }
+            >(
+              client,
+              "fleet_node_metrics",
+              { node: "m1", series: ["cpu_pct", "mem_pct", "no_such"], range: "5m", step: 1 },
+            );
+            return m.series.mem_pct?.avg.some((v) => typeof v === "number") ? m : undefined;
+          },
+          "m1 metrics",
+          20_000,
+          500,
+        );
+        assert.deepEqual(Object.keys(metrics.series).sort(), ["cpu_pct", "mem_pct"]);
+        for (const s of Object.values(metrics.series)) {
+          assert.equal(s.avg.length, metrics.ts.length);
+          assert.ok(s.avg.every((v) => v === null || Number.isFinite(v)));
+        }
+        const metricsText = await call(client, "fleet_node_metrics", {
+          node: "m1",
+          series: ["no_such"],
+        });
+        assert.match(metricsText.text, /no series no_such/);
 
         const enroll = await ok<{ install: string; token: string }>(
           client,
@@ -216,6 +306,87 @@ Deno.test({
         assert.equal(
           enroll.install,
           `curl -fsSL ${hub.url}/install.sh | sudo sh -s -- --token ${enroll.token}`,
+        );
+      } finally {
+        await client.close();
+      }
+    });
+
+    await t.step("resources and prompts carry the fleet's real data", async () => {
+      const client = await connect(stdioClient(hub, hub.adminToken));
+      try {
+        const templates = (await client.listResourceTemplates()).resourceTemplates;
+        assert.deepEqual(
+          templates.map((x: { uriTemplate: string }) => x.uriTemplate).sort(),
+          ["fleet://jobs/{id}/log", "fleet://nodes/{id}"],
+        );
+        const uris = (await client.listResources()).resources.map((r: { uri: string }) => r.uri);
+        for (const u of ["fleet://fleet", "fleet://nodes/m1", "fleet://nodes/m2"]) {
+          assert.ok(uris.includes(u), `${u} listed`);
+        }
+        const done = (await hub.admin.jobs({ state: "done", limit: 1 })).jobs[0];
+        assert.ok(done, "the first step left a finished job");
+        assert.ok(uris.includes(`fleet://jobs/${done.id}/log`), "a recent job's log listed");
+
+        const [node] = (await client.readResource({ uri: "fleet://nodes/m1" })).contents;
+        assert.equal(node.mimeType, "application/json");
+        const summary = JSON.parse(node.text as string);
+        assert.equal(summary.id, "m1");
+        assert.equal(summary.cluster, "lab");
+        const [log] = (await client.readResource({ uri: `fleet://jobs/${done.id}/log` })).contents;
+        assert.equal(log.mimeType, "text/plain");
+        assert.equal(log.text, (await hub.admin.job(done.id)).log_tail);
+        assert.match(log.text as string, /ok/);
+        const [fleet] = (await client.readResource({ uri: "fleet://fleet" })).contents;
+        assert.equal(JSON.parse(fleet.text as string).by_status.online, 2);
+        await assert.rejects(() => client.readResource({ uri: "fleet://nodes/nope-9" }), /nope-9/);
+
+        const prompts = (await client.listPrompts()).prompts;
+        assert.deepEqual(prompts.map((p: { name: string }) => p.name).sort(), [
+          "diagnose_node",
+          "triage_fleet",
+        ]);
+        // A node that never connected; a threshold of 0 % makes every disk full; a failed job.
+        await hub.admin.createToken({ kind: "node", node_id: "m9" });
+        const failed = await hub.admin.submitJob({
+          executor: "process",
+          command: "exit 3",
+          node: "m2",
+          max_attempts: 1,
+        });
+        await waitFor(
+          async () => (await hub.admin.job(failed.id)).state === "failed",
+          "job to fail",
+          30_000,
+          250,
+        );
+        const triage = await client.getPrompt({
+          name: "triage_fleet",
+          arguments: { temp_c: "0", disk_pct: "0" },
+        });
+        const text = (triage.messages[0].content as { text: string }).text;
+        assert.match(text, /Not online \(1\):\n- m9 [a-z]+, never seen/);
+        assert.match(text, /Hot, above 0 °C/);
+        assert.match(
+          text,
+          new RegExp(`job ${failed.id} process on m2, attempt 1 of 1: exit code 3`),
+        );
+        // Disks of the agents' host are above 0 %: both nodes are listed.
+        assert.match(text, /Disk above 0 % \(2\):\n- m[12] [0-9.]+ % on \//);
+        const defaults = await client.getPrompt({ name: "triage_fleet", arguments: {} });
+        assert.match((defaults.messages[0].content as { text: string }).text, /above 80 °C/);
+
+        const diag = await client.getPrompt({ name: "diagnose_node", arguments: { node: "m2" } });
+        const d = (diag.messages[0].content as { text: string }).text;
+        assert.match(d, /^Diagnose node m2/);
+        assert.match(d, /Status online, cluster lab/);
+        assert.match(d, /- mem_pct: avg [0-9.]+/);
+        assert.match(d, new RegExp(`- job ${failed.id} process failed \\(exit 3\\)`));
+        // These agents run without Docker: the brief says so rather than failing.
+        assert.match(d, /Containers:\n- not available: /);
+        await assert.rejects(
+          () => client.getPrompt({ name: "diagnose_node", arguments: { node: "nope-9" } }),
+          /nope-9/,
         );
       } finally {
         await client.close();
@@ -262,6 +433,16 @@ Deno.test({
         assert.ok(names.includes("fleet_node_exec"));
         const status = await ok<{ nodes: number }>(admin, "fleet_status");
         assert.equal(status.nodes, (await hub.admin.fleet()).nodes.length);
+        // A progress token turns the answer into an SSE stream carrying the notifications.
+        const progress: Progress[] = [];
+        const ran = await ok<{ state: string }>(admin, "fleet_node_exec", {
+          nodes: ["m1", "m2"],
+          command: "true",
+        }, (p) => progress.push(p));
+        assert.equal(ran.state, "done");
+        assert.ok(progress.length >= 2, JSON.stringify(progress));
+        assert.equal(progress.at(-1)?.progress, 2);
+        assert.equal(progress.at(-1)?.total, 2);
       } finally {
         await admin.close();
       }
@@ -288,7 +469,7 @@ Deno.test({
         });
         assert.equal(refused.isError, true);
         assert.match(refused.text, /admin token/);
-        assert.equal((await hub.admin.execRuns()).runs.length, 1, "the viewer ran nothing");
+        assert.equal((await hub.admin.execRuns()).runs.length, 2, "the viewer ran nothing");
       } finally {
         await viewer.close();
       }
@@ -391,6 +572,107 @@ Deno.test({
   } finally {
     await Promise.all(agents.map((a) => a.stop()));
     await hub.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "mcp: container tools on a real dockerd (ps, logs, restart, stop), audited as MCP",
+  ignore: DOCKER_MISSING.length > 0 && !CI,
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const engine = await startDockerd();
+  const dir = await Deno.makeTempDir({ prefix: "fleet-mcp-docker-" });
+  const hub = await startHub();
+  const token = (await hub.admin.createToken({ kind: "node", node_id: "d1" })).token;
+  const agent = startAgent({
+    hub: hub.url,
+    token,
+    stateDir: join(dir, "agent"),
+    interval: "1s",
+    args: ["--jobs", "off", "--docker-socket", engine.socket],
+  });
+  const client = await connect(
+    new StreamableHTTPClientTransport(new URL(`${hub.url}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${hub.adminToken}` } },
+    }),
+  );
+  try {
+    await engine.docker(
+      "run",
+      "-d",
+      "--name",
+      "ticker",
+      "--network",
+      "none",
+      engine.image,
+      "sh",
+      "-c",
+      // PID 1 of a container ignores SIGTERM unless it traps it: stop and restart are quick.
+      "trap 'exit 0' TERM; i=0; while true; do echo \"tick-$i\"; i=$((i+1)); sleep 0.2; done",
+    );
+    await waitControl(hub.admin, "d1");
+    await waitFor(async () => (await engine.docker("logs", "ticker")).includes("tick-5"), "logs");
+
+    const ps = await ok<{ node_id: string; containers: { name: string; state: string }[] }>(
+      client,
+      "fleet_docker_ps",
+      { node: "d1" },
+    );
+    assert.equal(ps.node_id, "d1");
+    assert.equal(ps.containers.find((c) => c.name === "ticker")?.state, "running");
+
+    const logs = await ok<{ logs: string; truncated: boolean }>(client, "fleet_docker_logs", {
+      node: "d1",
+      container: "ticker",
+      tail: 3,
+    });
+    const lines = logs.logs.trim().split("\n");
+    assert.equal(lines.length, 3, logs.logs);
+    assert.ok(lines.every((l) => /^tick-\d+$/.test(l)), logs.logs);
+    assert.equal(logs.truncated, false);
+
+    const before = await engine.docker("inspect", "-f", "{{.State.StartedAt}}", "ticker");
+    const restarted = await ok(client, "fleet_container_restart", {
+      node: "d1",
+      container: "ticker",
+    });
+    assert.deepEqual(restarted, {
+      node_id: "d1",
+      container: "ticker",
+      action: "restart",
+      ok: true,
+    });
+    assert.notEqual(await engine.docker("inspect", "-f", "{{.State.StartedAt}}", "ticker"), before);
+
+    await ok(client, "fleet_container_stop", { node: "d1", container: "ticker" });
+    assert.equal(await engine.docker("inspect", "-f", "{{.State.Running}}", "ticker"), "false");
+    const stopped = await ok<{ containers: { name: string; state: string }[] }>(
+      client,
+      "fleet_docker_ps",
+      { node: "d1", all: false },
+    );
+    assert.ok(!stopped.containers.some((c) => c.name === "ticker"), "only running ones");
+
+    const missing = await call(client, "fleet_container_restart", {
+      node: "d1",
+      container: "nope",
+    });
+    assert.equal(missing.isError, true);
+    assert.match(missing.text, /404/);
+
+    const audit = (await hub.admin.audit({ action: "container." })).entries;
+    assert.deepEqual(audit.map((e) => `${e.action} ${e.target} ${e.result} ${e.detail?.via}`), [
+      "container.restart d1/nope error mcp",
+      "container.stop d1/ticker ok mcp",
+      "container.restart d1/ticker ok mcp",
+    ]);
+  } finally {
+    await client.close();
+    await agent.stop();
+    await hub.stop();
+    await engine.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });
