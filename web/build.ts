@@ -3,9 +3,10 @@
  * UI lives inside the `fleet-hub` binary (SPEC §9: no run-time reads of files the binary would
  * not hold). `deno bundle --platform browser --minify --code-splitting` turns `web/main.tsx` into
  * the start script plus chunks loaded on demand (the terminal's xterm.js is only fetched when a
- * terminal opens); the style sheets under `web/styles/` and the vendor sheets below are
- * concatenated in order; the start script and the sheet are named by a hash of their content,
- * chunks carry esbuild's content hash, so the hub serves all of them with a year-long cache.
+ * terminal opens); the style sheets under `web/styles/` are bundled too, in the order of
+ * {@link STYLE_SHEETS} (`deno bundle` follows the `@import`s, the vendor sheets' included); the
+ * start script and the sheet are named by a hash of their content, chunks carry esbuild's content
+ * hash, so the hub serves all of them with a year-long cache.
  *
  * Usage: deno run -A web/build.ts [--quiet] [--dev]
  *
@@ -19,8 +20,49 @@ const WEB = dirname(fileURLToPath(import.meta.url));
 const OUT = join(WEB, "dist");
 /** The budget of the script a browser must load before the UI shows. */
 export const JS_BUDGET_BYTES = 500 * 1024;
-/** Style sheets that ship inside npm packages, as `[package@version, path in the package]`. */
-const VENDOR_CSS: readonly [string, string][] = [["@xterm/xterm/6.0.0", "css/xterm.css"]];
+/**
+ * Every style sheet, in cascade order: the npm packages' sheets (resolved through the import map),
+ * then `web/styles/`: base (theme, element defaults, shared keyframes, text helpers), ui (one
+ * sheet per UI part), views (one sheet per view or part of a view). A sheet styles only its own
+ * part; a later sheet never restates an earlier sheet's rule.
+ */
+export const STYLE_SHEETS: readonly string[] = [
+  "@xterm/xterm/css/xterm.css",
+  "base/theme.css",
+  "base/elements.css",
+  "base/keyframes.css",
+  "base/utilities.css",
+  "ui/buttons.css",
+  "ui/forms.css",
+  "ui/marks.css",
+  "ui/state_chip.css",
+  "ui/feedback.css",
+  "ui/table.css",
+  "ui/modal.css",
+  "ui/filter_bar.css",
+  "ui/sparkline.css",
+  "ui/history_chart.css",
+  "views/shell.css",
+  "views/login.css",
+  "views/canvas.css",
+  "views/canvas_node_card.css",
+  "views/canvas_overlays.css",
+  "views/node_panel.css",
+  "views/node_panel_sections.css",
+  "views/node_panel_live.css",
+  "views/node_panel_hardware.css",
+  "views/node_panel_containers.css",
+  "views/container_logs.css",
+  "views/clusters.css",
+  "views/roamers.css",
+  "views/jobs.css",
+  "views/job_detail.css",
+  "views/terminal.css",
+  "views/exec.css",
+  "views/exec_composer.css",
+  "views/exec_history.css",
+  "views/audit.css",
+];
 
 function hash(text: string): string {
   return createHash("sha256").update(text).digest("hex").slice(0, 12);
@@ -66,33 +108,47 @@ async function bundle(minify: boolean): Promise<{ entry: string; chunks: Map<str
   return { entry, chunks };
 }
 
-async function vendorCss(): Promise<string> {
-  const info = JSON.parse(await run(["info", "--json"])) as { npmCache: string };
-  const parts: string[] = [];
-  for (const [pkg, path] of VENDOR_CSS) {
-    const file = join(info.npmCache, "registry.npmjs.org", pkg, path);
-    try {
-      parts.push(await Deno.readTextFile(file));
-    } catch {
-      throw new Error(`${file} is missing: run \`deno install\` first`);
-    }
-  }
-  return parts.join("\n");
-}
-
+/** The style sheets of {@link STYLE_SHEETS}, bundled into one, without comments or indentation. */
 async function styles(): Promise<string> {
   const dir = join(WEB, "styles");
-  const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && e.name.endsWith(".css")) names.push(e.name);
+  const listed = new Set(STYLE_SHEETS);
+  for await (const file of cssFiles(dir)) {
+    if (!listed.has(file)) {
+      throw new Error(`web/styles/${file} is not in STYLE_SHEETS (web/build.ts)`);
+    }
   }
-  names.sort();
-  const parts = [
-    await vendorCss(),
-    ...await Promise.all(names.map((n) => Deno.readTextFile(join(dir, n)))),
-  ];
-  // Comments and indentation cost bytes on every first load; the sheets hold no strings with "/*".
-  return parts.join("\n").replace(/\/\*[\s\S]*?\*\//g, "").replace(/\n\s+/g, "\n").trim();
+  // One generated entry of @imports: the list above is the order, deno bundle reads the files.
+  const entry = join(OUT, "styles.gen.css");
+  const imports = STYLE_SHEETS.map((s) =>
+    `@import ${JSON.stringify(s.startsWith("@") ? s : `../styles/${s}`)};\n`
+  );
+  await Deno.writeTextFile(entry, imports.join(""));
+  const dist = join(OUT, "css");
+  await Deno.remove(dist, { recursive: true }).catch(() => {});
+  // Not minified by esbuild, which rewrites values (rgba → hex rounds the alpha): the sheets stay
+  // as written, less comments and indentation (bytes on every load; no strings hold "/*").
+  await run([
+    "bundle",
+    "--quiet",
+    "--platform",
+    "browser",
+    "--outdir",
+    dist,
+    entry,
+  ]);
+  const css = await Deno.readTextFile(join(dist, "styles.gen.css"));
+  // esbuild prints long values and selector lists over several lines: put them back on one.
+  return css.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\n\s+/g, "\n").replace(/([,(:])\n/g, "$1 ")
+    .trim();
+}
+
+/** Paths of the `.css` files under `dir`, relative to it, with `/` separators. */
+async function* cssFiles(dir: string, prefix = ""): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(join(dir, prefix))) {
+    const path = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory) yield* cssFiles(dir, path);
+    else if (e.isFile && e.name.endsWith(".css")) yield path;
+  }
 }
 
 /** Sizes of what was built. */
@@ -109,8 +165,7 @@ export interface WebBuild {
 export async function buildWeb(options: { minify?: boolean } = {}): Promise<WebBuild> {
   await Deno.mkdir(OUT, { recursive: true });
   const minify = options.minify ?? true;
-  // The bundle first: it downloads the npm packages on a fresh machine, and the vendor style sheets
-  // are read from that cache.
+  // The script first: on a fresh machine it downloads the npm packages the vendor sheets come from.
   const { entry, chunks } = await bundle(minify);
   const css = await styles();
   // Chunks the start script imports statically load with it, so they count against the budget.

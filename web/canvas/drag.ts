@@ -1,23 +1,31 @@
 /**
  * Dragging cards: one `XYDrag` (from @xyflow/system) per card, all working on the flow model's
- * node lookup. Selected nodes move together; positions are saved when the drag ends.
+ * node lookup. Selected nodes move together; where they were dropped is handed to the caller.
  *
  * @module
  */
 import { type NodeBase, XYDrag, type XYDragInstance } from "@xyflow/system";
 import { moveNodes, nodeLookup, viewport } from "./flow_model.ts";
-import { movePositions } from "../state/layout.ts";
-import { HUB_ID } from "./geometry.ts";
+import { HUB_ID, type Point } from "./geometry.ts";
+
+/** Where a drag left the nodes it moved (flow coordinates), and the hub if it moved. */
+export type DropHandler = (moved: Record<string, Point>, hub?: Point) => void;
 
 /**
- * Makes `el` drag the node `id`; returns the cleanup.
+ * Makes `el` drag the node `id`; `onDrop` hears where the drag left the nodes. Returns the
+ * cleanup.
  *
  * @example
  * ```ts
- * useEffect(() => attachDrag(ref.current!, id, paneEl), [id]);
+ * useEffect(() => attachDrag(ref.current!, id, paneEl, savePositions), [id]);
  * ```
  */
-export function attachDrag(el: HTMLElement, id: string, pane: HTMLElement): () => void {
+export function attachDrag(
+  el: HTMLElement,
+  id: string,
+  pane: HTMLElement,
+  onDrop: DropHandler,
+): () => void {
   const drag: XYDragInstance = XYDrag<NodeBase>({
     getStoreItems: () => ({
       nodes: [],
@@ -43,13 +51,13 @@ export function attachDrag(el: HTMLElement, id: string, pane: HTMLElement): () =
     onDragStart: () => el.classList.add("dragging"),
     onDragStop: (_e, items) => {
       el.classList.remove("dragging");
-      const moved: Record<string, { x: number; y: number }> = {};
-      let hub: { x: number; y: number } | undefined;
+      const moved: Record<string, Point> = {};
+      let hub: Point | undefined;
       for (const [nid, item] of items) {
         if (nid === HUB_ID) hub = item.internals.positionAbsolute;
         else moved[nid] = item.internals.positionAbsolute;
       }
-      movePositions(moved, hub);
+      onDrop(moved, hub);
     },
   });
   drag.update({

@@ -1,17 +1,14 @@
 /**
  * The canvas' own state, kept apart from the components (as Svelte Flow keeps @xyflow/system's
  * math out of its components): node positions (a signal per node, so a drag re-renders one
- * card), the groups and their frames, the node lookup that XYDrag works on, the viewport
- * transform, and the edge geometry the particle layer draws from.
+ * card), the frames around the groups, the node lookup that XYDrag works on, the viewport
+ * transform, and the edge geometry the particle layer draws from. It reads no app store: the
+ * groups, saved positions and selection come in through {@link connectFlowModel}.
  *
  * @module
  */
-import { computed, effect, type Signal, signal } from "@preact/signals";
+import { computed, effect, type ReadonlySignal, type Signal, signal } from "@preact/signals";
 import type { InternalNodeBase, NodeBase, Transform } from "@xyflow/system";
-import { nodeIds, nodeSignal } from "../state/fleet.ts";
-import { clusters, roamers } from "../state/queue.ts";
-import { savedHub, savedPositions } from "../state/layout.ts";
-import { selection } from "../state/ui.ts";
 import { autoLayout, type Group } from "./auto_layout.ts";
 import {
   boundsOf,
@@ -31,36 +28,34 @@ export interface Frame extends Rect {
 
 type Internal = InternalNodeBase<NodeBase>;
 
-/** Groups from inventory: each cluster, the roamer pool, then nodes in neither. */
-export const groups = computed<Group[]>(() => {
-  const ids = nodeIds.value;
-  const known = new Set(ids);
-  const pool = Object.keys(roamers.value).filter((id) => known.has(id)).sort(byName);
-  const inPool = new Set(pool);
-  const byCluster = new Map<string, string[]>();
-  for (const c of clusters.value) byCluster.set(c.id, []);
-  for (const id of ids) {
-    if (inPool.has(id)) continue;
-    const c = nodeSignal(id)?.peek().cluster;
-    if (c) (byCluster.get(c) ?? byCluster.set(c, []).get(c)!).push(id);
-  }
-  const out: Group[] = [...byCluster.entries()].sort(([a], [b]) => byName(a, b)).map((
-    [id, members],
-  ) => ({ id, kind: "cluster" as const, label: id, members }));
-  if (pool.length) {
-    out.push({ id: "roamers", kind: "roamers", label: "Roamer pool", members: pool });
-  }
-  const grouped = new Set(out.flatMap((g) => g.members));
-  const rest = ids.filter((id) => !grouped.has(id));
-  if (rest.length) {
-    out.push({ id: "unassigned", kind: "unassigned", label: "Unassigned", members: rest });
-  }
-  return out;
-});
-
-function byName(a: string, b: string): number {
-  return a.localeCompare(b, undefined, { numeric: true });
+/** What the app hands the canvas; the layout follows every change of these signals. */
+export interface FlowInputs {
+  /** The groups to frame, in order, each with its members' ids. */
+  groups: ReadonlySignal<Group[]>;
+  /** Where the operator dropped nodes (flow coordinates); the auto layout places the rest. */
+  saved: ReadonlySignal<Record<string, Point>>;
+  /** Where the operator put the hub, if they moved it. */
+  savedHub: ReadonlySignal<Point | undefined>;
+  /** Selected nodes: a drag moves them together. */
+  selection: ReadonlySignal<ReadonlySet<string>>;
 }
+
+const inputs = signal<FlowInputs | null>(null);
+
+/**
+ * Feeds the canvas its data (once, at start): from then on nodes are placed, framed and made
+ * draggable from these signals.
+ *
+ * @example
+ * ```ts
+ * connectFlowModel({ groups, saved: savedPositions, savedHub, selection });
+ * ```
+ */
+export function connectFlowModel(data: FlowInputs): void {
+  inputs.value = data;
+}
+
+const groups = computed<Group[]>(() => inputs.value?.groups.value ?? []);
 
 const positions = new Map<string, Signal<Point>>();
 /** Bumped whenever any position changes (frames, edges and the minimap follow it). */
@@ -99,20 +94,22 @@ function setPosition(id: string, p: Point): void {
   }
   n.position = { ...p };
   n.internals.positionAbsolute = { ...p };
-  n.selected = selection.peek().has(id);
+  n.selected = inputs.peek()?.selection.peek().has(id) ?? false;
 }
 
 /** Re-places every node: saved positions win, the auto layout fills the rest. */
 function relayout(): void {
+  const data = inputs.value;
+  if (!data) return;
   const g = groups.value;
-  const saved = savedPositions.value;
+  const saved = data.saved.value;
   const auto = autoLayout(g);
   const live = new Set<string>([HUB_ID]);
   for (const [id, p] of auto.nodes) {
     live.add(id);
     setPosition(id, saved[id] ?? p);
   }
-  setPosition(HUB_ID, savedHub.value ?? auto.hub);
+  setPosition(HUB_ID, data.savedHub.value ?? auto.hub);
   for (const id of [...nodeLookup.keys()]) {
     if (!live.has(id)) {
       nodeLookup.delete(id);
@@ -125,7 +122,8 @@ function relayout(): void {
 effect(relayout);
 
 effect(() => {
-  const sel = selection.value;
+  const sel = inputs.value?.selection.value;
+  if (!sel) return;
   for (const [id, n] of nodeLookup) n.selected = sel.has(id);
 });
 

@@ -8,10 +8,19 @@
  * @module
  */
 import type { NodeStatus, NodeSummary } from "../../shared/protocol/mod.ts";
-import { fleetStatusVersion, nodeSignal } from "../state/fleet.ts";
-import { nodeJobs } from "../state/queue.ts";
 import { layoutVersion, viewport } from "./flow_model.ts";
 import { type EdgeGeom, edges, pointAt } from "./edges.ts";
+import { COMPACT_BELOW } from "./level_of_detail.ts";
+
+/** What the edge layer reads of the fleet; called every frame, so each call must be cheap. */
+export interface EdgeTraffic {
+  /** A node's current summary: its status, network rates and control channel. */
+  node(id: string): NodeSummary | undefined;
+  /** Ids of the jobs claimed or running, by node id. */
+  jobsByNode(): Readonly<Record<string, readonly string[]>>;
+  /** Changes whenever a node's status changes or a node comes or goes: the edges are redrawn. */
+  statusVersion(): number;
+}
 
 /** Traffic kinds and their colours. */
 export const TRAFFIC = {
@@ -86,10 +95,10 @@ class SpriteCache {
  *
  * @example
  * ```ts
- * useEffect(() => startEdgeLayer(canvasRef.current!), []);
+ * useEffect(() => startEdgeLayer(canvasRef.current!, traffic), []);
  * ```
  */
-export function startEdgeLayer(canvas: HTMLCanvasElement): () => void {
+export function startEdgeLayer(canvas: HTMLCanvasElement, traffic: EdgeTraffic): () => void {
   let edgeImage = new OffscreenCanvas(1, 1);
   const ctx = canvas.getContext("2d")!;
   const sprites = new SpriteCache();
@@ -123,7 +132,7 @@ export function startEdgeLayer(canvas: HTMLCanvasElement): () => void {
     visible = [];
     for (const e of edges()) {
       if (e.maxX < x0 || e.minX > x1 || e.maxY < y0 || e.minY > y1) continue;
-      const n = nodeSignal(e.id)?.peek();
+      const n = traffic.node(e.id);
       if (!n) continue;
       const path = byStatus[n.status];
       path.moveTo(e.p[0], e.p[1]);
@@ -154,7 +163,7 @@ export function startEdgeLayer(canvas: HTMLCanvasElement): () => void {
       movedAt = t;
     }
     const [tx, ty, z] = viewport.transform;
-    const key = `${layoutVersion.peek()}:${fleetStatusVersion()}:${pw}:${ph}:${dpr}`;
+    const key = `${layoutVersion.peek()}:${traffic.statusVersion()}:${pw}:${ph}:${dpr}`;
     const resting = t - movedAt >= 150;
     if (key !== drawnKey || (resting && drawnVersion !== seenVersion)) {
       drawnKey = key;
@@ -177,14 +186,14 @@ export function startEdgeLayer(canvas: HTMLCanvasElement): () => void {
     const px = Math.round(Math.min(14, Math.max(7, 9 * Math.sqrt(z))) * dpr);
     const half = px / 2;
     // Zoomed far out, one particle per stream tells the story; thousands would only cost frames.
-    const most = z < 0.42 ? 1 : 5;
-    const jobs = nodeJobs.peek();
+    const most = z < COMPACT_BELOW ? 1 : 5;
+    const jobs = traffic.jobsByNode();
     const metrics = sprites.get("metrics", px);
     const jobSprite = sprites.get("jobs", px);
     const control = sprites.get("control", px);
     for (const v of visible) {
       // The node signal holds the newest sample; the edge list only knows which nodes are visible.
-      const n = nodeSignal(v.e.id)?.peek() ?? v.n;
+      const n = traffic.node(v.e.id) ?? v.n;
       const e = v.e;
       const rate = rateOf(n);
       const level = Math.log10(1 + rate / 2_000); // 0 idle … ~5 at 200 MB/s

@@ -1,56 +1,39 @@
 /**
- * The one way the UI talks to the hub's API: same-origin fetch (the session cookie rides along),
- * JSON in and out, problem+json turned into an {@link ApiError} whose message is the hub's own
- * `detail`. A 401 ends the session so the login form shows.
+ * The UI's hub API: the shared typed client (`shared/api_client.ts`) in its same-origin mode —
+ * the session cookie rides along, no token — so every error is an `ApiError` whose message is
+ * the hub's own problem `detail`. A 401 ends the session so the login form shows.
  *
  * @module
  */
 import { signal } from "@preact/signals";
-
-/** An API call that failed, with the hub's problem `title` and `detail`. */
-export class ApiError extends Error {
-  constructor(readonly status: number, readonly title: string, detail: string) {
-    super(detail || title || `HTTP ${status}`);
-  }
-}
+import { ApiClient } from "../../shared/api_client.ts";
 
 /** Bumped on every 401 so the session module can react without an import cycle. */
 export const unauthorized = signal(0);
 
+// No timeout: a slow answer (a week of metrics) is still worth waiting for, and views abort
+// what they no longer show.
+const TIMEOUT_MS = 0;
+
 /**
- * Calls `/api/v1{path}`.
+ * The API for every view and store. A 401 on any path but the session's own (asking who is
+ * logged in, logging in or out) ends the session.
  *
  * @example
  * ```ts
- * const jobs = await api<{ jobs: JobInfo[] }>("/jobs?limit=50");
- * await api("/jobs/7/cancel", { method: "POST" });
+ * const { jobs } = await api.jobs({ limit: 50 });
+ * await api.jobAction("7", "cancel");
  * ```
  */
-export async function api<T = unknown>(
-  path: string,
-  init: { method?: string; body?: unknown; signal?: AbortSignal } = {},
-): Promise<T> {
-  const res = await fetch(`/api/v1${path}`, {
-    method: init.method ?? "GET",
-    headers: init.body === undefined ? {} : { "content-type": "application/json" },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    credentials: "same-origin",
-    signal: init.signal,
-  });
-  if (res.status === 401 && path !== "/session") unauthorized.value++;
-  const text = await res.text();
-  const data = text ? safeJson(text) : undefined;
-  if (!res.ok) {
-    const p = (data ?? {}) as { title?: string; detail?: string };
-    throw new ApiError(res.status, p.title ?? res.statusText, p.detail ?? text.slice(0, 300));
-  }
-  return data as T;
-}
+export const api: ApiClient = new ApiClient({
+  timeoutMs: TIMEOUT_MS,
+  onUnauthorized: (path) => {
+    if (path !== "/api/v1/session") unauthorized.value++;
+  },
+});
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
+/**
+ * The same API for requests that explain a 401 themselves (why a terminal was refused, a logs
+ * dialog's error) rather than end the session.
+ */
+export const probeApi: ApiClient = new ApiClient({ timeoutMs: TIMEOUT_MS });

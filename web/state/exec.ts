@@ -19,6 +19,7 @@ import type {
   ExecRunState,
   OutputStream,
 } from "../../shared/protocol/mod.ts";
+import { EXEC_NODE_STATES } from "../../shared/protocol/enums.ts";
 import { api } from "./api.ts";
 import { onEvent, onResync } from "./stream.ts";
 import { go, selection } from "./ui.ts";
@@ -78,15 +79,10 @@ export interface Run {
   error: Signal<string | null>;
 }
 
-/** States in which a node is done. */
-export const FINAL_STATES: ReadonlySet<ExecNodeState> = new Set([
-  "exited",
-  "timed_out",
-  "cancelled",
-  "interrupted",
-  "offline",
-  "error",
-]);
+/** States in which a node is done: every state but `running`. */
+export const FINAL_STATES: ReadonlySet<ExecNodeState> = new Set(
+  EXEC_NODE_STATES.filter((s) => s !== "running"),
+);
 
 /** How many runs (with their output) the page keeps; older ones are read again when opened. */
 const KEEP_RUNS = 24;
@@ -293,7 +289,7 @@ export async function loadRun(id: string): Promise<void> {
   const run = ensureRun(id);
   run.loading.value = true;
   try {
-    mergeInfo(await api<ExecInfo>(`/exec/${encodeURIComponent(id)}`), true);
+    mergeInfo(await api.execRun(id), true);
     run.error.value = null;
   } catch (err) {
     run.error.value = (err as Error).message;
@@ -321,10 +317,7 @@ export async function startExec(
   command: string,
   timeout_s: number,
 ): Promise<string> {
-  const info = await api<ExecInfo>("/exec", {
-    method: "POST",
-    body: { ...req, command, timeout_s },
-  });
+  const info = await api.exec({ ...req, command, timeout_s });
   mergeInfo(info, false);
   rememberCommand(command);
   shownExec.value = info.id;
@@ -336,10 +329,7 @@ export async function startExec(
 
 /** Asks the hub to kill every process group of run `id` still running (admin). */
 export async function cancelExec(id: string): Promise<void> {
-  mergeInfo(
-    await api<ExecInfo>(`/exec/${encodeURIComponent(id)}/cancel`, { method: "POST" }),
-    false,
-  );
+  mergeInfo(await api.cancelExec(id), false);
 }
 
 /** Re-reads the first page of history (or appends the next page when `more`). */
@@ -349,9 +339,7 @@ export async function loadHistory(more = false): Promise<void> {
   if (more && !cursor) return;
   historyLoading.value = true;
   try {
-    const q = new URLSearchParams({ limit: "40" });
-    if (cursor) q.set("cursor", cursor);
-    const page = await api<{ runs: ExecInfo[]; next_cursor: string | null }>(`/exec?${q}`);
+    const page = await api.execRuns({ limit: 40, cursor: cursor ?? undefined });
     if (more) {
       const seen = new Set(execHistory.peek().map((r) => r.id));
       execHistory.value = [...execHistory.peek(), ...page.runs.filter((r) => !seen.has(r.id))];
@@ -436,32 +424,7 @@ export function runCommandOnCluster(cluster: string): void {
 
 // --- stream events
 
-interface StartedEvent {
-  exec_id: string;
-  command: string;
-  nodes: string[];
-  by: string;
-}
-interface OutputEvent {
-  exec_id: string;
-  node_id: string;
-  stream: OutputStream;
-  data: string;
-}
-interface ExitEvent {
-  exec_id: string;
-  node_id: string;
-  state: ExecNodeState;
-  exit_code: number | null;
-  truncated: boolean;
-  error: string | null;
-}
-interface FinishedEvent {
-  exec_id: string;
-  state: "done" | "cancelled" | "interrupted";
-}
-
-onEvent<StartedEvent>("exec.started", (e) => {
+onEvent("exec.started", (e) => {
   const run = ensureRun(e.exec_id);
   batch(() => {
     const m = run.meta.peek();
@@ -481,7 +444,7 @@ onEvent<StartedEvent>("exec.started", (e) => {
   reloadHistory();
 });
 
-onEvent<OutputEvent>("exec.output", (e) => {
+onEvent("exec.output", (e) => {
   const run = runs.get(e.exec_id);
   if (!run) return; // a run that started before this page: read when opened
   const pane = ensurePane(run, e.node_id);
@@ -494,7 +457,7 @@ onEvent<OutputEvent>("exec.output", (e) => {
   pane.value = { ...p, chunks };
 });
 
-onEvent<ExitEvent>("exec.exit", (e) => {
+onEvent("exec.exit", (e) => {
   const run = runs.get(e.exec_id);
   if (!run) return;
   const pane = ensurePane(run, e.node_id);
@@ -510,7 +473,7 @@ onEvent<ExitEvent>("exec.exit", (e) => {
   runsVersion.value++;
 });
 
-onEvent<FinishedEvent>("exec.finished", (e) => {
+onEvent("exec.finished", (e) => {
   const run = runs.get(e.exec_id);
   if (run) {
     const m = run.meta.peek();

@@ -20,7 +20,7 @@ export const layoutError = signal<string | null>(null);
 /** Loads the saved layout. */
 export async function loadLayout(): Promise<void> {
   try {
-    const layout = await api<Layout>("/layout");
+    const layout = await api.layout();
     savedPositions.value = layout.positions;
     savedHub.value = layout.hub;
   } catch {
@@ -52,7 +52,7 @@ export function saveLayout(): Promise<unknown> {
   clearTimeout(timer);
   const body: Layout = { positions: savedPositions.value, hub: savedHub.value };
   saving = saving.then(() =>
-    api("/layout", { method: "PUT", body }).then(
+    api.saveLayout(body).then(
       () => (layoutError.value = null),
       (err) => (layoutError.value = (err as Error).message),
     )

@@ -39,10 +39,10 @@ function debounce(fn: () => void, ms: number): () => void {
   };
 }
 
-/** Reads `path` into a list signal, or records why it failed. */
-async function loadList<T>(path: string, apply: (list: T[]) => void): Promise<void> {
+/** Reads a list into its signal, or records why it failed. */
+async function loadList<T>(read: () => Promise<T[]>, apply: (list: T[]) => void): Promise<void> {
   try {
-    apply(await api<T[]>(path));
+    apply(await read());
   } catch (err) {
     queueError.value = (err as Error).message;
   }
@@ -50,25 +50,25 @@ async function loadList<T>(path: string, apply: (list: T[]) => void): Promise<vo
 
 /** Re-reads the cluster overview. */
 export function loadClusters(): Promise<void> {
-  return loadList<ClusterInfo>("/clusters", (list) => (clusters.value = list));
+  return loadList(() => api.clusters(), (list) => (clusters.value = list));
 }
 
 /** Re-reads the roamer pool. */
 export function loadRoamers(): Promise<void> {
-  return loadList<RoamerInfo>("/roamers", (list) => {
+  return loadList(() => api.roamers(), (list) => {
     roamers.value = Object.fromEntries(list.map((r) => [r.node_id, r]));
   });
 }
 
 /** Re-reads the templates. */
 export function loadTemplates(): Promise<void> {
-  return loadList<TemplateInfo>("/templates", (list) => (templates.value = list));
+  return loadList(() => api.templates(), (list) => (templates.value = list));
 }
 
 async function loadNodeJobs(): Promise<void> {
   const [claimed, running] = await Promise.all([
-    api<{ jobs: JobInfo[] }>("/jobs?state=claimed&limit=1000"),
-    api<{ jobs: JobInfo[] }>("/jobs?state=running&limit=1000"),
+    api.jobs({ state: "claimed", limit: 1000 }),
+    api.jobs({ state: "running", limit: 1000 }),
   ]).catch(() => [{ jobs: [] }, { jobs: [] }]);
   const map: Record<string, string[]> = {};
   for (const j of [...claimed.jobs, ...running.jobs]) {
@@ -80,13 +80,15 @@ async function loadNodeJobs(): Promise<void> {
 /** Re-reads the Jobs view's list with the current filter. */
 export async function loadJobs(): Promise<void> {
   const f = jobFilter.value;
-  const q = new URLSearchParams({ limit: "200" });
-  if (f.state) q.set("state", f.state);
-  if (f.cluster) q.set("cluster", f.cluster);
-  if (f.node) q.set("node", f.node);
   jobsLoading.value = true;
   try {
-    jobs.value = (await api<{ jobs: JobInfo[] }>(`/jobs?${q}`)).jobs;
+    // Empty filter fields mean "any": they are left out of the query.
+    jobs.value = (await api.jobs({
+      limit: 200,
+      state: f.state || undefined,
+      cluster: f.cluster || undefined,
+      node: f.node || undefined,
+    })).jobs;
     queueError.value = null;
   } catch (err) {
     queueError.value = (err as Error).message;
@@ -109,12 +111,12 @@ export function startQueueState(): void {
 
 onResync(() => startQueueState());
 
-onEvent<{ roamer: RoamerInfo }>("roamer.state", (e) => {
+onEvent("roamer.state", (e) => {
   roamers.value = { ...roamers.value, [e.roamer.node_id]: e.roamer };
   reloadClusters();
 });
 
-onEvent<{ job_id: string; state: JobState; node: string | null; detail: string | null }>(
+onEvent(
   "job.state",
   (e) => {
     // The node's badge: on while claimed or running.

@@ -5,11 +5,11 @@
  * @module
  */
 import { computed, effect, signal } from "@preact/signals";
-import type { TokenKind } from "../../shared/protocol/mod.ts";
+import type { SessionInfo } from "../../shared/api_client.ts";
 import { api, unauthorized } from "./api.ts";
 
 /** The logged-in principal; `undefined` while checking, `null` when logged out. */
-export const session = signal<{ kind: TokenKind; name: string } | null | undefined>(undefined);
+export const session = signal<SessionInfo | null | undefined>(undefined);
 
 /** Admins see action controls; viewers see everything else. */
 export const isAdmin = computed(() => session.value?.kind === "admin");
@@ -17,7 +17,7 @@ export const isAdmin = computed(() => session.value?.kind === "admin");
 /** Asks the hub whether the cookie is still good. */
 export async function checkSession(): Promise<void> {
   try {
-    session.value = await api<{ kind: TokenKind; name: string }>("/session");
+    session.value = await api.session();
   } catch {
     session.value = null;
   }
@@ -25,15 +25,12 @@ export async function checkSession(): Promise<void> {
 
 /** Logs in with an admin or viewer token; throws the hub's message on refusal. */
 export async function login(token: string): Promise<void> {
-  session.value = await api<{ kind: TokenKind; name: string }>("/session", {
-    method: "POST",
-    body: { token: token.trim() },
-  });
+  session.value = await api.openSession(token.trim());
 }
 
 /** Ends the session (clears the cookie). */
 export async function logout(): Promise<void> {
-  await api("/session", { method: "DELETE" }).catch(() => {});
+  await api.endSession().catch(() => {});
   session.value = null;
 }
 

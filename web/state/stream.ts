@@ -7,7 +7,8 @@
  * @module
  */
 import { batch, signal } from "@preact/signals";
-import type { FleetEvent, FleetSnapshot, Sample } from "../../shared/protocol/mod.ts";
+import type { FleetEvent, Sample } from "../../shared/protocol/mod.ts";
+import { backoffDelay } from "../../shared/backoff.ts";
 import { api } from "./api.ts";
 import { addNode, applySample, applySnapshot, patchNode, removeNode } from "./fleet.ts";
 import { hubNow } from "./clock.ts";
@@ -17,22 +18,25 @@ export const streamState = signal<"idle" | "connecting" | "live" | "reconnecting
 /** Why the last snapshot failed, if it did. */
 export const streamError = signal<string | null>(null);
 
-// Event names the hub sends; views may add more through onEvent.
-const TYPES = new Set([
-  "node.sample",
-  "node.status",
-  "node.added",
-  "node.removed",
-  "node.recovery",
-  "node.clock",
-  "stream.reset",
-  "job.state",
-  "roamer.state",
-  "node.control",
-]);
+/** Every event type of the fleet stream (the SSE `event:` field). */
+export type FleetEventType = FleetEvent["type"];
+/** The event of type `T`, exactly. */
+export type FleetEventOf<T extends FleetEventType> = Extract<FleetEvent, { type: T }>;
+/** A handler of one event type, taking exactly that event's data. */
+export type FleetEventHandler<T extends FleetEventType> = (event: FleetEventOf<T>) => void;
+/** One handler per event type. */
+export type FleetEventHandlers = { [T in FleetEventType]: FleetEventHandler<T> };
 
-type Handler = (event: { type: string } & Record<string, unknown>) => void;
-const handlers = new Map<string, Set<Handler>>();
+/** Handlers added with {@link onEvent}, by event type. */
+const subscribers: { [T in FleetEventType]?: Set<FleetEventHandler<T>> } = {};
+
+/** The handlers of `type` (a new, empty set the first time). */
+function handlersOf<T extends FleetEventType>(type: T): Set<FleetEventHandler<T>> {
+  // Sets are only made here, under the type they hold, so each key's set fits its key.
+  const table = subscribers as Partial<Record<T, Set<FleetEventHandler<T>>>>;
+  return table[type] ??= new Set();
+}
+
 let source: EventSource | null = null;
 
 /**
@@ -40,19 +44,16 @@ let source: EventSource | null = null;
  *
  * @example
  * ```ts
- * useEffect(() => onEvent("job.state", (e) => reload()), []);
+ * useEffect(() => onEvent("job.state", (e) => e.job_id === id && reload()), [id]);
  * ```
  */
-export function onEvent<T = Record<string, unknown>>(
-  type: string,
-  fn: (event: T & { type: string }) => void,
+export function onEvent<T extends FleetEventType>(
+  type: T,
+  fn: FleetEventHandler<T>,
 ): () => void {
-  let set = handlers.get(type);
-  if (!set) handlers.set(type, set = new Set());
-  set.add(fn as Handler);
-  if (source && !TYPES.has(type)) listen(source, type);
-  TYPES.add(type);
-  return () => set!.delete(fn as Handler);
+  const set = handlersOf(type);
+  set.add(fn);
+  return () => set.delete(fn);
 }
 
 /** Listeners fired after every snapshot (re)load, for views that keep their own lists. */
@@ -83,47 +84,46 @@ function flushSamples(): void {
   pendingSamples.clear();
 }
 
-function dispatch(ev: { type: string } & Record<string, unknown>): void {
-  const e = ev as unknown as FleetEvent;
-  switch (e.type) {
-    case "node.sample":
-      queueSample(e.node_id, e.sample);
-      break;
-    case "node.status":
-      patchNode(e.node_id, { status: e.status, last_seen: e.last_seen });
-      break;
-    case "node.added":
-      addNode(e.node);
-      break;
-    case "node.removed":
-      removeNode(e.node_id);
-      break;
-    case "node.recovery":
-      patchNode(e.node_id, { recovery: e.recovery });
-      break;
-    case "node.control":
-      patchNode(e.node_id, { control: e.connected, rtt_ms: e.rtt_ms });
-      break;
-    case "node.clock":
-      patchNode(e.node_id, { clock_skew_s: e.clock_skew_s });
-      break;
-    case "stream.reset":
-      void resync();
-      return;
-  }
-  for (const fn of handlers.get(ev.type) ?? []) {
+const ignore = (): void => {};
+
+// What each event does to the fleet store before the subscribers hear of it. Every type is here
+// (a new one in the protocol fails the type check until it is placed), and these are the types
+// the stream listens to.
+const APPLY: FleetEventHandlers = {
+  "node.sample": (e) => queueSample(e.node_id, e.sample),
+  "node.status": (e) => patchNode(e.node_id, { status: e.status, last_seen: e.last_seen }),
+  "node.added": (e) => addNode(e.node),
+  "node.removed": (e) => removeNode(e.node_id),
+  "node.recovery": (e) => patchNode(e.node_id, { recovery: e.recovery }),
+  "node.control": (e) => patchNode(e.node_id, { control: e.connected, rtt_ms: e.rtt_ms }),
+  "node.clock": (e) => patchNode(e.node_id, { clock_skew_s: e.clock_skew_s }),
+  "stream.reset": () => void resync(),
+  "job.state": ignore,
+  "roamer.state": ignore,
+  "exec.started": ignore,
+  "exec.output": ignore,
+  "exec.exit": ignore,
+  "exec.finished": ignore,
+};
+
+function dispatch<T extends FleetEventType>(type: T, event: FleetEventOf<T>): void {
+  APPLY[type](event);
+  // A reset reloads everything; views hear of it through onResync.
+  if (type === "stream.reset") return;
+  for (const fn of handlersOf(type)) {
     try {
-      fn(ev);
+      fn(event);
     } catch (err) {
-      console.error("event handler failed", ev.type, err);
+      console.error("event handler failed", type, err);
     }
   }
 }
 
-function listen(es: EventSource, type: string): void {
+function listen<T extends FleetEventType>(es: EventSource, type: T): void {
   es.addEventListener(type, (m) => {
     try {
-      dispatch(JSON.parse((m as MessageEvent).data));
+      // The hub validated the event before sending it: its data is the event of this type.
+      dispatch(type, JSON.parse((m as MessageEvent).data) as FleetEventOf<T>);
     } catch (err) {
       console.error("bad event", type, err);
     }
@@ -134,7 +134,7 @@ async function resync(): Promise<void> {
   close();
   streamState.value = "connecting";
   try {
-    const snap = await api<FleetSnapshot>("/fleet");
+    const snap = await api.fleet();
     applySnapshot(snap);
     streamError.value = null;
     open(snap.event_id);
@@ -147,19 +147,19 @@ async function resync(): Promise<void> {
   }
 }
 
-let attempt = 0;
+let failures = 0;
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
+/** The pause before the next try: 1 s, 2 s … 32 s, each between half and all of it. */
 function backoff(): number {
-  attempt = Math.min(attempt + 1, 6);
-  return Math.round(500 * 2 ** attempt * (0.5 + Math.random() / 2));
+  return Math.round(backoffDelay(failures++, { baseMs: 1000, capMs: 32_000, jitter: "equal" }));
 }
 
 function open(eventId: string): void {
   const es = new EventSource(`/api/v1/fleet/events?last_event_id=${encodeURIComponent(eventId)}`);
   source = es;
-  for (const t of TYPES) listen(es, t);
+  for (const t of Object.keys(APPLY) as FleetEventType[]) listen(es, t);
   es.onopen = () => {
-    attempt = 0;
+    failures = 0;
     streamState.value = "live";
   };
   es.onerror = () => {
@@ -183,7 +183,7 @@ function close(): void {
 
 /** Loads the snapshot and opens the stream (after login). */
 export function connect(): void {
-  attempt = 0;
+  failures = 0;
   void resync();
 }
 

@@ -1,6 +1,6 @@
 /**
  * What the operator is looking at: the view (from the URL hash, so reload and back work), the
- * node whose details are open, the canvas selection, and toasts.
+ * node whose details are open, the canvas selection and search, and toasts.
  *
  * @module
  */
@@ -24,6 +24,8 @@ export const view = signal<View>(viewFromHash().view);
 export const selectedNode = signal<string | null>(null);
 /** Nodes selected on the canvas (shift-click, for batch operations). */
 export const selection = signal<ReadonlySet<string>>(new Set());
+/** The canvas' node search text (`/`): matching cards stand out, the rest fade. */
+export const searchQuery = signal("");
 
 /** Shows a view (and records it in the URL). */
 export function go(v: View, arg?: string): void {

@@ -7,23 +7,53 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useSignal } from "@preact/signals";
-import { fleetLoaded, nodeIds } from "../state/fleet.ts";
-import { layoutError, layoutLoaded, resetLayout } from "../state/layout.ts";
+import { fleetLoaded, fleetStatusVersion, nodeIds, nodeSignal } from "../state/fleet.ts";
+import {
+  layoutError,
+  layoutLoaded,
+  resetLayout,
+  savedHub,
+  savedPositions,
+} from "../state/layout.ts";
+import { nodeJobs } from "../state/queue.ts";
 import { selectedNode, selection, toast } from "../state/ui.ts";
 import { attachViewport, type ViewportController } from "../canvas/viewport.ts";
-import { startEdgeLayer, TRAFFIC } from "../canvas/particles.ts";
-import { inView, measureInViewSoon, nodeLookup, viewport } from "../canvas/flow_model.ts";
+import { type EdgeTraffic, startEdgeLayer, TRAFFIC } from "../canvas/particles.ts";
+import {
+  connectFlowModel,
+  inView,
+  measureInViewSoon,
+  nodeLookup,
+  viewport,
+} from "../canvas/flow_model.ts";
 import { CARD } from "../canvas/geometry.ts";
+import { followZoom } from "../canvas/level_of_detail.ts";
 import { NodeCard } from "./canvas/node_card.tsx";
 import { Frames } from "./canvas/frames.tsx";
 import { HubCard } from "./canvas/hub_card.tsx";
 import { Minimap } from "./canvas/minimap.tsx";
 import { ContextMenu } from "./canvas/context_menu.tsx";
 import { SearchBox } from "./canvas/search_box.tsx";
-import { COMPACT_BELOW, lod } from "./canvas/canvas_state.ts";
+import { canvasGroups } from "./canvas/groups.ts";
 import { Icon } from "../ui/icon.tsx";
 import { isAdmin } from "../state/session.ts";
 import { runCommandOn } from "../state/exec.ts";
+
+// The canvas adapter lays out what the app hands it from the start, so positions are ready when
+// the canvas first opens.
+connectFlowModel({
+  groups: canvasGroups,
+  saved: savedPositions,
+  savedHub,
+  selection,
+});
+
+/** What the edge layer reads of the fleet every frame. */
+const traffic: EdgeTraffic = {
+  node: (id) => nodeSignal(id)?.peek(),
+  jobsByNode: () => nodeJobs.peek(),
+  statusVersion: fleetStatusVersion,
+};
 
 let fittedOnce = false;
 
@@ -38,23 +68,16 @@ export function CanvasView() {
   const focusSearch = useRef<(() => void) | null>(null);
 
   useEffect(() => {
-    // The level of detail follows the zoom once the view rests: switching hundreds of cards
-    // between full and compact in the middle of a wheel gesture would stall it.
-    let lodTimer: ReturnType<typeof setTimeout> | undefined;
-    const settleLod = () => {
-      const compact = viewport.transform[2] < COMPACT_BELOW ? "compact" : "full";
-      if (lod.peek() !== compact) lod.value = compact;
-    };
+    const lod = followZoom();
     const controller = attachViewport(pane.current!, layer.current!, () => {
-      clearTimeout(lodTimer);
-      lodTimer = setTimeout(settleLod, 250);
+      lod.moved();
       minimapTick.current?.();
       measureInViewSoon();
     }, () => (menu.value = null));
     setVp(controller);
-    const stop = startEdgeLayer(edgeCanvas.current!);
+    const stop = startEdgeLayer(edgeCanvas.current!, traffic);
     return () => {
-      clearTimeout(lodTimer);
+      lod.stop();
       stop();
       controller.destroy();
     };

@@ -8,6 +8,7 @@
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import type { RoamerState } from "../../shared/protocol/mod.ts";
+import { ROAMER_STATES } from "../../shared/protocol/enums.ts";
 import { api } from "../state/api.ts";
 import { isAdmin } from "../state/session.ts";
 import { loadRoamers, queueError, roamers } from "../state/queue.ts";
@@ -18,8 +19,17 @@ import { RoamerStateChip } from "../ui/state_chip.tsx";
 import { RoamerRow } from "./roamers/roamer_row.tsx";
 import { AssignDialog } from "./roamers/assign_dialog.tsx";
 
-// Display order of the state counts (a local list: importing protocol.ts values would bundle zod).
-const STATES: RoamerState[] = ["RUNNING", "PROVISIONING", "ASSIGNED", "CLEANUP", "FAILED", "IDLE"];
+// Where each state's count stands: busy roamers first, the idle pool last. A record, so a state
+// added to the protocol fails the type check until it has a place.
+const COUNT_ORDER: Record<RoamerState, number> = {
+  RUNNING: 0,
+  PROVISIONING: 1,
+  ASSIGNED: 2,
+  CLEANUP: 3,
+  FAILED: 4,
+  IDLE: 5,
+};
+const STATES = [...ROAMER_STATES].sort((a, b) => COUNT_ORDER[a] - COUNT_ORDER[b]);
 
 const EXAMPLE = `roamers:
   nodes: [agx-04, agx-05, agx-06]`;
@@ -36,7 +46,7 @@ async function release(id: string, state: RoamerState): Promise<void> {
   }
   await act(
     `Release of ${id} requested`,
-    () => api(`/roamers/${encodeURIComponent(id)}/release`, { method: "POST" }),
+    () => api.releaseRoamer(id),
   );
 }
 

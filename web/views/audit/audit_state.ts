@@ -37,17 +37,17 @@ const PAGE = 100;
 let wanted = false;
 let seq = 0;
 
-function query(cursor?: string | null): string {
-  const q = new URLSearchParams({ limit: String(PAGE) });
+/** One page with the current filter (empty filter fields are left out). */
+function readPage(cursor?: string): Promise<{ entries: AuditEntry[]; next_cursor: string | null }> {
   const f = auditFilter.peek();
-  if (f.action) q.set("action", f.action);
-  if (f.actor) q.set("actor", f.actor);
-  if (f.target) q.set("target", f.target);
-  if (cursor) q.set("cursor", cursor);
-  return `/audit?${q}`;
+  return api.audit({
+    limit: PAGE,
+    action: f.action || undefined,
+    actor: f.actor || undefined,
+    target: f.target || undefined,
+    cursor,
+  });
 }
-
-type Page = { entries: AuditEntry[]; next_cursor: string | null };
 
 /** Reads the first page with the current filter (replacing the list). */
 export async function loadAudit(): Promise<void> {
@@ -55,7 +55,7 @@ export async function loadAudit(): Promise<void> {
   const mine = ++seq;
   auditLoading.value = true;
   try {
-    const page = await api<Page>(query());
+    const page = await readPage();
     if (mine !== seq) return;
     auditEntries.value = page.entries;
     auditNext.value = page.next_cursor;
@@ -76,7 +76,7 @@ export async function loadMoreAudit(): Promise<void> {
   const mine = ++seq;
   auditLoading.value = true;
   try {
-    const page = await api<Page>(query(cursor));
+    const page = await readPage(cursor);
     if (mine !== seq) return;
     const seen = new Set(auditEntries.peek().map((e) => e.id));
     auditEntries.value = [...auditEntries.peek(), ...page.entries.filter((e) => !seen.has(e.id))];
@@ -95,7 +95,7 @@ export async function refreshAudit(): Promise<void> {
   const mine = ++seq;
   auditLoading.value = true;
   try {
-    const page = await api<Page>(query());
+    const page = await readPage();
     if (mine !== seq) return;
     const old = auditEntries.peek();
     const top = Number(old[0]?.id ?? 0);

@@ -98,8 +98,7 @@ export function ContextMenu(
       items.push({
         label: "Release roamer",
         testid: "menu-release",
-        run: () =>
-          void act(`Release ${id}`, () => api(`/roamers/${id}/release`, { method: "POST" })),
+        run: () => void act(`Release ${id}`, () => api.releaseRoamer(id)),
       });
     }
   }
@@ -121,7 +120,7 @@ export function ContextMenu(
             `Remove ${n.name} from the fleet? Its history stays; it reappears if its agent pushes again.`,
           )
         ) {
-          void act(`Remove ${id}`, () => api(`/nodes/${id}`, { method: "DELETE" }));
+          void act(`Remove ${id}`, () => api.removeNode(id));
         }
       },
     });

@@ -9,12 +9,13 @@ import { attachDrag } from "../../canvas/drag.ts";
 import { HUB_ID } from "../../canvas/geometry.ts";
 import { hubInfo, nodeIds, statusCounts } from "../../state/fleet.ts";
 import { streamState } from "../../state/stream.ts";
+import { movePositions } from "../../state/layout.ts";
 import { Icon } from "../../ui/icon.tsx";
 
 /** The hub card. */
 export function HubCard({ pane }: { pane: HTMLElement }) {
   const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => attachDrag(ref.current!, HUB_ID, pane), [pane]);
+  useEffect(() => attachDrag(ref.current!, HUB_ID, pane, movePositions), [pane]);
   const p = hubPosition.value;
   const c = statusCounts.value;
   const live = streamState.value === "live";

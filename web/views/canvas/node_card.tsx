@@ -11,10 +11,11 @@ import { latestSeries, nodeSignal } from "../../state/fleet.ts";
 import { nodeJobs, roamers } from "../../state/queue.ts";
 import { formatAge, now } from "../../state/clock.ts";
 import { formatSkew, formatTemp, formatWatts, skewTitle } from "../../state/format.ts";
-import { selectedNode, selection } from "../../state/ui.ts";
+import { searchQuery, selectedNode, selection } from "../../state/ui.ts";
+import { movePositions } from "../../state/layout.ts";
 import { positionOf } from "../../canvas/flow_model.ts";
 import { attachDrag } from "../../canvas/drag.ts";
-import { lod, searchQuery } from "./canvas_state.ts";
+import { lod } from "../../canvas/level_of_detail.ts";
 
 function level(v: number | undefined): string {
   if (v === undefined) return "";
@@ -55,7 +56,7 @@ export function NodeCard(
   });
   const isSelected = useComputed(() => selection.value.has(id));
   const isOpen = useComputed(() => selectedNode.value === id);
-  useEffect(() => attachDrag(ref.current!, id, pane), [id, pane]);
+  useEffect(() => attachDrag(ref.current!, id, pane, movePositions), [id, pane]);
 
   const n = node.value;
   const p = pos.value;

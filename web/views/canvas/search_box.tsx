@@ -6,8 +6,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import { useComputed } from "@preact/signals";
 import { allNodes, nodeIds } from "../../state/fleet.ts";
-import { selectedNode } from "../../state/ui.ts";
-import { searchQuery } from "./canvas_state.ts";
+import { searchQuery, selectedNode } from "../../state/ui.ts";
 import { Icon } from "../../ui/icon.tsx";
 
 /** The search box; `focusRef` lets the canvas focus it on `/`. */

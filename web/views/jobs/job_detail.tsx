@@ -191,7 +191,7 @@ export function JobDetail({ id, onClose }: { id: string; onClose: () => void }) 
     const load = () => {
       ctl?.abort();
       const mine = ctl = new AbortController();
-      api<JobInfo>(`/jobs/${encodeURIComponent(id)}`, { signal: mine.signal })
+      api.job(id, { signal: mine.signal })
         .then((j) => {
           if (!mine.signal.aborted) {
             job.value = j;
@@ -203,7 +203,7 @@ export function JobDetail({ id, onClose }: { id: string; onClose: () => void }) 
         });
     };
     load();
-    const off = onEvent<{ job_id: string }>("job.state", (e) => {
+    const off = onEvent("job.state", (e) => {
       if (e.job_id === id) load();
     });
     return () => {

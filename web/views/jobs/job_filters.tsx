@@ -5,10 +5,10 @@
  * @module
  */
 import type { JobState } from "../../../shared/protocol/mod.ts";
+import { JOB_STATES } from "../../../shared/protocol/enums.ts";
 import { clusters, jobFilter, jobsLoading, loadJobs } from "../../state/queue.ts";
 import { nodeIds, nodeSignal } from "../../state/fleet.ts";
 import { Icon } from "../../ui/icon.tsx";
-import { JOB_STATES } from "./job_format.ts";
 
 function set(patch: { state?: JobState; cluster?: string; node?: string }): void {
   const next = { ...jobFilter.value, ...patch };

@@ -9,15 +9,6 @@ import { api } from "../../state/api.ts";
 import { act } from "../../state/ui.ts";
 import { confirmDialog } from "../../ui/modal.tsx";
 
-/** Every job state, in lifecycle order (a local list: protocol values would bundle zod). */
-export const JOB_STATES: JobState[] = [
-  "pending",
-  "claimed",
-  "running",
-  "done",
-  "failed",
-  "cancelled",
-];
 /** States a job can be cancelled from. */
 export const CANCELLABLE: ReadonlySet<JobState> = new Set(["pending", "claimed", "running"]);
 /** States a job can be retried from. */
@@ -70,10 +61,10 @@ export async function cancelJob(j: Pick<JobInfo, "id" | "state" | "claimed_by">)
     });
     if (!ok) return;
   }
-  await act(`Job ${j.id} cancelled`, () => api(`/jobs/${j.id}/cancel`, { method: "POST" }));
+  await act(`Job ${j.id} cancelled`, () => api.jobAction(j.id, "cancel"));
 }
 
 /** Puts a failed or cancelled job back in the queue; toasts the outcome. */
 export async function retryJob(id: string): Promise<void> {
-  await act(`Job ${id} queued again`, () => api(`/jobs/${id}/retry`, { method: "POST" }));
+  await act(`Job ${id} queued again`, () => api.jobAction(id, "retry"));
 }

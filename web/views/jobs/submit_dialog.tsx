@@ -78,7 +78,7 @@ export function SubmitDialog({ onClose, onSubmitted }: {
     busy.value = true;
     error.value = null;
     try {
-      const r = await api<{ id: string; state: string }>("/jobs", { method: "POST", body });
+      const r = await api.submitJob(body);
       toast(`Job ${r.id} submitted`, "ok");
       onSubmitted(r.id);
     } catch (err) {

@@ -1,7 +1,7 @@
 /**
  * What an admin can do to the node from its panel: show its jobs, release or re-assign it when
- * it is a roamer, remove it from the fleet (after a confirm). Viewers see none of this. Issue 6
- * adds terminal, exec and container actions in the marked row.
+ * it is a roamer, remove it from the fleet (after a confirm), open a terminal. Viewers see none
+ * of this.
  *
  * @module
  */
@@ -28,7 +28,7 @@ export function Actions({ node }: { node: NodeSummary }) {
   const release = () =>
     void act(
       `Release requested for ${node.name}`,
-      () => api(`/roamers/${encodeURIComponent(id)}/release`, { method: "POST" }),
+      () => api.releaseRoamer(id),
     );
   const remove = async () => {
     const ok = await confirmDialog({
@@ -46,7 +46,7 @@ export function Actions({ node }: { node: NodeSummary }) {
     if (!ok) return;
     const done = await act(
       `Removed ${node.name}`,
-      () => api(`/nodes/${encodeURIComponent(id)}`, { method: "DELETE" }),
+      () => api.removeNode(id),
     );
     if (done && selectedNode.value === id) selectedNode.value = null;
   };
@@ -80,7 +80,7 @@ export function Actions({ node }: { node: NodeSummary }) {
           <Icon name="trash" size={15} /> Remove from fleet
         </button>
       </div>
-      {/* Issue 6: terminal, exec and container restart go in this row. */}
+      {/* Control actions: the terminal (exec runs from the canvas selection). */}
       <div class="panel-actions extra" data-testid="panel-actions-extra">
         <OpenTerminalButton node={node} />
       </div>

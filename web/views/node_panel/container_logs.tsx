@@ -10,7 +10,7 @@
  */
 import { useSignal } from "@preact/signals";
 import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
-import { ApiError } from "../../state/api.ts";
+import { probeApi } from "../../state/api.ts";
 import { Modal } from "../../ui/modal.tsx";
 
 const TAIL = 200;
@@ -24,17 +24,6 @@ function keep(text: string): string {
     if (cut <= 0) return text;
   }
   return text.slice(cut + 1);
-}
-
-/** Why a logs request failed, in the hub's words. */
-async function problem(res: Response): Promise<string> {
-  const text = await res.text();
-  try {
-    const p = JSON.parse(text) as { detail?: string; title?: string };
-    return p.detail ?? p.title ?? `HTTP ${res.status}`;
-  } catch {
-    return text.slice(0, 300) || `HTTP ${res.status}`;
-  }
 }
 
 /** The logs dialog of container `cid` (shown as `name`) on node `node`. */
@@ -53,15 +42,17 @@ export function ContainerLogs({ node, cid, name, onClose }: {
 
   useEffect(() => {
     const abort = new AbortController();
-    const url = `/api/v1/nodes/${encodeURIComponent(node)}/containers/${
-      encodeURIComponent(cid)
-    }/logs?tail=${TAIL}&follow=${follow.value ? 1 : 0}`;
     state.value = "loading";
     error.value = null;
     (async () => {
-      const res = await fetch(url, { credentials: "same-origin", signal: abort.signal });
-      if (!res.ok) throw new ApiError(res.status, res.statusText, await problem(res));
-      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      // The dialog shows a 401 as its error rather than ending the session.
+      const stream = await probeApi.containerLogs(
+        node,
+        cid,
+        { tail: TAIL, follow: follow.value },
+        { signal: abort.signal },
+      );
+      const reader = stream.getReader();
       // The tail replaces what is shown; followed lines are appended to it.
       let first = true;
       if (follow.value) state.value = "following";

@@ -205,7 +205,7 @@ function NodeContainers({ id, sample }: { id: string; sample: Sample }) {
   const load = async () => {
     loading.value = true;
     try {
-      agentList.value = await api<ContainerInfo[]>(`/nodes/${encodeURIComponent(id)}/containers`);
+      agentList.value = await api.containers(id);
       error.value = null;
     } catch (err) {
       const e = err as Error & { status?: number };
@@ -231,12 +231,7 @@ function NodeContainers({ id, sample }: { id: string; sample: Sample }) {
     try {
       const force = a === "remove" && c.state !== "exited" && c.state !== "created" &&
         c.state !== "dead";
-      await api(
-        `/nodes/${encodeURIComponent(id)}/containers/${encodeURIComponent(ref)}/${a}${
-          force ? "?force=1" : ""
-        }`,
-        { method: "POST" },
-      );
+      await api.containerAction(id, ref, a, force);
       toast(`${VERB[a]} ${c.name} on ${node?.name ?? id}`, "ok");
     } catch (err) {
       toast(

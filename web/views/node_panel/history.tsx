@@ -109,10 +109,7 @@ export function History({ id }: { id: string }) {
     live.current = null;
     const to = hubNow();
     const from = to - spec.ms;
-    const q = new URLSearchParams({ from: `${from}`, to: `${to}`, step: `${spec.step}` });
-    api<MetricsResponse>(`/nodes/${encodeURIComponent(id)}/metrics?${q}`, {
-      signal: ctl.signal,
-    }).then((r) => {
+    api.metrics(id, { from, to, step: spec.step }, { signal: ctl.signal }).then((r) => {
       const d: Loaded = {
         from,
         to: r.to,
@@ -137,7 +134,7 @@ export function History({ id }: { id: string }) {
   // The last hour follows the node's samples.
   useEffect(() => {
     if (range !== "1h") return;
-    return onEvent<{ node_id: string; sample: Sample }>("node.sample", (e) => {
+    return onEvent("node.sample", (e) => {
       if (e.node_id !== id || !live.current) return;
       if (appendSample(live.current, e.sample, spec.ms)) setVersion((v) => v + 1);
     });

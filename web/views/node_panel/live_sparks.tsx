@@ -8,7 +8,7 @@
  * @module
  */
 import { useEffect, useState } from "preact/hooks";
-import type { MetricsResponse, NodeSummary } from "../../../shared/protocol/mod.ts";
+import type { NodeSummary } from "../../../shared/protocol/mod.ts";
 import { api } from "../../state/api.ts";
 import { hubNow } from "../../state/clock.ts";
 import { latestSeries, sparkHistory } from "../../state/fleet.ts";
@@ -52,18 +52,13 @@ export function LiveSparks({ node }: { node: NodeSummary }) {
     setSeed(null);
     const ctl = new AbortController();
     const to = hubNow();
-    const q = new URLSearchParams({
-      from: `${to - WINDOW_MS}`,
-      to: `${to}`,
-      step: `${SEED_STEP_S}`,
-    });
-    api<MetricsResponse>(`/nodes/${encodeURIComponent(id)}/metrics?${q}`, {
-      signal: ctl.signal,
-    }).then((r) => {
-      const values: Seed["values"] = {};
-      for (const s of SPARKS) values[s.key] = r.series[s.key]?.avg ?? r.ts.map(() => null);
-      setSeed({ ts: r.ts, values });
-    }).catch(() => {/* the live history alone is still right */});
+    api.metrics(id, { from: to - WINDOW_MS, to, step: SEED_STEP_S }, { signal: ctl.signal }).then(
+      (r) => {
+        const values: Seed["values"] = {};
+        for (const s of SPARKS) values[s.key] = r.series[s.key]?.avg ?? r.ts.map(() => null);
+        setSeed({ ts: r.ts, values });
+      },
+    ).catch(() => {/* the live history alone is still right */});
     return () => ctl.abort();
   }, [id]);
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { JobInfo, JobState } from "../../../shared/protocol/mod.ts";
+import type { JobInfo } from "../../../shared/protocol/mod.ts";
 import { api } from "../../state/api.ts";
 import { formatAge, now } from "../../state/clock.ts";
 import { jobFilter } from "../../state/queue.ts";
@@ -70,9 +70,7 @@ export function RecentJobs({ id }: { id: string }) {
 
   useEffect(() => {
     const ctl = new AbortController();
-    api<{ jobs: JobInfo[] }>(`/jobs?node=${encodeURIComponent(id)}&limit=${LIMIT}`, {
-      signal: ctl.signal,
-    }).then((r) => {
+    api.jobs({ node: id, limit: LIMIT }, { signal: ctl.signal }).then((r) => {
       setList(r.jobs);
       setError(null);
     }).catch((err: Error) => {
@@ -88,12 +86,9 @@ export function RecentJobs({ id }: { id: string }) {
       clearTimeout(t);
       t = setTimeout(() => setTick((n) => n + 1), 300);
     };
-    const offJob = onEvent<{ job_id: string; state: JobState; node: string | null }>(
-      "job.state",
-      (e) => {
-        if (e.node === id || shown.current.has(e.job_id)) later();
-      },
-    );
+    const offJob = onEvent("job.state", (e) => {
+      if (e.node === id || shown.current.has(e.job_id)) later();
+    });
     const offResync = onResync(later);
     return () => {
       clearTimeout(t);

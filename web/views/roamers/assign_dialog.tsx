@@ -51,7 +51,7 @@ export function AssignDialog({ nodeId, onClose }: { nodeId: string; onClose: () 
     busy.value = true;
     error.value = null;
     try {
-      await api(`/roamers/${encodeURIComponent(nodeId)}/assign`, { method: "POST", body });
+      await api.assignRoamer(nodeId, body);
       toast(`${nodeId} assigned to ${body.cluster ?? body.template}`, "ok");
       onClose();
     } catch (err) {

@@ -8,7 +8,6 @@
  */
 import { signal, useSignal } from "@preact/signals";
 import { useEffect, useMemo } from "preact/hooks";
-import type { NodeSummary } from "../../../shared/protocol/mod.ts";
 import { api } from "../../state/api.ts";
 import { Icon } from "../../ui/icon.tsx";
 import { stateDot } from "./tab_title.ts";
@@ -37,10 +36,10 @@ export function PopoutTerminal({ node }: { node: string }) {
   const status = useMemo(() => signal(initialStatus()), [node]);
 
   useEffect(() => {
-    api<{ kind: string }>("/session")
+    api.session()
       .then((s) => (access.value = s.kind === "admin" ? "admin" : "viewer"))
       .catch(() => (access.value = "none"));
-    api<NodeSummary>(`/nodes/${encodeURIComponent(node)}`)
+    api.node(node)
       .then((n) => (name.value = n.name || node))
       .catch(() => {});
   }, [node]);

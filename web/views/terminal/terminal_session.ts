@@ -15,6 +15,9 @@ import type { Signal } from "@preact/signals";
 import type { FitAddon } from "@xterm/addon-fit";
 import type { ITheme, Terminal } from "@xterm/xterm";
 import type { TerminalClientMessage, TerminalServerMessage } from "../../../shared/protocol/mod.ts";
+import { TERMINAL_CLOSE } from "../../../shared/protocol/enums.ts";
+import { ApiError } from "../../../shared/api_client.ts";
+import { probeApi } from "../../state/api.ts";
 import { allowLibraryStyles } from "../../ui/csp_nonce.ts";
 import type { SessionState, SessionStatus } from "./terminal_state.ts";
 
@@ -54,13 +57,13 @@ const FONT = '"DejaVu Sans Mono", "Liberation Mono", "Noto Sans Mono", "Ubuntu M
 /** What the hub's close codes mean (README "Web terminal"). */
 const CLOSE_TEXT: Record<number, [SessionState, string]> = {
   1001: ["ended", "the hub is stopping"],
-  4001: ["ended", "idle timeout"],
-  4002: ["failed", "connection to the node lost"],
-  4003: ["failed", "the browser fell behind the output"],
-  4004: ["failed", "node not connected"],
-  4005: ["failed", "the node's agent offers no terminals"],
-  4006: ["failed", "too many terminals on the node (16)"],
-  4008: ["ended", "signed out: the session ended or its token was revoked"],
+  [TERMINAL_CLOSE.idle]: ["ended", "idle timeout"],
+  [TERMINAL_CLOSE.nodeLost]: ["failed", "connection to the node lost"],
+  [TERMINAL_CLOSE.tooSlow]: ["failed", "the browser fell behind the output"],
+  [TERMINAL_CLOSE.notConnected]: ["failed", "node not connected"],
+  [TERMINAL_CLOSE.failed]: ["failed", "the node's agent offers no terminals"],
+  [TERMINAL_CLOSE.tooMany]: ["failed", "too many terminals on the node (16)"],
+  [TERMINAL_CLOSE.revoked]: ["ended", "signed out: the session ended or its token was revoked"],
 };
 
 /** Characters per input frame (UTF-8 may triple them; the hub's cap is 64 KB). */
@@ -258,19 +261,18 @@ export class TermSession {
   async #whyRefused(): Promise<void> {
     let detail = "the hub refused the WebSocket";
     try {
-      const res = await fetch(`/api/v1/nodes/${encodeURIComponent(this.node)}`, {
-        credentials: "same-origin",
+      // The probe explains a 401 here instead of ending the session.
+      await probeApi.node(this.node);
+      const who = await probeApi.session().catch((err) => {
+        if (err instanceof ApiError) return null;
+        throw err;
       });
-      if (res.status === 404) detail = `no node ${this.node} in the fleet`;
-      else if (res.status === 401) detail = "your session expired: log in again";
-      else if (!res.ok) detail = `the hub answered ${res.status}`;
-      else {
-        const s = await fetch("/api/v1/session", { credentials: "same-origin" });
-        const who = s.ok ? await s.json() as { kind?: string } : {};
-        if (who.kind && who.kind !== "admin") detail = "terminals need an admin session";
-      }
-    } catch {
-      detail = "the hub is not reachable";
+      if (who && who.kind !== "admin") detail = "terminals need an admin session";
+    } catch (err) {
+      if (!(err instanceof ApiError)) detail = "the hub is not reachable";
+      else if (err.status === 404) detail = `no node ${this.node} in the fleet`;
+      else if (err.status === 401) detail = "your session expired: log in again";
+      else detail = `the hub answered ${err.status}`;
     }
     if (this.status.value.state === "failed") this.#set({ detail });
   }
