@@ -676,3 +676,54 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "mcp: cancel and retry a job; a hub killed mid-session gives tool errors, then recovers",
+  // The SDK's stdio transport keeps handles the sanitizers count.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dataDir = await Deno.makeTempDir({ prefix: "fleet-mcp-restart-" });
+    let hub = await startHub({ dataDir });
+    const port = hub.port;
+    const client = await connect(stdioClient(hub, hub.adminToken));
+    try {
+      // No worker runs here, so the job stays pending until cancelled, then comes back on retry.
+      const job = await ok<{ id: string }>(client, "fleet_job_submit", {
+        executor: "process",
+        command: "true",
+      });
+      const cancelled = await ok<{ job: { state: string } }>(client, "fleet_job_cancel", {
+        id: job.id,
+      });
+      assert.equal(cancelled.job.state, "cancelled");
+      assert.equal((await hub.admin.job(job.id)).state, "cancelled");
+      const retried = await ok<{ job: { state: string } }>(client, "fleet_job_retry", {
+        id: job.id,
+      });
+      assert.equal(retried.job.state, "pending");
+      assert.equal((await hub.admin.job(job.id)).state, "pending");
+      const actions = (await hub.admin.audit({ target: job.id })).entries.map((e) =>
+        `${e.action} ${e.detail?.via ?? "-"}`
+      );
+      assert.deepEqual(actions.sort(), ["job.cancel mcp", "job.retry mcp", "job.submit mcp"]);
+
+      // The hub is killed mid-session: the tool answers with an error and the server lives on.
+      await hub.stop("SIGKILL");
+      const down = await call(client, "fleet_status");
+      assert.equal(down.isError, true);
+      assert.match(down.text, /cannot reach the hub/);
+      // Back on the same port and data: the same session works again.
+      hub = await startHub({ dataDir, port });
+      const back = await ok<{ nodes: unknown }>(client, "fleet_status");
+      assert.ok(back, "fleet_status answers again");
+      const again = await ok<{ job: { state: string } }>(client, "fleet_job_status", {
+        id: job.id,
+      });
+      assert.equal(again.job.state, "pending");
+    } finally {
+      await client.close();
+      await hub.stop();
+    }
+  },
+});
