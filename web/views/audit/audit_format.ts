@@ -14,6 +14,9 @@ export const FAMILIES: Record<string, { icon: string; label: string }> = {
   terminal: { icon: "terminal", label: "Terminal" },
   container: { icon: "box", label: "Containers" },
   token: { icon: "bolt", label: "Tokens" },
+  job: { icon: "jobs", label: "Jobs" },
+  roamer: { icon: "roamers", label: "Roamers" },
+  node: { icon: "canvas", label: "Nodes" },
 };
 
 /** Filter choices of the action select: families and their known actions. */
@@ -31,6 +34,16 @@ export const ACTION_CHOICES: { value: string; label: string; family?: boolean }[
   { value: "token.", label: "Tokens: all", family: true },
   { value: "token.create", label: "token.create" },
   { value: "token.revoke", label: "token.revoke" },
+  { value: "job.", label: "Jobs: all", family: true },
+  { value: "job.submit", label: "job.submit" },
+  { value: "job.cancel", label: "job.cancel" },
+  { value: "job.retry", label: "job.retry" },
+  { value: "roamer.", label: "Roamers: all", family: true },
+  { value: "roamer.assign", label: "roamer.assign" },
+  { value: "roamer.release", label: "roamer.release" },
+  { value: "node.", label: "Nodes: all", family: true },
+  { value: "node.enroll", label: "node.enroll" },
+  { value: "node.reenroll", label: "node.reenroll" },
 ];
 
 /** The family of an action (`exec` of `exec.run`). */
@@ -69,7 +82,10 @@ export function targetParts(e: AuditEntry): { kind: string; value: string; node?
       { kind: "container", value: rest.join("/") },
     ];
   }
-  if (f === "terminal") return [{ kind: "node", value: nodeName(t), node: t }];
+  if (f === "terminal" || f === "roamer" || f === "node") {
+    return [{ kind: "node", value: nodeName(t), node: t }];
+  }
+  if (f === "job") return [{ kind: "job", value: `#${t}` }];
   return [{ kind: f === "token" ? "token" : "target", value: t }];
 }
 
@@ -103,6 +119,22 @@ export function summary(e: AuditEntry): string {
         node && node !== name ? ` for ${node}` : ""
       }`;
     }
+    case "job.submit":
+      return str(d.template) ?? str(d.command) ?? str(d.image) ?? "";
+    case "job.cancel":
+    case "job.retry":
+      return str(d.state) ? `now ${str(d.state)}` : "";
+    case "roamer.assign": {
+      const to = str(d.cluster) ?? str(d.template);
+      return [to ? `to ${to}` : "", str(d.mode) ?? ""].filter(Boolean).join(" · ");
+    }
+    case "roamer.release":
+      return str(d.cluster) ? `from ${str(d.cluster)}` : "";
+    case "node.enroll":
+    case "node.reenroll":
+      return error ??
+        [str(d.hostname), str(d.requested) ? `asked for ${str(d.requested)}` : ""].filter(Boolean)
+          .join(" · ");
     default:
       return error ?? "";
   }
