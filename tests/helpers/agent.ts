@@ -21,6 +21,13 @@ export interface StartAgentOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * Deno's module cache of this process. An agent started with another HOME would otherwise look
+ * for its cache under that HOME and download every npm package of the lockfile first.
+ */
+const DENO_DIR = Deno.env.get("DENO_DIR") ??
+  join(Deno.env.get("XDG_CACHE_HOME") ?? join(Deno.env.get("HOME") ?? "/root", ".cache"), "deno");
+
 /** Starts an agent; external tools and Docker are off unless `args` turn them on. */
 export function startAgent(options: StartAgentOptions): Child {
   return new Child(Deno.execPath(), [
@@ -48,5 +55,5 @@ export function startAgent(options: StartAgentOptions): Child {
     "--config",
     join(ROOT, "tests/fixtures/agent-empty.yml"),
     ...(options.args ?? []),
-  ], { env: options.env });
+  ], { env: options.env ? { DENO_DIR, ...options.env } : undefined });
 }
