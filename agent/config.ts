@@ -24,6 +24,7 @@ export const AgentFile = z.strictObject({
   docker_socket: z.string().min(1).optional(),
   docker_network: z.string().min(1).optional(),
   log_level: z.enum(["debug", "info", "warn", "error"]).optional(),
+  log_format: z.enum(["text", "json"]).optional(),
   jobs: z.enum(["on", "off"]).optional(),
   control: z.enum(["on", "off"]).optional(),
   essential_containers: z.array(z.string().min(1).max(128)).optional(),
@@ -49,6 +50,8 @@ export interface AgentConfig {
   spoolMaxBytes: number;
   spoolMaxAgeMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Unset: text on a terminal, JSON otherwise. */
+  logFormat: "text" | "json" | undefined;
   /** Claim and run jobs for this node. */
   jobs: boolean;
   /** Hold the control channel (batch exec, terminal, container operations). */
@@ -205,6 +208,15 @@ export const AGENT_SETTINGS: readonly SettingSpec<Key>[] = [
     default: "info",
     help: "debug, info, warn or error",
   },
+  {
+    key: "logFormat",
+    flag: "log-format",
+    env: "FLEET_LOG_FORMAT",
+    yaml: "log_format",
+    kind: "enum:text|json",
+    default: null,
+    help: "text or json (default: text on a terminal, json otherwise)",
+  },
 ];
 
 /** Flags of `run` that take a value (besides `--config`). */
@@ -267,6 +279,7 @@ export async function loadAgentConfig(
     spoolMaxBytes: v.spoolMaxBytes as number,
     spoolMaxAgeMs: v.spoolMaxAgeMs as number,
     logLevel: v.logLevel as AgentConfig["logLevel"],
+    logFormat: v.logFormat as AgentConfig["logFormat"],
     jobs: v.jobs === "on",
     control: v.control === "on",
     essentialContainers: v.essentialContainers !== undefined

@@ -1,5 +1,6 @@
 /**
- * `fleet-agent`: the node program. Commands: `run` (collect and push metrics), `version`.
+ * `fleet-agent`: the node program. Commands: `run` (collect, push, run jobs, hold the control
+ * channel), `install`, `uninstall`, `status`, `cleanup`, `recover`, `version`, `help`.
  * The same file runs under `deno run` and is what `deno compile` builds.
  *
  * @module
@@ -11,13 +12,13 @@ import { createSampler } from "./collect/sampler.ts";
 import { createProcessExecutor } from "./worker/process.ts";
 import { createDockerExecutor } from "./worker/docker.ts";
 import { DEFAULT_DOCKER_SOCKET } from "../shared/docker_api.ts";
-import { runCli, UsageError } from "../shared/cli.ts";
+import { EXIT_CODES_HELP, runCli, UsageError } from "../shared/cli.ts";
 import { install, status, uninstall } from "./install.ts";
 import { recover } from "./recover.ts";
 import { humanBytes, planCleanup, runCleanup } from "./node_cleanup.ts";
 import { parseDuration } from "../shared/duration.ts";
 import { settingsHelp } from "../shared/settings.ts";
-import { getLogger, setLogLevel } from "../shared/log.ts";
+import { getLogger, setLogFormat, setLogLevel } from "../shared/log.ts";
 import { VERSION } from "../shared/version.ts";
 import type { AgentInfo } from "../shared/protocol/mod.ts";
 
@@ -35,6 +36,8 @@ Commands:
   recover    boot recovery, run by fleet-recovery.service
              [run's flags] [--attempts 60] [--retry-delay 5s] per step
   version    print the version
+
+${EXIT_CODES_HELP}
 `;
 
 const RUN_HELP = `Usage: fleet-agent run --hub URL --token T [options]
@@ -70,6 +73,7 @@ async function runCommand(args: string[]): Promise<number> {
     Deno.env.toObject(),
   );
   setLogLevel(config.logLevel);
+  setLogFormat(config.logFormat);
   const sampler = createSampler({
     root: config.root,
     tegrastats: config.tegrastats,
@@ -202,6 +206,7 @@ async function recoverCommand(args: string[]): Promise<number> {
     Deno.env.toObject(),
   );
   setLogLevel(config.logLevel);
+  setLogFormat(config.logFormat);
   const attempts = values.attempts === undefined ? undefined : Number(values.attempts);
   if (attempts !== undefined && !(Number.isInteger(attempts) && attempts > 0)) {
     throw new UsageError(`--attempts: not a positive number: ${values.attempts}`);

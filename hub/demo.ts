@@ -51,6 +51,8 @@ export function demoInventory(n: number): HubConfig["inventory"] {
       },
     ],
     roamers: agx.slice(2 * third),
+    // The autoscaler takes every other roamer within seconds; this one stays free for "Assign…".
+    manualRoamers: agx.slice(2 * third).slice(-1),
     templates: {
       sdxl: {
         executor: "docker",

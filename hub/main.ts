@@ -1,6 +1,6 @@
 /**
  * `fleet-hub`: the control-box program. Commands: `serve`, `token`, `job`, `roamer`, `mcp`,
- * `version`.
+ * `version`, `help`. Exit codes: 0 done, 1 refused or failed, 2 usage or configuration error.
  * The same file runs under `deno run` and is what `deno compile` builds.
  *
  * @module
@@ -11,7 +11,7 @@ import { serve } from "./core/serve.ts";
 import { tokenCommand } from "./cli/token.ts";
 import { jobCommand, roamerCommand } from "./cli/client.ts";
 import { mcpCommand } from "./cli/mcp.ts";
-import { runCli } from "../shared/cli.ts";
+import { EXIT_CODES_HELP, runCli } from "../shared/cli.ts";
 import { getLogger } from "../shared/log.ts";
 import { settingsHelp } from "../shared/settings.ts";
 import { VERSION } from "../shared/version.ts";
@@ -28,7 +28,9 @@ Commands:
   mcp        serve the fleet to AI assistants over MCP on stdio (see 'mcp --help')
   version    print the version
 
-Quick start:  fleet-hub serve --demo 20     (a simulated fleet of 20 nodes)
+Quick start:  fleet-hub serve --demo 20     (a simulated fleet of 20 nodes, on 127.0.0.1)
+
+${EXIT_CODES_HELP}
 `;
 
 const SERVE_HELP = `Usage: fleet-hub serve [options]
@@ -36,7 +38,13 @@ const SERVE_HELP = `Usage: fleet-hub serve [options]
 Options (flag, env twin, default); flags beat env, env beats fleet.yml:
 ${settingsHelp(HUB_SETTINGS)}
   -h, --help
+
+${EXIT_CODES_HELP}
 `;
+
+/** Printed when the demo bound loopback on its own: how to let other machines in. */
+const EXPOSE_HINT = "listening on 127.0.0.1 only, because the demo's agents run real shell " +
+  "commands on this host; to expose it pass --host 0.0.0.0 (or FLEET_HOST, hub.host)";
 
 async function serveCommand(args: string[]): Promise<number> {
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
@@ -74,8 +82,12 @@ async function serveCommand(args: string[]): Promise<number> {
     console.log(
       `\nFleet Commander demo: ${config.demo} simulated nodes\n  open   ${hub.url}/\n` +
         (token ? `  token  ${token}  (from ${config.dataDir}/admin.token)\n` : "") +
+        (config.demoLoopback ? `  local  ${EXPOSE_HINT}\n` : "") +
         "  stop   Ctrl-C\n",
     );
+    if (config.demoLoopback) {
+      getLogger("hub").info("demo listens on loopback", { hint: EXPOSE_HINT });
+    }
   } else {
     console.log(`Fleet Commander hub listening on ${hub.url}`);
   }

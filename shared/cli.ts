@@ -1,7 +1,8 @@
 /**
  * The command dispatch both programs share: `<program> <command> [args]`, `version`, `help`, and
- * one place that turns usage and configuration mistakes into a one-line message and exit code 2
- * (no stack trace for an operator's typo).
+ * one place that turns mistakes into a one-line message and an exit code (no stack trace for an
+ * operator's typo): 2 for usage and configuration mistakes, 1 for a refusal (the hub or the node
+ * said no, or could not be reached).
  *
  * @module
  */
@@ -15,6 +16,18 @@ export class UsageError extends Error {
     this.name = "UsageError";
   }
 }
+
+/** A refusal or failure the operator did not cause by typing: printed one-line, exit code 1. */
+export class RefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RefusedError";
+  }
+}
+
+/** The exit-code line every command's `--help` ends with. */
+export const EXIT_CODES_HELP =
+  "Exit codes: 0 done, 1 refused or failed (hub said no, hub unreachable), 2 usage or config error";
 
 /** A command: gets its arguments, returns the exit code. */
 export type Command = (args: string[]) => Promise<number>;
@@ -55,6 +68,10 @@ export async function runCli(
     if (error instanceof UsageError || error instanceof ConfigError) {
       console.error(`${program}: ${error.message}`);
       return 2;
+    }
+    if (error instanceof RefusedError) {
+      console.error(`${program}: ${error.message}`);
+      return 1;
     }
     if (isParseArgsError(error)) {
       console.error(`${program}: ${error.message}\n(see '${program} ${command} --help')`);

@@ -1,7 +1,9 @@
 /**
- * Structured logging: one JSON object per line on stderr (`ts`, `level`, `msg`, fields). Fields
- * whose names look like secrets are replaced by `"[redacted]"` so a careless call cannot leak a
- * token or key.
+ * Structured logging on stderr, one line per event. Two formats: JSON (`ts`, `level`, `msg`,
+ * fields; for journald, files and the tests that parse it) and short human lines (time, level,
+ * component, message, key=value) for a terminal. The default is text on a TTY and JSON otherwise;
+ * `--log-format` / `FLEET_LOG_FORMAT` choose. Fields whose names look like secrets are replaced
+ * by `"[redacted]"` in both formats, so a careless call cannot leak a token or key.
  *
  * @module
  */
@@ -9,15 +11,35 @@
 /** Log levels in increasing severity. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
+/** How lines are written: `json` objects or `text` for people. */
+export type LogFormat = "json" | "text";
+
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_KEY = /token|secret|password|passwd|authorization|cookie|key$/i;
 
 let threshold: LogLevel = (Deno.env.get("FLEET_LOG_LEVEL") as LogLevel | undefined) ?? "info";
 if (!(threshold in ORDER)) threshold = "info";
 
+let format: LogFormat = defaultLogFormat(Deno.env.get("FLEET_LOG_FORMAT"));
+
+/** The format for an explicit choice, else text when stderr is a terminal and JSON otherwise. */
+export function defaultLogFormat(choice: string | undefined): LogFormat {
+  if (choice === "json" || choice === "text") return choice;
+  try {
+    return Deno.stderr.isTerminal() ? "text" : "json";
+  } catch {
+    return "json";
+  }
+}
+
 /** Sets the lowest level that is written. */
 export function setLogLevel(level: LogLevel): void {
   threshold = level;
+}
+
+/** Sets the line format; `undefined` keeps the terminal-dependent default. */
+export function setLogFormat(choice: LogFormat | undefined): void {
+  format = defaultLogFormat(choice);
 }
 
 function redact(fields: Record<string, unknown>): Record<string, unknown> {
@@ -30,12 +52,43 @@ function redact(fields: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+function textValue(v: unknown): string {
+  const s = typeof v === "string" ? v : JSON.stringify(v) ?? String(v);
+  // Quote only what would make the line ambiguous to read or to split on spaces.
+  return typeof v === "string" && (s === "" || /[\s"=]/.test(s)) ? JSON.stringify(s) : s;
+}
+
+/**
+ * Renders one log line (without the newline) in `fmt`; secrets are redacted in both formats.
+ *
+ * @example
+ * ```ts
+ * formatLine("text", new Date(), "info", "listening", { component: "hub", port: 8765 });
+ * // "12:00:00.000 INFO  hub listening port=8765"
+ * ```
+ */
+export function formatLine(
+  fmt: LogFormat,
+  at: Date,
+  level: LogLevel,
+  msg: string,
+  fields: Record<string, unknown>,
+): string {
+  const safe = redact(fields);
+  if (fmt === "json") return JSON.stringify({ ts: at.toISOString(), level, msg, ...safe });
+  const { component, ...rest } = safe;
+  const time = at.toTimeString().slice(0, 8) + "." + String(at.getMilliseconds()).padStart(3, "0");
+  const kv = Object.entries(rest).map(([k, v]) => ` ${k}=${textValue(v)}`).join("");
+  const who = component === undefined ? "" : ` ${component}`;
+  return `${time} ${level.toUpperCase().padEnd(5)}${who} ${msg}${kv}`;
+}
+
 const encoder = new TextEncoder();
 
 /** Writes one log line if `level` passes the threshold. */
 export function log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
   if (ORDER[level] < ORDER[threshold]) return;
-  const line = JSON.stringify({ ts: new Date().toISOString(), level, msg, ...redact(fields) });
+  const line = formatLine(format, new Date(), level, msg, fields);
   try {
     Deno.stderr.writeSync(encoder.encode(line + "\n"));
   } catch {

@@ -1,6 +1,6 @@
 /**
  * What a roamer's agent does with its assignment (SPEC §4.2): when assigned, provision (pull the
- * template's image from the local registry so jobs start fast) and report RUNNING; when released,
+ * template's image, or the custom image it was assigned to, so jobs start fast) and report RUNNING; when released,
  * clean up (remove job containers, prune dangling images, clear job temp dirs) and report IDLE.
  * A failed cleanup reports FAILED, which keeps the node out of work until an operator releases it.
  *
@@ -53,6 +53,7 @@ async function provision(ctx: RoamerContext, r: RoamerInfo): Promise<void> {
   logger.info("roamer running", {
     cluster: r.assignment?.cluster,
     template: r.assignment?.template,
+    image: r.assignment?.image,
   });
 }
 

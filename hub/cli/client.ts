@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
 import { JobSubmit, RoamerAssign } from "../../shared/protocol/mod.ts";
 import type { JobInfo, RoamerInfo } from "../../shared/protocol/mod.ts";
-import { UsageError } from "../../shared/cli.ts";
+import { EXIT_CODES_HELP, RefusedError, UsageError } from "../../shared/cli.ts";
 
 const CONNECTION = `Connection (every command):
   --hub URL        hub address     [env FLEET_HUB, default http://127.0.0.1:8765]
@@ -31,6 +31,8 @@ Commands:
   retry ID         re-queue a failed or cancelled job
 
 ${CONNECTION}
+
+${EXIT_CODES_HELP}
 `;
 
 /** Help of `roamer`. */
@@ -38,10 +40,15 @@ export const ROAMER_HELP = `Usage: fleet-hub roamer <command>
 
 Commands:
   list                                    every roamer with state and assignment
-  assign ID (--cluster C | --template T) [--mode until_idle|minutes|manual] [--minutes M]
+  assign ID (--cluster C | --template T | --image IMG [--command CMD] [--env K=V]... [--gpu])
+            [--mode until_idle|minutes|manual] [--minutes M]
+                                          lend an IDLE roamer; --image pulls IMG on it and
+                                          serves no queue (submit jobs with --node ID)
   release ID                              release (the roamer cleans up, then is IDLE)
 
 ${CONNECTION}
+
+${EXIT_CODES_HELP}
 `;
 
 const COMMON = {
@@ -85,20 +92,28 @@ function ago(ms: number | null): string {
     : `${Math.round(s / 3600)}h ago`;
 }
 
-/** Turns API errors into one-line usage errors (exit 2) with the hub's message. */
-async function call<T>(fn: () => Promise<T>): Promise<T> {
+/** Turns API errors into one-line refusals (exit 1) with the hub's message. */
+async function call<T>(api: ApiClient, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
     if (error instanceof ApiError) {
       const fields = error.problem?.errors?.map((e) => `${e.path}: ${e.message}`).join("; ");
-      throw new UsageError(
+      throw new RefusedError(
         `hub answered ${error.status}: ${error.message}${fields ? ` (${fields})` : ""}`,
       );
     }
-    if (error instanceof TypeError) throw new UsageError(`cannot reach the hub: ${error.message}`);
+    if (error instanceof TypeError || (error instanceof DOMException)) {
+      throw new RefusedError(unreachable(api.hub, error));
+    }
     throw error;
   }
+}
+
+/** Names the URL tried and where it came from, since "fetch failed" alone names neither. */
+export function unreachable(hub: string, error: Error): string {
+  return `cannot reach the hub at ${hub} (${error.message}): is it running there? ` +
+    "Point at another with --hub URL or FLEET_HUB";
 }
 
 function printJob(j: JobInfo): void {
@@ -196,19 +211,18 @@ export async function jobCommand(args: string[]): Promise<number> {
           checked.error.issues.map((i) => `${i.path.join(".") || "job"}: ${i.message}`).join("; "),
         );
       }
-      const created = await call(() => api.submitJob(JSON.parse(JSON.stringify(spec))));
+      const created = await call(api, () => api.submitJob(JSON.parse(JSON.stringify(spec))));
       console.log(values.json ? JSON.stringify(created) : created.id);
       return 0;
     }
     case "list": {
-      const r = await call(() =>
+      const r = await call(api, () =>
         api.jobs({
           state: values.state,
           cluster: values.cluster,
           node: values.node,
           limit: num(values.limit, "limit") ?? 50,
-        })
-      );
+        }));
       if (values.json) console.log(JSON.stringify(r.jobs, null, 2));
       else {
         console.log(table([
@@ -231,8 +245,8 @@ export async function jobCommand(args: string[]): Promise<number> {
     case "retry": {
       if (!id) throw new UsageError(`usage: fleet-hub job ${command} ID`);
       const j = command === "show"
-        ? await call(() => api.job(id))
-        : await call(() => api.jobAction(id, command));
+        ? await call(api, () => api.job(id))
+        : await call(api, () => api.jobAction(id, command));
       if (values.json) console.log(JSON.stringify(j, null, 2));
       else printJob(j);
       return 0;
@@ -247,7 +261,13 @@ function describeRoamer(r: RoamerInfo): string[] {
   return [
     r.node_id,
     r.state + (r.release_requested ? " (releasing)" : ""),
-    a ? (a.cluster ? `cluster ${a.cluster}` : `template ${a.template}`) : "-",
+    a
+      ? (a.cluster
+        ? `cluster ${a.cluster}`
+        : a.template
+        ? `template ${a.template}`
+        : `image ${a.image}`)
+      : "-",
     a ? a.mode + (a.until ? ` until ${new Date(a.until).toISOString()}` : "") : "-",
     ago(r.state_at),
     r.detail ?? "",
@@ -263,6 +283,10 @@ export async function roamerCommand(args: string[]): Promise<number> {
       ...COMMON,
       cluster: { type: "string" },
       template: { type: "string" },
+      image: { type: "string" },
+      command: { type: "string" },
+      env: { type: "string", multiple: true },
+      gpu: { type: "boolean" },
       mode: { type: "string" },
       minutes: { type: "string" },
     },
@@ -275,7 +299,7 @@ export async function roamerCommand(args: string[]): Promise<number> {
   const api = await client(values);
   switch (command) {
     case "list": {
-      const list = await call(() => api.roamers());
+      const list = await call(api, () => api.roamers());
       if (values.json) console.log(JSON.stringify(list, null, 2));
       else {
         console.log(
@@ -292,9 +316,19 @@ export async function roamerCommand(args: string[]): Promise<number> {
       if (!id) throw new UsageError(`usage: fleet-hub roamer ${command} ID`);
       let r: RoamerInfo;
       if (command === "assign") {
+        const env: Record<string, string> = {};
+        for (const kv of values.env ?? []) {
+          const i = kv.indexOf("=");
+          if (i < 1) throw new UsageError(`--env wants KEY=VALUE, not ${kv}`);
+          env[kv.slice(0, i)] = kv.slice(i + 1);
+        }
         const body = {
           cluster: values.cluster,
           template: values.template,
+          image: values.image,
+          command: values.command,
+          env: values.env ? env : undefined,
+          gpu: values.gpu,
           mode: values.mode,
           minutes: values.minutes === undefined ? undefined : Number(values.minutes),
         };
@@ -306,9 +340,9 @@ export async function roamerCommand(args: string[]): Promise<number> {
             ),
           );
         }
-        r = await call(() => api.assignRoamer(id, JSON.parse(JSON.stringify(body))));
+        r = await call(api, () => api.assignRoamer(id, JSON.parse(JSON.stringify(body))));
       } else {
-        r = await call(() => api.releaseRoamer(id));
+        r = await call(api, () => api.releaseRoamer(id));
       }
       if (values.json) console.log(JSON.stringify(r, null, 2));
       else {console.log(

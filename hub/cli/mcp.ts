@@ -9,7 +9,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { ApiClient } from "../../shared/api_client.ts";
-import { UsageError } from "../../shared/cli.ts";
+import { EXIT_CODES_HELP, UsageError } from "../../shared/cli.ts";
 import { getLogger } from "../../shared/log.ts";
 import { buildMcpServer, MCP_CLIENT_HEADER } from "../mcp/server.ts";
 
@@ -25,6 +25,8 @@ Options:
   -h, --help
 
 A viewer token gets the read-only tools only.
+
+${EXIT_CODES_HELP}
 `;
 
 /** `fleet-hub mcp`. */

@@ -16,7 +16,7 @@ import { HttpProblem } from "../core/errors.ts";
 /** Who the audit log names for token changes made with this command on the control box. */
 const CLI_ACTOR = { name: "fleet-hub token (local CLI)", kind: "cli", token_id: null };
 import { NodeId, type TokenCreated, TokenKind } from "../../shared/protocol/mod.ts";
-import { UsageError } from "../../shared/cli.ts";
+import { EXIT_CODES_HELP, RefusedError, UsageError } from "../../shared/cli.ts";
 import { parseDuration } from "../../shared/duration.ts";
 
 /** Help text of `token`. */
@@ -36,6 +36,8 @@ Commands:
 
 Options:
   --data-dir DIR   hub data directory   [env FLEET_DATA_DIR, default ./data]
+
+${EXIT_CODES_HELP}
 `;
 
 function ago(ms: number | null): string {
@@ -111,7 +113,7 @@ export async function tokenCommand(args: string[]): Promise<number> {
             )
           );
         } catch (error) {
-          if (error instanceof HttpProblem) throw new UsageError(error.message);
+          if (error instanceof HttpProblem) throw new RefusedError(error.message);
           throw error;
         }
         console.log(created.token);
@@ -157,7 +159,7 @@ export async function tokenCommand(args: string[]): Promise<number> {
         const id = rest[0];
         if (!id) throw new UsageError("usage: fleet-hub token revoke ID (see 'token list')");
         const row = getTokenRow(db, id);
-        if (!row) throw new UsageError(`no token ${id} (see 'token list')`);
+        if (!row) throw new RefusedError(`no token ${id} (see 'token list')`);
         const done = await retryBusy(() =>
           db.transaction((tx) => {
             const done = revokeToken(tx, id, Date.now());

@@ -71,7 +71,8 @@ export class NodeContainers {
     }
     if (!session.can("docker")) {
       throw new Unavailable(
-        `the agent on ${nodeId} runs without Docker (started with --docker-socket off)`,
+        `the agent on ${nodeId} reports no Docker engine (its socket is missing or was turned ` +
+          "off with --docker-socket off)",
       );
     }
     return session;

@@ -11,7 +11,9 @@ import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { Database } from "./db.ts";
 import {
+  type AuditActor,
   getTokenRow,
+  insertAudit,
   insertToken,
   markTokensUsed,
   revokeToken,
@@ -308,12 +310,15 @@ export class TokenVerifier {
     return TokenVerifier.#live(this.#tokenRow(row.token_id), now);
   }
 
-  /** Opens a browser session for a verified admin or viewer token. */
-  async openSession(tokenId: string, now = Date.now()): Promise<OpenedSession> {
+  /**
+   * Opens a browser session for a verified admin or viewer token; with `by`, the login is
+   * audited (`session.open`) in the same transaction.
+   */
+  async openSession(tokenId: string, now = Date.now(), by?: AuditActor): Promise<OpenedSession> {
     const secret = SESSION_PREFIX + base64url(crypto.getRandomValues(new Uint8Array(32)));
     const id = "ses_" + base64url(crypto.getRandomValues(new Uint8Array(9)));
     const expires_at = now + this.#limits.lifetimeMs;
-    await this.#db.write((tx) =>
+    await this.#db.write((tx) => {
       insertSession(tx, {
         id,
         hash: hashToken(secret),
@@ -321,14 +326,45 @@ export class TokenVerifier {
         created_at: now,
         last_seen_at: now,
         expires_at,
-      })
-    );
+      });
+      if (by) {
+        insertAudit(tx, {
+          actor: by,
+          action: "session.open",
+          target: id,
+          result: "ok",
+          detail: { expires_at },
+          at: now,
+        });
+      }
+    });
     return { id, secret, expires_at };
   }
 
-  /** Ends one session (logout); true if it was open. */
-  async endSession(id: string, reason: string, now = Date.now()): Promise<boolean> {
-    const done = await this.#db.write((tx) => endSession(tx, id, now, reason));
+  /**
+   * Ends one session (logout); true if it was open. With `by`, a session it really ended is
+   * audited (`session.close`) in the same transaction; one already over changes nothing.
+   */
+  async endSession(
+    id: string,
+    reason: string,
+    now = Date.now(),
+    by?: AuditActor,
+  ): Promise<boolean> {
+    const done = await this.#db.write((tx) => {
+      const ended = endSession(tx, id, now, reason);
+      if (ended && by) {
+        insertAudit(tx, {
+          actor: by,
+          action: "session.close",
+          target: id,
+          result: "ok",
+          detail: { reason },
+          at: now,
+        });
+      }
+      return ended;
+    });
     this.invalidate();
     return done;
   }

@@ -73,6 +73,7 @@ export const HubFile = z.strictObject({
     dist_dir: z.string().min(1).optional(),
     docker_socket: z.string().min(1).optional(),
     log_level: z.enum(["debug", "info", "warn", "error"]).optional(),
+    log_format: z.enum(["text", "json"]).optional(),
   }).optional(),
   retention: z.strictObject({ raw: duration.optional(), rollups: duration.optional() }).optional(),
   status: z.strictObject({
@@ -114,6 +115,18 @@ export const HubFile = z.strictObject({
     nodes: z.array(NodeId).superRefine((list, ctx) => {
       for (const i of repeatedIds(list, "roamer", (i) => [i])) ctx.addIssue(i);
     }).default([]),
+    /** Roamers the autoscaler never lends, kept for assignment by hand (a subset of nodes). */
+    manual_only: z.array(NodeId).default([]),
+  }).superRefine((r, ctx) => {
+    r.manual_only.forEach((id, i) => {
+      if (!r.nodes.includes(id)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["manual_only", i],
+          message: `${id} is not in nodes`,
+        });
+      }
+    });
   }).optional(),
   templates: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/), Template).optional(),
   queue: z.strictObject({
@@ -136,6 +149,10 @@ export interface HubConfig {
   configFile: string | null;
   demo: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Unset: text on a terminal, JSON otherwise. */
+  logFormat?: "text" | "json";
+  /** The demo bound loopback because no host was given (the caller says how to expose it). */
+  demoLoopback?: boolean;
   rawRetentionMs: number;
   rollupRetentionMs: number;
   degradedAfterMs: number;
@@ -171,6 +188,8 @@ export interface HubConfig {
     nodes: z.infer<typeof InventoryNode>[];
     clusters: z.infer<typeof Cluster>[];
     roamers: string[];
+    /** Roamers the autoscaler never lends (absent: none). */
+    manualRoamers?: string[];
     templates: Record<string, Template>;
   };
 }
@@ -193,7 +212,7 @@ export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "invent
     yaml: "hub.host",
     kind: "string",
     default: "0.0.0.0",
-    help: "address to listen on",
+    help: "address to listen on (with --demo and no host given: 127.0.0.1)",
   },
   {
     key: "dataDir",
@@ -248,6 +267,15 @@ export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "invent
     kind: "enum:debug|info|warn|error",
     default: "info",
     help: "debug, info, warn or error",
+  },
+  {
+    key: "logFormat",
+    flag: "log-format",
+    env: "FLEET_LOG_FORMAT",
+    yaml: "hub.log_format",
+    kind: "enum:text|json",
+    default: null,
+    help: "text or json (default: text on a terminal, json otherwise)",
   },
   {
     key: "rawRetentionMs",
@@ -514,6 +542,13 @@ export async function loadHubConfig(
   const config = resolveSettings(HUB_SETTINGS, flags, env, file) as Record<string, unknown>;
   config.configFile = text === undefined ? null : path;
   const resolved = config as unknown as HubConfig;
+  // Demo agents run real shell commands on this host: unless a host was chosen, stay local.
+  const hostGiven = flags["host"] !== undefined || !!env["FLEET_HOST"] ||
+    file.hub?.host !== undefined;
+  if (resolved.demo > 0 && !hostGiven) {
+    resolved.host = "127.0.0.1";
+    resolved.demoLoopback = true;
+  }
   if (resolved.offlineAfterMs <= resolved.degradedAfterMs) {
     throw new ConfigError(
       `offline threshold (${resolved.offlineAfterMs} ms) must be longer than the degraded ` +
@@ -544,6 +579,7 @@ export async function loadHubConfig(
     nodes: file.nodes ?? [],
     clusters: file.clusters ?? [],
     roamers: file.roamers?.nodes ?? [],
+    manualRoamers: file.roamers?.manual_only ?? [],
     templates: file.templates ?? {},
   };
   return resolved;

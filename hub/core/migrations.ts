@@ -217,4 +217,8 @@ DELETE FROM samples WHERE seq > 281474976710656
 UPDATE nodes SET last_seq = coalesce((SELECT max(seq) FROM samples WHERE node_id = nodes.id), 0)
   WHERE last_seq > 281474976710656;
 `,
+  `
+-- A roamer assigned to a custom image: {image, command, env, gpu} as JSON (NULL otherwise).
+ALTER TABLE roamers ADD COLUMN custom TEXT;
+`,
 ];

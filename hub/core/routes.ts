@@ -49,7 +49,7 @@ export function configRoutes(s: HubServices): Hono<Env> {
   const app = new Hono<Env>();
   app.post("/config/reload", requireAuth(s.verifier, "admin"), async (c) => {
     try {
-      return c.json({ reloaded: true, ...(await s.reload()) });
+      return c.json({ reloaded: true, ...(await s.reload(c.get("principal"))) });
     } catch (error) {
       if (error instanceof ConfigError) {
         const lines = error.message.split("\n");

@@ -8,7 +8,13 @@
 import { join } from "node:path";
 import type { HubConfig } from "./config.ts";
 import { openDatabase } from "./db.ts";
-import { countActiveAdmins, listTokenRows } from "./store.ts";
+import {
+  type AuditActor,
+  countActiveAdmins,
+  insertAudit,
+  listTokenRows,
+  recordAudit,
+} from "./store.ts";
 import { ensureNode } from "../fleet/store.ts";
 import { mintToken, storeMintedToken, TokenVerifier } from "./auth.ts";
 import { EventBus } from "./bus.ts";
@@ -28,10 +34,13 @@ import { buildApp } from "./app.ts";
 import { startPruner } from "../fleet/retention.ts";
 import { demoInventory, startDemo } from "../demo.ts";
 import type { HubServices } from "./services.ts";
-import { getLogger, setLogLevel } from "../../shared/log.ts";
+import { getLogger, setLogFormat, setLogLevel } from "../../shared/log.ts";
 import { VERSION } from "../../shared/version.ts";
 
 const logger = getLogger("hub");
+
+/** The audit actor of a reload by SIGHUP (no token: like the token CLI, the control box's own). */
+const SIGHUP_ACTOR: AuditActor = { name: "SIGHUP", kind: "signal", token_id: null };
 
 /** How often open streams and sockets are checked against revocations made elsewhere. */
 const CONNECTION_SWEEP_MS = 2_000;
@@ -114,6 +123,7 @@ export async function buildServices(
   readConfig: () => Promise<HubConfig> = () => Promise.resolve(config),
 ): Promise<HubServices> {
   setLogLevel(config.logLevel);
+  setLogFormat(config.logFormat);
   await privateDataDir(config.dataDir);
   await privateDataFiles(config.dataDir);
   if (config.demo > 0 && config.inventory.nodes.length === 0) {
@@ -181,18 +191,26 @@ export async function buildServices(
     }),
     connections,
     startedAt: Date.now(),
-    reload: async () => {
+    reload: async (by?: AuditActor) => {
       // Validate everything first: an invalid file is refused and the old config stays.
-      const fresh = await readConfig();
+      let fresh: HubConfig;
+      try {
+        fresh = await readConfig();
+      } catch (error) {
+        if (by) {
+          await recordAudit(db, {
+            actor: by,
+            action: "config.reload",
+            target: config.configFile,
+            result: "error",
+            detail: { error: String((error as Error)?.message ?? error).slice(0, 2000) },
+          });
+        }
+        throw error;
+      }
       const demoOnly = fresh.inventory.nodes.length === 0 && config.demo > 0;
       config.inventory = demoOnly ? demoInventory(config.demo) : fresh.inventory;
       config.configFile = fresh.configFile;
-      await db.write((tx) => {
-        for (const n of config.inventory.nodes) ensureNode(tx, n.id, n.name ?? n.id);
-      });
-      fleet.inventoryChanged();
-      await services.roamers.start();
-      queue.nudge();
       const inv = config.inventory;
       const summary = {
         nodes: inv.nodes.length,
@@ -200,6 +218,21 @@ export async function buildServices(
         roamers: inv.roamers.length,
         templates: Object.keys(inv.templates).length,
       };
+      await db.write((tx) => {
+        for (const n of config.inventory.nodes) ensureNode(tx, n.id, n.name ?? n.id);
+        if (by) {
+          insertAudit(tx, {
+            actor: by,
+            action: "config.reload",
+            target: config.configFile,
+            result: "ok",
+            detail: summary,
+          });
+        }
+      });
+      fleet.inventoryChanged();
+      await services.roamers.start();
+      queue.nudge();
       logger.info("config reloaded", { file: config.configFile, ...summary });
       return summary;
     },
@@ -292,7 +325,8 @@ export async function serve(
     port: addr.port,
     services,
     reload: async () => {
-      await services.reload();
+      // A SIGHUP comes from whoever may signal the hub's process on the control box.
+      await services.reload(SIGHUP_ACTOR);
     },
     finished: finished.promise,
     shutdown,

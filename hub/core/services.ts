@@ -20,6 +20,7 @@ import type { AgentSessions } from "../control/agent_sessions.ts";
 import type { ExecRuns } from "../control/exec_runs.ts";
 import type { TerminalRelay } from "../control/terminal_relay.ts";
 import type { LiveConnections } from "./connections.ts";
+import type { AuditActor } from "./store.ts";
 
 /** The hub's running parts. */
 export interface HubServices {
@@ -48,6 +49,11 @@ export interface HubServices {
   /** Long-lived connections by the token and session that opened them. */
   connections: LiveConnections;
   startedAt: number;
-  /** Re-reads fleet.yml and applies its inventory and templates (state is kept). */
-  reload(): Promise<{ nodes: number; clusters: number; roamers: number; templates: number }>;
+  /**
+   * Re-reads fleet.yml and applies its inventory and templates (state is kept); with `by`, the
+   * reload is audited (`config.reload`), ok or refused.
+   */
+  reload(
+    by?: AuditActor,
+  ): Promise<{ nodes: number; clusters: number; roamers: number; templates: number }>;
 }

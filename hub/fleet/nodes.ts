@@ -20,7 +20,7 @@ import type { Database } from "../core/db.ts";
 import type { EventBus } from "../core/bus.ts";
 import type { HubConfig } from "../core/config.ts";
 import { BadInput, Forbidden, NotFound } from "../core/errors.ts";
-import { revokeNodeTokens } from "../core/store.ts";
+import { type AuditActor, insertAudit, revokeNodeTokens } from "../core/store.ts";
 import {
   deleteNode,
   getLayout,
@@ -160,13 +160,24 @@ export class FleetNodes {
     return recovery;
   }
 
-  /** Forgets a node: samples, rollups, its tokens (revoked; its agent is cut off at once). */
-  async remove(id: string): Promise<void> {
+  /**
+   * Forgets a node: samples, rollups, its tokens (revoked; its agent is cut off at once). Audited
+   * as `by` in the same transaction; an unknown node (404) is not a row.
+   */
+  async remove(id: string, by: AuditActor): Promise<void> {
     this.#row(id);
     const now = Date.now();
     const revoked = await this.#o.db.write((tx) => {
       const ids = revokeNodeTokens(tx, id, now);
       deleteNode(tx, id);
+      insertAudit(tx, {
+        actor: by,
+        action: "node.delete",
+        target: id,
+        result: "ok",
+        detail: ids.length ? { revoked: ids } : null,
+        at: now,
+      });
       return ids;
     });
     this.#o.tokensRevoked(revoked, `node ${id} was deleted`);

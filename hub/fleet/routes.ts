@@ -50,7 +50,7 @@ export function fleetRoutes(s: HubServices): Hono<Env> {
   });
 
   app.delete("/nodes/:id", admin, validate("param", Params), async (c) => {
-    await s.nodes.remove(c.req.valid("param").id);
+    await s.nodes.remove(c.req.valid("param").id, c.get("principal"));
     return c.body(null, 204);
   });
 
@@ -86,6 +86,7 @@ export function fleetRoutes(s: HubServices): Hono<Env> {
 
   app.get("/layout", read, (c) => c.json(s.nodes.layout(c.get("principal").kind)));
 
+  // Not audited: a token kind's own canvas arrangement, which changes nothing in the fleet.
   app.put("/layout", read, validate("json", Layout), async (c) => {
     const saved = await s.nodes.saveLayout(c.get("principal").kind, c.req.valid("json"));
     return c.json({ saved });

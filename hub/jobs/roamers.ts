@@ -5,7 +5,11 @@
  * CLEANUP → IDLE (or FAILED). Illegal transitions are refused with 409 and change nothing.
  *
  * Autoscaler: when a cluster's pending jobs exceed 2 × its active workers, one idle, online
- * roamer is assigned to it (one per tick, then a cooldown for that cluster).
+ * roamer is assigned to it (one per tick, then a cooldown for that cluster); roamers listed under
+ * `roamers.manual_only` are never lent by it, so some stay free for assignment by hand.
+ *
+ * A roamer can also be assigned to a custom image: it pulls the image like a template's and
+ * serves no queue; jobs submitted with `node: <roamer>` run there (as on any node).
  *
  * @module
  */
@@ -39,6 +43,14 @@ const logger = getLogger("roamers");
 
 /** States in which a roamer counts as a worker of its assignment. */
 const SERVING: readonly RoamerState[] = ["ASSIGNED", "PROVISIONING", "RUNNING"];
+
+/** What a custom-image assignment stores (the `custom` column, JSON). */
+interface CustomImage {
+  image: string;
+  command: string | string[] | null;
+  env: Record<string, string>;
+  gpu: boolean;
+}
 
 /** Parsed assignment request. */
 type Assign = Omit<RoamerAssign, "mode"> & { mode: NonNullable<RoamerAssign["mode"]> };
@@ -85,6 +97,10 @@ export class RoamerPool {
     return this.#config.inventory.clusters.find((c) => c.nodes.includes(nodeId))?.id;
   }
 
+  #manualOnly(nodeId: string): boolean {
+    return this.#config.inventory.manualRoamers?.includes(nodeId) ?? false;
+  }
+
   #templateOf(row: RoamerRow): string | null {
     if (row.template) return row.template;
     return this.#config.inventory.clusters.find((c) => c.id === row.cluster)?.template ?? null;
@@ -93,7 +109,11 @@ export class RoamerPool {
   /** The API form of a row. */
   info(row: RoamerRow): RoamerInfo {
     const template = this.#templateOf(row);
-    const assigned = row.state !== "IDLE" && (row.cluster !== null || row.template !== null);
+    const custom = row.custom === null ? null : JSON.parse(row.custom) as CustomImage;
+    const assigned = row.state !== "IDLE" &&
+      (row.cluster !== null || row.template !== null || custom !== null);
+    const image = custom?.image ??
+      (template ? this.#config.inventory.templates[template]?.image ?? null : null);
     return {
       node_id: row.node_id,
       state: row.state,
@@ -101,7 +121,8 @@ export class RoamerPool {
         ? {
           cluster: row.cluster,
           template: row.template,
-          image: template ? this.#config.inventory.templates[template]?.image ?? null : null,
+          image,
+          custom: custom ? { command: custom.command, env: custom.env, gpu: custom.gpu } : null,
           mode: row.mode!,
           until: row.until,
           by: row.assigned_by ?? "unknown",
@@ -109,6 +130,7 @@ export class RoamerPool {
         }
         : null,
       release_requested: row.release_requested === 1,
+      manual_only: this.#manualOnly(row.node_id),
       state_at: row.state_at,
       detail: row.detail,
     };
@@ -221,11 +243,18 @@ export class RoamerPool {
         { path: "template", message: "not in fleet.yml" },
       ]);
     }
+    const custom: CustomImage | null = spec.image === undefined ? null : {
+      image: spec.image,
+      command: spec.command ?? null,
+      env: spec.env ?? {},
+      gpu: spec.gpu ?? false,
+    };
     const now = Date.now();
     const row = await this.#db.write((tx) => {
       const assigned = assignRoamer(tx, nodeId, {
         cluster: spec.cluster ?? null,
         template: spec.template ?? null,
+        custom: custom ? JSON.stringify(custom) : null,
         mode: spec.mode,
         until: spec.mode === "minutes" ? now + spec.minutes! * 60_000 : null,
         by,
@@ -239,6 +268,7 @@ export class RoamerPool {
           detail: {
             cluster: assigned.cluster,
             template: assigned.template,
+            image: custom?.image ?? null,
             mode: assigned.mode,
             until: assigned.until,
           },
@@ -249,13 +279,15 @@ export class RoamerPool {
     });
     if (!row) {
       throw new Conflict(
-        `roamer ${nodeId} is ${before.state}; only an IDLE roamer can be assigned`,
+        `roamer ${nodeId} is ${before.state}; only an IDLE roamer can be assigned — release it ` +
+          `or wait until it is IDLE again`,
       );
     }
     logger.info("roamer assigned", {
       node_id: nodeId,
       cluster: row.cluster,
       template: row.template,
+      image: custom?.image,
       mode: row.mode,
       by,
     });
@@ -346,9 +378,13 @@ export class RoamerPool {
   async tick(now = Date.now()): Promise<void> {
     const rows = listRoamerRows(this.#db);
     const counts = activeJobCounts(this.#db);
+    // A custom-image roamer serves no queue: until_idle releases it after the grace period.
     const depth = (r: RoamerRow) =>
-      counts.filter((n) => r.cluster !== null ? n.cluster === r.cluster : n.template === r.template)
-        .reduce((a, n) => a + n.n, 0);
+      r.custom !== null
+        ? 0
+        : counts.filter((n) =>
+          r.cluster !== null ? n.cluster === r.cluster : n.template === r.template
+        ).reduce((a, n) => a + n.n, 0);
     for (const r of rows) {
       if (!SERVING.includes(r.state) || r.release_requested === 1) {
         this.#idleSince.delete(r.node_id);
@@ -373,7 +409,8 @@ export class RoamerPool {
       if (c.queue.pending <= 2 * active) continue;
       if (now - (this.#lastScale.get(c.id) ?? 0) < this.#config.autoscaleCooldownMs) continue;
       const idle = listRoamerRows(this.#db).find((r) =>
-        r.state === "IDLE" && this.#fleet.statusOf(r.node_id) === "online"
+        r.state === "IDLE" && !this.#manualOnly(r.node_id) &&
+        this.#fleet.statusOf(r.node_id) === "online"
       );
       if (!idle) continue;
       this.#lastScale.set(c.id, now);

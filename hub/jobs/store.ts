@@ -534,6 +534,8 @@ export interface RoamerRow {
   release_requested: number;
   state_at: number;
   detail: string | null;
+  /** JSON {image, command, env, gpu} of a custom-image assignment. */
+  custom: string | null;
 }
 
 /**
@@ -576,6 +578,7 @@ export function assignRoamer(
   a: {
     cluster: string | null;
     template: string | null;
+    custom: string | null;
     mode: AssignMode;
     until: number | null;
     by: string;
@@ -583,11 +586,13 @@ export function assignRoamer(
   now: number,
 ): RoamerRow | undefined {
   return db.get<RoamerRow>(
-    `UPDATE roamers SET state = 'ASSIGNED', cluster = ?, template = ?, mode = ?, until = ?,
-            assigned_by = ?, assigned_at = ?, release_requested = 0, state_at = ?, detail = NULL
+    `UPDATE roamers SET state = 'ASSIGNED', cluster = ?, template = ?, custom = ?, mode = ?,
+            until = ?, assigned_by = ?, assigned_at = ?, release_requested = 0, state_at = ?,
+            detail = NULL
      WHERE node_id = ? AND state = 'IDLE' RETURNING *`,
     a.cluster,
     a.template,
+    a.custom,
     a.mode,
     a.until,
     a.by,
@@ -613,6 +618,7 @@ export function releaseRoamer(
        state = CASE WHEN state IN ('ASSIGNED', 'FAILED') THEN 'IDLE' ELSE state END,
        cluster = CASE WHEN state IN ('ASSIGNED', 'FAILED') THEN NULL ELSE cluster END,
        template = CASE WHEN state IN ('ASSIGNED', 'FAILED') THEN NULL ELSE template END,
+       custom = CASE WHEN state IN ('ASSIGNED', 'FAILED') THEN NULL ELSE custom END,
        mode = CASE WHEN state IN ('ASSIGNED', 'FAILED') THEN NULL ELSE mode END,
        release_requested = CASE WHEN state IN ('PROVISIONING', 'RUNNING') THEN 1 ELSE 0 END,
        state_at = CASE WHEN state IN ('ASSIGNED', 'FAILED') THEN ? ELSE state_at END,
@@ -641,11 +647,13 @@ export function reportRoamer(
        release_requested = CASE WHEN ? THEN 0 ELSE release_requested END,
        cluster = CASE WHEN ? THEN NULL ELSE cluster END,
        template = CASE WHEN ? THEN NULL ELSE template END,
+       custom = CASE WHEN ? THEN NULL ELSE custom END,
        mode = CASE WHEN ? THEN NULL ELSE mode END
      WHERE node_id = ? AND state IN (SELECT value FROM json_each(?)) RETURNING *`,
     state,
     now,
     detail,
+    idle ? 1 : 0,
     idle ? 1 : 0,
     idle ? 1 : 0,
     idle ? 1 : 0,

@@ -672,12 +672,20 @@ export async function buildMcpServer(
   add({
     name: "fleet_roamer_assign",
     title: "Assign a roamer",
-    description: "Lends a roamer to a cluster (or a template) until idle, for some minutes, " +
-      "or until released.",
+    description: "Lends an IDLE roamer to a cluster, a template or a custom image until idle, " +
+      "for some minutes, or until released. With image the roamer pulls it and serves no " +
+      "queue: submit jobs with node = the roamer to run there.",
     input: {
       roamer: NodeRef.describe("roamer node id (see fleet_roamer_list)"),
-      cluster: z.string().max(64).optional().describe("the cluster to serve (or template)"),
-      template: z.string().max(128).optional().describe("the template to serve (or cluster)"),
+      cluster: z.string().max(64).optional().describe("the cluster to serve (or template/image)"),
+      template: z.string().max(128).optional().describe("the template to serve (or cluster/image)"),
+      image: z.string().max(512).optional().describe(
+        "a custom image to provision, e.g. registry:5000/name:tag (or cluster/template)",
+      ),
+      command: z.union([z.string().max(16_384), z.array(z.string().max(16_384)).max(256)])
+        .optional().describe("with image: the command"),
+      env: z.record(z.string(), z.string()).optional().describe("with image: environment"),
+      gpu: z.boolean().optional().describe("with image: needs the GPU"),
       mode: z.enum(ASSIGN_MODES).optional().describe("until_idle (default), minutes or manual"),
       minutes: z.number().positive().max(7 * 24 * 60).optional().describe("for mode minutes"),
     },

@@ -62,7 +62,13 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT INT TERM
 NAME="fleet-agent-linux-$ARCH"
 say "downloading $NAME from $HUB"
-fetch "$HUB/dist/SHA256SUMS" "$TMP/SHA256SUMS" || die "cannot reach the hub at $HUB (or it serves no SHA256SUMS)"
+if ! fetch "$HUB/dist/SHA256SUMS" "$TMP/SHA256SUMS"; then
+  # Tell a hub that is down from one that answers but was given no agent binaries to serve.
+  if fetch "$HUB/install.sh" "$TMP/probe" 2>/dev/null; then
+    die "the hub at $HUB answers but has no agent binaries (GET /dist/SHA256SUMS: not found). On the hub: run 'deno task dist' (set DENORT_BIN=/path/to/denort where dl.deno.land is unreachable) and serve its output with 'fleet-hub serve --dist-dir DIR' (default ./dist), then run this again"
+  fi
+  die "cannot reach the hub at $HUB: is it running, and is that address reachable from this node? (pass --hub URL to try another)"
+fi
 fetch "$HUB/dist/$NAME" "$TMP/$NAME" || die "the hub at $HUB has no $NAME: run 'deno task dist' on the hub"
 
 WANT=$(grep " $NAME\\$" "$TMP/SHA256SUMS" | cut -d' ' -f1)

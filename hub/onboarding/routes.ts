@@ -83,7 +83,7 @@ export function onboardingRoutes(s: HubServices): Hono<Env> {
           "log out",
         );
       }
-      await s.onboarding.logout(principal.session_id);
+      await s.onboarding.logout(principal.session_id, principal);
     }
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
     return c.body(null, 204);

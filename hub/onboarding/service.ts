@@ -256,7 +256,11 @@ export class Onboarding {
         throw new Deno.errors.NotFound();
       }
     } catch {
-      throw new NotFound(`no ${name} in the hub's dist dir: build it with 'deno task dist'`);
+      throw new NotFound(
+        `no ${name} in the hub's dist dir (--dist-dir): the hub has no agent binaries; build ` +
+          "them with 'deno task dist' (DENORT_BIN=/path/to/denort where dl.deno.land is " +
+          "unreachable) and start the hub with --dist-dir pointing at the output",
+      );
     }
     return {
       body: f.readable,
@@ -316,14 +320,17 @@ export class Onboarding {
         `${principal.kind} tokens cannot log in to the UI: use an admin or viewer token`,
       );
     }
-    const session = await this.#o.verifier.openSession(principal.token_id);
+    const session = await this.#o.verifier.openSession(principal.token_id, Date.now(), principal);
     logger.info("session opened", { session: session.id, token: principal.token_id });
     return { session, info: { kind: principal.kind, name: principal.name } };
   }
 
-  /** Ends the browser session a cookie names (if it is still open) and what it opened. */
-  async logout(sessionId: string): Promise<void> {
-    await this.#o.verifier.endSession(sessionId, "logged out");
+  /**
+   * Ends the browser session a cookie names (if it is still open) and what it opened; audited as
+   * `by`, the session's token.
+   */
+  async logout(sessionId: string, by: Principal): Promise<void> {
+    await this.#o.verifier.endSession(sessionId, "logged out", Date.now(), by);
     this.#o.connections.closeSession(sessionId, "logged out");
     logger.info("session ended", { session: sessionId, reason: "logged out" });
   }

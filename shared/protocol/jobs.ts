@@ -71,7 +71,8 @@ export function boundedJson(maxDepth = MAX_JSON_DEPTH, maxValues = MAX_JSON_VALU
   });
 }
 
-const EnvMap = z.record(
+/** Environment variables of a job (or a roamer's custom image): names checked, count bounded. */
+export const EnvMap = z.record(
   z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "env names: A-Z, 0-9, _"),
   z.string().max(65_536),
 ).refine((e) => Object.keys(e).length <= MAX_ENV_VARS, `at most ${MAX_ENV_VARS} variables`);

@@ -42,12 +42,12 @@ Deno.test("CLI: job submit/list/show/cancel/retry and roamer list/assign/release
     const cancel = await hubCli(["job", "cancel", id, ...conn]);
     assert.match(cancel.stdout, /cancelled/);
     const again = await hubCli(["job", "cancel", id, "--json", ...conn]);
-    assert.equal(again.code, 2);
+    assert.equal(again.code, 1, "a hub refusal is exit 1; 2 is for usage errors");
     assert.match(again.stderr, /409.*cancelled/);
     assert.match((await hubCli(["job", "retry", id, ...conn])).stdout, /pending/);
 
     const bad = await hubCli(["job", "submit", "--template", "nope", ...conn]);
-    assert.equal(bad.code, 2);
+    assert.equal(bad.code, 1);
     assert.match(bad.stderr, /unknown template nope/);
     const badLocal = await hubCli(["job", "submit", ...conn]);
     assert.equal(badLocal.code, 2);
@@ -71,6 +71,16 @@ Deno.test("CLI: job submit/list/show/cancel/retry and roamer list/assign/release
     const noToken = await hubCli(["job", "list", "--hub", hub.url, "--data-dir", dir]);
     assert.equal(noToken.code, 2);
     assert.match(noToken.stderr, /no token/);
+    // A port nothing listens on: the message names the URL tried and how to point elsewhere.
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const nowhere = `http://127.0.0.1:${(closed.addr as Deno.NetAddr).port}`;
+    closed.close();
+    const down = await hubCli(["job", "list", "--hub", nowhere, "--token", "x"]);
+    assert.equal(down.code, 1, down.stderr);
+    assert.ok(down.stderr.includes(`cannot reach the hub at ${nowhere}`), down.stderr);
+    assert.match(down.stderr, /--hub URL or FLEET_HUB/);
+    const help = await hubCli(["job", "--help"]);
+    assert.match(help.stdout, /Exit codes: 0 done, 1 refused.*2 usage/);
   } finally {
     await hub.stop();
     await Deno.remove(dir, { recursive: true });

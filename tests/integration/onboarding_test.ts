@@ -231,6 +231,41 @@ Deno.test("install.sh: verified download, enrollment, agent.yml 0600, units; tam
   }
 });
 
+Deno.test("install.sh: a hub without agent binaries is told apart from an unreachable hub", async () => {
+  const work = await Deno.makeTempDir({ prefix: "fleet-nodist-" });
+  const hub = await startHub({ args: ["--dist-dir", join(work, "empty")] });
+  try {
+    const sums = await fetch(`${hub.url}/dist/SHA256SUMS`);
+    assert.equal(sums.status, 404);
+    const problem = await sums.json();
+    assert.match(problem.detail ?? problem.title, /no agent binaries.*deno task dist/);
+    const root = join(work, "root");
+    const r = await sh(
+      `curl -fsSL ${hub.url}/install.sh | sh -s -- --token x --root ${root} --no-systemctl`,
+    );
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.err, /answers but has no agent binaries/);
+    assert.match(r.err, /deno task dist/);
+    assert.match(r.err, /DENORT_BIN/);
+    assert.match(r.err, /--dist-dir/);
+    assert.doesNotMatch(r.err, /cannot reach/);
+
+    // A closed port: the network really is the problem, and the message says so.
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const nowhere = `http://127.0.0.1:${(closed.addr as Deno.NetAddr).port}`;
+    closed.close();
+    const down = await sh(
+      `curl -fsSL ${hub.url}/install.sh | sh -s -- --token x --hub ${nowhere} --root ${root} --no-systemctl`,
+    );
+    assert.equal(down.code, 1, down.out + down.err);
+    assert.match(down.err, new RegExp(`cannot reach the hub at ${nowhere}`));
+    assert.doesNotMatch(down.err, /agent binaries/);
+  } finally {
+    await hub.stop();
+    await Deno.remove(work, { recursive: true });
+  }
+});
+
 Deno.test("install.sh is shellcheck-clean and the units pass systemd-analyze verify", async () => {
   const missing = ["shellcheck", "systemd-analyze"].filter((t) => !findExecutable(t));
   if (missing.length) {

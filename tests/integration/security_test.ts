@@ -103,7 +103,7 @@ Deno.test("enrollment cannot take over a live node; --reenroll replaces it and c
       "--data-dir",
       hub.dataDir,
     ]);
-    assert.equal(cli.code, 2);
+    assert.equal(cli.code, 1, "a refusal, not a usage error");
     assert.match(cli.stderr, /already has a live token/);
     await assert.rejects(
       () => hub.admin.createToken({ kind: "viewer", reenroll: true }),

@@ -237,3 +237,56 @@ Deno.test("hub config: UI sessions (idle, lifetime) and the public origin", asyn
     );
   }
 });
+
+Deno.test("hub config: --demo without a chosen host listens on loopback only", async () => {
+  await withYaml("clusters: []\n", async (file) => {
+    const demo = await loadHubConfig({ config: file, demo: "3" }, {});
+    assert.equal(demo.host, "127.0.0.1");
+    assert.equal(demo.demoLoopback, true, "the caller prints how to expose it");
+    const plain = await loadHubConfig({ config: file }, {});
+    assert.equal(plain.host, "0.0.0.0", "a real hub still listens on every interface");
+    assert.ok(!plain.demoLoopback);
+    const byFlag = await loadHubConfig({ config: file, demo: "3", host: "0.0.0.0" }, {});
+    assert.equal(byFlag.host, "0.0.0.0");
+    assert.ok(!byFlag.demoLoopback);
+    const byEnv = await loadHubConfig({ config: file }, { FLEET_DEMO: "2", FLEET_HOST: "::" });
+    assert.equal(byEnv.host, "::");
+  });
+  await withYaml("hub:\n  host: 0.0.0.0\n", async (file) => {
+    const byFile = await loadHubConfig({ config: file, demo: "3" }, {});
+    assert.equal(byFile.host, "0.0.0.0");
+    assert.ok(!byFile.demoLoopback);
+  });
+});
+
+Deno.test("log format: --log-format, FLEET_LOG_FORMAT and fleet.yml/agent.yml resolve", async () => {
+  await withYaml("hub:\n  log_format: json\n", async (file) => {
+    assert.equal((await loadHubConfig({ config: file }, {})).logFormat, "json");
+    assert.equal(
+      (await loadHubConfig({ config: file }, { FLEET_LOG_FORMAT: "text" })).logFormat,
+      "text",
+    );
+    assert.equal(
+      (await loadHubConfig({ config: file, "log-format": "text" }, {})).logFormat,
+      "text",
+    );
+    await assert.rejects(
+      () => loadHubConfig({ config: file, "log-format": "xml" }, {}),
+      (e) => e instanceof ConfigError && /--log-format/.test(e.message),
+    );
+  });
+  const agent = await loadAgentConfig(
+    { hub: "http://h:1", token: "t", config: "/nonexistent-ok" },
+    {},
+  ).catch(() => undefined);
+  assert.equal(agent, undefined, "a missing explicit agent.yml is still an error");
+  await withYaml("log_format: text\n", async (file) => {
+    const a = await loadAgentConfig({ hub: "http://h:1", token: "t", config: file }, {});
+    assert.equal(a.logFormat, "text");
+    const b = await loadAgentConfig(
+      { hub: "http://h:1", token: "t", config: file, "log-format": "json" },
+      {},
+    );
+    assert.equal(b.logFormat, "json");
+  });
+});

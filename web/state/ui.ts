@@ -34,7 +34,10 @@ export function go(v: View, arg?: string): void {
   if (location.hash !== hash) history.pushState(null, "", hash);
 }
 
-addEventListener("popstate", () => (view.value = viewFromHash().view));
+addEventListener("popstate", () => {
+  view.value = viewFromHash().view;
+  warnUnknownView();
+});
 
 /** One toast message. */
 export interface Toast {
@@ -67,3 +70,13 @@ export async function act(label: string, fn: () => Promise<unknown>): Promise<bo
     return false;
   }
 }
+
+/** Says so when the URL names a view that does not exist, instead of silently showing another. */
+function warnUnknownView(): void {
+  const v = location.hash.replace(/^#\/?/, "").split("/")[0];
+  // `#/terminal/<node>` is the pop-out window, handled before the app starts.
+  if (v && v !== "terminal" && !(VIEWS as readonly string[]).includes(v)) {
+    toast(`No such view “#/${v}”: showing the canvas (views: ${VIEWS.join(", ")})`, "error");
+  }
+}
+warnUnknownView();

@@ -1,7 +1,8 @@
 /**
  * The roamer pool: every roamer with its live state (pushed by `roamer.state` events through the
  * `roamers` signal — no polling), its node's health, its assignment and the admin's actions:
- * Assign… (IDLE roamers) opens the assign dialog, Release hands it back to the pool.
+ * Assign… (enabled on IDLE roamers; a busy one says why) opens the assign dialog, Release hands
+ * it back to the pool.
  *
  * @module
  */

@@ -17,6 +17,8 @@ export const FAMILIES: Record<string, { icon: string; label: string }> = {
   job: { icon: "jobs", label: "Jobs" },
   roamer: { icon: "roamers", label: "Roamers" },
   node: { icon: "canvas", label: "Nodes" },
+  config: { icon: "layout", label: "Config" },
+  session: { icon: "bolt", label: "Sessions" },
 };
 
 /** Filter choices of the action select: families and their known actions. */
@@ -44,6 +46,11 @@ export const ACTION_CHOICES: { value: string; label: string; family?: boolean }[
   { value: "node.", label: "Nodes: all", family: true },
   { value: "node.enroll", label: "node.enroll" },
   { value: "node.reenroll", label: "node.reenroll" },
+  { value: "node.delete", label: "node.delete" },
+  { value: "config.reload", label: "config.reload" },
+  { value: "session.", label: "Sessions: all", family: true },
+  { value: "session.open", label: "session.open" },
+  { value: "session.close", label: "session.close" },
 ];
 
 /** The family of an action (`exec` of `exec.run`). */
@@ -130,6 +137,9 @@ export function summary(e: AuditEntry): string {
     }
     case "roamer.release":
       return str(d.cluster) ? `from ${str(d.cluster)}` : "";
+    case "config.reload":
+      return error ??
+        (typeof d.nodes === "number" ? `${d.nodes} nodes, ${d.clusters ?? 0} clusters` : "");
     case "node.enroll":
     case "node.reenroll":
       return error ??

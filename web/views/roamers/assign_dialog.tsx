@@ -1,6 +1,7 @@
 /**
  * The assign dialog of the roamer pool: lend an IDLE roamer to a cluster (it provisions the
- * cluster's template) or to a custom template/image, until the queue is idle, for a fixed number
+ * cluster's template), to a template, or to a custom image (with optional command, env and GPU;
+ * it serves no queue — jobs sent to the node run there), until the queue is idle, for a fixed number
  * of minutes, or until released by hand. Posts `POST /api/v1/roamers/:id/assign`; the hub's
  * refusal stays in the dialog, success closes it with a toast.
  *
@@ -26,7 +27,13 @@ const MODES: { mode: AssignMode; label: string; hint: string }[] = [
 
 /** The dialog; render it while open. */
 export function AssignDialog({ nodeId, onClose }: { nodeId: string; onClose: () => void }) {
-  const kind = useSignal<"cluster" | "template">(clusters.peek().length ? "cluster" : "template");
+  const kind = useSignal<"cluster" | "template" | "image">(
+    clusters.peek().length ? "cluster" : templates.peek().length ? "template" : "image",
+  );
+  const image = useSignal("");
+  const command = useSignal("");
+  const envText = useSignal("");
+  const gpu = useSignal(false);
   const cluster = useSignal(clusters.peek()[0]?.id ?? "");
   const template = useSignal(templates.peek()[0]?.name ?? "");
   const mode = useSignal<AssignMode>("until_idle");
@@ -36,23 +43,48 @@ export function AssignDialog({ nodeId, onClose }: { nodeId: string; onClose: () 
 
   const tplName = kind.value === "cluster"
     ? clusters.value.find((c) => c.id === cluster.value)?.template ?? null
-    : template.value;
+    : kind.value === "template"
+    ? template.value
+    : null;
   const tpl = templates.value.find((t) => t.name === tplName);
   const mins = Number(minutes.value);
-  const valid = (kind.value === "cluster" ? !!cluster.value : !!template.value) &&
-    (mode.value !== "minutes" || (Number.isFinite(mins) && mins > 0));
+
+  // The hub validates the image (its 400 names the field and stays here); env lines are split here.
+  const env: Record<string, string> = {};
+  const envProblems: string[] = [];
+  for (const line of envText.value.split("\n").map((l) => l.trim()).filter(Boolean)) {
+    const i = line.indexOf("=");
+    if (i < 1) envProblems.push(`env: "${line}" is not KEY=VALUE`);
+    else env[line.slice(0, i)] = line.slice(i + 1);
+  }
+  const body: RoamerAssign = kind.value === "cluster"
+    ? { cluster: cluster.value, mode: mode.value }
+    : kind.value === "template"
+    ? { template: template.value, mode: mode.value }
+    : {
+      image: image.value.trim(),
+      ...(command.value.trim() ? { command: command.value.trim() } : {}),
+      ...(Object.keys(env).length ? { env } : {}),
+      ...(gpu.value ? { gpu: true } : {}),
+      mode: mode.value,
+    };
+  if (mode.value === "minutes") body.minutes = mins;
+  const problem = kind.value === "image" ? envProblems[0] ?? null : null;
+  const valid =
+    (kind.value === "cluster"
+      ? !!cluster.value
+      : kind.value === "template"
+      ? !!template.value
+      : !!image.value.trim()) &&
+    !problem && (mode.value !== "minutes" || (Number.isFinite(mins) && mins > 0));
 
   const submit = async () => {
     if (!valid || busy.value) return;
-    const body: RoamerAssign = kind.value === "cluster"
-      ? { cluster: cluster.value, mode: mode.value }
-      : { template: template.value, mode: mode.value };
-    if (mode.value === "minutes") body.minutes = mins;
     busy.value = true;
     error.value = null;
     try {
       await api.assignRoamer(nodeId, body);
-      toast(`${nodeId} assigned to ${body.cluster ?? body.template}`, "ok");
+      toast(`${nodeId} assigned to ${body.cluster ?? body.template ?? body.image}`, "ok");
       onClose();
     } catch (err) {
       error.value = (err as Error).message;
@@ -66,7 +98,7 @@ export function AssignDialog({ nodeId, onClose }: { nodeId: string; onClose: () 
       title="Assign roamer"
       subtitle={
         <>
-          Lend <b>{nodeId}</b> to a cluster or run a template of your choice on it.
+          Lend <b>{nodeId}</b> to a cluster, or run a template or an image of your choice on it.
         </>
       }
       onClose={onClose}
@@ -110,10 +142,67 @@ export function AssignDialog({ nodeId, onClose }: { nodeId: string; onClose: () 
             onClick={() => (kind.value = "template")}
             data-testid="assign-kind-template"
           >
-            Custom template / image
+            A template
+          </button>
+          <button
+            type="button"
+            role="radio"
+            aria-checked={kind.value === "image"}
+            class={kind.value === "image" ? "on" : ""}
+            onClick={() => (kind.value = "image")}
+            data-testid="assign-kind-image"
+          >
+            A custom image
           </button>
         </div>
-        {kind.value === "cluster"
+        {kind.value === "image"
+          ? (
+            <div class="custom-image">
+              <label>
+                Image
+                <input
+                  name="image"
+                  placeholder="127.0.0.1:5000/team/tool:1"
+                  value={image.value}
+                  onInput={(e) => (image.value = (e.target as HTMLInputElement).value)}
+                  data-testid="assign-image"
+                />
+              </label>
+              <label>
+                Command <span class="mute">(optional)</span>
+                <input
+                  name="command"
+                  value={command.value}
+                  onInput={(e) => (command.value = (e.target as HTMLInputElement).value)}
+                  data-testid="assign-command"
+                />
+              </label>
+              <label>
+                Environment <span class="mute">(KEY=VALUE, one a line)</span>
+                <textarea
+                  name="env"
+                  rows={3}
+                  value={envText.value}
+                  onInput={(e) => (envText.value = (e.target as HTMLTextAreaElement).value)}
+                  data-testid="assign-env"
+                />
+              </label>
+              <label class="inline">
+                <input
+                  type="checkbox"
+                  checked={gpu.value}
+                  onChange={(e) => (gpu.value = (e.target as HTMLInputElement).checked)}
+                  data-testid="assign-gpu"
+                />
+                Needs the GPU
+              </label>
+              <p class="hint">
+                The roamer pulls the image and serves no queue: submit jobs with this node as their
+                node to run them here.
+              </p>
+            </div>
+          )
+          : kind.value === "cluster"
           ? (
             <select
               name="cluster"
@@ -146,7 +235,7 @@ export function AssignDialog({ nodeId, onClose }: { nodeId: string; onClose: () 
           )}
         <div class="provision">
           <span class="mute">Provisions</span>
-          {tpl
+          {kind.value === "image" ? <code>{image.value.trim() || "—"}</code> : tpl
             ? (
               <>
                 <code>{templateRuns(tpl)}</code>
@@ -191,7 +280,7 @@ export function AssignDialog({ nodeId, onClose }: { nodeId: string; onClose: () 
           : null}
         <p class="hint">{MODES.find((m) => m.mode === mode.value)!.hint}</p>
       </fieldset>
-      <FormError message={error.value} />
+      <FormError message={error.value ?? problem} />
     </Modal>
   );
 }

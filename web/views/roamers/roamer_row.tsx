@@ -36,7 +36,11 @@ function countdown(until: number, at: number): string {
 function Assignment({ r }: { r: RoamerInfo }) {
   const a = r.assignment;
   if (!a) return <span class="mute">In the pool</span>;
-  const target = a.cluster ? `cluster ${a.cluster}` : `template ${a.template}`;
+  const target = a.cluster
+    ? `cluster ${a.cluster}`
+    : a.template
+    ? `template ${a.template}`
+    : "custom image";
   return (
     <div class="assign-cell">
       <div class="assign-target">
@@ -66,6 +70,16 @@ function Mode({ r }: { r: RoamerInfo }) {
       </span>
     </div>
   );
+}
+
+/** Why a busy roamer cannot be assigned (the Assign button's tooltip and text). */
+export function assignBlocked(r: RoamerInfo): string | null {
+  if (r.state === "IDLE") return null;
+  if (r.state === "FAILED") return "FAILED: release it (acknowledges the failure) to assign it";
+  if (r.release_requested || r.state === "CLEANUP") {
+    return `${r.state}, being released: it can be assigned once it is IDLE again`;
+  }
+  return `${r.state}: release it or wait until it goes idle before assigning it`;
 }
 
 /** The row; `onAssign`/`onRelease` are absent for viewers (no buttons then). */
@@ -100,6 +114,17 @@ export function RoamerRow({ r, onAssign, onRelease }: {
       </td>
       <td>
         <RoamerStateChip state={r.state} />
+        {r.manual_only
+          ? (
+            <span
+              class="chip manual-only"
+              title="The autoscaler never lends this roamer; it is kept for assignment by hand"
+              data-testid="roamer-manual-only"
+            >
+              manual only
+            </span>
+          )
+          : null}
         <div class="sub mute">
           for <span class="num">{formatAge(r.state_at)}</span>
           {r.release_requested
@@ -121,11 +146,29 @@ export function RoamerRow({ r, onAssign, onRelease }: {
       {onAssign || onRelease
         ? (
           <td class="actions-cell">
-            {r.state === "IDLE" && onAssign
+            {onAssign
               ? (
-                <button type="button" onClick={onAssign} data-testid="roamer-assign">
+                <button
+                  type="button"
+                  onClick={onAssign}
+                  disabled={r.state !== "IDLE"}
+                  title={assignBlocked(r) ?? "Lend this roamer to a cluster, template or image"}
+                  aria-describedby={r.state !== "IDLE" ? `assign-why-${r.node_id}` : undefined}
+                  data-testid="roamer-assign"
+                >
                   Assign…
                 </button>
+              )
+              : null}
+            {onAssign && r.state !== "IDLE"
+              ? (
+                <div
+                  class="sub mute assign-why"
+                  id={`assign-why-${r.node_id}`}
+                  data-testid="roamer-assign-why"
+                >
+                  {assignBlocked(r)}
+                </div>
               )
               : null}
             {RELEASABLE.has(r.state) && onRelease
