@@ -16,7 +16,7 @@ import {
   type DockerApi,
   type ImageSummary,
 } from "../shared/docker_api.ts";
-import { UsageError } from "../shared/cli.ts";
+import { RefusedError } from "../shared/cli.ts";
 import { getLogger } from "../shared/log.ts";
 
 const logger = getLogger("cleanup");
@@ -67,7 +67,8 @@ async function dockerPlan(api: DockerApi, o: CleanupOptions): Promise<CleanupAct
   });
   const busy = containers.filter((c) => c.State === "running" && c.Labels?.["fleet.job"]);
   if (busy.length && !o.force) {
-    throw new UsageError(
+    // Not a usage error: the node's state refuses it (exit 1, like a hub refusal).
+    throw new RefusedError(
       `a job is running (${busy.map(nameOf).join(", ")}): cleanup would kill it; ` +
         "wait for it or pass --force",
     );
@@ -107,7 +108,7 @@ async function dockerPlan(api: DockerApi, o: CleanupOptions): Promise<CleanupAct
   return actions;
 }
 
-/** Computes what a cleanup would do; throws `UsageError` when it must not run. */
+/** Computes what a cleanup would do; throws `RefusedError` when it must not run. */
 export async function planCleanup(o: CleanupOptions): Promise<CleanupAction[]> {
   const actions: CleanupAction[] = [];
   if (o.dockerSocket) {

@@ -104,7 +104,7 @@ Deno.test({
         "600",
       );
       const blocked = await agent(["cleanup", "--dry-run", ...common]);
-      assert.equal(blocked.code, 2);
+      assert.equal(blocked.code, 1, "a refusal, not a usage error");
       assert.match(blocked.err, /a job is running \(job-9\)/);
       await d("rm", "-f", "job-9");
 
