@@ -7,18 +7,20 @@
  * no entry; a reload of a bad fleet.yml is an attempt that failed and leaves an `error` entry.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import type { Hono } from "hono";
-import { buildServices } from "../../hub/core/serve.ts";
-import { buildApp } from "../../hub/core/app.ts";
-import { loadHubConfig } from "../../hub/core/config.ts";
+import {
+  closeInProcessHub,
+  type InProcessHub,
+  openInProcessHub,
+  ORIGIN,
+  send,
+} from "../helpers/inproc_hub.ts";
 import { listAudit } from "../../hub/core/store.ts";
 import type { HubServices } from "../../hub/core/services.ts";
 import type { AgentSession, ControlSocket } from "../../hub/control/agent_sessions.ts";
 import type { AuditEntry } from "../../shared/protocol/mod.ts";
 
 /** The origin requests are made to (and the one a same-origin page sends). */
-const ORIGIN = "http://hub.test";
 
 const FLEET_YML = "clusters:\n  - id: c1\n    nodes: [n2]\nroamers:\n  nodes: [r1]\n";
 
@@ -154,19 +156,13 @@ class Fixture {
 
   constructor(readonly app: Hono, readonly services: HubServices) {}
 
-  async send(
+  send(
     method: string,
     path: string,
     headers: Record<string, string> = {},
     body?: unknown,
   ): Promise<Response> {
-    const h = new Headers(headers);
-    if (body !== undefined) h.set("content-type", "application/json");
-    return await this.app.request(ORIGIN + path, {
-      method,
-      headers: h,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    return send(this.app, method, path, headers, body);
   }
 
   /** An admin (bearer) call, whatever it answers. */
@@ -263,46 +259,22 @@ function fakeAgent(services: HubServices): AgentSession {
   return session;
 }
 
-/** Builds the hub in process on a temp data dir; a reload re-reads fleet.yml as `serve`'s does. */
-async function openHub(): Promise<{ fx: Fixture; dir: string; fleetYml: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "fleet-audit-coverage-" });
-  const fleetYml = join(dir, "fleet.yml");
-  await Deno.writeTextFile(fleetYml, FLEET_YML);
-  await Deno.mkdir(join(dir, "dist"));
-  const flags = {
-    "data-dir": join(dir, "data"),
-    "dist-dir": join(dir, "dist"),
-    config: fleetYml,
-    port: "0",
-    "docker-socket": join(dir, "no-docker.sock"),
-    "log-level": "error",
-  };
-  const config = await loadHubConfig(flags, {});
-  const services = await buildServices(config, () => loadHubConfig(flags, {}));
-  await services.roamers.start();
-  const fx = new Fixture(buildApp(services), services);
-  fx.adminToken = (await Deno.readTextFile(join(config.dataDir, "admin.token"))).trim();
+/** Builds the hub in process with an admin, nodes n1 (a fake agent) and n2. */
+async function openHub(): Promise<{ fx: Fixture; hub: InProcessHub }> {
+  const hub = await openInProcessHub("fleet-audit-coverage-", FLEET_YML);
+  const fx = new Fixture(hub.app, hub.services);
+  fx.adminToken = hub.adminToken;
   fx.adminName = (await fx.admin<{ name: string }>("GET", "/api/v1/session")).name;
   // Node tokens make their nodes: n1 for the fake agent, n2 for jobs nobody claims.
   await fx.token({ kind: "node", node_id: "n1" });
   await fx.token({ kind: "node", node_id: "n2" });
-  fakeAgent(services);
-  return { fx, dir, fleetYml };
-}
-
-async function closeHub(services: HubServices, dir: string): Promise<void> {
-  services.roamers.stop();
-  services.terminals.closeAll();
-  await services.execs.shutdown();
-  services.agents.stop();
-  services.sse.close();
-  await services.verifier.flushUsage();
-  services.db.close();
-  await Deno.remove(dir, { recursive: true });
+  fakeAgent(hub.services);
+  return { fx, hub };
 }
 
 Deno.test("audit coverage: every write route is audited with its caller, or excluded on purpose", async (t) => {
-  const { fx, dir, fleetYml } = await openHub();
+  const { fx, hub } = await openHub();
+  const { fleetYml } = hub;
   try {
     await t.step("every non-GET route is audited or excluded, and every listed one exists", () => {
       // `app.use` middleware is registered as method ALL; a handler chain repeats its route.
@@ -401,6 +373,6 @@ Deno.test("audit coverage: every write route is audited with its caller, or excl
       assert.deepEqual(last.detail, summary, "the entry holds the answer's summary");
     });
   } finally {
-    await closeHub(fx.services, dir);
+    await closeInProcessHub(hub);
   }
 });

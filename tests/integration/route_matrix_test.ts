@@ -9,15 +9,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Hono } from "hono";
-import { buildServices } from "../../hub/core/serve.ts";
-import { buildApp } from "../../hub/core/app.ts";
-import { loadHubConfig } from "../../hub/core/config.ts";
+import { closeInProcessHub, openInProcessHub, ORIGIN, send } from "../helpers/inproc_hub.ts";
 import type { HubServices } from "../../hub/core/services.ts";
 import type { TokenKind } from "../../shared/protocol/mod.ts";
 import { makeSample } from "../helpers/samples.ts";
 
 /** The origin requests are made to (and the one a same-origin page sends). */
-const ORIGIN = "http://hub.test";
 
 /** Who may call a route (README "HTTP API"; `public` needs no credential). */
 type Access = "public" | "read" | "admin" | "node" | "node_or_admin";
@@ -96,19 +93,13 @@ class Fixture {
   }
 
   /** Sends a request to the app in process (JSON body when given). */
-  async send(
+  send(
     method: string,
     path: string,
     headers: Record<string, string> = {},
     body?: unknown,
   ): Promise<Response> {
-    const h = new Headers(headers);
-    if (body !== undefined) h.set("content-type", "application/json");
-    return await this.app.request(ORIGIN + path, {
-      method,
-      headers: h,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    return send(this.app, method, path, headers, body);
   }
 
   /** An admin (bearer) call that must succeed; returns its JSON. */
@@ -379,43 +370,6 @@ async function resolve<T>(value: Fresh<T>, fx: Fixture): Promise<T> {
   return typeof value === "function" ? await (value as (fx: Fixture) => T | Promise<T>)(fx) : value;
 }
 
-/** Builds the hub in process on a temp data dir, as `serve` does but without a socket. */
-async function openHub(): Promise<{ services: HubServices; app: Hono; dir: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "fleet-route-matrix-" });
-  const fleetYml = join(dir, "fleet.yml");
-  await Deno.writeTextFile(
-    fleetYml,
-    "clusters:\n  - id: c1\n    nodes: [n2]\nroamers:\n  nodes: [r1]\n",
-  );
-  await Deno.mkdir(join(dir, "dist"));
-  await Deno.writeTextFile(join(dir, "dist", "SHA256SUMS"), "0  fleet-agent-aarch64\n");
-  const config = await loadHubConfig({
-    "data-dir": join(dir, "data"),
-    "dist-dir": join(dir, "dist"),
-    config: fleetYml,
-    port: "0",
-    // No Docker engine: the join-token route answers 503 at once, whatever this machine has.
-    "docker-socket": join(dir, "no-docker.sock"),
-    "log-level": "error",
-  }, {});
-  const services = await buildServices(config);
-  // Creates fleet.yml's roamer rows, as `serve` does before it listens.
-  await services.roamers.start();
-  return { services, app: buildApp(services), dir };
-}
-
-/** Ends what `openHub` (and the rows, e.g. the config reload's autoscaler) started. */
-async function closeHub(services: HubServices, dir: string): Promise<void> {
-  services.roamers.stop();
-  services.terminals.closeAll();
-  await services.execs.shutdown();
-  services.agents.stop();
-  services.sse.close();
-  await services.verifier.flushUsage();
-  services.db.close();
-  await Deno.remove(dir, { recursive: true });
-}
-
 /** Makes the tokens, session, job and exec run the rows name. */
 async function setUp(app: Hono, services: HubServices): Promise<Fixture> {
   const fx = new Fixture(app);
@@ -450,7 +404,12 @@ async function setUp(app: Hono, services: HubServices): Promise<Fixture> {
 }
 
 Deno.test("route matrix: every route × every caller gets the auth decision the README promises", async (t) => {
-  const { services, app, dir } = await openHub();
+  const hub = await openInProcessHub(
+    "fleet-route-matrix-",
+    "clusters:\n  - id: c1\n    nodes: [n2]\nroamers:\n  nodes: [r1]\n",
+  );
+  await Deno.writeTextFile(join(hub.dir, "dist", "SHA256SUMS"), "0  fleet-agent-aarch64\n");
+  const { services, app } = hub;
   try {
     const fx = await setUp(app, services);
 
@@ -533,6 +492,6 @@ Deno.test("route matrix: every route × every caller gets the auth decision the 
       assert.equal(ok.status, 201, "cookie POST with the hub's Origin");
     });
   } finally {
-    await closeHub(services, dir);
+    await closeInProcessHub(hub);
   }
 });
