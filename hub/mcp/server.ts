@@ -163,7 +163,8 @@ function toolContext(extra: Extra | undefined): ToolContext & { settle(): Promis
   };
 }
 
-interface ToolDef<I extends z.ZodRawShape, O extends z.ZodRawShape> {
+/** One MCP tool: its schema, annotations and what it does. Feature modules export lists of them. */
+export interface ToolDef<I extends z.ZodRawShape, O extends z.ZodRawShape> {
   name: string;
   title: string;
   description: string;
@@ -177,6 +178,14 @@ interface ToolDef<I extends z.ZodRawShape, O extends z.ZodRawShape> {
     ctx: ToolContext,
   ): Promise<{ summary: string; data: z.infer<z.ZodObject<O>> }>;
 }
+
+/**
+ * Registers one tool (or withholds it from a read-only caller). Feature modules get it through
+ * `register<Feature>Tools(add, api)` called at the end of {@link buildMcpServer}.
+ */
+export type AddTool = <I extends z.ZodRawShape, O extends z.ZodRawShape>(
+  def: ToolDef<I, O>,
+) => void;
 
 /** Names of the tools {@link buildMcpServer} can offer, with whether each is read-only. */
 export type ToolCatalog = { name: string; readOnly: boolean }[];
@@ -225,7 +234,7 @@ export async function buildMcpServer(
       )) as typeof mcp.server.setRequestHandler;
 
   const hubUrl = (options.publicUrl ?? api.hub).replace(/\/+$/, "");
-  const add = <I extends z.ZodRawShape, O extends z.ZodRawShape>(def: ToolDef<I, O>): void => {
+  const add: AddTool = <I extends z.ZodRawShape, O extends z.ZodRawShape>(def: ToolDef<I, O>) => {
     if (!def.readOnly && !writable) {
       hidden.add(def.name);
       return;
@@ -775,6 +784,8 @@ export async function buildMcpServer(
       };
     },
   });
+
+  // Feature modules add their tools here, one line each: registerXTools(add, api).
 
   // Resources and prompts only read: every token gets them.
   registerContext(mcp, api);
