@@ -1,12 +1,13 @@
 /**
- * Continuous pruning (SPEC §4.1): raw samples past their retention and rollups past theirs are
- * deleted in small batches, each its own group-commit write, so pruning never holds the write
+ * Continuous pruning: raw samples past their retention and rollups past theirs are deleted in
+ * small batches (browser sessions a week after they ended), each its own group-commit write, so pruning never holds the write
  * lock long enough to delay ingest.
  *
  * @module
  */
 import type { Database } from "../core/db.ts";
 import { pruneRollups, pruneSamples } from "./store.ts";
+import { pruneSessions } from "../core/store.ts";
 import { getLogger } from "../../shared/log.ts";
 
 const logger = getLogger("retention");
@@ -15,6 +16,8 @@ const logger = getLogger("retention");
 export interface PruneOptions {
   rawRetentionMs: number;
   rollupRetentionMs: number;
+  /** How long ended or expired browser sessions stay readable before deletion (default 7 d). */
+  endedSessionKeepMs?: number;
   /** Pause between prune rounds (default 10 s). */
   everyMs?: number;
   /** Rows per delete (default 2000). */
@@ -42,6 +45,10 @@ export async function pruneOnce(
       if (n < batch) break;
     }
   }
+  // Ended sessions are kept a while so "who was logged in" stays answerable, then dropped.
+  const sessionCutoff = now - (options.endedSessionKeepMs ?? 7 * 86_400_000);
+  const sessions = await db.write((tx) => pruneSessions(tx, sessionCutoff));
+  if (sessions > 0) logger.info("pruned ended sessions", { sessions });
   if (total > 0) logger.info("pruned expired history", { rows: total });
   return total;
 }
