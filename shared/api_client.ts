@@ -37,6 +37,7 @@ import type {
   TokenCreated,
   TokenInfo,
 } from "./protocol/mod.ts";
+import type { LinkHistory, LinkList } from "./protocol/links.ts";
 
 /** `GET /api/v1/session` answer: who the browser's session cookie stands for. */
 export type SessionInfo = z.infer<typeof SessionInfoSchema>;
@@ -436,5 +437,22 @@ export class ApiClient {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
     return this.request("GET", `/api/v1/audit${q.size ? `?${q}` : ""}`);
+  }
+
+  /** `GET /api/v1/network/links`: every node's current link quality, worst first. */
+  links(options?: CallOptions): Promise<LinkList> {
+    return this.request("GET", "/api/v1/network/links", undefined, options);
+  }
+
+  /** `GET /api/v1/network/links/:id/history`: one point per minute (default: the last hour). */
+  linkHistory(
+    id: string,
+    query: { from?: number; to?: number } = {},
+    options?: CallOptions,
+  ): Promise<LinkHistory> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    const path = `/api/v1/network/links/${encodeURIComponent(id)}/history${q.size ? `?${q}` : ""}`;
+    return this.request("GET", path, undefined, options);
   }
 }

@@ -30,6 +30,7 @@ import { AgentSessions } from "../control/agent_sessions.ts";
 import { ExecRuns } from "../control/exec_runs.ts";
 import { TerminalRelay } from "../control/terminal_relay.ts";
 import { LiveConnections } from "./connections.ts";
+import { LinkMonitor } from "../network/links.ts";
 import { buildApp } from "./app.ts";
 import { startPruner } from "../fleet/retention.ts";
 import { demoInventory, startDemo } from "../demo.ts";
@@ -190,6 +191,10 @@ export async function buildServices(
       connections,
     }),
     connections,
+    links: new LinkMonitor({ db, bus, agents, fleet }, {
+      everyMs: config.controlPingMs,
+      retentionMs: config.rollupRetentionMs,
+    }),
     startedAt: Date.now(),
     reload: async (by?: AuditActor) => {
       // Validate everything first: an invalid file is refused and the old config stays.
@@ -255,6 +260,7 @@ export async function serve(
   services.fleet.start();
   services.queue.start();
   services.agents.start();
+  services.links.start();
   // Revocations by another process (the token CLI) and expired sessions end their connections.
   connections.start({
     tokenLive: (id) => verifier.tokenLive(id),
@@ -311,6 +317,7 @@ export async function serve(
       await services.execs.shutdown();
       services.terminals.closeAll();
       services.agents.stop();
+      await services.links.stop();
       services.sse.close();
       await server.shutdown();
       await services.verifier.flushUsage().catch(() => {});

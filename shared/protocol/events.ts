@@ -22,6 +22,7 @@ import {
   StreamResetEvent,
 } from "./nodes.ts";
 import { RoamerEvent } from "./roamers.ts";
+import { LinkQualityEvent } from "./links.ts";
 
 /** Every event of the fleet stream. */
 export const FleetEvent = z.discriminatedUnion("type", [
@@ -39,5 +40,6 @@ export const FleetEvent = z.discriminatedUnion("type", [
   StreamResetEvent,
   JobEvent,
   RoamerEvent,
+  LinkQualityEvent,
 ]);
 export type FleetEvent = z.infer<typeof FleetEvent>;

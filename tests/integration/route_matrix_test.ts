@@ -241,6 +241,12 @@ const ROWS: Row[] = [
     path: "/api/v1/nodes/n1/containers/web/logs?tail=10&follow=1",
   },
   { route: "GET /api/v1/audit", access: "read", path: "/api/v1/audit?limit=5" },
+  { route: "GET /api/v1/network/links", access: "read" },
+  {
+    route: "GET /api/v1/network/links/:id/history",
+    access: "read",
+    path: "/api/v1/network/links/n1/history",
+  },
 
   // Changing the fleet: admins only.
   { route: "GET /api/v1/tokens", access: "admin" },
