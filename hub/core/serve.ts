@@ -31,6 +31,8 @@ import { ExecRuns } from "../control/exec_runs.ts";
 import { TerminalRelay } from "../control/terminal_relay.ts";
 import { LiveConnections } from "./connections.ts";
 import { LinkMonitor } from "../network/links.ts";
+import { NetworkScans } from "../network/scans.ts";
+import { NetworkSettings } from "../../shared/protocol/network.ts";
 import { buildApp } from "./app.ts";
 import { startPruner } from "../fleet/retention.ts";
 import { demoInventory, startDemo } from "../demo.ts";
@@ -191,6 +193,12 @@ export async function buildServices(
       connections,
     }),
     connections,
+    network: new NetworkScans({
+      db,
+      bus,
+      agents,
+      settings: () => config.network ?? NetworkSettings.parse({}),
+    }),
     links: new LinkMonitor({ db, bus, agents, fleet }, {
       everyMs: config.controlPingMs,
       retentionMs: config.rollupRetentionMs,
@@ -216,6 +224,7 @@ export async function buildServices(
       const demoOnly = fresh.inventory.nodes.length === 0 && config.demo > 0;
       config.inventory = demoOnly ? demoInventory(config.demo) : fresh.inventory;
       config.configFile = fresh.configFile;
+      config.network = fresh.network;
       const inv = config.inventory;
       const summary = {
         nodes: inv.nodes.length,
@@ -245,6 +254,7 @@ export async function buildServices(
   await firstStartAdmin(services);
   // Runs a previous hub process left running cannot be finished any more.
   await execs.recover();
+  await services.network.recover();
   return services;
 }
 
@@ -316,6 +326,7 @@ export async function serve(
       // waits for in-flight requests.
       await services.execs.shutdown();
       services.terminals.closeAll();
+      services.network.stop();
       services.agents.stop();
       await services.links.stop();
       services.sse.close();

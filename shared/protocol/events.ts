@@ -23,6 +23,7 @@ import {
 } from "./nodes.ts";
 import { RoamerEvent } from "./roamers.ts";
 import { LinkQualityEvent } from "./links.ts";
+import { NetworkScanEvent } from "./network.ts";
 
 /** Every event of the fleet stream. */
 export const FleetEvent = z.discriminatedUnion("type", [
@@ -41,5 +42,6 @@ export const FleetEvent = z.discriminatedUnion("type", [
   JobEvent,
   RoamerEvent,
   LinkQualityEvent,
+  NetworkScanEvent,
 ]);
 export type FleetEvent = z.infer<typeof FleetEvent>;

@@ -106,6 +106,7 @@ const APPLY: FleetEventHandlers = {
   "exec.finished": ignore,
   // Link readings go to web/state/network.ts, which subscribes with onEvent.
   "link.quality": ignore,
+  "network.scan": ignore,
 };
 
 function dispatch<T extends FleetEventType>(type: T, event: FleetEventOf<T>): void {
