@@ -80,7 +80,13 @@ Deno.test({
     net = await createNetnsPair({ subnet: SUBNET });
     const { a, b } = net;
     await Deno.mkdir(join(tmp, "hub"));
-    hub = await startHub({ dataDir: join(tmp, "hub") });
+    const fleetYml = join(tmp, "fleet.yml");
+    await Deno.writeTextFile(
+      fleetYml,
+      `network:\n  wan_targets:\n    - name: test-http\n      url: http://${b.addr}:${HTTP_PORT}/\n` +
+        `    - name: dropped\n      host: ${b.addr}\n      port: ${DROPPED_PORT}\n`,
+    );
+    hub = await startHub({ dataDir: join(tmp, "hub"), args: ["--config", fleetYml] });
     const admin = hub.admin;
 
     // The hub's port inside namespace a leads to the hub on the host.
@@ -273,10 +279,33 @@ Deno.test({
       );
     });
 
+    await t.step("a WAN check times DNS, TCP and HTTP to the configured targets", async () => {
+      const scan = await admin.wanCheck({ node: "scanner", timeout_ms: 1000, wait: true });
+      assert.equal(scan.state, "done", scan.error ?? "");
+      assert.equal(scan.result?.kind, "wan");
+      const [http, dropped] = scan.result!.kind === "wan" ? scan.result!.targets : [];
+      assert.equal(http.name, "test-http");
+      assert.equal(http.ok, true, http.error ?? "");
+      assert.equal(http.http_status, 200);
+      assert.equal(typeof http.tcp_ms, "number");
+      assert.equal(typeof http.http_ms, "number");
+      assert.deepEqual(http.addresses, [b.addr]);
+      assert.equal(dropped.ok, false);
+      assert.match(dropped.error ?? "", /no answer/);
+      assert.equal(scan.progress.found, 1);
+      const latest = await admin.latestNetworkScan("scanner", "wan");
+      assert.equal(latest?.id, scan.id);
+    });
+
     await t.step("every scan is audited", async () => {
       const { entries } = await admin.audit({ action: "network." });
       const actions = entries.map((e) => e.action).sort();
-      assert.deepEqual(actions, ["network.port_scan", "network.scan", "network.scan"]);
+      assert.deepEqual(actions, [
+        "network.port_scan",
+        "network.scan",
+        "network.scan",
+        "network.wan_check",
+      ]);
       assert.ok(entries.every((e) => e.result === "ok" && e.target?.startsWith("scanner/")));
     });
   } finally {
