@@ -19,6 +19,7 @@ import { History } from "./node_panel/history.tsx";
 import { LiveSparks } from "./node_panel/live_sparks.tsx";
 import { Network } from "./node_panel/network.tsx";
 import { RecentJobs } from "./node_panel/recent_jobs.tsx";
+import { Services } from "./node_panel/services.tsx";
 import { PowerRails, Temps } from "./node_panel/sensors.tsx";
 import { Disks, Memory } from "./node_panel/storage.tsx";
 
@@ -95,6 +96,7 @@ export function NodePanel({ id }: { id: string }) {
             </div>
           )}
         <RecentJobs key={id} id={id} />
+        <Services key={`svc-${id}`} id={id} />
         <Actions node={node} />
       </div>
     </aside>
