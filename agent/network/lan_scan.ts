@@ -145,7 +145,7 @@ export async function lanScan(
       signal: stop,
     }, probePorts);
     await paced(
-      found.slice(0, MAX_PTR),
+      req.names === false ? [] : found.slice(0, MAX_PTR),
       { concurrency: 16, rate: req.rate, signal: stop },
       async (h) => {
         h.name = await reverseName(h.ip, PTR_TIMEOUT_MS, stop);

@@ -153,6 +153,7 @@ export class NetworkScans {
       concurrency: input.concurrency,
       rate: input.rate,
       time_limit_s: input.time_limit_s,
+      names: input.names,
     }));
   }
 

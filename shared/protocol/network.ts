@@ -167,6 +167,8 @@ export const LanScanRequest = z.strictObject({
   rate: z.number().int().min(1).max(5000).default(500),
   /** Per-probe timeout. */
   timeout_ms: z.number().int().min(50).max(10_000).default(800),
+  /** Ask DNS for the reverse name (PTR) of every host found. */
+  names: z.boolean().default(true),
   /** Answer when the scan has finished (bounded by its time limit) instead of at once. */
   wait: z.boolean().default(false),
 });
@@ -385,6 +387,7 @@ export const NetRequestMessage = z.discriminatedUnion("op", [
     concurrency: z.number().int().min(1).max(256),
     rate: z.number().int().min(1).max(5000),
     time_limit_s: z.number().int().min(1).max(3600),
+    names: z.boolean().optional(),
   }),
   z.object({
     type: z.literal("net"),

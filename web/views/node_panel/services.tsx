@@ -34,7 +34,9 @@ function SocketRows({ list, remote }: { list: SocketEntry[]; remote: boolean }) 
             <tr key={i} data-testid={remote ? "conn-row" : "listen-row"} data-port={s.local_port}>
               <td class="mono svc-proto">{s.proto}</td>
               <td class="mono">
-                {remote ? addr(s.remote, s.remote_port) : addr(s.local, s.local_port)}
+                {remote
+                  ? `:${s.local_port} → ${addr(s.remote, s.remote_port)}`
+                  : addr(s.local, s.local_port)}
               </td>
               <td class="svc-proc">
                 {s.process ?? <span class="muted">?</span>}
@@ -126,7 +128,11 @@ export function Services({ id }: { id: string }) {
               )
               : null}
             {!c.processes_complete
-              ? <p class="svc-other muted">Some owners are unreadable: run the agent as root.</p>
+              ? (
+                <p class="svc-other muted">
+                  Some processes could not be read: run the agent as root to see every owner.
+                </p>
+              )
               : null}
           </>
         )}
@@ -135,7 +141,7 @@ export function Services({ id }: { id: string }) {
         {w ? <span class="muted">checked {formatTime(w.finished_at ?? w.created_at)}</span> : null}
       </h4>
       {w?.result?.kind === "wan"
-        ? <WanTargets r={w.result} />
+        ? <WanTargets r={w.result} compact />
         : w?.error
         ? <p class="inline-error">{w.error}</p>
         : <Quiet>No WAN check yet.</Quiet>}

@@ -82,12 +82,21 @@ function LanHosts({ r }: { r: LanScanResult }) {
 }
 
 function Ports({ r }: { r: PortScanResult }) {
-  const shown = r.ports.filter((p) => p.state !== "closed" || r.ports.length <= 64);
+  const closed = useSignal(false);
+  // What answered comes first; closed ports (usually most of them) only on request.
+  const shown = r.ports.filter((p) => p.state !== "closed" || closed.value);
   return (
     <>
       <p class="netscan-counts">
         <span class="chip netscan-ok">{r.counts.open} open</span>
-        <span class="chip">{r.counts.closed} closed</span>
+        <button
+          type="button"
+          class={`chip netscan-toggle${closed.value ? " on" : ""}`}
+          onClick={() => (closed.value = !closed.value)}
+          title={closed.value ? "hide closed ports" : "list closed ports too"}
+        >
+          {r.counts.closed} closed
+        </button>
         <span class="chip netscan-warn">{r.counts.filtered} filtered</span>
         <span class="muted">{r.host}{r.host !== r.ip ? ` (${r.ip})` : ""}</span>
       </p>
@@ -113,12 +122,33 @@ function Ports({ r }: { r: PortScanResult }) {
           ))}
         </tbody>
       </table>
+      {shown.length === 0 ? <p class="muted netscan-note">Every probed port is closed.</p> : null}
     </>
   );
 }
 
 /** A WAN check's targets (also used by the node panel). */
-export function WanTargets({ r }: { r: WanCheckResult }) {
+export function WanTargets({ r, compact }: { r: WanCheckResult; compact?: boolean }) {
+  if (compact) {
+    return (
+      <table class="grid svc-table" data-testid="wan-results">
+        <tbody>
+          {r.targets.map((t) => (
+            <tr key={t.name} data-testid="wan-row" data-ok={String(t.ok)} title={t.target}>
+              <td>
+                <i class={`dot ${t.ok ? "online" : "offline"}`} /> {t.name}
+              </td>
+              <td class="right mono">
+                {t.ok
+                  ? `${ms((t.dns_ms ?? 0) + (t.tcp_ms ?? 0) + (t.http_ms ?? 0))}`
+                  : <span class="netscan-warn-text">{t.error ?? "failed"}</span>}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    );
+  }
   return (
     <table class="grid" data-testid="wan-results">
       <thead>
