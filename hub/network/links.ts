@@ -10,13 +10,12 @@ import type { Database } from "../core/db.ts";
 import type { EventBus } from "../core/bus.ts";
 import type { AgentSessions } from "../control/agent_sessions.ts";
 import type { FleetView } from "../fleet/service.ts";
-import {
-  linkBadness,
-  type LinkHistory,
-  type LinkList,
-  type LinkPoint,
-  type NodeLink,
-  type NodeSummary,
+import type {
+  LinkHistory,
+  LinkList,
+  LinkPoint,
+  NodeLink,
+  NodeSummary,
 } from "../../shared/protocol/mod.ts";
 import {
   ensureLinkSchema,
@@ -25,6 +24,7 @@ import {
   upsertLinkMinute,
 } from "./links_store.ts";
 import { NotFound } from "../core/errors.ts";
+import { linkBadness } from "../../shared/link_rank.ts";
 import { getLogger } from "../../shared/log.ts";
 
 const logger = getLogger("links");

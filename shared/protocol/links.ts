@@ -95,19 +95,3 @@ export const LinkHistoryQuery = z.strictObject({
   from: z.coerce.number().int().nonnegative().optional(),
   to: z.coerce.number().int().nonnegative().optional(),
 });
-
-/**
- * How bad a link is, for sorting worst first: a disconnected node first, then by loss, then by
- * round trip. Higher is worse.
- */
-export function linkBadness(
-  l: Pick<
-    NodeLink,
-    "connected" | "loss_pct" | "rtt_avg_ms" | "rtt_ms" | "probe_loss_pct" | "probe_rtt_ms"
-  >,
-): number {
-  if (!l.connected) return 1e12;
-  const loss = Math.max(l.loss_pct ?? 0, l.probe_loss_pct ?? 0);
-  const rtt = Math.max(l.rtt_avg_ms ?? l.rtt_ms ?? 0, l.probe_rtt_ms ?? 0);
-  return loss * 1e6 + Math.min(rtt, 999_999);
-}

@@ -10,7 +10,6 @@ import { startHub } from "../helpers/hub.ts";
 import { startAgent } from "../helpers/agent.ts";
 import { SseClient } from "../helpers/sse.ts";
 import { startLinkProxy } from "../helpers/link_proxy.ts";
-import { waitFor } from "../helpers/process.ts";
 import type { NodeLink } from "../../shared/protocol/mod.ts";
 import { ApiError } from "../../shared/api_client.ts";
 
