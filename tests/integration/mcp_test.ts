@@ -43,6 +43,7 @@ const READ_ONLY_TOOLS = [
   "fleet_job_list",
   "fleet_job_status",
   "fleet_node_get",
+  "fleet_node_connections",
   "fleet_node_list",
   "fleet_node_metrics",
   "fleet_roamer_list",

@@ -9,6 +9,8 @@
  * 127.0.0.0/8 and the two namespaces is touched.
  */
 import assert from "node:assert/strict";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { join } from "node:path";
 import { createNetnsPair, type NetnsPair, netnsUnavailable } from "../helpers/netns.ts";
 import { type HubProcess, ROOT, startHub } from "../helpers/hub.ts";
@@ -297,16 +299,55 @@ Deno.test({
       assert.equal(latest?.id, scan.id);
     });
 
+    await t.step("MCP: the port scan and node connections tools over the real client", async () => {
+      const client = new Client({ name: "netscan-test", version: "1" });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${hub!.url}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${hub!.adminToken}` } },
+        }),
+      );
+      try {
+        const names = (await client.listTools()).tools.map((x: { name: string }) => x.name);
+        for (const n of ["fleet_network_scan", "fleet_port_scan", "fleet_wan_check"]) {
+          assert.ok(names.includes(n), n);
+        }
+        const scan = await client.callTool({
+          name: "fleet_port_scan",
+          arguments: { node: "scanner", host: b.addr, ports: `${SSH_PORT},${CLOSED_PORT}` },
+        }) as { isError?: boolean; content: { text: string }[]; structuredContent?: unknown };
+        assert.ok(!scan.isError, scan.content[0]?.text);
+        assert.match(scan.content[0].text, /1 open, 1 closed, 0 filtered/);
+        assert.match(scan.content[0].text, /SSH-2\.0-OpenSSH/);
+        const conns = await client.callTool({
+          name: "fleet_node_connections",
+          arguments: { node: "scanner" },
+        }) as { isError?: boolean; structuredContent?: { listening: { local_port: number }[] } };
+        assert.ok(!conns.isError);
+        assert.ok(conns.structuredContent!.listening.some((l) => l.local_port === hub!.port));
+        const refused = await client.callTool({
+          name: "fleet_network_scan",
+          arguments: { node: "scanner", cidr: "10.231.0.0/16" },
+        }) as { isError?: boolean; content: { text: string }[] };
+        assert.equal(refused.isError, true);
+        assert.match(refused.content[0].text, /force/);
+      } finally {
+        await client.close();
+      }
+    });
+
     await t.step("every scan is audited", async () => {
       const { entries } = await admin.audit({ action: "network." });
       const actions = entries.map((e) => e.action).sort();
       assert.deepEqual(actions, [
+        "network.port_scan",
         "network.port_scan",
         "network.scan",
         "network.scan",
         "network.wan_check",
       ]);
       assert.ok(entries.every((e) => e.result === "ok" && e.target?.startsWith("scanner/")));
+      // The one through MCP says so.
+      assert.equal(entries.filter((e) => e.detail?.via === "mcp").length, 1);
     });
   } finally {
     await sse?.close();
