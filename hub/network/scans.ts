@@ -347,15 +347,16 @@ export class NetworkScans {
     const scan = getScan(this.#o.db, id);
     if (!scan) throw new NotFound(`no scan ${id}: see GET /api/v1/network/scans`);
     const run = this.#running.get(id);
-    if (scan.state !== "running" || !run) return scan;
-    run.session.send({ type: "stream.cancel", ch: run.ch });
     await recordAudit(this.#o.db, {
       actor: by,
       action: "network.scan_cancel",
       target: `${scan.node_id}/${scan.target}`,
       result: "ok",
-      detail: { scan_id: id },
+      detail: { scan_id: id, was: scan.state },
     });
+    // Already over: nothing to stop, the answer is how it ended.
+    if (scan.state !== "running" || !run) return scan;
+    run.session.send({ type: "stream.cancel", ch: run.ch });
     return await run.done;
   }
 

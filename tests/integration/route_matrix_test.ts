@@ -247,6 +247,18 @@ const ROWS: Row[] = [
     access: "read",
     path: "/api/v1/network/links/n1/history",
   },
+  { route: "GET /api/v1/network/scans", access: "read", path: "/api/v1/network/scans?node=n1" },
+  { route: "GET /api/v1/network/scans/:id", access: "read", path: "/api/v1/network/scans/x-1" },
+  {
+    route: "GET /api/v1/nodes/:id/network/latest",
+    access: "read",
+    path: "/api/v1/nodes/n1/network/latest?kind=wan",
+  },
+  {
+    route: "GET /api/v1/nodes/:id/connections",
+    access: "read",
+    path: "/api/v1/nodes/n1/connections",
+  },
 
   // Changing the fleet: admins only.
   { route: "GET /api/v1/tokens", access: "admin" },
@@ -316,6 +328,22 @@ const ROWS: Row[] = [
     access: "admin",
     path: `/api/v1/nodes/n1/containers/web/${action}`,
   })),
+  {
+    route: "POST /api/v1/network/scans",
+    access: "admin",
+    body: { node: "n1", cidr: "10.231.43.0/24" },
+  },
+  {
+    route: "POST /api/v1/network/port-scans",
+    access: "admin",
+    body: { node: "n1", host: "10.231.43.2", ports: "22" },
+  },
+  { route: "POST /api/v1/network/wan-checks", access: "admin", body: { node: "n1" } },
+  {
+    route: "POST /api/v1/network/scans/:id/cancel",
+    access: "admin",
+    path: "/api/v1/network/scans/x-1/cancel",
+  },
 
   // The MCP endpoint: admin and viewer tokens (the token's kind then decides which tools work).
   {
