@@ -27,6 +27,7 @@ import type { ExecInfo, JobInfo, NodeSummary } from "../../shared/protocol/mod.t
 import { VERSION } from "../../shared/version.ts";
 import { count, countText, fleetStatus, registerContext } from "./context.ts";
 import { registerNetworkTools } from "./tools_network.ts";
+import { registerLinkTools } from "./tools_links.ts";
 
 /** Options of {@link buildMcpServer}. */
 export interface McpServerOptions {
@@ -788,6 +789,7 @@ export async function buildMcpServer(
 
   // Feature modules add their tools here, one line each: registerXTools(add, api).
   registerNetworkTools(add, api);
+  registerLinkTools(add, api);
 
   // Resources and prompts only read: every token gets them.
   registerContext(mcp, api);

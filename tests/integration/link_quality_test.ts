@@ -3,7 +3,8 @@
  * loopback TCP proxy of this test that delays and "loses" chunks (a lost chunk arrives only after
  * a retransmit pause, as on TCP). The hub's control pings (every 500 ms; a ping not answered
  * within 500 ms is lost) and the agent's own probe of the hub move accordingly on the SSE stream
- * (`link.quality`), in `GET /network/links` and in the minute history.
+ * (`link.quality`), in `GET /network/links`, in the minute history and in the MCP tool
+ * `fleet_link_quality` (the real MCP client over `/mcp`).
  */
 import assert from "node:assert/strict";
 import { startHub } from "../helpers/hub.ts";
@@ -12,6 +13,9 @@ import { SseClient } from "../helpers/sse.ts";
 import { startLinkProxy } from "../helpers/link_proxy.ts";
 import type { NodeLink } from "../../shared/protocol/mod.ts";
 import { ApiError } from "../../shared/api_client.ts";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 
 Deno.test("link quality: RTT and loss through a delaying, dropping proxy", async (t) => {
   const hub = await startHub({ args: ["--control-ping", "500ms"] });
@@ -24,15 +28,21 @@ Deno.test("link quality: RTT and loss through a delaying, dropping proxy", async
     stateDir: await Deno.makeTempDir({ prefix: "fleet-l1-" }),
     interval: "300ms",
   });
-  /** The newest link of l1 on the stream that satisfies `test`, waited for (bounded). */
+  /** The first reading of l1 from now on that satisfies `test`, waited for (bounded). */
   const linkOnStream = async (test: (l: NodeLink) => boolean, what: string) => {
     let found: NodeLink | undefined;
-    await sse.next((e) => {
-      if (e.event !== "link.quality") return false;
-      const l = (JSON.parse(e.data).links as NodeLink[]).find((x) => x.node_id === "l1");
-      if (l && test(l)) found = l;
-      return found !== undefined;
-    }, 30_000).catch((error) => {
+    // Only readings that arrive from now on: earlier ones describe the link before the change.
+    const from = sse.events.length;
+    await sse.next(
+      (e) => {
+        if (e.event !== "link.quality") return false;
+        const l = (JSON.parse(e.data).links as NodeLink[]).find((x) => x.node_id === "l1");
+        if (l && test(l)) found = l;
+        return found !== undefined;
+      },
+      30_000,
+      from,
+    ).catch((error) => {
       throw new Error(`${what}: ${error.message}`);
     });
     return found!;
@@ -83,6 +93,35 @@ Deno.test("link quality: RTT and loss through a delaying, dropping proxy", async
         assert.equal(list.links[0].node_id, "l1");
       },
     );
+
+    await t.step("fleet_link_quality over MCP names the lossy node first", async () => {
+      const client = new Client({ name: "link-test", version: "1" });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${hub.url}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${hub.adminToken}` } },
+        }),
+      );
+      try {
+        const tool = ((await client.listTools()).tools as Tool[]).find((x) =>
+          x.name === "fleet_link_quality"
+        );
+        assert.equal(tool?.annotations?.readOnlyHint, true);
+        const r = await client.callTool({ name: "fleet_link_quality", arguments: {} }) as {
+          structuredContent: { links: { node_id: string; loss_pct: number }[] };
+          isError?: boolean;
+        };
+        assert.ok(!r.isError);
+        assert.equal(r.structuredContent.links[0].node_id, "l1");
+        const one = await client.callTool({
+          name: "fleet_link_quality",
+          arguments: { node: "l1" },
+        }) as { structuredContent: { links: unknown[]; history: { ts: number }[] } };
+        assert.equal(one.structuredContent.links.length, 1);
+        assert.ok(one.structuredContent.history.length >= 1);
+      } finally {
+        await client.close();
+      }
+    });
 
     await t.step("the link heals: loss falls back as the window moves on", async () => {
       proxy.shape.lossRate = 0;
