@@ -63,6 +63,7 @@ export const STYLE_SHEETS: readonly string[] = [
   "views/exec_history.css",
   "views/audit.css",
   "views/network.css",
+  "views/network_scans.css",
 ];
 
 function hash(text: string): string {
