@@ -16,6 +16,14 @@ import { createNetnsPair, type NetnsPair, netnsUnavailable } from "../helpers/ne
 import { type HubProcess, ROOT, startHub } from "../helpers/hub.ts";
 import { Child, waitFor } from "../helpers/process.ts";
 import { SseClient } from "../helpers/sse.ts";
+import {
+  CHROMIUM_MISSING,
+  launchBrowser,
+  login,
+  newPage,
+  screenshot,
+  SKIP_BROWSER,
+} from "../helpers/browser.ts";
 import { ApiError } from "../../shared/api_client.ts";
 import type { LanScanResult, NetworkScan, PortScanResult } from "../../shared/protocol/mod.ts";
 import { findExecutable } from "../../agent/collect/sampler.ts";
@@ -348,6 +356,65 @@ Deno.test({
       assert.ok(entries.every((e) => e.result === "ok" && e.target?.startsWith("scanner/")));
       // The one through MCP says so.
       assert.equal(entries.filter((e) => e.detail?.via === "mcp").length, 1);
+    });
+    await t.step({
+      name: "UI: a port scan from the form, a LAN result with Onboard, the node's services",
+      ignore: SKIP_BROWSER,
+      fn: async () => {
+        if (CHROMIUM_MISSING && Deno.env.get("CI") === "true") throw new Error(CHROMIUM_MISSING);
+        const browser = await launchBrowser();
+        try {
+          const g = await newPage(browser, hub!.url);
+          const page = g.page;
+          await login(page, hub!.adminToken);
+          await page.goto(`${hub!.url}/#/network`);
+          await page.locator("[data-testid=scan-form]").waitFor({ timeout: 15_000 });
+          // A port scan run from the form ends on the page through the stream.
+          await page.locator("[data-testid=tool-port]").click();
+          await page.locator("[data-testid=scan-host]").fill(b.addr);
+          await page.locator("[data-testid=scan-ports]").fill(`${SSH_PORT},${DROPPED_PORT}`);
+          await page.locator("[data-testid=scan-run]").click();
+          await page.locator(
+            `[data-testid=scan-result] [data-testid=port-row][data-port="${SSH_PORT}"]` +
+              `[data-state=open]`,
+          ).waitFor({ timeout: 20_000 });
+          const filtered = page.locator(
+            `[data-testid=port-row][data-port="${DROPPED_PORT}"][data-state=filtered]`,
+          );
+          await filtered.waitFor({ timeout: 5_000 });
+          const banner = await page.locator(
+            `[data-testid=port-row][data-port="${SSH_PORT}"] .netscan-banner`,
+          ).textContent();
+          assert.match(banner ?? "", /^SSH-2\.0-OpenSSH/);
+          // The first LAN scan: the other host, not in the fleet, can be onboarded.
+          await page.locator("[data-testid=scan-row]").filter({ hasText: `${SUBNET}.0/24` }).last()
+            .click();
+          const other = page.locator(`[data-testid=lan-host][data-ip="${b.addr}"]`);
+          await other.waitFor({ timeout: 10_000 });
+          assert.match((await other.textContent()) ?? "", new RegExp(macB));
+          await screenshot(page, "network-scans-lan");
+          await other.locator("[data-testid=onboard]").click();
+          const line = await page.locator("[data-testid=onboard-line]").textContent({
+            timeout: 10_000,
+          });
+          assert.match(
+            line ?? "",
+            /curl -fsSL http:\/\/127\.0\.0\.1:\d+\/install\.sh \| sudo sh -s -- --token \S+/,
+          );
+          await page.keyboard.press("Escape");
+          // The node panel reads the node's sockets.
+          await page.goto(`${hub!.url}/#/canvas`);
+          await page.locator("[data-testid=node-card][data-node-id=scanner]").click();
+          await page.locator(
+            `[data-testid=panel-services] [data-testid=listen-row][data-port="${hub!.port}"]`,
+          ).waitFor({ timeout: 15_000 });
+          await screenshot(page, "network-scans-services");
+          g.assertClean();
+          await g.close();
+        } finally {
+          await browser.close();
+        }
+      },
     });
   } finally {
     await sse?.close();

@@ -21,7 +21,8 @@ import { Icon } from "../../../ui/icon.tsx";
 import { ScanState } from "./scan_list.tsx";
 import { OnboardDialog } from "./onboard_dialog.tsx";
 
-const ms = (v: number | null) => (v === null ? "—" : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
+const ms = (v: number | null) =>
+  v === null ? "—" : `${v < 1 ? v.toFixed(2) : v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
 
 function LanHosts({ r }: { r: LanScanResult }) {
   const onboarding = useSignal<LanHost | null>(null);
