@@ -261,7 +261,7 @@ export class NetworkScans {
       clearTimeout(watchdog);
       session.release(ch);
       this.#running.delete(scan.id);
-      const result = r.result ? await this.#enrich(r.result) : null;
+      const result = r.result ? await this.#enrich(r.result, nodeId) : null;
       const final = {
         state: r.error ? "failed" as const : r.cancelled ? "cancelled" as const : "done" as const,
         stopped: result?.stopped ?? (r.cancelled ? "cancelled" as const : null),
@@ -326,7 +326,7 @@ export class NetworkScans {
   }
 
   /** Vendors of MACs and the fleet node at each address (by host name). */
-  async #enrich(r: ScanResult): Promise<ScanResult> {
+  async #enrich(r: ScanResult, scanningNode: string): Promise<ScanResult> {
     if (r.kind !== "lan") return r;
     const byName = new Map<string, string>();
     for (const n of listNodeRows(this.#o.db)) {
@@ -337,7 +337,11 @@ export class NetworkScans {
     for (const h of r.hosts) {
       if (h.mac) h.vendor = await macVendor(h.mac).catch(() => null);
       const short = h.name?.toLowerCase().split(".")[0];
-      h.fleet_node = short ? byName.get(short) ?? null : null;
+      h.fleet_node = h.seen.includes("self")
+        ? scanningNode
+        : short
+        ? byName.get(short) ?? null
+        : null;
     }
     return r;
   }

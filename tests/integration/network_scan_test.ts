@@ -206,6 +206,8 @@ Deno.test({
         assert.equal(other.vendor, null);
         const self = result.hosts.find((h) => h.ip === a.addr);
         assert.ok(self?.seen.includes("self"));
+        assert.equal(self!.fleet_node, "scanner");
+        assert.equal(other.fleet_node, null);
         assert.equal(result.hosts.length, 2, JSON.stringify(result.hosts.map((h) => h.ip)));
         // Progress and the end went out on the stream.
         const events = sse!.events.filter((e) => e.event === "network.scan")
