@@ -70,6 +70,8 @@ function unixToHub(path: string, hubPort: number): Deno.Listener {
   return listener;
 }
 
+const NSENTER = findExecutable("nsenter") ?? "nsenter";
+
 function inNs(ns: string, args: string[]): Child {
   return new Child("nsenter", [`--net=/run/netns/${ns}`, ...args], { env: { DENO_DIR } });
 }
@@ -147,33 +149,38 @@ Deno.test({
       await net.exec(b, "ip", "link", "show", b.iface),
     )![1];
 
-    // A real agent inside namespace a.
-    const token = await admin.createToken({ kind: "node", node_id: "scanner" });
-    const agent = inNs(a.ns, [
-      Deno.execPath(),
-      "run",
-      "--allow-all",
-      `--v8-flags=${AGENT_V8_FLAGS}`,
-      join(ROOT, "agent/main.ts"),
-      "run",
-      "--hub",
-      `http://127.0.0.1:${hub.port}`,
-      "--token",
-      token.token,
-      "--state-dir",
-      join(tmp, "agent"),
-      "--interval",
-      "1s",
-      "--tegrastats",
-      "off",
-      "--nvidia-smi",
-      "off",
-      "--docker-socket",
-      "off",
-      "--config",
-      join(ROOT, "tests/fixtures/agent-empty.yml"),
-    ]);
-    children.push(agent);
+    // A real agent inside namespace a (`env` PATH without ping: the TCP sweep).
+    const startNsAgent = async (node: string, env: Record<string, string> = {}) => {
+      const token = await admin.createToken({ kind: "node", node_id: node });
+      const child = new Child(NSENTER, [
+        `--net=/run/netns/${a.ns}`,
+        Deno.execPath(),
+        "run",
+        "--allow-all",
+        `--v8-flags=${AGENT_V8_FLAGS}`,
+        join(ROOT, "agent/main.ts"),
+        "run",
+        "--hub",
+        `http://127.0.0.1:${hub!.port}`,
+        "--token",
+        token.token,
+        "--state-dir",
+        join(tmp, `agent-${node}`),
+        "--interval",
+        "1s",
+        "--tegrastats",
+        "off",
+        "--nvidia-smi",
+        "off",
+        "--docker-socket",
+        "off",
+        "--config",
+        join(ROOT, "tests/fixtures/agent-empty.yml"),
+      ], { env: { DENO_DIR, ...env } });
+      children.push(child);
+      return child;
+    };
+    await startNsAgent("scanner");
     await waitFor(
       async () => (await admin.node("scanner")).control,
       "the agent's control channel",
@@ -226,6 +233,33 @@ Deno.test({
       },
     );
 
+    await t.step("without ping the sweep falls back to TCP connects and says so", async () => {
+      // PATH without ping (deno and nsenter are started by absolute path).
+      await startNsAgent("scanner-tcp", { PATH: "/nonexistent" });
+      await waitFor(
+        async () => (await admin.node("scanner-tcp")).control,
+        "the second agent's control channel",
+        60_000,
+      );
+      const scan = await admin.lanScan({
+        node: "scanner-tcp",
+        cidr: `${SUBNET}.0/24`,
+        ports: [SSH_PORT, HTTP_PORT],
+        timeout_ms: 300,
+        names: false,
+        wait: true,
+      });
+      assert.equal(scan.state, "done", scan.error ?? "");
+      const r = scan.result as LanScanResult;
+      assert.equal(r.method, "tcp");
+      assert.match(r.note ?? "", /no ping binary/);
+      assert.equal(r.probed, 254);
+      const other = r.hosts.find((h) => h.ip === b.addr);
+      assert.ok(other?.seen.includes("tcp"), JSON.stringify(r.hosts));
+      assert.equal(other!.mac, macB);
+      assert.deepEqual(other!.ports, [SSH_PORT, HTTP_PORT]);
+    });
+
     await t.step("a port scan tells open (with banners), closed and filtered apart", async () => {
       const scan = await admin.portScan({
         node: "scanner",
@@ -258,7 +292,7 @@ Deno.test({
         .catch((e) => e);
       assert.ok(many instanceof ApiError && many.status === 400, String(many));
       // Nothing was started by the refusals.
-      assert.equal((await admin.networkScans()).length, 2);
+      assert.equal((await admin.networkScans()).length, 3);
     });
 
     await t.step("a scan stops at its time limit and says so", async () => {
@@ -353,9 +387,10 @@ Deno.test({
         "network.port_scan",
         "network.scan",
         "network.scan",
+        "network.scan",
         "network.wan_check",
       ]);
-      assert.ok(entries.every((e) => e.result === "ok" && e.target?.startsWith("scanner/")));
+      assert.ok(entries.every((e) => e.result === "ok" && e.target?.startsWith("scanner")));
       // The one through MCP says so.
       assert.equal(entries.filter((e) => e.detail?.via === "mcp").length, 1);
     });
