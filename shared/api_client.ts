@@ -511,6 +511,20 @@ export class ApiClient {
     );
   }
 
+  /**
+   * `GET /api/v1/fleet/events` as raw SSE text (no timeout; abort with `options.signal`), for
+   * clients without `EventSource` that follow a long operation (the CLI's scan progress).
+   */
+  async eventStream(options: CallOptions = {}): Promise<ReadableStream<string>> {
+    const res = await this.#send(
+      "GET",
+      "/api/v1/fleet/events",
+      undefined,
+      this.#signalFor(options.signal, false),
+    );
+    return res.body!.pipeThrough(new TextDecoderStream());
+  }
+
   /** `GET /api/v1/nodes/:id/connections`: listening services and established connections. */
   nodeConnections(node: string, options: CallOptions = {}): Promise<NodeConnections> {
     return this.request(

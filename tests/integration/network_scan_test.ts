@@ -394,6 +394,26 @@ Deno.test({
       // The one through MCP says so.
       assert.equal(entries.filter((e) => e.detail?.via === "mcp").length, 1);
     });
+    await t.step("CLI: fleet-hub network ports and connections print the results", async () => {
+      const cli = async (...args: string[]) => {
+        const o = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", join(ROOT, "hub/main.ts"), "network", ...args, "--hub", hub!.url],
+          env: { FLEET_TOKEN: hub!.adminToken },
+          stdin: "null",
+        }).output();
+        return { code: o.code, out: new TextDecoder().decode(o.stdout) };
+      };
+      const ports = await cli("ports", "scanner", b.addr, `${SSH_PORT},${CLOSED_PORT}`);
+      assert.equal(ports.code, 0, ports.out);
+      assert.match(ports.out, /1 open, 1 closed, 0 filtered of 2/);
+      assert.match(ports.out, new RegExp(`${SSH_PORT}\\s+open\\s+[\\d.]+ ms\\s+SSH-2\\.0-OpenSSH`));
+      const conns = await cli("connections", "scanner");
+      assert.equal(conns.code, 0);
+      assert.match(conns.out, new RegExp(`tcp\\s+127\\.0\\.0\\.1:${hub!.port}\\s+`));
+      const refused = await cli("scan", "scanner", "10.231.0.0/16");
+      assert.equal(refused.code, 1);
+    });
+
     await t.step({
       name: "UI: a port scan from the form, a LAN result with Onboard, the node's services",
       ignore: SKIP_BROWSER,
