@@ -2,8 +2,9 @@
  * UI: the Network view with a real hub and three real agents whose links differ — one direct, one
  * through a loopback proxy of this test that adds 60 ms each way, one through a proxy that loses
  * chunks (retransmitted after 1.2 s, so pings come back late and count as lost). The view lists
- * them worst first (lossy, slow, fast) with their grades, round trips and sparklines, live; on
- * the canvas, hovering the lossy node's edge labels it.
+ * them worst first (lossy, slow, fast) with their grades, round trips and sparklines, live; a row
+ * opens the node's panel with its link section; on the canvas, hovering the lossy node's edge
+ * labels it.
  */
 import assert from "node:assert/strict";
 import { startHub } from "../helpers/hub.ts";
@@ -89,6 +90,19 @@ browserTest(
       );
       await page.locator("[data-testid=network-scans]").waitFor({ timeout: T });
       await screenshot(page, "network-view");
+
+      // A row opens the node's panel, with the same link numbers and grade.
+      await page.locator("[data-testid=link-row][data-node=slow]").click();
+      await page.locator("[data-testid=panel-link] [data-testid=panel-link-grade]").waitFor({
+        timeout: T,
+      });
+      assert.equal(
+        await page.locator("[data-testid=panel-link-grade]").textContent(),
+        await page.locator("[data-testid=link-row][data-node=slow]").getAttribute("data-grade"),
+      );
+      await page.locator("[data-testid=panel-link]").scrollIntoViewIfNeeded();
+      await screenshot(page, "network-node-panel-link");
+      await page.keyboard.press("Escape");
 
       await page.locator("button[data-view=canvas]").click();
       const card = page.locator("[data-testid=node-card][data-node-id=lossy]");

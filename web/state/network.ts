@@ -1,8 +1,9 @@
 /**
  * Link quality in the browser: every node's current link (loaded with `GET /network/links` at each
- * snapshot, then kept live by `link.quality` events) and a short rolling series per node for the
- * sparklines (the last hour's minutes from the history route, then every live reading). The canvas
- * reads {@link linkOf} every frame, so it is a plain map lookup.
+ * snapshot, then kept live by `link.quality` events) and the series for the sparklines: every live
+ * reading since the page opened, or — until those cover five minutes — the last hour by minute from
+ * the history route (the two have steps 100 times apart, so they are not drawn as one line). The
+ * canvas reads {@link linkOf} every frame, so it is a plain map lookup.
  *
  * @module
  */
@@ -24,6 +25,7 @@ export interface LinkSeries {
 
 const current = new Map<string, NodeLink>();
 const series = new Map<string, LinkSeries>();
+const minutes = new Map<string, LinkSeries>();
 const historyLoaded = new Set<string>();
 
 /** Changes whenever a link reading arrives: views re-render from it. */
@@ -38,9 +40,16 @@ export function linkOf(id: string): NodeLink | undefined {
   return current.get(id);
 }
 
-/** A node's recent series, if any. */
+/** Live readings are shown once they cover this long; the minute history before. */
+const LIVE_SPAN_MS = 300_000;
+
+/** A node's recent series for its sparkline, if any. */
 export function linkSeries(id: string): LinkSeries | undefined {
-  return series.get(id);
+  const live = series.get(id);
+  const hist = minutes.get(id);
+  const span = live && live.ts.length > 1 ? live.ts[live.ts.length - 1] - live.ts[0] : 0;
+  if (span >= LIVE_SPAN_MS || !hist || hist.ts.length < 2) return live;
+  return hist;
 }
 
 /** Every current link, worst first. */
@@ -50,9 +59,15 @@ export function linksWorstFirst(): NodeLink[] {
   );
 }
 
-function push(id: string, ts: number, rtt: number | null, loss: number | null): void {
-  let s = series.get(id);
-  if (!s) series.set(id, s = { ts: [], rtt: [], loss: [] });
+function push(
+  id: string,
+  ts: number,
+  rtt: number | null,
+  loss: number | null,
+  into = series,
+): void {
+  let s = into.get(id);
+  if (!s) into.set(id, s = { ts: [], rtt: [], loss: [] });
   if (s.ts.length && ts <= s.ts[s.ts.length - 1]) return;
   s.ts.push(ts);
   s.rtt.push(rtt);
@@ -92,12 +107,9 @@ export async function loadLinkHistory(ids: readonly string[]): Promise<void> {
   await Promise.all(todo.map(async (id) => {
     try {
       const h = await api.linkHistory(id);
-      const live = series.get(id);
-      const fresh: LinkSeries = { ts: [], rtt: [], loss: [] };
-      series.set(id, fresh);
-      // Minute points first (at the middle of their minute), then the live readings after them.
-      h.points.forEach((p: LinkPoint) => push(id, p.ts + 30_000, p.rtt_ms, p.loss_pct));
-      if (live) live.ts.forEach((t, i) => push(id, t, live.rtt[i], live.loss[i]));
+      minutes.delete(id);
+      // Each minute at its middle.
+      h.points.forEach((p: LinkPoint) => push(id, p.ts + 30_000, p.rtt_ms, p.loss_pct, minutes));
     } catch {
       historyLoaded.delete(id);
     }

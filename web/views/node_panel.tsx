@@ -18,6 +18,7 @@ import { PanelHeader } from "./node_panel/header.tsx";
 import { History } from "./node_panel/history.tsx";
 import { LiveSparks } from "./node_panel/live_sparks.tsx";
 import { Network } from "./node_panel/network.tsx";
+import { LinkSection } from "./node_panel/link.tsx";
 import { RecentJobs } from "./node_panel/recent_jobs.tsx";
 import { Services } from "./node_panel/services.tsx";
 import { PowerRails, Temps } from "./node_panel/sensors.tsx";
@@ -95,6 +96,7 @@ export function NodePanel({ id }: { id: string }) {
               No sample yet: hardware, disks, network and containers appear with the first one.
             </div>
           )}
+        <LinkSection key={`link-${id}`} id={id} />
         <RecentJobs key={id} id={id} />
         <Services key={`svc-${id}`} id={id} />
         <Actions node={node} />
