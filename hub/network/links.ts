@@ -18,6 +18,7 @@ import type {
   NodeSummary,
 } from "../../shared/protocol/mod.ts";
 import {
+  deleteLinkMinutes,
   ensureLinkSchema,
   linkMinutes,
   pruneLinkMinutes,
@@ -211,9 +212,13 @@ export class LinkMonitor {
     }
     for (const id of [...this.#current.keys()]) {
       if (!seen.has(id)) {
+        // The node was removed: its link history goes with its samples and rollups.
         this.#current.delete(id);
         this.#published.delete(id);
         this.#sums.delete(id);
+        void this.#db.write((tx) => deleteLinkMinutes(tx, id)).catch((error) =>
+          logger.warn("could not delete a removed node's link minutes", { node_id: id, error })
+        );
       }
     }
     if (changed.length) this.#bus.publish({ type: "link.quality", links: changed });

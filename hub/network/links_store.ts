@@ -72,3 +72,8 @@ export function pruneLinkMinutes(tx: Database, cutoff: number, batch: number): n
     batch,
   ).changes;
 }
+
+/** Deletes every minute of a node (it was removed from the fleet). */
+export function deleteLinkMinutes(tx: Database, nodeId: string): number {
+  return tx.run("DELETE FROM link_minutes WHERE node_id = ?", nodeId).changes;
+}
