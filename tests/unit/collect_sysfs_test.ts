@@ -134,3 +134,56 @@ Deno.test("sysfs: the sampler uses it on a Jetson root without tegrastats", asyn
   assert.ok(!plain.collectors.includes("sysfs"), "no Jetson sysfs files: no sysfs collector");
   await plain.close();
 });
+
+/**
+ * CPU clocks come from cpufreq through the proc collector (the sysfs collector does not read
+ * them twice): on the same roots, with /proc/stat moved on by the line's per-core load, it gives
+ * the tegrastats line's per-core load, clock (cpufreq's kHz truncated to MHz, as tegrastats
+ * prints them) and offline cores.
+ */
+Deno.test("sysfs roots: per-core CPU clocks and offline cores match the tegrastats lines", async () => {
+  const { createProcCollector } = await import("../../agent/collect/proc.ts");
+  for (
+    const [root, file, tag, index] of [
+      ["xavier_jp4", "agx_xavier_jp4.txt", "brief", 0],
+      ["orin_nano_jp6", "orin_jp5_jp6.txt", "orin-nano-jp6", 1],
+    ] as const
+  ) {
+    const tegra = parseTegrastatsLine(await tegrastatsLine(file, tag, index));
+    const cores = tegra.cpu!.cores!;
+    const dir = await Deno.makeTempDir({ prefix: "fleet-sysfs-cpu-" });
+    try {
+      const cp = await new Deno.Command("cp", { args: ["-a", `${FIXTURES}sysfs/${root}/.`, dir] })
+        .output();
+      assert.ok(cp.success);
+      const proc = createProcCollector();
+      await proc.collect({ root: dir, now: 1_000 });
+      // One second later: each online core spent the line's share of 1000 jiffies busy.
+      const before = (await Deno.readTextFile(`${dir}/proc/stat`)).split("\n");
+      const next = before.map((line) => {
+        const m = /^cpu(\d*) (.*)$/.exec(line);
+        if (!m) return line;
+        const f = m[2].trim().split(/\s+/).map(Number);
+        const online = cores.map((c, i) => ({ c, i })).filter(({ c }) => c.online);
+        const share = m[1] === ""
+          ? online.map(({ c }) => c.pct! * 10)
+          : [cores[Number(m[1])].pct! * 10];
+        const busy = share.reduce((a, b) => a + b, 0);
+        f[0] += busy;
+        f[3] += share.length * 1000 - busy;
+        return `cpu${m[1]}${m[1] === "" ? " " : ""} ${f.join(" ")}`;
+      });
+      await Deno.writeTextFile(`${dir}/proc/stat`, next.join("\n"));
+      const m = await proc.collect({ root: dir, now: 2_000 });
+      const got = m.cpu!.cores!.map((c) =>
+        c.online ? { online: true, pct: c.pct, mhz: Math.floor(c.mhz!) } : { online: false }
+      );
+      const want = cores.map((c) =>
+        c.online ? { online: true, pct: c.pct, mhz: c.mhz } : { online: false }
+      );
+      assert.deepEqual(got, want, root);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
