@@ -23,6 +23,12 @@ export interface LinkSeries {
   loss: (number | null)[];
 }
 
+/** What a sparkline draws: a series and whether it is the minute history (on a time axis). */
+export interface SparkSeries extends LinkSeries {
+  /** Minutes of the last hour (draw on a one-hour time axis); else live readings (evenly). */
+  minutes: boolean;
+}
+
 const current = new Map<string, NodeLink>();
 const series = new Map<string, LinkSeries>();
 const minutes = new Map<string, LinkSeries>();
@@ -43,13 +49,18 @@ export function linkOf(id: string): NodeLink | undefined {
 /** Live readings are shown once they cover this long; the minute history before. */
 const LIVE_SPAN_MS = 300_000;
 
-/** A node's recent series for its sparkline, if any. */
-export function linkSeries(id: string): LinkSeries | undefined {
+/**
+ * A node's recent series for its sparkline, if any. Live readings arrive only when a link changed,
+ * so their times are irregular: they are drawn evenly, not as holes.
+ */
+export function linkSeries(id: string): SparkSeries | undefined {
   const live = series.get(id);
   const hist = minutes.get(id);
   const span = live && live.ts.length > 1 ? live.ts[live.ts.length - 1] - live.ts[0] : 0;
-  if (span >= LIVE_SPAN_MS || !hist || hist.ts.length < 2) return live;
-  return hist;
+  if (span >= LIVE_SPAN_MS || !hist || hist.ts.length < 2) {
+    return live ? { ...live, minutes: false } : undefined;
+  }
+  return { ...hist, minutes: true };
 }
 
 /** Every current link, worst first. */

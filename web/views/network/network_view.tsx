@@ -2,8 +2,8 @@
  * The Network view: every node's link to the hub, worst first — control-channel round trip
  * (last and mean of the window), ping loss, the agent's own probe of the hub, rx/tx rates and a
  * sparkline of the last hour's round trips — live from `link.quality` events; the network tools
- * (scans) below. The sparkline spreads its points evenly until it holds 10 minutes, then shows
- * the last hour on a time axis. Clicking a row opens the node's panel.
+ * (scans) below. The sparkline shows the last hour by minute until the live readings cover five
+ * minutes, then those. Clicking a row opens the node's panel.
  *
  * @module
  */
@@ -96,10 +96,8 @@ function LinkRow({ l }: { l: NodeLink }) {
           ? (
             <Sparkline
               values={s.rtt}
-              ts={s.ts}
-              windowMs={s.ts.length > 1 && s.ts[s.ts.length - 1] - s.ts[0] > 600_000
-                ? 3600_000
-                : undefined}
+              ts={s.minutes ? s.ts : undefined}
+              windowMs={s.minutes ? 3600_000 : undefined}
               min={0}
               height={26}
               color={GRADE_COLOUR[grade]}

@@ -55,10 +55,8 @@ export function LinkSection({ id }: { id: string }) {
             ? (
               <Sparkline
                 values={s.rtt}
-                ts={s.ts}
-                windowMs={s.ts.length > 1 && s.ts[s.ts.length - 1] - s.ts[0] > 600_000
-                  ? 3600_000
-                  : undefined}
+                ts={s.minutes ? s.ts : undefined}
+                windowMs={s.minutes ? 3600_000 : undefined}
                 min={0}
                 height={34}
                 color="var(--cyan)"
