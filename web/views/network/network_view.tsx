@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { useEffect } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { NodeLink } from "../../../shared/protocol/mod.ts";
 import { linkGrade } from "../../../shared/link_rank.ts";
 import {
@@ -110,12 +110,17 @@ function LinkRow({ l }: { l: NodeLink }) {
   );
 }
 
+/** Rows drawn until asked for all: the worst links are the ones that matter at 1,000 nodes. */
+const ROWS = 100;
+
 /** The Network view. */
 export function NetworkView() {
   void linksVersion.value;
+  const [all, setAll] = useState(false);
   const links = linksWorstFirst();
+  const shown = all ? links : links.slice(0, ROWS);
   useEffect(() => void loadLinks(), []);
-  const ids = links.map((l) => l.node_id).join(",");
+  const ids = shown.map((l) => l.node_id).join(",");
   useEffect(() => {
     if (ids) void loadLinkHistory(ids.split(","));
   }, [ids]);
@@ -166,10 +171,23 @@ export function NetworkView() {
                 </tr>
               </thead>
               <tbody>
-                {links.map((l) => <LinkRow key={l.node_id} l={l} />)}
+                {shown.map((l) => <LinkRow key={l.node_id} l={l} />)}
               </tbody>
             </table>
           )}
+        {links.length > ROWS
+          ? (
+            <div class="load-more">
+              <button
+                type="button"
+                onClick={() => setAll(!all)}
+                data-testid="links-all"
+              >
+                {all ? `Show the worst ${ROWS}` : `Show all ${links.length}`}
+              </button>
+            </div>
+          )
+          : null}
       </div>
       <ScansPanel />
     </div>
