@@ -19,7 +19,8 @@ export class HubProbe {
   #lastRtt: number | undefined;
 
   constructor(hub: string, intervalMs: number) {
-    this.#url = new URL("/healthz", hub).href;
+    // Like the API client: a hub URL with a path prefix (behind a proxy) keeps it.
+    this.#url = `${hub.replace(/\/+$/, "")}/healthz`;
     this.#intervalMs = Math.max(100, intervalMs);
     this.#timeoutMs = Math.min(5000, Math.max(1000, intervalMs));
   }
