@@ -18,6 +18,7 @@ import { HUB_FRAMES, parseFrame } from "../shared/control_frames.ts";
 import { ExecRunner } from "./exec.ts";
 import { PtySessions } from "./pty.ts";
 import { ContainerOps } from "./containers.ts";
+import { NetOps } from "./network/net_ops.ts";
 import { DEFAULT_DOCKER_SOCKET } from "../shared/docker_api.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
 import { getLogger } from "../shared/log.ts";
@@ -68,7 +69,7 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
   let pingMs = 5000;
   let watchdog: ReturnType<typeof setInterval> | undefined;
   let malformed = 0;
-  const capabilities: ControlCapability[] = ["exec", "pty"];
+  const capabilities: ControlCapability[] = ["exec", "pty", "net"];
   if (o.dockerSocket !== false) capabilities.push("docker");
 
   // The token goes in a header, never into the URL.
@@ -84,6 +85,7 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
   const buffered = () => ws.bufferedAmount;
   const exec = new ExecRunner(send);
   const pty = new PtySessions(send, buffered);
+  const net = new NetOps(send);
   const docker = o.dockerSocket === false
     ? undefined
     : new ContainerOps(send, buffered, o.dockerSocket ?? DEFAULT_DOCKER_SOCKET);
@@ -147,7 +149,10 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
         docker.handle(m);
         return;
       case "stream.cancel":
+        if (net.cancel(m.ch)) return;
         return docker?.cancel(m.ch);
+      case "net":
+        return net.handle(m);
       case "error":
         logger.warn("hub reported an error", { ch: m.ch, error: m.message });
         return;
@@ -162,6 +167,7 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
     o.signal.removeEventListener("abort", onAbort);
     exec.abortAll();
     pty.closeAll();
+    net.close();
     docker?.close();
     if (welcomed) o.onState?.(false);
     resolve({ welcomed, code: e.code, reason: e.reason, lastedMs: Date.now() - started });

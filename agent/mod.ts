@@ -21,6 +21,7 @@ import { Pusher } from "./push.ts";
 import { runWorker } from "./worker/worker.ts";
 import type { Executor } from "./worker/executor.ts";
 import { runControl } from "./control.ts";
+import { HubProbe } from "./link_probe.ts";
 import { sleep } from "../shared/backoff.ts";
 import { getLogger } from "../shared/log.ts";
 
@@ -133,7 +134,10 @@ export function startAgent(options: AgentOptions): AgentHandle {
       signal,
     })));
   }
-  parts.push(part(runSampleLoop(options, signal)));
+  // The agent's own view of its link to the hub, sent with each sample.
+  const probe = new HubProbe(options.hub, options.intervalMs);
+  parts.push(probe.run(signal));
+  parts.push(part(runSampleLoop(options, signal, probe)));
   const done = Promise.all(parts).then(() => {
     if (failure) throw failure.error;
   });
@@ -147,7 +151,11 @@ export function startAgent(options: AgentOptions): AgentHandle {
 }
 
 /** Collects, spools and pushes every interval until `signal` aborts. */
-async function runSampleLoop(options: AgentOptions, signal: AbortSignal): Promise<void> {
+async function runSampleLoop(
+  options: AgentOptions,
+  signal: AbortSignal,
+  probe: HubProbe,
+): Promise<void> {
   const spool = await Spool.open({
     dir: join(options.stateDir, "spool"),
     maxBytes: options.spoolMaxBytes,
@@ -184,6 +192,8 @@ async function runSampleLoop(options: AgentOptions, signal: AbortSignal): Promis
       } catch (error) {
         logger.error("collection failed", { error });
       }
+      const link = probe.current();
+      if (link) metrics = { ...metrics, link };
       await spool.append(metrics, now);
       push();
       next += options.intervalMs;

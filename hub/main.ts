@@ -1,6 +1,6 @@
 /**
- * `fleet-hub`: the control-box program. Commands: `serve`, `token`, `job`, `roamer`, `mcp`,
- * `version`, `help`. Exit codes: 0 done, 1 refused or failed, 2 usage or configuration error.
+ * `fleet-hub`: the control-box program. Commands: `serve`, `token`, `job`, `roamer`, `network`,
+ * `mcp`, `version`, `help`. Exit codes: 0 done, 1 refused or failed, 2 usage or configuration error.
  * The same file runs under `deno run` and is what `deno compile` builds.
  *
  * @module
@@ -11,6 +11,7 @@ import { serve } from "./core/serve.ts";
 import { tokenCommand } from "./cli/token.ts";
 import { jobCommand, roamerCommand } from "./cli/client.ts";
 import { mcpCommand } from "./cli/mcp.ts";
+import { networkCommand } from "./cli/network.ts";
 import { EXIT_CODES_HELP, runCli } from "../shared/cli.ts";
 import { getLogger } from "../shared/log.ts";
 import { settingsHelp } from "../shared/settings.ts";
@@ -25,6 +26,7 @@ Commands:
   token      create, list and revoke API tokens (see 'token --help')
   job        submit, list, show, cancel and retry jobs (see 'job --help')
   roamer     list, assign and release roamers (see 'roamer --help')
+  network    LAN scans, port scans, WAN checks and node sockets (see 'network --help')
   mcp        serve the fleet to AI assistants over MCP on stdio (see 'mcp --help')
   version    print the version
 
@@ -103,6 +105,7 @@ export function main(args: string[]): Promise<number> {
     token: tokenCommand,
     job: jobCommand,
     roamer: roamerCommand,
+    network: networkCommand,
     mcp: mcpCommand,
   }, args);
 }

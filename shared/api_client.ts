@@ -37,6 +37,14 @@ import type {
   TokenCreated,
   TokenInfo,
 } from "./protocol/mod.ts";
+import type {
+  LanScanRequest,
+  NetworkScan,
+  NodeConnections,
+  PortScanRequest,
+  WanCheckRequest,
+} from "./protocol/network.ts";
+import type { LinkHistory, LinkList } from "./protocol/links.ts";
 
 /** `GET /api/v1/session` answer: who the browser's session cookie stands for. */
 export type SessionInfo = z.infer<typeof SessionInfoSchema>;
@@ -436,5 +444,94 @@ export class ApiClient {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
     return this.request("GET", `/api/v1/audit${q.size ? `?${q}` : ""}`);
+  }
+
+  /** `GET /api/v1/network/links`: every node's current link quality, worst first. */
+  links(options?: CallOptions): Promise<LinkList> {
+    return this.request("GET", "/api/v1/network/links", undefined, options);
+  }
+
+  /** `GET /api/v1/network/links/:id/history`: one point per minute (default: the last hour). */
+  linkHistory(
+    id: string,
+    query: { from?: number; to?: number } = {},
+    options?: CallOptions,
+  ): Promise<LinkHistory> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    const path = `/api/v1/network/links/${encodeURIComponent(id)}/history${q.size ? `?${q}` : ""}`;
+    return this.request("GET", path, undefined, options);
+  }
+
+  /** A network tool's POST: with `wait`, no client timeout (the scan's own limit bounds it). */
+  async #networkPost(path: string, body: { wait?: boolean }, o: CallOptions): Promise<NetworkScan> {
+    const res = await this.#send("POST", path, body, this.#signalFor(o.signal, !body.wait));
+    return await res.json() as NetworkScan;
+  }
+
+  /** `POST /api/v1/network/scans`: a LAN sweep from a node (202 running, or the end with `wait`). */
+  lanScan(req: LanScanRequest, options: CallOptions = {}): Promise<NetworkScan> {
+    return this.#networkPost("/api/v1/network/scans", req, options);
+  }
+
+  /** `POST /api/v1/network/port-scans`: TCP ports of a host, from a node. */
+  portScan(req: PortScanRequest, options: CallOptions = {}): Promise<NetworkScan> {
+    return this.#networkPost("/api/v1/network/port-scans", req, options);
+  }
+
+  /** `POST /api/v1/network/wan-checks`: the configured WAN targets, from a node. */
+  wanCheck(req: WanCheckRequest, options: CallOptions = {}): Promise<NetworkScan> {
+    return this.#networkPost("/api/v1/network/wan-checks", req, options);
+  }
+
+  /** `GET /api/v1/network/scans`: newest first, without results. */
+  networkScans(
+    query: { node?: string; kind?: NetworkScan["kind"]; limit?: number } = {},
+  ): Promise<NetworkScan[]> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return this.request("GET", `/api/v1/network/scans${q.size ? `?${q}` : ""}`);
+  }
+
+  /** `GET /api/v1/network/scans/:id`: one scan with its result. */
+  networkScan(id: string): Promise<NetworkScan> {
+    return this.request("GET", `/api/v1/network/scans/${encodeURIComponent(id)}`);
+  }
+
+  /** `POST /api/v1/network/scans/:id/cancel`: stops a running scan (its partial result kept). */
+  cancelNetworkScan(id: string): Promise<NetworkScan> {
+    return this.request("POST", `/api/v1/network/scans/${encodeURIComponent(id)}/cancel`);
+  }
+
+  /** `GET /api/v1/nodes/:id/network/latest?kind=`: the node's newest finished scan of a kind. */
+  latestNetworkScan(node: string, kind: NetworkScan["kind"]): Promise<NetworkScan | null> {
+    return this.request(
+      "GET",
+      `/api/v1/nodes/${encodeURIComponent(node)}/network/latest?kind=${kind}`,
+    );
+  }
+
+  /**
+   * `GET /api/v1/fleet/events` as raw SSE text (no timeout; abort with `options.signal`), for
+   * clients without `EventSource` that follow a long operation (the CLI's scan progress).
+   */
+  async eventStream(options: CallOptions = {}): Promise<ReadableStream<string>> {
+    const res = await this.#send(
+      "GET",
+      "/api/v1/fleet/events",
+      undefined,
+      this.#signalFor(options.signal, false),
+    );
+    return res.body!.pipeThrough(new TextDecoderStream());
+  }
+
+  /** `GET /api/v1/nodes/:id/connections`: listening services and established connections. */
+  nodeConnections(node: string, options: CallOptions = {}): Promise<NodeConnections> {
+    return this.request(
+      "GET",
+      `/api/v1/nodes/${encodeURIComponent(node)}/connections`,
+      undefined,
+      options,
+    );
   }
 }

@@ -33,6 +33,7 @@ import {
   StreamDataMessage,
   StreamEndMessage,
 } from "./protocol/mod.ts";
+import { NetRequestMessage } from "./protocol/network.ts";
 
 /** The schema of every agent → hub frame, by `type`. */
 export const AGENT_FRAMES: Record<AgentMessage["type"], z.ZodType> = {
@@ -62,6 +63,7 @@ export const HUB_FRAMES: Record<HubMessage["type"], z.ZodType> = {
   "pty.close": PtyCloseMessage,
   docker: DockerRequestMessage,
   "stream.cancel": StreamCancelMessage,
+  net: NetRequestMessage,
   error: ControlError,
 };
 

@@ -62,6 +62,8 @@ export const STYLE_SHEETS: readonly string[] = [
   "views/exec_composer.css",
   "views/exec_history.css",
   "views/audit.css",
+  "views/network.css",
+  "views/network_scans.css",
 ];
 
 function hash(text: string): string {

@@ -18,6 +18,7 @@ import { createThermalCollector } from "./thermal.ts";
 import { createTegrastatsCollector } from "./tegrastats.ts";
 import { createNvidiaSmiCollector } from "./nvidia_smi.ts";
 import { createDockerCollector } from "./docker.ts";
+import { createSysfsCollector, hasJetsonSysfs } from "./sysfs.ts";
 
 /** Options of {@link createSampler}. */
 export interface SamplerOptions {
@@ -97,6 +98,8 @@ export function createSampler(opts: SamplerOptions): Sampler {
     createDisksCollector(),
     createThermalCollector(),
   ];
+  // Jetson sysfs fills what tegrastats does not give (absent, failing, or no GPU load on JP7).
+  if (hasJetsonSysfs(opts.root)) collectors.push(createSysfsCollector());
 
   const external = (
     option: string | false | undefined,
@@ -146,17 +149,24 @@ export function createSampler(opts: SamplerOptions): Sampler {
     });
 
     // Later entries win: /proc last so its cpu/mem/swap override tegrastats.
-    const order = ["tegrastats", "nvidia_smi", "thermal", "disks", "docker", "proc"];
+    const order = ["sysfs", "tegrastats", "nvidia_smi", "thermal", "disks", "docker", "proc"];
     const merged: Record<string, unknown> = {};
     for (const name of order) {
       for (const [key, value] of Object.entries(parts.get(name) ?? {})) {
         if (value !== undefined) merged[key] = value;
       }
     }
-    const temps = mergeTemps(parts.get("thermal")?.temps, parts.get("tegrastats")?.temps);
+    const temps = mergeTemps(
+      parts.get("thermal")?.temps,
+      parts.get("tegrastats")?.temps,
+      parts.get("sysfs")?.temps,
+    );
     if (temps) merged.temps = temps;
     else delete merged.temps;
-    const gpus = parts.get("nvidia_smi")?.gpus ?? parts.get("tegrastats")?.gpus;
+    const sysfsGpu = parts.get("sysfs")?.gpus?.[0];
+    let gpus = parts.get("nvidia_smi")?.gpus ?? parts.get("tegrastats")?.gpus;
+    if (gpus?.[0] && sysfsGpu && !parts.has("nvidia_smi")) gpus = [{ ...sysfsGpu, ...gpus[0] }];
+    gpus ??= parts.get("sysfs")?.gpus;
     if (gpus) merged.gpus = gpus;
 
     // A collector bug must cost one field, not the sample: drop what fails the schema.

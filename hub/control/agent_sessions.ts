@@ -7,6 +7,8 @@
  * The registry pings every agent each `pingMs`, keeps the last round trip time per node (shown
  * as `rtt_ms` in the fleet snapshot), drops agents that miss three pongs or whose token was
  * revoked, and announces connects, disconnects and notable RTT changes as `node.control` events.
+ * It also keeps each agent's last {@link LINK_WINDOW} ping outcomes for link quality: a ping not
+ * answered within the ping timeout (one ping interval) counts as lost, even if its pong comes later.
  *
  * @module
  */
@@ -17,6 +19,7 @@ import {
   type ControlCapability,
   type ControlErrorCode,
   type HubMessage,
+  LINK_WINDOW,
 } from "../../shared/protocol/mod.ts";
 import type { EventBus } from "../core/bus.ts";
 import { getLogger } from "../../shared/log.ts";
@@ -62,6 +65,10 @@ export class AgentSession {
   /** Last measured round trip (ms), or null before the first pong. */
   rttMs: number | null = null;
   lastPong: number = Date.now();
+  /** Pings sent and not yet answered or expired, by their `t`. */
+  readonly pendingPings: Set<number> = new Set();
+  /** The last pings' outcomes: round trip in ms, or -1 for lost. */
+  readonly pingOutcomes: number[] = [];
   #socket: ControlSocket;
   #channels = new Map<number, ChannelHandler>();
   #nextCh = 1;
@@ -238,6 +245,34 @@ export class AgentSessions {
     return this.#sessions.get(nodeId);
   }
 
+  /** After how long an unanswered ping counts as lost (one ping interval). */
+  get pingTimeoutMs(): number {
+    return this.#options.pingMs;
+  }
+
+  /** Link quality of a node's control channel over its last pings. */
+  link(nodeId: string): {
+    connected: boolean;
+    rtt_ms: number | null;
+    rtt_avg_ms: number | null;
+    loss_pct: number | null;
+    pings: number;
+  } {
+    const s = this.#sessions.get(nodeId);
+    if (!s) return { connected: false, rtt_ms: null, rtt_avg_ms: null, loss_pct: null, pings: 0 };
+    const answered = s.pingOutcomes.filter((r) => r >= 0);
+    const n = s.pingOutcomes.length;
+    return {
+      connected: true,
+      rtt_ms: s.rttMs,
+      rtt_avg_ms: answered.length
+        ? Math.round(answered.reduce((a, b) => a + b, 0) / answered.length * 100) / 100
+        : null,
+      loss_pct: n ? Math.round((n - answered.length) / n * 10000) / 100 : null,
+      pings: n,
+    };
+  }
+
   /** What the fleet snapshot shows about a node's control channel. */
   info(nodeId: string): { control: boolean; rtt_ms: number | null } {
     const s = this.#sessions.get(nodeId);
@@ -280,7 +315,7 @@ export class AgentSessions {
     const session = new AgentSession(nodeId, tokenId, socket, hello);
     this.#sessions.set(nodeId, session);
     session.send({ type: "welcome", node_id: nodeId, ping_ms: this.#options.pingMs });
-    session.send({ type: "ping", t: performance.now() });
+    this.#ping(session);
     logger.info("agent connected", {
       node_id: nodeId,
       version: hello.version,
@@ -305,6 +340,10 @@ export class AgentSessions {
     if (!(t <= now) || now - t > 10 * this.#options.pingMs) return; // not one of our pings
     session.lastPong = Date.now();
     session.rttMs = Math.round((now - t) * 100) / 100;
+    // A pong of a ping already expired was counted lost then; one past the timeout is lost too.
+    if (session.pendingPings.delete(t)) {
+      this.#outcome(session, now - t <= this.pingTimeoutMs ? session.rttMs : -1);
+    }
     const last = this.#published.get(session.nodeId);
     const rtt = session.rttMs;
     const prev = last?.rtt ?? null;
@@ -315,6 +354,22 @@ export class AgentSessions {
     if (notable && this.#sessions.get(session.nodeId) === session) {
       this.#announce(session.nodeId, true, rtt);
     }
+  }
+
+  #outcome(session: AgentSession, rtt: number): void {
+    session.pingOutcomes.push(rtt);
+    if (session.pingOutcomes.length > LINK_WINDOW) session.pingOutcomes.shift();
+  }
+
+  #ping(session: AgentSession): void {
+    const now = performance.now();
+    for (const t of session.pendingPings) {
+      if (now - t < this.pingTimeoutMs) continue;
+      session.pendingPings.delete(t);
+      this.#outcome(session, -1);
+    }
+    // `t` doubles as the ping's id: two pings in the same microsecond would share one.
+    if (session.send({ type: "ping", t: now })) session.pendingPings.add(now);
   }
 
   #announce(nodeId: string, connected: boolean, rtt: number | null): void {
@@ -333,7 +388,7 @@ export class AgentSessions {
         this.detach(s, "the node's token was revoked or expired", AGENT_CLOSE.revoked);
         continue;
       }
-      s.send({ type: "ping", t: performance.now() });
+      this.#ping(s);
     }
   }
 }

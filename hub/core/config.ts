@@ -11,6 +11,7 @@ import { ConfigError, parseYamlConfig, readConfigFile } from "../../shared/yaml_
 import { DurationSchema, SizeSchema } from "../../shared/duration.ts";
 import { resolveSettings, type SettingSpec } from "../../shared/settings.ts";
 import { JobCommand, JobExecutor, Mount, NodeId } from "../../shared/protocol/mod.ts";
+import { NetworkSettings } from "../../shared/protocol/network.ts";
 
 const duration = DurationSchema;
 const size = SizeSchema;
@@ -136,6 +137,7 @@ export const HubFile = z.strictObject({
     autoscale_cooldown: duration.optional(),
     roamer_idle_grace: duration.optional(),
   }).optional(),
+  network: NetworkSettings.optional(),
 });
 export type HubFile = z.infer<typeof HubFile>;
 
@@ -192,6 +194,8 @@ export interface HubConfig {
     manualRoamers?: string[];
     templates: Record<string, Template>;
   };
+  /** Network tools: public targets allowed, WAN check targets, scans kept (fleet.yml). */
+  network?: NetworkSettings;
 }
 
 /** Every scalar setting of `serve`: flag, env twin, YAML key, default. */
@@ -582,5 +586,6 @@ export async function loadHubConfig(
     manualRoamers: file.roamers?.manual_only ?? [],
     templates: file.templates ?? {},
   };
+  resolved.network = file.network ?? NetworkSettings.parse({});
   return resolved;
 }

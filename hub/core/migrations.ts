@@ -221,4 +221,25 @@ UPDATE nodes SET last_seq = coalesce((SELECT max(seq) FROM samples WHERE node_id
 -- A roamer assigned to a custom image: {image, command, env, gpu} as JSON (NULL otherwise).
 ALTER TABLE roamers ADD COLUMN custom TEXT;
 `,
+  `
+-- Network scans run from nodes (LAN sweep, port scan, WAN check): parameters, progress and the
+-- result as JSON; kept up to network.keep_scans.
+CREATE TABLE network_scans (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  node_id TEXT NOT NULL,
+  target TEXT NOT NULL,
+  params TEXT NOT NULL,
+  state TEXT NOT NULL,
+  stopped TEXT,
+  progress TEXT NOT NULL,
+  by_name TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  error TEXT,
+  result TEXT
+);
+CREATE INDEX network_scans_node ON network_scans (node_id, created_at);
+CREATE INDEX network_scans_created ON network_scans (created_at);
+`,
 ];

@@ -30,6 +30,9 @@ import { AgentSessions } from "../control/agent_sessions.ts";
 import { ExecRuns } from "../control/exec_runs.ts";
 import { TerminalRelay } from "../control/terminal_relay.ts";
 import { LiveConnections } from "./connections.ts";
+import { LinkMonitor } from "../network/links.ts";
+import { NetworkScans } from "../network/scans.ts";
+import { NetworkSettings } from "../../shared/protocol/network.ts";
 import { buildApp } from "./app.ts";
 import { startPruner } from "../fleet/retention.ts";
 import { demoInventory, startDemo } from "../demo.ts";
@@ -190,6 +193,16 @@ export async function buildServices(
       connections,
     }),
     connections,
+    network: new NetworkScans({
+      db,
+      bus,
+      agents,
+      settings: () => config.network ?? NetworkSettings.parse({}),
+    }),
+    links: new LinkMonitor({ db, bus, agents, fleet }, {
+      everyMs: config.controlPingMs,
+      retentionMs: config.rollupRetentionMs,
+    }),
     startedAt: Date.now(),
     reload: async (by?: AuditActor) => {
       // Validate everything first: an invalid file is refused and the old config stays.
@@ -211,6 +224,7 @@ export async function buildServices(
       const demoOnly = fresh.inventory.nodes.length === 0 && config.demo > 0;
       config.inventory = demoOnly ? demoInventory(config.demo) : fresh.inventory;
       config.configFile = fresh.configFile;
+      config.network = fresh.network;
       const inv = config.inventory;
       const summary = {
         nodes: inv.nodes.length,
@@ -240,6 +254,7 @@ export async function buildServices(
   await firstStartAdmin(services);
   // Runs a previous hub process left running cannot be finished any more.
   await execs.recover();
+  await services.network.recover();
   return services;
 }
 
@@ -255,6 +270,7 @@ export async function serve(
   services.fleet.start();
   services.queue.start();
   services.agents.start();
+  services.links.start();
   // Revocations by another process (the token CLI) and expired sessions end their connections.
   connections.start({
     tokenLive: (id) => verifier.tokenLive(id),
@@ -310,7 +326,9 @@ export async function serve(
       // waits for in-flight requests.
       await services.execs.shutdown();
       services.terminals.closeAll();
+      services.network.stop();
       services.agents.stop();
+      await services.links.stop();
       services.sse.close();
       await server.shutdown();
       await services.verifier.flushUsage().catch(() => {});

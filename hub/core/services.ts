@@ -21,6 +21,8 @@ import type { ExecRuns } from "../control/exec_runs.ts";
 import type { TerminalRelay } from "../control/terminal_relay.ts";
 import type { LiveConnections } from "./connections.ts";
 import type { AuditActor } from "./store.ts";
+import type { LinkMonitor } from "../network/links.ts";
+import type { NetworkScans } from "../network/scans.ts";
 
 /** The hub's running parts. */
 export interface HubServices {
@@ -48,6 +50,10 @@ export interface HubServices {
   terminals: TerminalRelay;
   /** Long-lived connections by the token and session that opened them. */
   connections: LiveConnections;
+  /** LAN scans, port scans, WAN checks and node sockets, through the agents. */
+  network: NetworkScans;
+  /** Link quality per node (pings, the agents' probes, bandwidth). */
+  links: LinkMonitor;
   startedAt: number;
   /**
    * Re-reads fleet.yml and applies its inventory and templates (state is kept); with `by`, the

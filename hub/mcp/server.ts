@@ -26,6 +26,8 @@ import {
 import type { ExecInfo, JobInfo, NodeSummary } from "../../shared/protocol/mod.ts";
 import { VERSION } from "../../shared/version.ts";
 import { count, countText, fleetStatus, registerContext } from "./context.ts";
+import { registerNetworkTools } from "./tools_network.ts";
+import { registerLinkTools } from "./tools_links.ts";
 
 /** Options of {@link buildMcpServer}. */
 export interface McpServerOptions {
@@ -786,6 +788,8 @@ export async function buildMcpServer(
   });
 
   // Feature modules add their tools here, one line each: registerXTools(add, api).
+  registerNetworkTools(add, api);
+  registerLinkTools(add, api);
 
   // Resources and prompts only read: every token gets them.
   registerContext(mcp, api);

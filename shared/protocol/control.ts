@@ -14,6 +14,7 @@ import {
 } from "./enums.ts";
 import { boundedJson, MAX_JSON_DEPTH } from "./jobs.ts";
 import { TokenKind } from "./tokens.ts";
+import { NetRequestMessage } from "./network.ts";
 
 /** The agent's control WebSocket connected or dropped, or its round trip time changed notably. */
 export const NodeControlEvent = z.object({
@@ -298,6 +299,7 @@ export const HubMessage = z.union([
   PtyCloseMessage,
   DockerRequestMessage,
   StreamCancelMessage,
+  NetRequestMessage,
   ControlError,
 ]);
 export type HubMessage = z.infer<typeof HubMessage>;

@@ -45,7 +45,7 @@ export const EXEC_NODE_STATES = [
 export const OUTPUT_STREAMS = ["stdout", "stderr"] as const;
 
 /** What an agent offers on its control channel. */
-export const CONTROL_CAPABILITIES = ["exec", "pty", "docker"] as const;
+export const CONTROL_CAPABILITIES = ["exec", "pty", "docker", "net"] as const;
 
 /** Error codes of control replies. */
 export const CONTROL_ERROR_CODES = [

@@ -22,6 +22,8 @@ import {
   StreamResetEvent,
 } from "./nodes.ts";
 import { RoamerEvent } from "./roamers.ts";
+import { LinkQualityEvent } from "./links.ts";
+import { NetworkScanEvent } from "./network.ts";
 
 /** Every event of the fleet stream. */
 export const FleetEvent = z.discriminatedUnion("type", [
@@ -39,5 +41,7 @@ export const FleetEvent = z.discriminatedUnion("type", [
   StreamResetEvent,
   JobEvent,
   RoamerEvent,
+  LinkQualityEvent,
+  NetworkScanEvent,
 ]);
 export type FleetEvent = z.infer<typeof FleetEvent>;

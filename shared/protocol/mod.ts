@@ -22,3 +22,5 @@ export * from "./roamers.ts";
 export * from "./control.ts";
 export * from "./events.ts";
 export * from "./canvas.ts";
+export * from "./network.ts";
+export * from "./links.ts";

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { finite, NodeId, nonNeg, pct, shortText } from "./common.ts";
+import { LinkProbe } from "./links.ts";
 
 /** One logical CPU core. `online: false` for cores that tegrastats reports as `off`. */
 export const CpuCore = z.object({
@@ -112,6 +113,8 @@ export const SampleMetrics = z.object({
   emc: Emc.optional(),
   power: z.array(PowerRail).max(64).optional(),
   containers: z.array(ContainerStat).max(1000).optional(),
+  /** The agent's probe of the hub (round trip and loss). */
+  link: LinkProbe.optional(),
 });
 export type SampleMetrics = z.infer<typeof SampleMetrics>;
 

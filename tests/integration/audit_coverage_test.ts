@@ -22,7 +22,8 @@ import type { AuditEntry } from "../../shared/protocol/mod.ts";
 
 /** The origin requests are made to (and the one a same-origin page sends). */
 
-const FLEET_YML = "clusters:\n  - id: c1\n    nodes: [n2]\nroamers:\n  nodes: [r1]\n";
+const FLEET_YML = "clusters:\n  - id: c1\n    nodes: [n2]\nroamers:\n  nodes: [r1]\n" +
+  "network:\n  wan_targets:\n    - { host: 10.231.43.2, port: 443 }\n";
 
 /** One audited write: how to call it as an admin and the entry it must leave. */
 interface Audited {
@@ -137,6 +138,35 @@ const AUDITED: Record<string, Audited> = {
     action: "container.restart",
     call: (fx) => fx.asAdmin("POST", "/api/v1/nodes/n1/containers/web/restart"),
   },
+  "POST /api/v1/network/scans": {
+    action: "network.scan",
+    call: (fx) =>
+      fx.asAdmin("POST", "/api/v1/network/scans", { node: "n1", cidr: "10.231.43.0/24" }),
+  },
+  "POST /api/v1/network/port-scans": {
+    action: "network.port_scan",
+    call: (fx) =>
+      fx.asAdmin("POST", "/api/v1/network/port-scans", {
+        node: "n1",
+        host: "10.231.43.2",
+        ports: "22,80",
+      }),
+  },
+  "POST /api/v1/network/wan-checks": {
+    action: "network.wan_check",
+    call: (fx) => fx.asAdmin("POST", "/api/v1/network/wan-checks", { node: "n1" }),
+  },
+  "POST /api/v1/network/scans/:id/cancel": {
+    action: "network.scan_cancel",
+    call: async (fx) => {
+      const res = await fx.asAdmin("POST", "/api/v1/network/scans", {
+        node: "n1",
+        cidr: "10.231.43.0/28",
+      });
+      const { id } = await res.json() as { id: string };
+      return await fx.asAdmin("POST", `/api/v1/network/scans/${id}/cancel`);
+    },
+  },
   "DELETE /api/v1/session": {
     action: "session.close",
     call: async (fx) => {
@@ -231,7 +261,12 @@ function fakeAgent(services: HubServices): AgentSession {
       const ch = msg.ch;
       if (ch === undefined) return;
       // Answered after `send` returns, as a real agent's frame would arrive.
-      if (msg.type === "docker") {
+      if (msg.type === "net") {
+        // Network requests fail at once: the route under test is the hub's, not the agent's.
+        queueMicrotask(() =>
+          held.session?.deliver({ type: "reply", ch, ok: false, code: "failed", error: "fake" })
+        );
+      } else if (msg.type === "docker") {
         queueMicrotask(() => held.session?.deliver({ type: "reply", ch, ok: true, data: {} }));
       } else if (msg.type === "exec.cancel") {
         queueMicrotask(() =>
@@ -252,7 +287,7 @@ function fakeAgent(services: HubServices): AgentSession {
   const session = services.agents.attach("n1", tokenId, socket, {
     type: "hello",
     version: "test",
-    capabilities: ["exec", "docker"],
+    capabilities: ["exec", "docker", "net"],
   });
   assert.ok(session, "setup: the fake agent was not attached");
   held.session = session;

@@ -42,6 +42,8 @@ const READ_ONLY_TOOLS = [
   "fleet_docker_ps",
   "fleet_job_list",
   "fleet_job_status",
+  "fleet_link_quality",
+  "fleet_node_connections",
   "fleet_node_get",
   "fleet_node_list",
   "fleet_node_metrics",

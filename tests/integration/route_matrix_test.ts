@@ -241,6 +241,24 @@ const ROWS: Row[] = [
     path: "/api/v1/nodes/n1/containers/web/logs?tail=10&follow=1",
   },
   { route: "GET /api/v1/audit", access: "read", path: "/api/v1/audit?limit=5" },
+  { route: "GET /api/v1/network/links", access: "read" },
+  {
+    route: "GET /api/v1/network/links/:id/history",
+    access: "read",
+    path: "/api/v1/network/links/n1/history",
+  },
+  { route: "GET /api/v1/network/scans", access: "read", path: "/api/v1/network/scans?node=n1" },
+  { route: "GET /api/v1/network/scans/:id", access: "read", path: "/api/v1/network/scans/x-1" },
+  {
+    route: "GET /api/v1/nodes/:id/network/latest",
+    access: "read",
+    path: "/api/v1/nodes/n1/network/latest?kind=wan",
+  },
+  {
+    route: "GET /api/v1/nodes/:id/connections",
+    access: "read",
+    path: "/api/v1/nodes/n1/connections",
+  },
 
   // Changing the fleet: admins only.
   { route: "GET /api/v1/tokens", access: "admin" },
@@ -310,6 +328,22 @@ const ROWS: Row[] = [
     access: "admin",
     path: `/api/v1/nodes/n1/containers/web/${action}`,
   })),
+  {
+    route: "POST /api/v1/network/scans",
+    access: "admin",
+    body: { node: "n1", cidr: "10.231.43.0/24" },
+  },
+  {
+    route: "POST /api/v1/network/port-scans",
+    access: "admin",
+    body: { node: "n1", host: "10.231.43.2", ports: "22" },
+  },
+  { route: "POST /api/v1/network/wan-checks", access: "admin", body: { node: "n1" } },
+  {
+    route: "POST /api/v1/network/scans/:id/cancel",
+    access: "admin",
+    path: "/api/v1/network/scans/x-1/cancel",
+  },
 
   // The MCP endpoint: admin and viewer tokens (the token's kind then decides which tools work).
   {

@@ -4,6 +4,8 @@
  * speed follow the node's network rate; colour says what the traffic is: metrics (cyan, node →
  * hub), jobs (green, both ways) and control (violet, hub → node). Offline edges are grey and
  * still; degraded ones amber. Edges outside the view are skipped, so 1,000 nodes stay smooth.
+ * With link quality: bandwidth sets the count, a long round trip slows the particles down, lost
+ * pings show as red particles, and hovering an edge labels it (round trip, loss, rx/tx).
  *
  * @module
  */
@@ -20,6 +22,18 @@ export interface EdgeTraffic {
   jobsByNode(): Readonly<Record<string, readonly string[]>>;
   /** Changes whenever a node's status changes or a node comes or goes: the edges are redrawn. */
   statusVersion(): number;
+  /** A node's measured link to the hub, if known (also cheap: called every frame). */
+  link?(id: string): EdgeLink | undefined;
+}
+
+/** What the edge layer shows of a node's link. */
+export interface EdgeLink {
+  connected: boolean;
+  rtt_ms: number | null;
+  rtt_avg_ms: number | null;
+  loss_pct: number | null;
+  rx_bps: number | null;
+  tx_bps: number | null;
 }
 
 /** Traffic kinds and their colours. */
@@ -27,6 +41,7 @@ export const TRAFFIC = {
   metrics: "#22d3ee",
   jobs: "#34d399",
   control: "#a78bfa",
+  lost: "#f87171",
 } as const;
 type Kind = keyof typeof TRAFFIC;
 
@@ -50,6 +65,30 @@ function rateOf(n: NodeSummary): number {
     rateCache.set(s, r);
   }
   return r;
+}
+
+/** The hover label of an edge: round trip, loss and rates. */
+export function edgeLabel(l: EdgeLink | undefined, fallbackRate: number): string {
+  const bits = (bps: number) => {
+    let v = bps * 8, i = 0;
+    const u = ["b/s", "kb/s", "Mb/s", "Gb/s"];
+    while (v >= 1000 && i < u.length - 1) {
+      v /= 1000;
+      i++;
+    }
+    return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${u[i]}`;
+  };
+  if (!l) return `${bits(fallbackRate)} · no link data yet`;
+  if (!l.connected) return "control channel down";
+  const rtt = l.rtt_avg_ms ?? l.rtt_ms;
+  const parts = [
+    rtt === null ? "RTT —" : `RTT ${rtt >= 100 ? Math.round(rtt) : rtt.toFixed(1)} ms`,
+    `loss ${l.loss_pct === null ? "—" : `${Math.round(l.loss_pct)} %`}`,
+  ];
+  if (l.rx_bps !== null && l.tx_bps !== null) {
+    parts.push(`↓ ${bits(l.rx_bps)}  ↑ ${bits(l.tx_bps)}`);
+  }
+  return parts.join(" · ");
 }
 
 /** A glowing dot of `px` device pixels, pre-rendered once per colour and size. */
@@ -112,6 +151,49 @@ export function startEdgeLayer(canvas: HTMLCanvasElement, traffic: EdgeTraffic):
   let seenVersion = -1;
   let movedAt = 0;
   let visible: { e: EdgeGeom; n: NodeSummary }[] = [];
+  // The edge under the pointer (flow coordinates are compared with sampled points of each curve).
+  let hovered: EdgeGeom | null = null;
+  const pane = canvas.parentElement;
+  const onMove = (ev: PointerEvent) => {
+    const target = ev.target as HTMLElement;
+    if (
+      !pane || (target !== pane && target !== canvas && !target.classList?.contains("flow-layer") &&
+        !target.classList?.contains("frame"))
+    ) {
+      hovered = null;
+      return;
+    }
+    const r = pane.getBoundingClientRect();
+    const [tx, ty, z] = viewport.transform;
+    const fx = (ev.clientX - r.left - tx) / z, fy = (ev.clientY - r.top - ty) / z;
+    const reach = 8 / z;
+    let best: EdgeGeom | null = null, bestD = reach;
+    for (const v of visible) {
+      const e = v.e;
+      if (
+        fx < e.minX - reach || fx > e.maxX + reach || fy < e.minY - reach || fy > e.maxY + reach
+      ) {
+        continue;
+      }
+      for (let i = 0; i <= 24; i++) {
+        pointAt(e.p, i / 24, point);
+        const d = Math.hypot(point.x - fx, point.y - fy);
+        if (d < bestD) {
+          bestD = d;
+          best = e;
+        }
+      }
+    }
+    hovered = best;
+    // Which edge is labelled, for tests and assistive tools (the label itself is drawn).
+    canvas.dataset.hover = best?.id ?? "";
+  };
+  const onLeave = () => {
+    hovered = null;
+    canvas.dataset.hover = "";
+  };
+  pane?.addEventListener("pointermove", onMove);
+  pane?.addEventListener("pointerleave", onLeave);
 
   const drawEdges = (dpr: number, pw: number, ph: number) => {
     const [tx, ty, z] = viewport.transform;
@@ -191,21 +273,67 @@ export function startEdgeLayer(canvas: HTMLCanvasElement, traffic: EdgeTraffic):
     const metrics = sprites.get("metrics", px);
     const jobSprite = sprites.get("jobs", px);
     const control = sprites.get("control", px);
+    const lostSprite = sprites.get("lost", px);
     for (const v of visible) {
       // The node signal holds the newest sample; the edge list only knows which nodes are visible.
       const n = traffic.node(v.e.id) ?? v.n;
       const e = v.e;
-      const rate = rateOf(n);
+      const link = traffic.link?.(n.id);
+      const rate = link && link.rx_bps !== null && link.tx_bps !== null
+        ? link.rx_bps + link.tx_bps
+        : rateOf(n);
       const level = Math.log10(1 + rate / 2_000); // 0 idle … ~5 at 200 MB/s
-      const speed = (70 + 45 * level) / Math.max(e.length, 1); // path fractions per second
+      // A long round trip slows the flow: 100 ms halves the speed the bandwidth alone gives.
+      const rtt = link?.rtt_avg_ms ?? link?.rtt_ms ?? 0;
+      const speed = (70 + 45 * level) / (1 + rtt / 100) / Math.max(e.length, 1);
       const count = Math.min(most, 1 + Math.floor(level));
       const seed = (hash(e.id) % 1000) / 1000;
-      if (metrics) drawRun(e.p, count, clock * speed + seed, false, metrics);
+      // Lost pings: that share of the stream's particles turns red (at least one when any).
+      const loss = link?.loss_pct ?? 0;
+      const lost = loss > 0 ? Math.max(1, Math.round(count * loss / 100)) : 0;
+      if (metrics && count > lost) {
+        drawRun(e.p, count - lost, clock * speed + seed, false, metrics);
+      }
+      if (lostSprite && lost) {
+        drawRun(e.p, lost, clock * speed + seed + 0.5 / count, false, lostSprite);
+      }
       if (jobSprite && jobs[n.id]?.length) {
         drawRun(e.p, Math.min(most, 2), clock * speed * 0.8 + seed + 0.5, true, jobSprite);
       }
       // The control channel (exec, terminal, pings) is up: one violet particle towards the node.
       if (control && n.control) drawRun(e.p, 1, clock * speed * 1.3 + seed, true, control);
+    }
+
+    if (hovered) drawLabel(hovered);
+
+    function drawLabel(e: EdgeGeom) {
+      const n = traffic.node(e.id);
+      if (!n) return;
+      const text = `${n.name} · ${edgeLabel(traffic.link?.(e.id), rateOf(n))}`;
+      // The hovered edge itself, brighter, so it is clear which one the label is about.
+      ctx.setTransform(dpr * z, 0, 0, dpr * z, dpr * tx, dpr * ty);
+      ctx.beginPath();
+      ctx.moveTo(e.p[0], e.p[1]);
+      ctx.bezierCurveTo(e.p[2], e.p[3], e.p[4], e.p[5], e.p[6], e.p[7]);
+      ctx.strokeStyle = "rgba(34, 211, 238, 0.85)";
+      ctx.lineWidth = 2 / z;
+      ctx.stroke();
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      pointAt(e.p, 0.5, point);
+      const sx = (point.x * z + tx) * dpr, sy = (point.y * z + ty) * dpr;
+      ctx.font = `${Math.round(12 * dpr)}px Inter, "Segoe UI", system-ui, sans-serif`;
+      const w = ctx.measureText(text).width + 16 * dpr, h = 24 * dpr;
+      const x = Math.min(Math.max(sx - w / 2, 4), pw - w - 4), y = sy - h - 6 * dpr;
+      ctx.fillStyle = "rgba(11, 18, 38, 0.92)";
+      ctx.strokeStyle = "rgba(34, 211, 238, 0.55)";
+      ctx.lineWidth = dpr;
+      ctx.beginPath();
+      ctx.roundRect(x, y, w, h, 6 * dpr);
+      ctx.fill();
+      ctx.stroke();
+      ctx.fillStyle = "#e2e9ff";
+      ctx.textBaseline = "middle";
+      ctx.fillText(text, x + 8 * dpr, y + h / 2);
     }
 
     function drawRun(
@@ -228,7 +356,11 @@ export function startEdgeLayer(canvas: HTMLCanvasElement, traffic: EdgeTraffic):
     }
   };
   raf = requestAnimationFrame(frame);
-  return () => cancelAnimationFrame(raf);
+  return () => {
+    cancelAnimationFrame(raf);
+    pane?.removeEventListener("pointermove", onMove);
+    pane?.removeEventListener("pointerleave", onLeave);
+  };
 }
 
 function hash(s: string): number {

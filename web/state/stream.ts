@@ -104,6 +104,9 @@ const APPLY: FleetEventHandlers = {
   "exec.output": ignore,
   "exec.exit": ignore,
   "exec.finished": ignore,
+  // Link readings go to web/state/network.ts, which subscribes with onEvent.
+  "link.quality": ignore,
+  "network.scan": ignore,
 };
 
 function dispatch<T extends FleetEventType>(type: T, event: FleetEventOf<T>): void {

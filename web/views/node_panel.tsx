@@ -18,7 +18,9 @@ import { PanelHeader } from "./node_panel/header.tsx";
 import { History } from "./node_panel/history.tsx";
 import { LiveSparks } from "./node_panel/live_sparks.tsx";
 import { Network } from "./node_panel/network.tsx";
+import { LinkSection } from "./node_panel/link.tsx";
 import { RecentJobs } from "./node_panel/recent_jobs.tsx";
+import { Services } from "./node_panel/services.tsx";
 import { PowerRails, Temps } from "./node_panel/sensors.tsx";
 import { Disks, Memory } from "./node_panel/storage.tsx";
 
@@ -94,7 +96,9 @@ export function NodePanel({ id }: { id: string }) {
               No sample yet: hardware, disks, network and containers appear with the first one.
             </div>
           )}
+        <LinkSection key={`link-${id}`} id={id} />
         <RecentJobs key={id} id={id} />
+        <Services key={`svc-${id}`} id={id} />
         <Actions node={node} />
       </div>
     </aside>
