@@ -22,6 +22,7 @@ import {
   StreamResetEvent,
 } from "./nodes.ts";
 import { RoamerEvent } from "./roamers.ts";
+import { NodeActionEvent } from "./node_actions.ts";
 
 /** Every event of the fleet stream. */
 export const FleetEvent = z.discriminatedUnion("type", [
@@ -39,5 +40,6 @@ export const FleetEvent = z.discriminatedUnion("type", [
   StreamResetEvent,
   JobEvent,
   RoamerEvent,
+  NodeActionEvent,
 ]);
 export type FleetEvent = z.infer<typeof FleetEvent>;

@@ -137,6 +137,18 @@ const AUDITED: Record<string, Audited> = {
     action: "container.restart",
     call: (fx) => fx.asAdmin("POST", "/api/v1/nodes/n1/containers/web/restart"),
   },
+  "POST /api/v1/nodes/:id/actions/cleanup": {
+    action: "node.cleanup",
+    call: (fx) => fx.asAdmin("POST", "/api/v1/nodes/n1/actions/cleanup", { dry_run: true }),
+  },
+  "POST /api/v1/nodes/:id/actions/recover": {
+    action: "node.recover",
+    call: (fx) => fx.asAdmin("POST", "/api/v1/nodes/n1/actions/recover"),
+  },
+  "POST /api/v1/nodes/:id/actions/restart": {
+    action: "node.restart",
+    call: (fx) => fx.asAdmin("POST", "/api/v1/nodes/n1/actions/restart"),
+  },
   "DELETE /api/v1/session": {
     action: "session.close",
     call: async (fx) => {
@@ -233,6 +245,23 @@ function fakeAgent(services: HubServices): AgentSession {
       // Answered after `send` returns, as a real agent's frame would arrive.
       if (msg.type === "docker") {
         queueMicrotask(() => held.session?.deliver({ type: "reply", ch, ok: true, data: {} }));
+      } else if (msg.type === "node.action") {
+        const op = (msg as { op?: string }).op;
+        const data = op === "cleanup"
+          ? {
+            node_id: "n1",
+            dry_run: true,
+            plan_id: "0123456789abcdef",
+            actions: [],
+            omitted: 0,
+            skipped: [],
+            bytes: 0,
+            failed: [],
+          }
+          : op === "recover"
+          ? { node_id: "n1", ok: true, steps: [] }
+          : { node_id: "n1", how: "in_place" };
+        queueMicrotask(() => held.session?.deliver({ type: "reply", ch, ok: true, data }));
       } else if (msg.type === "exec.cancel") {
         queueMicrotask(() =>
           held.session?.deliver({
@@ -252,7 +281,7 @@ function fakeAgent(services: HubServices): AgentSession {
   const session = services.agents.attach("n1", tokenId, socket, {
     type: "hello",
     version: "test",
-    capabilities: ["exec", "docker"],
+    capabilities: ["exec", "docker", "actions"],
   });
   assert.ok(session, "setup: the fake agent was not attached");
   held.session = session;

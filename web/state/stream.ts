@@ -104,6 +104,7 @@ const APPLY: FleetEventHandlers = {
   "exec.output": ignore,
   "exec.exit": ignore,
   "exec.finished": ignore,
+  "node.action": ignore,
 };
 
 function dispatch<T extends FleetEventType>(type: T, event: FleetEventOf<T>): void {
