@@ -90,13 +90,13 @@ function Steps({ steps, omitted }: { steps: CleanupStep[]; omitted: number }) {
         const mine = steps.filter((s) => s.kind === k);
         const bytes = mine.reduce((a, s) => a + s.bytes, 0);
         return (
-          <section class="cleanup-kind" data-kind={k}>
+          <section key={k} class="cleanup-kind" data-kind={k}>
             <h4>
               {KIND_LABEL[k] ?? k} <span class="count">{mine.length}</span>
               {bytes ? <span class="bytes">{formatBytes(bytes)}</span> : null}
             </h4>
             <ul>
-              {mine.slice(0, 50).map((s) => <li title={s.target}>{s.detail}</li>)}
+              {mine.slice(0, 50).map((s) => <li key={s.target} title={s.target}>{s.detail}</li>)}
               {mine.length > 50 ? <li class="more">… and {mine.length - 50} more</li> : null}
             </ul>
           </section>
@@ -189,8 +189,8 @@ function CleanupDialog({ id, name, onClose }: { id: string; name: string; onClos
             <div class="cleanup-failed" data-testid="cleanup-failed">
               <h4>Failed</h4>
               <ul>
-                {done.failed.map((f) => (
-                  <li>{KIND_LABEL[f.kind] ?? f.kind} {f.detail}: {f.error}</li>
+                {done.failed.map((f, i) => (
+                  <li key={i}>{KIND_LABEL[f.kind] ?? f.kind} {f.detail}: {f.error}</li>
                 ))}
               </ul>
             </div>
@@ -199,7 +199,7 @@ function CleanupDialog({ id, name, onClose }: { id: string; name: string; onClos
         {shown?.skipped.length
           ? (
             <ul class="cleanup-skipped" data-testid="cleanup-skipped">
-              {shown.skipped.map((s) => <li>{s}</li>)}
+              {shown.skipped.map((s) => <li key={s}>{s}</li>)}
             </ul>
           )
           : null}
