@@ -16,6 +16,7 @@ import type { ExecOptions, ExecResult, Executor } from "./executor.ts";
 import type { JobSpec } from "../../shared/protocol/mod.ts";
 import { JOB_TAG_LABEL } from "./ledger.ts";
 import {
+  type ContainerInspect,
   createDockerApi,
   createLogDemuxer,
   DEFAULT_DOCKER_SOCKET,
@@ -332,6 +333,12 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Execu
         Binds: job.mounts.map((m) => `${m.source}:${m.target}${m.readonly ? ":ro" : ""}`),
       };
       if (options.networkMode) hostConfig.NetworkMode = options.networkMode;
+      // Limits: no swap beyond the memory limit, so passing it is an OOM kill, not a slow crawl.
+      if (job.memory_b) {
+        hostConfig.Memory = job.memory_b;
+        hostConfig.MemorySwap = job.memory_b;
+      }
+      if (job.cpus) hostConfig.NanoCpus = Math.round(job.cpus * 1e9);
       if (job.gpu) {
         const info = await api.json<EngineInfo>("GET", "/info", {
           timeoutMs: CALL_TIMEOUT_MS,
@@ -485,10 +492,34 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Execu
       }
 
       const killed = timed_out || cancelled;
+      // The engine's word on why it ended: OOMKilled is set when the kernel killed it for memory.
+      const inspect = () =>
+        api.json<ContainerInspect>("GET", `/containers/${id}/json`, {
+          timeoutMs: CALL_TIMEOUT_MS,
+        }).catch(() => undefined);
+      let oom = (await inspect())?.State?.OOMKilled === true;
+      // The engine may learn of the OOM kill just after the exit (cgroup v1 event order): a
+      // SIGKILL under a memory limit is looked at again, briefly.
+      for (
+        let i = 0;
+        !oom && !killed && job.memory_b && answer?.StatusCode === 137 && i < 10;
+        i++
+      ) {
+        await new Promise((r) => setTimeout(r, 100));
+        oom = (await inspect())?.State?.OOMKilled === true;
+      }
+      if (oom) {
+        out.note(
+          `killed for memory: the container passed its ${
+            job.memory_b ? `${Math.round(job.memory_b / 1_048_576)} MiB ` : ""
+          }memory limit (OOM)`,
+        );
+      }
       const fields: Partial<ExecResult> = {
         exit_code: killed || !answer ? null : answer.StatusCode,
         timed_out,
         cancelled,
+        ...(oom ? { oom_killed: true } : {}),
       };
       if (waitError) fields.error = `lost track of the container: ${describe(waitError)}`;
       else if (answer?.Error?.Message) fields.error = answer.Error.Message;

@@ -221,4 +221,9 @@ UPDATE nodes SET last_seq = coalesce((SELECT max(seq) FROM samples WHERE node_id
 -- A roamer assigned to a custom image: {image, command, env, gpu} as JSON (NULL otherwise).
 ALTER TABLE roamers ADD COLUMN custom TEXT;
 `,
+  `
+-- Per-job resource limits: memory in bytes and CPUs (NULL = none); gpu exists already.
+ALTER TABLE jobs ADD COLUMN memory_b INTEGER;
+ALTER TABLE jobs ADD COLUMN cpus REAL;
+`,
 ];

@@ -569,6 +569,11 @@ export async function buildMcpServer(
       priority: z.number().int().min(0).max(1000).optional().describe("higher runs first"),
       max_attempts: z.number().int().min(1).max(100).optional(),
       timeout_s: z.number().int().min(1).max(7 * 86_400).optional(),
+      memory: z.union([z.string().max(32), z.number().int()]).optional().describe(
+        "memory limit, e.g. 512M or 2G (a job passing it is killed for memory)",
+      ),
+      cpus: z.number().min(0.01).max(1024).optional().describe("CPU limit in CPUs, e.g. 1.5"),
+      gpu: z.boolean().optional().describe("give the job the node's GPU"),
       wait_s: z.number().min(0).max(600).optional().describe(
         "wait up to this many seconds for the job to end and return its final state " +
           "(default 0: return once queued)",
