@@ -68,8 +68,9 @@ export interface NewJob {
   env: Record<string, string>;
   mounts: Mount[];
   gpu: boolean;
-  memory_b: number | null;
-  cpus: number | null;
+  /** Resource limits; absent = none. */
+  memory_b?: number | null;
+  cpus?: number | null;
   cluster: string | null;
   node: string | null;
   payload: unknown;
@@ -140,8 +141,8 @@ export function insertJob(
     job.max_attempts,
     job.timeout_s,
     now,
-    job.memory_b,
-    job.cpus,
+    job.memory_b ?? null,
+    job.cpus ?? null,
   )!;
   return { row, transition: record(db, row, null, now, null) };
 }
