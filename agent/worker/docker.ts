@@ -344,11 +344,13 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Execu
           timeoutMs: CALL_TIMEOUT_MS,
         });
         if (info?.Runtimes && "nvidia" in info.Runtimes) {
+          // JetPack's way: the nvidia runtime (Jetsons have no NVML for --gpus).
           hostConfig.Runtime = "nvidia";
           // Without it the nvidia hook exposes no GPU to images that do not set it themselves.
           if (!("NVIDIA_VISIBLE_DEVICES" in job.env)) env.push("NVIDIA_VISIBLE_DEVICES=all");
         } else {
-          out.note("GPU requested but the engine has no nvidia runtime; running without GPU");
+          // `docker run --gpus all`: the NVIDIA container toolkit's device driver, if any.
+          hostConfig.DeviceRequests = [{ Driver: "", Count: -1, Capabilities: [["gpu"]] }];
         }
       }
       if (exec.signal.aborted) return finish({ cancelled: true });
@@ -356,30 +358,32 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Execu
       try {
         exec.onHandle?.({ container: name });
       } catch { /* recording where the run is must not break it */ }
-      const created = await api.json<{ Id: string; Warnings?: string[] }>(
-        "POST",
-        "/containers/create",
-        {
-          query: { name },
-          body: {
-            Image: job.image,
-            Cmd: containerCmd(job.command),
-            Env: env,
-            Labels: {
-              "fleet.job": job.id,
-              "fleet.attempt": String(job.attempt),
-              ...(exec.tag ? { [JOB_TAG_LABEL]: exec.tag } : {}),
+      const create = () =>
+        api.json<{ Id: string; Warnings?: string[] }>(
+          "POST",
+          "/containers/create",
+          {
+            query: { name },
+            body: {
+              Image: job.image,
+              Cmd: containerCmd(job.command),
+              Env: env,
+              Labels: {
+                "fleet.job": job.id,
+                "fleet.attempt": String(job.attempt),
+                ...(exec.tag ? { [JOB_TAG_LABEL]: exec.tag } : {}),
+              },
+              Tty: false,
+              OpenStdin: false,
+              AttachStdin: false,
+              AttachStdout: false,
+              AttachStderr: false,
+              HostConfig: hostConfig,
             },
-            Tty: false,
-            OpenStdin: false,
-            AttachStdin: false,
-            AttachStdout: false,
-            AttachStderr: false,
-            HostConfig: hostConfig,
+            timeoutMs: CALL_TIMEOUT_MS,
           },
-          timeoutMs: CALL_TIMEOUT_MS,
-        },
-      ).catch((err) => {
+        );
+      const created = await create().catch((err) => {
         if (err instanceof DockerApiError) {
           return { error: `cannot create the container: ${err.detail}` };
         }
@@ -387,12 +391,34 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Execu
       });
       if ("error" in created) return finish({ error: created.error });
       containerId = created.Id;
-      const id = containerId;
+      let id = containerId;
       if (exec.signal.aborted) return finish({ cancelled: true });
 
       // 3. Start, follow the logs, wait, and stop it on timeout or cancel.
+      const start = (cid: string) =>
+        api.send("POST", `/containers/${cid}/start`, { timeoutMs: CALL_TIMEOUT_MS });
       try {
-        await api.send("POST", `/containers/${id}/start`, { timeoutMs: CALL_TIMEOUT_MS });
+        await start(id).catch(async (err) => {
+          // No GPU device driver on this engine (it says so at start): run without the GPU.
+          if (
+            !(err instanceof DockerApiError) || !hostConfig.DeviceRequests ||
+            !/device driver/i.test(err.detail)
+          ) throw err;
+          delete hostConfig.DeviceRequests;
+          out.note(
+            "GPU requested but the engine has no nvidia runtime and no GPU device driver; " +
+              "running without GPU",
+          );
+          await api.send("DELETE", `/containers/${id}`, {
+            query: { force: 1 },
+            accept: [404],
+            timeoutMs: CALL_TIMEOUT_MS,
+          });
+          containerId = undefined;
+          const again = await create();
+          containerId = id = again.Id;
+          await start(id);
+        });
       } catch (err) {
         if (err instanceof DockerApiError) {
           return finish({ error: `cannot start the container: ${err.detail}` });
