@@ -3,7 +3,7 @@
  * "Cleanup…" shows the dry run (the rotated logs and old /tmp files of the agent's fixture root,
  * what is left out and why) while nothing changes; "Run cleanup" runs exactly that plan and the
  * dialog shows the result; the files are gone, the live ones stay. The card's context menu
- * offers the same actions. Screenshots: tests/out/node-actions-*.png.
+ * offers the same actions; the panel shows the last action's outcome from the stream. Screenshots: tests/out/node-actions-*.png.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -90,6 +90,11 @@ browserTest(
       await screenshot(page, "node-actions-done");
       await dialog.locator("[data-testid=cleanup-close]").click();
       await dialog.waitFor({ state: "detached", timeout: T });
+      // The stream's node.action event: the panel says how the last action ended.
+      const status = panel.locator("[data-testid=node-action-status][data-state=done]");
+      await status.waitFor({ timeout: T });
+      assert.match(await status.innerText(), /^cleanup done: ran 3 steps/);
+      await screenshot(page, "node-actions-panel");
 
       const { entries } = await hub.admin.audit({ action: "node.cleanup" });
       assert.deepEqual(entries.map((e) => e.detail?.dry_run).reverse(), [true, false]);

@@ -15,7 +15,7 @@ import { Icon } from "../../ui/icon.tsx";
 import { confirmDialog } from "../../ui/modal.tsx";
 import { Section } from "./section.tsx";
 import { OpenTerminalButton, terminalBlocked } from "../terminal/open_button.tsx";
-import { openCleanupDialog, restartAgent, runRecovery } from "./node_actions.tsx";
+import { NodeActionStatus, openCleanupDialog, restartAgent, runRecovery } from "./node_actions.tsx";
 
 /** The actions block; renders nothing for a viewer. */
 export function Actions({ node }: { node: NodeSummary }) {
@@ -117,6 +117,7 @@ export function Actions({ node }: { node: NodeSummary }) {
           <Icon name="refresh" size={15} /> Restart agent
         </button>
       </div>
+      <NodeActionStatus id={id} />
     </Section>
   );
 }

@@ -8,6 +8,8 @@
  */
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
+import { signal } from "@preact/signals";
+import { onEvent } from "../../state/stream.ts";
 import type { CleanupStep, NodeCleanupReport } from "../../../shared/protocol/mod.ts";
 import { api } from "../../state/api.ts";
 import { toast } from "../../state/ui.ts";
@@ -26,6 +28,35 @@ const KIND_LABEL: Record<string, string> = {
   "remove-rotated-log": "Remove rotated log",
   "remove-tmp-file": "Remove old /tmp file",
 };
+
+/** The latest node action per node, from the stream (whoever started it, in any tab). */
+export const lastNodeAction = signal<
+  Record<
+    string,
+    { action: string; dry_run: boolean; state: string; by: string; detail: string | null }
+  >
+>({});
+onEvent("node.action", (e) => {
+  lastNodeAction.value = { ...lastNodeAction.value, [e.node_id]: e };
+});
+
+/** One line on the node's latest action: running (with who), done or failed (with what). */
+export function NodeActionStatus({ id }: { id: string }) {
+  const a = lastNodeAction.value[id];
+  if (!a) return null;
+  const what = a.action === "cleanup" && a.dry_run ? "cleanup dry run" : a.action;
+  return (
+    <p
+      class={`node-action-status ${a.state}`}
+      data-testid="node-action-status"
+      data-state={a.state}
+    >
+      {a.state === "started"
+        ? `${what} running… (${a.by})`
+        : `${what} ${a.state}: ${a.detail ?? ""}`}
+    </p>
+  );
+}
 
 /** Restarts a node's agent after a confirm; toasts how it restarts. */
 export async function restartAgent(id: string, name: string): Promise<void> {
