@@ -4,7 +4,8 @@
  * files in /tmp) and changes nothing; a run with a stale plan id is refused; the run with the dry
  * run's plan id removes exactly those files. "Run recovery now" returns the steps and stores
  * them as the node's recovery; "restart" restarts the agent in place (same process, control
- * channel back). Each call is audited; a viewer is refused; an offline node answers 503.
+ * channel back). The MCP tools reach the same routes (audited `via: mcp`). Each call is audited;
+ * a viewer is refused; an offline node answers 503.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -13,6 +14,8 @@ import { startAgent } from "../helpers/agent.ts";
 import { waitFor } from "../helpers/process.ts";
 import { processAlive, waitControl } from "../helpers/control.ts";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 
@@ -141,6 +144,41 @@ Deno.test("node actions: cleanup dry run then run, recovery now, agent restart, 
       assert.equal(node.recovery!.steps[0].step, "wait for the hub");
     });
 
+    await t.step(
+      "MCP: the cleanup tool dry-runs, the recovery tool runs; audited via mcp",
+      async () => {
+        const client = new Client({ name: "node-actions-test", version: "1" });
+        await client.connect(
+          new StreamableHTTPClientTransport(new URL(`${hub.url}/mcp`), {
+            requestInit: { headers: { authorization: `Bearer ${hub.adminToken}` } },
+          }),
+        );
+        try {
+          const call = async (name: string, args: Record<string, unknown>) => {
+            const r = await client.callTool({ name, arguments: args }) as {
+              isError?: boolean;
+              content: { text: string }[];
+              structuredContent: Record<string, unknown>;
+            };
+            assert.ok(!r.isError, `${name}: ${r.content.map((c) => c.text).join(" ")}`);
+            return r;
+          };
+          const plan = await call("fleet_node_cleanup", { node: "n1" });
+          assert.match(plan.content[0].text, /^n1: dry run, 0 steps/);
+          assert.equal(plan.structuredContent.dry_run, true);
+          const rec = await call("fleet_node_recover", { node: "n1" });
+          assert.equal(rec.structuredContent.ok, true);
+        } finally {
+          await client.close();
+        }
+        const { entries } = await admin.audit({ target: "n1", limit: 2 });
+        assert.deepEqual(entries.map((e) => [e.action, e.detail?.via]), [
+          ["node.recover", "mcp"],
+          ["node.cleanup", "mcp"],
+        ]);
+      },
+    );
+
     await t.step("restart: in place, same process, the control channel comes back", async () => {
       const r = await admin.nodeRestart("n1");
       assert.deepEqual(r, { node_id: "n1", how: "in_place" });
@@ -158,6 +196,8 @@ Deno.test("node actions: cleanup dry run then run, recovery now, agent restart, 
         "node.cleanup:ok",
         "node.cleanup:error",
         "node.cleanup:ok",
+        "node.cleanup:ok",
+        "node.recover:ok",
         "node.cleanup:ok",
         "node.recover:ok",
         "node.restart:ok",
