@@ -30,7 +30,27 @@ export const AgentFile = z.strictObject({
   essential_containers: z.array(z.string().min(1).max(128)).optional(),
   spool: z.strictObject({ max_size: SizeSchema.optional(), max_age: DurationSchema.optional() })
     .optional(),
+  /** What `cleanup` (CLI, or the hub's node action) does beyond its fixed steps. */
+  cleanup: z.strictObject({
+    image_age: DurationSchema.optional(),
+    journal_size: z.string().regex(/^([1-9][0-9]*[KMGT]?|off)$/, "a size like 500M or 2G, or off")
+      .optional(),
+    volumes: z.boolean().optional(),
+    rotated_logs: z.boolean().optional(),
+    tmp_max_age: DurationSchema.optional(),
+  }).optional(),
 });
+
+/** The agent.yml `cleanup:` settings (the opt-in steps off unless set). */
+export interface CleanupSettings {
+  /** Images younger than this stay (default 24 h). */
+  imageAgeMs: number;
+  /** `journalctl --vacuum-size` target; undefined: 500M where journald runs; `off`: never. */
+  journalSize: string | undefined;
+  volumes: boolean;
+  rotatedLogs: boolean;
+  tmpMaxAgeMs: number | undefined;
+}
 
 /** The resolved configuration of `fleet-agent run`. */
 export interface AgentConfig {
@@ -58,6 +78,8 @@ export interface AgentConfig {
   control: boolean;
   /** Containers recovery keeps running (e.g. portainer_agent). */
   essentialContainers: string[];
+  /** What cleanup does (agent.yml `cleanup:` only). */
+  cleanup: CleanupSettings;
 }
 
 type Key = Exclude<keyof AgentConfig, "configFile">;
@@ -249,6 +271,7 @@ export async function loadAgentConfig(
   }
   const file = text === undefined ? {} : parseYamlConfig(text, path, AgentFile);
   const v = resolveSettings(AGENT_SETTINGS, flags, env, file);
+  const c = (file as z.output<typeof AgentFile>).cleanup ?? {};
   for (const required of ["hub", "token"] as const) {
     if (v[required] === undefined) {
       throw new ConfigError(
@@ -285,5 +308,12 @@ export async function loadAgentConfig(
     essentialContainers: v.essentialContainers !== undefined
       ? String(v.essentialContainers).split(",").map((x) => x.trim()).filter(Boolean)
       : (file as { essential_containers?: string[] }).essential_containers ?? [],
+    cleanup: {
+      imageAgeMs: c.image_age ?? 24 * 3_600_000,
+      journalSize: c.journal_size,
+      volumes: c.volumes ?? false,
+      rotatedLogs: c.rotated_logs ?? false,
+      tmpMaxAgeMs: c.tmp_max_age,
+    },
   };
 }

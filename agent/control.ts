@@ -4,7 +4,8 @@
  * (version, capabilities), the hub answers `welcome` and pings; the agent answers every ping
  * with a `pong` (the hub measures RTT from it) and treats three missed pings as a dead link.
  * Everything else is multiplexed on the socket by channel id: batch exec (`exec.ts`), terminals
- * (`pty.ts`) and container operations (`containers.ts`). A frame that is not JSON or not a known
+ * (`pty.ts`), container operations (`containers.ts`) and node actions (`node_actions.ts`: cleanup,
+ * recovery, restart; only when the agent offers them). A frame that is not JSON or not a known
  * message is logged and answered with an `error`; it never ends the connection.
  *
  * When the connection ends, the agent kills what ran on it (nobody can receive that output any
@@ -19,6 +20,7 @@ import { ExecRunner } from "./exec.ts";
 import { PtySessions } from "./pty.ts";
 import { ContainerOps } from "./containers.ts";
 import { NetOps } from "./network/net_ops.ts";
+import { type NodeActionHandlers, NodeActionRunner } from "./node_actions.ts";
 import { DEFAULT_DOCKER_SOCKET } from "../shared/docker_api.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
 import { getLogger } from "../shared/log.ts";
@@ -40,6 +42,8 @@ export interface ControlOptions {
   minBackoffMs?: number;
   /** Longest reconnect delay (default 30 s). */
   maxBackoffMs?: number;
+  /** How this agent restarts, cleans up and recovers; absent: it offers no node actions. */
+  actions?: NodeActionHandlers;
   /** Called on every (dis)connection; for tests and the demo. */
   onState?: (connected: boolean) => void;
 }
@@ -71,6 +75,8 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
   let malformed = 0;
   const capabilities: ControlCapability[] = ["exec", "pty", "net"];
   if (o.dockerSocket !== false) capabilities.push("docker");
+  if (o.actions) capabilities.push("actions");
+  let nodeId = "";
 
   // The token goes in a header, never into the URL.
   const ws = new WebSocket(controlUrl(o.hub), {
@@ -89,6 +95,7 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
   const docker = o.dockerSocket === false
     ? undefined
     : new ContainerOps(send, buffered, o.dockerSocket ?? DEFAULT_DOCKER_SOCKET);
+  const actions = o.actions && new NodeActionRunner(send, o.actions, () => nodeId);
 
   const onAbort = () => ws.close(1000, "agent stopping");
   o.signal.addEventListener("abort", onAbort, { once: true });
@@ -111,6 +118,7 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
     switch (m.type) {
       case "welcome":
         welcomed = true;
+        nodeId = m.node_id;
         pingMs = m.ping_ms;
         lastPing = Date.now();
         logger.info("control channel connected", { node_id: m.node_id, hub: o.hub });
@@ -147,6 +155,18 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
           return;
         }
         docker.handle(m);
+        return;
+      case "node.action":
+        if (!actions) {
+          return send({
+            type: "reply",
+            ch: m.ch,
+            ok: false,
+            code: "unavailable",
+            error: "this agent offers no node actions (a simulated or embedded agent)",
+          });
+        }
+        actions.handle(m);
         return;
       case "stream.cancel":
         if (net.cancel(m.ch)) return;

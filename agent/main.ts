@@ -15,7 +15,14 @@ import { DEFAULT_DOCKER_SOCKET } from "../shared/docker_api.ts";
 import { EXIT_CODES_HELP, runCli, UsageError } from "../shared/cli.ts";
 import { install, status, uninstall } from "./install.ts";
 import { recover } from "./recover.ts";
-import { humanBytes, planCleanup, runCleanup } from "./node_cleanup.ts";
+import type { NodeActionHandlers } from "./node_actions.ts";
+import {
+  cleanupOptionsOf,
+  cleanupSkipped,
+  humanBytes,
+  planCleanup,
+  runCleanup,
+} from "./node_cleanup.ts";
 import { parseDuration } from "../shared/duration.ts";
 import { settingsHelp } from "../shared/settings.ts";
 import { getLogger, setLogFormat, setLogLevel } from "../shared/log.ts";
@@ -68,8 +75,40 @@ async function runCommand(args: string[]): Promise<number> {
     console.log(RUN_HELP);
     return 0;
   }
+  // SIGTERM/SIGINT stop the agent for good; a restart from the hub only stops this round.
+  const stopAll = new AbortController();
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => stopAll.abort());
+  }
+  // Under systemd the unit restarts what exits; elsewhere a re-exec would escape whatever
+  // supervises this process (a shell, a container's init, a test), so it restarts in place.
+  const underSystemd = Boolean(Deno.env.get("INVOCATION_ID"));
+  while (!stopAll.signal.aborted) {
+    const restart = await runOnce(
+      values as Record<string, string | undefined>,
+      stopAll.signal,
+      underSystemd,
+    );
+    if (!restart || stopAll.signal.aborted) break;
+    if (underSystemd) {
+      getLogger("agent").info(
+        "restart asked for by the hub: exiting for systemd to start it again",
+      );
+      break;
+    }
+    getLogger("agent").info("restart asked for by the hub: starting again in place");
+  }
+  return 0;
+}
+
+/** Runs the agent once with a freshly read config; true when the hub asked for a restart. */
+async function runOnce(
+  values: Record<string, string | undefined>,
+  signal: AbortSignal,
+  underSystemd: boolean,
+): Promise<boolean> {
   const config = await loadAgentConfig(
-    values as Record<string, string | undefined>,
+    values,
     Deno.env.toObject(),
   );
   setLogLevel(config.logLevel);
@@ -93,6 +132,17 @@ async function runCommand(args: string[]): Promise<number> {
   const dockerSocket = config.dockerSocket === false
     ? undefined
     : config.dockerSocket ?? DEFAULT_DOCKER_SOCKET;
+  let restart = false;
+  const actions: NodeActionHandlers = {
+    cleanupOptions: (force) => cleanupOptionsOf(config, force),
+    // Bounded: the operator waits for the answer (the boot unit's 60 tries are for a cold start).
+    recover: () => recover(config, { attempts: 3, delayMs: 2000 }),
+    restartMode: underSystemd ? "systemd" : "in_place",
+    restart: () => {
+      restart = true;
+      running.stop();
+    },
+  };
   const running = startAgent({
     hub: config.hub,
     token: config.token,
@@ -115,13 +165,11 @@ async function runCommand(args: string[]): Promise<number> {
       },
       dockerSocket,
     },
-    control: config.control && { dockerSocket: dockerSocket ?? false },
+    control: config.control && { dockerSocket: dockerSocket ?? false, actions },
+    signal,
   });
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    Deno.addSignalListener(signal, () => running.stop());
-  }
   await running.done;
-  return 0;
+  return restart;
 }
 
 const INSTALL_HELP =
@@ -228,6 +276,9 @@ async function cleanupCommand(args: string[]): Promise<number> {
     force: { type: "boolean" },
     "image-age": { type: "string" },
     "journal-size": { type: "string" },
+    volumes: { type: "boolean" },
+    "rotated-logs": { type: "boolean" },
+    "tmp-age": { type: "string" },
     help: { type: "boolean", short: "h" },
   };
   for (const f of RUN_FLAGS) options[f] = { type: "string" };
@@ -238,29 +289,43 @@ async function cleanupCommand(args: string[]): Promise<number> {
   }
   // Cleanup works without a hub: only the local settings matter.
   const env = Deno.env.toObject();
+  const {
+    "dry-run": dryRun,
+    force,
+    "image-age": imageAge,
+    "journal-size": journalSize,
+    volumes,
+    "rotated-logs": rotatedLogs,
+    "tmp-age": tmpAge,
+    help: _help,
+    ...runFlags
+  } = values;
   const config = await loadAgentConfig(
-    { hub: "http://127.0.0.1", token: "unused", ...values } as Record<string, string | undefined>,
+    { hub: "http://127.0.0.1", token: "unused", ...runFlags } as Record<
+      string,
+      string | undefined
+    >,
     env,
   );
-  const imageAgeMs = parseDuration(String(values["image-age"] ?? "24h"));
-  if (imageAgeMs === undefined) throw new UsageError(`--image-age: not a duration`);
-  const socket = config.dockerSocket === false
-    ? undefined
-    : config.dockerSocket ?? DEFAULT_DOCKER_SOCKET;
-  const haveDocker = socket ? await Deno.stat(socket).then(() => true, () => false) : false;
-  const o = {
-    dockerSocket: haveDocker ? socket : undefined,
-    stateDir: config.stateDir,
-    imageAgeMs,
-    journalSize: values["journal-size"] === undefined
-      ? (await Deno.stat("/run/systemd/journal").then(() => "500M", () => undefined))
-      : String(values["journal-size"]),
-    force: Boolean(values.force),
-  };
+  // Flags beat agent.yml's `cleanup:` settings.
+  if (imageAge !== undefined) {
+    const ms = parseDuration(String(imageAge));
+    if (ms === undefined) throw new UsageError(`--image-age: not a duration: ${imageAge}`);
+    config.cleanup.imageAgeMs = ms;
+  }
+  if (journalSize !== undefined) config.cleanup.journalSize = String(journalSize);
+  if (volumes) config.cleanup.volumes = true;
+  if (rotatedLogs) config.cleanup.rotatedLogs = true;
+  if (tmpAge !== undefined) {
+    const ms = parseDuration(String(tmpAge));
+    if (!ms) throw new UsageError(`--tmp-age: not a duration: ${tmpAge}`);
+    config.cleanup.tmpMaxAgeMs = ms;
+  }
+  const o = await cleanupOptionsOf(config, Boolean(force));
   const plan = await planCleanup(o);
-  const dry = Boolean(values["dry-run"]);
+  const dry = Boolean(dryRun);
   console.log(`${dry ? "would" : "will"}:${plan.length ? "" : " nothing to do"}`);
-  console.log("  sync /etc/fleet to S3: skipped (S3 backups are not in this version)");
+  for (const line of cleanupSkipped(o)) console.log(`  ${line}`);
   for (const a of plan) {
     console.log(`  ${a.kind} ${a.detail}${a.bytes ? ` (${humanBytes(a.bytes)})` : ""}`);
   }
@@ -275,11 +340,19 @@ async function cleanupCommand(args: string[]): Promise<number> {
 
 const CLEANUP_HELP =
   `Usage: fleet-agent cleanup [--dry-run] [--force] [--image-age 24h] [--journal-size 500M]
-                           [--docker-socket PATH] [--state-dir DIR] [--config FILE]
+                           [--volumes] [--rotated-logs] [--tmp-age 7d]
+                           [--docker-socket PATH] [--state-dir DIR] [--root DIR] [--config FILE]
 
 Stops and removes containers not labelled fleet.essential=true, deletes images no remaining
 container uses (older than --image-age), vacuums the journal, clears job temp dirs. Prints the
 plan first; --dry-run prints only the plan. Refuses while a job container runs unless --force.
+
+Opt-in steps (flags, or agent.yml cleanup: volumes / rotated_logs / tmp_max_age):
+  --volumes       remove named volumes no remaining container uses (not fleet.essential=true)
+  --rotated-logs  remove rotated logs under /var/log: NAME.1, NAME.2.gz, *.gz/.xz/.bz2/.zst/.lz4,
+                  NAME-YYYYMMDD[.gz], *.old (live logs and the journal are never touched)
+  --tmp-age 7d    remove files under /tmp not modified for that long (skips sockets, X11/ICE
+                  dirs and systemd-private-* dirs of running services)
 `;
 
 /** Runs the CLI with `args`; returns the exit code. */

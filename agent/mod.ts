@@ -22,6 +22,7 @@ import { runWorker } from "./worker/worker.ts";
 import type { Executor } from "./worker/executor.ts";
 import { runControl } from "./control.ts";
 import { HubProbe } from "./link_probe.ts";
+import type { NodeActionHandlers } from "./node_actions.ts";
 import { sleep } from "../shared/backoff.ts";
 import { getLogger } from "../shared/log.ts";
 
@@ -45,6 +46,8 @@ export interface AgentJobsOptions {
 export interface AgentControlOptions {
   /** The Docker socket container operations use; `false`: this node offers none. */
   dockerSocket: string | false;
+  /** Restart, cleanup and recovery from the hub; absent: none offered (the demo). */
+  actions?: NodeActionHandlers;
 }
 
 /** Options of {@link startAgent}. */
@@ -131,6 +134,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
       version: options.agent.version,
       hostname: options.agent.hostname,
       dockerSocket: options.control.dockerSocket,
+      actions: options.control.actions,
       signal,
     })));
   }

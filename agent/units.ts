@@ -1,8 +1,9 @@
 /**
  * The agent's systemd units, rendered from here (embedded in the binary; no template files are
  * read at run time). `fleet-recovery.service` runs once at boot, after the network and Docker,
- * before the agent; `fleet-agent.service` is restarted whenever it exits. The hardening keeps
- * what the agent needs: the Docker socket, /proc and /sys, tegrastats, its state dir.
+ * before the agent; `fleet-agent.service` is restarted whenever it exits. It carries no sandbox:
+ * exec commands and terminal shells inherit the agent's namespace and must act on the real
+ * system (the unit's comment says why).
  *
  * @module
  */
@@ -41,14 +42,11 @@ RestartSec=5
 KillMode=control-group
 TimeoutStopSec=30
 StateDirectory=${p.stateDir.replace(/^\/var\/lib\//, "")}
-# Hardening that leaves Docker access, /proc, /sys and tegrastats working.
-NoNewPrivileges=yes
-PrivateTmp=yes
-ProtectHome=read-only
-ProtectSystem=full
-ProtectControlGroups=yes
-RestrictSUIDSGID=yes
-LockPersonality=yes
+# No sandbox on purpose (no ProtectSystem, ProtectHome, PrivateTmp, NoNewPrivileges, …): exec
+# commands and terminal shells are this unit's children and would inherit it, so an operator
+# could not edit /etc, install a package or see the node's /tmp. A sandbox would not contain the
+# agent either: it holds the Docker socket, which is root on this node. The boundary is the
+# hub: admin tokens, the audit log, and control-group kill of everything it started.
 
 [Install]
 WantedBy=multi-user.target

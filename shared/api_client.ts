@@ -45,6 +45,12 @@ import type {
   WanCheckRequest,
 } from "./protocol/network.ts";
 import type { LinkHistory, LinkList } from "./protocol/links.ts";
+import type {
+  NodeCleanupReport,
+  NodeCleanupRequest,
+  NodeRecoverReport,
+  NodeRestartReport,
+} from "./protocol/mod.ts";
 
 /** `GET /api/v1/session` answer: who the browser's session cookie stands for. */
 export type SessionInfo = z.infer<typeof SessionInfoSchema>;
@@ -434,6 +440,30 @@ export class ApiClient {
     const path = `/api/v1/nodes/${encodeURIComponent(node)}/containers/` +
       `${encodeURIComponent(container)}/${action}${force ? "?force=1" : ""}`;
     return this.request("POST", path);
+  }
+
+  /**
+   * `POST /api/v1/nodes/:id/actions/cleanup`: the plan (a dry run, the default), or with
+   * `dry_run: false` the run (give the dry run's `plan_id` to refuse a changed plan).
+   */
+  nodeCleanup(
+    node: string,
+    req: NodeCleanupRequest = {},
+    options?: CallOptions,
+  ): Promise<NodeCleanupReport> {
+    const path = `/api/v1/nodes/${encodeURIComponent(node)}/actions/cleanup`;
+    return this.request("POST", path, req, options);
+  }
+
+  /** `POST /api/v1/nodes/:id/actions/recover`: the boot recovery, now. */
+  nodeRecover(node: string, options?: CallOptions): Promise<NodeRecoverReport> {
+    const path = `/api/v1/nodes/${encodeURIComponent(node)}/actions/recover`;
+    return this.request("POST", path, undefined, options);
+  }
+
+  /** `POST /api/v1/nodes/:id/actions/restart`: the agent restarts (its control channel drops). */
+  nodeRestart(node: string): Promise<NodeRestartReport> {
+    return this.request("POST", `/api/v1/nodes/${encodeURIComponent(node)}/actions/restart`);
   }
 
   /** `GET /api/v1/audit`: newest first. */

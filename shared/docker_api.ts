@@ -87,12 +87,23 @@ export interface ContainerSummary {
   Labels?: Record<string, string> | null;
   /** Bytes the container's writable layer holds; only with `size=1`. */
   SizeRw?: number;
+  /** What it mounts; `Name` is set for named volumes. */
+  Mounts?: { Type?: string; Name?: string }[] | null;
+}
+
+/** One entry of `GET /volumes` (`{ Volumes: [...] }`). */
+export interface VolumeSummary {
+  Name: string;
+  Driver?: string;
+  Labels?: Record<string, string> | null;
+  /** RFC 3339. */
+  CreatedAt?: string;
 }
 
 /** The part of `GET /containers/{id}/json` (inspect) that we read. */
 export interface ContainerInspect {
   Config?: { Tty?: boolean };
-  State?: { Running?: boolean };
+  State?: { Running?: boolean; OOMKilled?: boolean; ExitCode?: number };
 }
 
 /** The part of `GET /containers/{id}/stats?stream=false` that we read. */

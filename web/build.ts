@@ -52,6 +52,7 @@ export const STYLE_SHEETS: readonly string[] = [
   "views/node_panel_live.css",
   "views/node_panel_hardware.css",
   "views/node_panel_containers.css",
+  "views/node_actions.css",
   "views/container_logs.css",
   "views/clusters.css",
   "views/roamers.css",

@@ -16,6 +16,7 @@ import type { ExecOptions, ExecResult, Executor } from "./executor.ts";
 import type { JobSpec } from "../../shared/protocol/mod.ts";
 import { JOB_TAG_LABEL } from "./ledger.ts";
 import {
+  type ContainerInspect,
   createDockerApi,
   createLogDemuxer,
   DEFAULT_DOCKER_SOCKET,
@@ -332,16 +333,24 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Execu
         Binds: job.mounts.map((m) => `${m.source}:${m.target}${m.readonly ? ":ro" : ""}`),
       };
       if (options.networkMode) hostConfig.NetworkMode = options.networkMode;
+      // Limits: no swap beyond the memory limit, so passing it is an OOM kill, not a slow crawl.
+      if (job.memory_b) {
+        hostConfig.Memory = job.memory_b;
+        hostConfig.MemorySwap = job.memory_b;
+      }
+      if (job.cpus) hostConfig.NanoCpus = Math.round(job.cpus * 1e9);
       if (job.gpu) {
         const info = await api.json<EngineInfo>("GET", "/info", {
           timeoutMs: CALL_TIMEOUT_MS,
         });
         if (info?.Runtimes && "nvidia" in info.Runtimes) {
+          // JetPack's way: the nvidia runtime (Jetsons have no NVML for --gpus).
           hostConfig.Runtime = "nvidia";
           // Without it the nvidia hook exposes no GPU to images that do not set it themselves.
           if (!("NVIDIA_VISIBLE_DEVICES" in job.env)) env.push("NVIDIA_VISIBLE_DEVICES=all");
         } else {
-          out.note("GPU requested but the engine has no nvidia runtime; running without GPU");
+          // `docker run --gpus all`: the NVIDIA container toolkit's device driver, if any.
+          hostConfig.DeviceRequests = [{ Driver: "", Count: -1, Capabilities: [["gpu"]] }];
         }
       }
       if (exec.signal.aborted) return finish({ cancelled: true });
@@ -349,30 +358,32 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Execu
       try {
         exec.onHandle?.({ container: name });
       } catch { /* recording where the run is must not break it */ }
-      const created = await api.json<{ Id: string; Warnings?: string[] }>(
-        "POST",
-        "/containers/create",
-        {
-          query: { name },
-          body: {
-            Image: job.image,
-            Cmd: containerCmd(job.command),
-            Env: env,
-            Labels: {
-              "fleet.job": job.id,
-              "fleet.attempt": String(job.attempt),
-              ...(exec.tag ? { [JOB_TAG_LABEL]: exec.tag } : {}),
+      const create = () =>
+        api.json<{ Id: string; Warnings?: string[] }>(
+          "POST",
+          "/containers/create",
+          {
+            query: { name },
+            body: {
+              Image: job.image,
+              Cmd: containerCmd(job.command),
+              Env: env,
+              Labels: {
+                "fleet.job": job.id,
+                "fleet.attempt": String(job.attempt),
+                ...(exec.tag ? { [JOB_TAG_LABEL]: exec.tag } : {}),
+              },
+              Tty: false,
+              OpenStdin: false,
+              AttachStdin: false,
+              AttachStdout: false,
+              AttachStderr: false,
+              HostConfig: hostConfig,
             },
-            Tty: false,
-            OpenStdin: false,
-            AttachStdin: false,
-            AttachStdout: false,
-            AttachStderr: false,
-            HostConfig: hostConfig,
+            timeoutMs: CALL_TIMEOUT_MS,
           },
-          timeoutMs: CALL_TIMEOUT_MS,
-        },
-      ).catch((err) => {
+        );
+      const created = await create().catch((err) => {
         if (err instanceof DockerApiError) {
           return { error: `cannot create the container: ${err.detail}` };
         }
@@ -380,12 +391,34 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Execu
       });
       if ("error" in created) return finish({ error: created.error });
       containerId = created.Id;
-      const id = containerId;
+      let id = containerId;
       if (exec.signal.aborted) return finish({ cancelled: true });
 
       // 3. Start, follow the logs, wait, and stop it on timeout or cancel.
+      const start = (cid: string) =>
+        api.send("POST", `/containers/${cid}/start`, { timeoutMs: CALL_TIMEOUT_MS });
       try {
-        await api.send("POST", `/containers/${id}/start`, { timeoutMs: CALL_TIMEOUT_MS });
+        await start(id).catch(async (err) => {
+          // No GPU device driver on this engine (it says so at start): run without the GPU.
+          if (
+            !(err instanceof DockerApiError) || !hostConfig.DeviceRequests ||
+            !/device driver/i.test(err.detail)
+          ) throw err;
+          delete hostConfig.DeviceRequests;
+          out.note(
+            "GPU requested but the engine has no nvidia runtime and no GPU device driver; " +
+              "running without GPU",
+          );
+          await api.send("DELETE", `/containers/${id}`, {
+            query: { force: 1 },
+            accept: [404],
+            timeoutMs: CALL_TIMEOUT_MS,
+          });
+          containerId = undefined;
+          const again = await create();
+          containerId = id = again.Id;
+          await start(id);
+        });
       } catch (err) {
         if (err instanceof DockerApiError) {
           return finish({ error: `cannot start the container: ${err.detail}` });
@@ -485,10 +518,34 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Execu
       }
 
       const killed = timed_out || cancelled;
+      // The engine's word on why it ended: OOMKilled is set when the kernel killed it for memory.
+      const inspect = () =>
+        api.json<ContainerInspect>("GET", `/containers/${id}/json`, {
+          timeoutMs: CALL_TIMEOUT_MS,
+        }).catch(() => undefined);
+      let oom = (await inspect())?.State?.OOMKilled === true;
+      // The engine may learn of the OOM kill just after the exit (cgroup v1 event order): a
+      // SIGKILL under a memory limit is looked at again, briefly.
+      for (
+        let i = 0;
+        !oom && !killed && job.memory_b && answer?.StatusCode === 137 && i < 10;
+        i++
+      ) {
+        await new Promise((r) => setTimeout(r, 100));
+        oom = (await inspect())?.State?.OOMKilled === true;
+      }
+      if (oom) {
+        out.note(
+          `killed for memory: the container passed its ${
+            job.memory_b ? `${Math.round(job.memory_b / 1_048_576)} MiB ` : ""
+          }memory limit (OOM)`,
+        );
+      }
       const fields: Partial<ExecResult> = {
         exit_code: killed || !answer ? null : answer.StatusCode,
         timed_out,
         cancelled,
+        ...(oom ? { oom_killed: true } : {}),
       };
       if (waitError) fields.error = `lost track of the container: ${describe(waitError)}`;
       else if (answer?.Error?.Message) fields.error = answer.Error.Message;

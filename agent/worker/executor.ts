@@ -22,6 +22,10 @@ export interface ExecResult {
   truncated: boolean;
   /** Why nothing ran (image pull failed, command not found), when that is the case. */
   error?: string;
+  /** Killed by the kernel for passing its memory limit (the container's or scope's OOM kill). */
+  oom_killed?: boolean;
+  /** Set when the job asked for limits this node could not apply (e.g. no systemd here). */
+  limits_not_enforced?: string;
   started_at: number;
   ended_at: number;
 }

@@ -13,6 +13,7 @@ import { spawn } from "node:child_process";
 import type { JobSpec } from "../../shared/protocol/mod.ts";
 import type { ExecOptions, ExecResult, Executor } from "./executor.ts";
 import { JOB_TAG_ENV, processStartTime } from "./ledger.ts";
+import { scopeCommand, scopeResult, type ScopeSupport, scopeSupport } from "./limits.ts";
 
 /** Seconds between SIGTERM and SIGKILL of a job's process group. */
 const KILL_GRACE_MS = 2000;
@@ -155,18 +156,26 @@ export function runProcessGroup(o: ProcessGroupOptions): Promise<ExecResult> {
   });
 }
 
+/** Options of {@link createProcessExecutor}. */
+export interface ProcessExecutorOptions {
+  /** Whether limits can be enforced here (default: {@link scopeSupport}, checked once). */
+  scopes?: ScopeSupport;
+}
+
 /**
- * Creates the process executor.
+ * Creates the process executor. A job with a memory or CPU limit runs in a systemd scope that
+ * carries them (see `limits.ts`), or without them, its result saying so.
  *
  * @example
  * ```ts
  * const result = await createProcessExecutor().run(job, { signal, tempDir });
  * ```
  */
-export function createProcessExecutor(): Executor {
+export function createProcessExecutor(o: ProcessExecutorOptions = {}): Executor {
+  let support = o.scopes;
   return {
     kind: "process",
-    run(job: JobSpec, options: ExecOptions): Promise<ExecResult> {
+    async run(job: JobSpec, options: ExecOptions): Promise<ExecResult> {
       const command = job.command;
       if (command === null) {
         const now = Date.now();
@@ -181,10 +190,19 @@ export function createProcessExecutor(): Executor {
           ended_at: now,
         });
       }
-      const [file, args] = typeof command === "string"
+      let [file, args] = typeof command === "string"
         ? ["/bin/sh", ["-c", command]]
         : [command[0], command.slice(1)];
-      return runProcessGroup({
+      let unit: string | undefined;
+      let unenforced: string | undefined;
+      if (job.memory_b || job.cpus) {
+        support ??= scopeSupport();
+        if (support.ok) {
+          unit = `fleet-job-${job.id}-${job.attempt}-${crypto.randomUUID().slice(0, 8)}`;
+          ({ file, args } = scopeCommand(unit, job, file, args));
+        } else unenforced = support.reason;
+      }
+      const result = await runProcessGroup({
         file,
         args,
         cwd: options.tempDir,
@@ -206,6 +224,9 @@ export function createProcessExecutor(): Executor {
           ? (pid) => options.onHandle!({ pgid: pid, start_time: processStartTime(pid) })
           : undefined,
       });
+      if (unit && (await scopeResult(unit)) === "oom-kill") result.oom_killed = true;
+      if (unenforced) result.limits_not_enforced = unenforced;
+      return result;
     },
   };
 }

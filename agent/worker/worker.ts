@@ -165,7 +165,10 @@ async function runOne(
     logger.warn("agent stopping; job left to its lease", log);
     return;
   }
-  const ok = result.exit_code === 0 && !result.error;
+  const ok = result.exit_code === 0 && !result.error && !result.oom_killed;
+  const unenforced = result.limits_not_enforced
+    ? `limits not enforced: ${result.limits_not_enforced}`
+    : undefined;
   const body = {
     attempt: job.attempt,
     exit_code: result.exit_code ?? undefined,
@@ -175,6 +178,7 @@ async function runOne(
     ...log,
     exit_code: result.exit_code,
     timed_out: result.timed_out,
+    oom_killed: result.oom_killed ?? false,
     ms: result.ended_at - result.started_at,
   });
   await report(
@@ -182,20 +186,33 @@ async function runOne(
       ok
         ? api.reportJob(job.id, "complete", {
           ...body,
-          result: { exit_code: 0, ms: result.ended_at - result.started_at },
+          result: {
+            exit_code: 0,
+            ms: result.ended_at - result.started_at,
+            ...(unenforced ? { limits: unenforced } : {}),
+          },
         })
         : api.reportJob(job.id, "fail", {
           ...body,
-          error: result.error ??
-            (result.timed_out
-              ? `timed out after ${job.timeout_s} s`
-              : result.cancelled
-              ? "cancelled"
-              : `exit code ${result.exit_code}`),
+          error: failure(job, result) + (unenforced ? ` (${unenforced})` : ""),
         }),
     "report the result",
     options.signal,
   );
+}
+
+/** Why a run failed, in words: a memory kill is named as such, not as a bare signal or code. */
+function failure(job: JobSpec, result: ExecResult): string {
+  if (result.oom_killed) {
+    const limit = job.memory_b ? ` of ${Math.round(job.memory_b / 1_048_576)} MiB` : "";
+    return `killed for memory: passed its memory limit${limit} (OOM)`;
+  }
+  return result.error ??
+    (result.timed_out
+      ? `timed out after ${job.timeout_s} s`
+      : result.cancelled
+      ? "cancelled"
+      : `exit code ${result.exit_code}`);
 }
 
 /**

@@ -25,7 +25,9 @@ export const JOB_HELP = `Usage: fleet-hub job <command>
 Commands:
   submit (--template T | --process CMD | --image IMG [--command CMD])
          [--cluster C | --node N] [--env K=V]... [--payload JSON] [--priority P]
-         [--max-attempts N] [--timeout-s S]        enqueue a job; prints its id
+         [--max-attempts N] [--timeout-s S]
+         [--memory 512M] [--cpus 1.5] [--gpu]      enqueue a job; prints its id (limits
+                                                   override the template's)
   list [--state S] [--cluster C] [--node N] [--limit N]
   show ID          state, attempts, result or error, log tail and history
   cancel ID        cancel a pending or running job
@@ -134,6 +136,12 @@ function printJob(j: JobInfo): void {
         j.claimed_by ? `, ran on ${j.claimed_by}` : ""
       }; priority ${j.priority}; timeout ${j.timeout_s} s`,
   );
+  const limits = [
+    j.memory_b ? `memory ${Math.round(j.memory_b / 1_048_576)} MiB` : "",
+    j.cpus ? `${j.cpus} CPUs` : "",
+    j.gpu ? "GPU" : "",
+  ].filter(Boolean);
+  if (limits.length) console.log(`  limits: ${limits.join(", ")}`);
   if (j.error) console.log(`  error: ${j.error}`);
   if (j.result !== null) console.log(`  result: ${JSON.stringify(j.result)}`);
   for (const h of j.history ?? []) {
@@ -163,6 +171,9 @@ export async function jobCommand(args: string[]): Promise<number> {
       priority: { type: "string" },
       "max-attempts": { type: "string" },
       "timeout-s": { type: "string" },
+      memory: { type: "string" },
+      cpus: { type: "string" },
+      gpu: { type: "boolean" },
       state: { type: "string" },
       limit: { type: "string" },
     },
@@ -207,6 +218,9 @@ export async function jobCommand(args: string[]): Promise<number> {
         priority: num(values.priority, "priority"),
         max_attempts: num(values["max-attempts"], "max-attempts"),
         timeout_s: num(values["timeout-s"], "timeout-s"),
+        memory: values.memory,
+        cpus: num(values.cpus, "cpus"),
+        gpu: values.gpu,
       };
       // Check locally first so a typo is explained without a round trip.
       const checked = JobSubmit.safeParse(JSON.parse(JSON.stringify(spec)));

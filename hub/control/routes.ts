@@ -8,7 +8,12 @@
 import { Hono } from "hono";
 import { upgradeWebSocket } from "hono/deno";
 import { z } from "zod";
-import { ContainerRef, ExecRequest, NodeId } from "../../shared/protocol/mod.ts";
+import {
+  ContainerRef,
+  ExecRequest,
+  NodeCleanupRequest,
+  NodeId,
+} from "../../shared/protocol/mod.ts";
 import { checkOrigin, type Env, nodeCaller, requireAuth } from "../core/auth.ts";
 import { NotFound } from "../core/errors.ts";
 import type { HubServices } from "../core/services.ts";
@@ -147,6 +152,26 @@ export function controlRoutes(s: HubServices): Hono<Env> {
       return c.json(await s.containers.act(id, cid, action, force, c.get("principal")));
     },
   );
+
+  // Node actions: a cleanup is a dry run unless the body says `dry_run: false`.
+  app.post(
+    "/nodes/:id/actions/cleanup",
+    admin,
+    validate("param", NodeParam),
+    validate("json", NodeCleanupRequest),
+    async (c) => {
+      const id = c.req.valid("param").id;
+      return c.json(await s.nodeActions.cleanup(id, c.req.valid("json"), c.get("principal")));
+    },
+  );
+
+  app.post("/nodes/:id/actions/recover", admin, validate("param", NodeParam), async (c) => {
+    return c.json(await s.nodeActions.recover(c.req.valid("param").id, c.get("principal")));
+  });
+
+  app.post("/nodes/:id/actions/restart", admin, validate("param", NodeParam), async (c) => {
+    return c.json(await s.nodeActions.restart(c.req.valid("param").id, c.get("principal")));
+  });
 
   app.get("/audit", read, validate("query", AuditListQuery), (c) => {
     return c.json(s.audit.page(c.req.valid("query")));

@@ -10,7 +10,15 @@ import { z } from "zod";
 import { ConfigError, parseYamlConfig, readConfigFile } from "../../shared/yaml_config.ts";
 import { DurationSchema, SizeSchema } from "../../shared/duration.ts";
 import { resolveSettings, type SettingSpec } from "../../shared/settings.ts";
-import { JobCommand, JobExecutor, Mount, NodeId } from "../../shared/protocol/mod.ts";
+import {
+  JobCommand,
+  JobCpus,
+  JobExecutor,
+  MAX_JOB_MEMORY_B,
+  MIN_JOB_MEMORY_B,
+  Mount,
+  NodeId,
+} from "../../shared/protocol/mod.ts";
 import { NetworkSettings } from "../../shared/protocol/network.ts";
 
 const duration = DurationSchema;
@@ -57,6 +65,12 @@ export const Template = z.strictObject({
     .default({}),
   mounts: z.array(Mount).default([]),
   gpu: z.boolean().default(false),
+  /** Memory limit of its jobs (`512M`, `2G`); a job that passes it is killed for memory. */
+  memory: SizeSchema.refine((b) => b >= MIN_JOB_MEMORY_B && b <= MAX_JOB_MEMORY_B, {
+    message: "between 6M and 1024G",
+  }).optional(),
+  /** CPU limit of its jobs, in CPUs (e.g. 1.5). */
+  cpus: JobCpus.optional(),
   /** Seconds the image needs to become ready (shown to operators, used by the autoscaler). */
   startup_s: z.number().int().min(0).max(3600).optional(),
   timeout: duration.optional(),

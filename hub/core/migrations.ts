@@ -242,4 +242,25 @@ CREATE TABLE network_scans (
 CREATE INDEX network_scans_node ON network_scans (node_id, created_at);
 CREATE INDEX network_scans_created ON network_scans (created_at);
 `,
+  `
+-- Per-job resource limits: memory in bytes and CPUs (NULL = none); gpu exists already.
+ALTER TABLE jobs ADD COLUMN memory_b INTEGER;
+ALTER TABLE jobs ADD COLUMN cpus REAL;
+`,
+  `
+-- Link quality per node and minute: control-channel pings, the agent's probe, rates.
+CREATE TABLE link_minutes (
+  node_id TEXT NOT NULL,
+  minute INTEGER NOT NULL,
+  rtt_ms REAL,
+  rtt_max_ms REAL,
+  loss_pct REAL,
+  probe_rtt_ms REAL,
+  probe_loss_pct REAL,
+  rx_bps REAL,
+  tx_bps REAL,
+  PRIMARY KEY (node_id, minute)
+) WITHOUT ROWID;
+CREATE INDEX link_minutes_minute ON link_minutes (minute);
+`,
 ];

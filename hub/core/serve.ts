@@ -23,6 +23,7 @@ import { FleetView } from "../fleet/service.ts";
 import { FleetNodes } from "../fleet/nodes.ts";
 import { Onboarding } from "../onboarding/service.ts";
 import { NodeContainers } from "../control/containers.ts";
+import { NodeActions } from "../control/node_actions.ts";
 import { AuditLog } from "../control/audit.ts";
 import { JobQueue } from "../jobs/service.ts";
 import { RoamerPool } from "../jobs/roamers.ts";
@@ -203,6 +204,7 @@ export async function buildServices(
       everyMs: config.controlPingMs,
       retentionMs: config.rollupRetentionMs,
     }),
+    nodeActions: new NodeActions({ db, agents, bus }),
     startedAt: Date.now(),
     reload: async (by?: AuditActor) => {
       // Validate everything first: an invalid file is refused and the old config stays.

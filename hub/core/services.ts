@@ -23,6 +23,7 @@ import type { LiveConnections } from "./connections.ts";
 import type { AuditActor } from "./store.ts";
 import type { LinkMonitor } from "../network/links.ts";
 import type { NetworkScans } from "../network/scans.ts";
+import type { NodeActions } from "../control/node_actions.ts";
 
 /** The hub's running parts. */
 export interface HubServices {
@@ -54,6 +55,8 @@ export interface HubServices {
   network: NetworkScans;
   /** Link quality per node (pings, the agents' probes, bandwidth). */
   links: LinkMonitor;
+  /** Restart, cleanup and recovery on nodes, through their agents. */
+  nodeActions: NodeActions;
   startedAt: number;
   /**
    * Re-reads fleet.yml and applies its inventory and templates (state is kept); with `by`, the

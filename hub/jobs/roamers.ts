@@ -8,6 +8,11 @@
  * roamer is assigned to it (one per tick, then a cooldown for that cluster); roamers listed under
  * `roamers.manual_only` are never lent by it, so some stay free for assignment by hand.
  *
+ * Failover: when a dedicated member of a cluster is offline while the cluster has pending jobs,
+ * a roamer is lent at the next tick, whatever the queue depth and the cooldown, one per offline
+ * member. The assignment's `by` records why (`autoscaler (covering for agx-03)`), which the API
+ * shows as `assignment.covering` and the canvas as a chip on both cards.
+ *
  * A roamer can also be assigned to a custom image: it pulls the image like a template's and
  * serves no queue; jobs submitted with `node: <roamer>` run there (as on any node).
  *
@@ -26,6 +31,7 @@ import {
 } from "./store.ts";
 import { activeJobCounts, type Eligibility, jobSpec } from "./store.ts";
 import type { EventBus } from "../core/bus.ts";
+import { getNodeRow } from "../fleet/store.ts";
 import type { FleetView } from "../fleet/service.ts";
 import type { JobQueue } from "./service.ts";
 import type { HubConfig } from "../core/config.ts";
@@ -50,6 +56,14 @@ interface CustomImage {
   command: string | string[] | null;
   env: Record<string, string>;
   gpu: boolean;
+}
+
+/** The `by` of an assignment that stands in for an offline cluster member. */
+const COVERING = /^autoscaler \(covering for ([A-Za-z0-9][A-Za-z0-9._-]*)\)$/;
+
+/** The member an assignment stands in for, from its `by`. */
+function coveringOf(by: string | null): string | null {
+  return (by && COVERING.exec(by)?.[1]) ?? null;
 }
 
 /** Parsed assignment request. */
@@ -125,6 +139,7 @@ export class RoamerPool {
           custom: custom ? { command: custom.command, env: custom.env, gpu: custom.gpu } : null,
           mode: row.mode!,
           until: row.until,
+          covering: coveringOf(row.assigned_by),
           by: row.assigned_by ?? "unknown",
           at: row.assigned_at ?? row.state_at,
         }
@@ -374,7 +389,64 @@ export class RoamerPool {
     });
   }
 
-  /** One autoscaler round: release by mode rule, then scale up at most one cluster. */
+  /** An idle, online roamer the autoscaler may lend. */
+  #idleRoamer(): RoamerRow | undefined {
+    return listRoamerRows(this.#db).find((r) =>
+      r.state === "IDLE" && !this.#manualOnly(r.node_id) &&
+      this.#fleet.statusOf(r.node_id) === "online"
+    );
+  }
+
+  /**
+   * A dedicated member offline while its cluster has pending jobs: a roamer stands in for it at
+   * once (no depth rule, no cooldown), unless one already does.
+   */
+  async #failover(): Promise<void> {
+    const rows = listRoamerRows(this.#db);
+    const covered = new Set(
+      rows.filter((r) => SERVING.includes(r.state) && r.release_requested === 0)
+        .map((r) => coveringOf(r.assigned_by)).filter((n) => n !== null),
+    );
+    for (const c of this.clusters()) {
+      if (c.queue.pending === 0) continue;
+      for (const member of c.nodes) {
+        if (covered.has(member) || this.#fleet.statusOf(member) !== "offline") continue;
+        // Only a member that was up and went away: one that never reported is not a failure.
+        if (!getNodeRow(this.#db, member)?.last_seen) continue;
+        const idle = this.#idleRoamer();
+        if (!idle) {
+          logger.warn("cluster member offline with work pending, and no idle roamer to cover", {
+            cluster: c.id,
+            node_id: member,
+            pending: c.queue.pending,
+          });
+          return;
+        }
+        logger.warn("cluster member offline with work pending: a roamer covers for it", {
+          cluster: c.id,
+          offline: member,
+          pending: c.queue.pending,
+          node_id: idle.node_id,
+        });
+        try {
+          await this.assign(
+            idle.node_id,
+            { cluster: c.id, mode: "until_idle" },
+            `autoscaler (covering for ${member})`,
+          );
+          covered.add(member);
+          this.#lastScale.set(c.id, Date.now());
+        } catch (error) {
+          logger.warn("failover assignment failed", { error });
+        }
+      }
+    }
+  }
+
+  /**
+   * One autoscaler round: release by mode rule, cover offline cluster members that have work,
+   * then scale up at most one cluster by queue depth.
+   */
   async tick(now = Date.now()): Promise<void> {
     const rows = listRoamerRows(this.#db);
     const counts = activeJobCounts(this.#db);
@@ -404,14 +476,12 @@ export class RoamerPool {
         }
       }
     }
+    await this.#failover();
     for (const c of this.clusters()) {
       const active = c.workers.online;
       if (c.queue.pending <= 2 * active) continue;
       if (now - (this.#lastScale.get(c.id) ?? 0) < this.#config.autoscaleCooldownMs) continue;
-      const idle = listRoamerRows(this.#db).find((r) =>
-        r.state === "IDLE" && !this.#manualOnly(r.node_id) &&
-        this.#fleet.statusOf(r.node_id) === "online"
-      );
+      const idle = this.#idleRoamer();
       if (!idle) continue;
       this.#lastScale.set(c.id, now);
       logger.info("autoscaler lends a roamer", {

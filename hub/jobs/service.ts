@@ -42,6 +42,7 @@ import type {
 } from "../../shared/protocol/mod.ts";
 import { BadInput, Conflict, Forbidden, NotFound } from "../core/errors.ts";
 import { getLogger } from "../../shared/log.ts";
+import { parseSize } from "../../shared/duration.ts";
 
 const logger = getLogger("queue");
 
@@ -76,6 +77,8 @@ export class JobQueue {
       image: t.image ?? null,
       command: t.command ?? null,
       gpu: t.gpu,
+      memory_b: t.memory ?? null,
+      cpus: t.cpus ?? null,
       startup_s: t.startup_s ?? null,
       timeout_s: t.timeout === undefined ? null : Math.round(t.timeout / 1000),
     }));
@@ -126,6 +129,8 @@ export class JobQueue {
     if (spec.node !== undefined && !getNodeRow(this.#db, spec.node)) {
       throw new BadInput(`unknown node ${spec.node}`, [{ path: "node", message: "no such node" }]);
     }
+    // Validated at the edge: a size the limits accept.
+    const memory = spec.memory === undefined ? undefined : parseSize(spec.memory);
     const base = {
       cluster: spec.cluster ?? null,
       node: spec.node ?? null,
@@ -151,7 +156,9 @@ export class JobQueue {
         command: spec.command ?? t.command ?? null,
         env: { ...t.env, ...spec.env },
         mounts: t.mounts,
-        gpu: t.gpu,
+        gpu: spec.gpu ?? t.gpu,
+        memory_b: memory ?? t.memory ?? null,
+        cpus: spec.cpus ?? t.cpus ?? null,
         timeout_s: spec.timeout_s ?? (t.timeout ? Math.ceil(t.timeout / 1000) : DEFAULT_TIMEOUT_S),
       };
     }
@@ -163,7 +170,9 @@ export class JobQueue {
       command: spec.command ?? null,
       env: spec.env ?? {},
       mounts: [],
-      gpu: false,
+      gpu: spec.gpu ?? false,
+      memory_b: memory ?? null,
+      cpus: spec.cpus ?? null,
       timeout_s: spec.timeout_s ?? DEFAULT_TIMEOUT_S,
     };
   }

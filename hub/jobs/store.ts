@@ -28,6 +28,8 @@ export interface JobRow {
   env: string;
   mounts: string;
   gpu: number;
+  memory_b: number | null;
+  cpus: number | null;
   cluster: string | null;
   node: string | null;
   payload: string | null;
@@ -66,6 +68,9 @@ export interface NewJob {
   env: Record<string, string>;
   mounts: Mount[];
   gpu: boolean;
+  /** Resource limits; absent = none. */
+  memory_b?: number | null;
+  cpus?: number | null;
   cluster: string | null;
   node: string | null;
   payload: unknown;
@@ -120,8 +125,8 @@ export function insertJob(
 ): { row: JobRow; transition: JobTransition } {
   const row = db.get<JobRow>(
     `INSERT INTO jobs (state, template, executor, image, command, env, mounts, gpu, cluster, node,
-                       payload, priority, max_attempts, timeout_s, created_at)
-     VALUES ('pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+                       payload, priority, max_attempts, timeout_s, created_at, memory_b, cpus)
+     VALUES ('pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
     job.template,
     job.executor,
     job.image,
@@ -136,6 +141,8 @@ export function insertJob(
     job.max_attempts,
     job.timeout_s,
     now,
+    job.memory_b ?? null,
+    job.cpus ?? null,
   )!;
   return { row, transition: record(db, row, null, now, null) };
 }
@@ -491,6 +498,9 @@ export function jobInfo(row: JobRow): JobInfo {
     attempts: row.attempts,
     max_attempts: row.max_attempts,
     timeout_s: row.timeout_s,
+    memory_b: row.memory_b,
+    cpus: row.cpus,
+    gpu: row.gpu === 1,
     claimed_by: row.claimed_by,
     lease_expires_at: row.lease_expires_at,
     created_at: row.created_at,
@@ -516,6 +526,8 @@ export function jobSpec(row: JobRow): JobSpec {
     env: JSON.parse(row.env),
     mounts: JSON.parse(row.mounts),
     gpu: row.gpu === 1,
+    memory_b: row.memory_b,
+    cpus: row.cpus,
     timeout_s: row.timeout_s,
     payload: parse(row.payload),
   };

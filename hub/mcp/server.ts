@@ -28,6 +28,7 @@ import { VERSION } from "../../shared/version.ts";
 import { count, countText, fleetStatus, registerContext } from "./context.ts";
 import { registerNetworkTools } from "./tools_network.ts";
 import { registerLinkTools } from "./tools_links.ts";
+import { registerNodeActionTools } from "./tools_node_actions.ts";
 
 /** Options of {@link buildMcpServer}. */
 export interface McpServerOptions {
@@ -570,6 +571,11 @@ export async function buildMcpServer(
       priority: z.number().int().min(0).max(1000).optional().describe("higher runs first"),
       max_attempts: z.number().int().min(1).max(100).optional(),
       timeout_s: z.number().int().min(1).max(7 * 86_400).optional(),
+      memory: z.union([z.string().max(32), z.number().int()]).optional().describe(
+        "memory limit, e.g. 512M or 2G (a job passing it is killed for memory)",
+      ),
+      cpus: z.number().min(0.01).max(1024).optional().describe("CPU limit in CPUs, e.g. 1.5"),
+      gpu: z.boolean().optional().describe("give the job the node's GPU"),
       wait_s: z.number().min(0).max(600).optional().describe(
         "wait up to this many seconds for the job to end and return its final state " +
           "(default 0: return once queued)",
@@ -790,6 +796,7 @@ export async function buildMcpServer(
   // Feature modules add their tools here, one line each: registerXTools(add, api).
   registerNetworkTools(add, api);
   registerLinkTools(add, api);
+  registerNodeActionTools(add, api);
 
   // Resources and prompts only read: every token gets them.
   registerContext(mcp, api);

@@ -19,7 +19,6 @@ import type {
 } from "../../shared/protocol/mod.ts";
 import {
   deleteLinkMinutes,
-  ensureLinkSchema,
   linkMinutes,
   pruneLinkMinutes,
   upsertLinkMinute,
@@ -142,7 +141,6 @@ export class LinkMonitor {
     this.#agents = deps.agents;
     this.#fleet = deps.fleet;
     this.#options = options;
-    ensureLinkSchema(this.#db);
   }
 
   /** Starts reading every interval and pruning old minutes. */

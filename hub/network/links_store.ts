@@ -1,30 +1,11 @@
 /**
  * The SQL of link quality: one row per node and minute (`link_minutes`), kept as long as the
- * metric rollups. The table is created here (`CREATE TABLE IF NOT EXISTS`) rather than by a
- * numbered migration, so it can ship next to other features' migrations without renumbering.
+ * metric rollups (table made by a migration in `hub/core/migrations.ts`).
  *
  * @module
  */
 import type { Database } from "../core/db.ts";
 import type { LinkPoint } from "../../shared/protocol/mod.ts";
-
-/** Creates the table if it is not there (idempotent; runs at hub start). */
-export function ensureLinkSchema(db: Database): void {
-  db.raw.exec(`
-CREATE TABLE IF NOT EXISTS link_minutes (
-  node_id TEXT NOT NULL,
-  minute INTEGER NOT NULL,
-  rtt_ms REAL,
-  rtt_max_ms REAL,
-  loss_pct REAL,
-  probe_rtt_ms REAL,
-  probe_loss_pct REAL,
-  rx_bps REAL,
-  tx_bps REAL,
-  PRIMARY KEY (node_id, minute)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS link_minutes_minute ON link_minutes (minute);`);
-}
 
 /** Writes (or replaces) one node's minute. Call inside `db.write`. */
 export function upsertLinkMinute(tx: Database, nodeId: string, p: LinkPoint): void {

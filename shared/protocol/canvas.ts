@@ -36,6 +36,10 @@ export const TemplateInfo = z.object({
   image: z.string().nullable(),
   command: JobCommand.nullable(),
   gpu: z.boolean(),
+  /** Memory limit of its jobs (bytes), or null. */
+  memory_b: z.number().int().nullable().optional(),
+  /** CPU limit of its jobs, or null. */
+  cpus: z.number().nullable().optional(),
   startup_s: z.number().nullable(),
   timeout_s: z.number().nullable(),
 });

@@ -15,6 +15,7 @@ import {
 import { boundedJson, MAX_JSON_DEPTH } from "./jobs.ts";
 import { TokenKind } from "./tokens.ts";
 import { NetRequestMessage } from "./network.ts";
+import { NodeActionMessage } from "./node_actions.ts";
 
 /** The agent's control WebSocket connected or dropped, or its round trip time changed notably. */
 export const NodeControlEvent = z.object({
@@ -301,6 +302,7 @@ export const HubMessage = z.union([
   StreamCancelMessage,
   NetRequestMessage,
   ControlError,
+  NodeActionMessage,
 ]);
 export type HubMessage = z.infer<typeof HubMessage>;
 

@@ -45,7 +45,7 @@ export const EXEC_NODE_STATES = [
 export const OUTPUT_STREAMS = ["stdout", "stderr"] as const;
 
 /** What an agent offers on its control channel. */
-export const CONTROL_CAPABILITIES = ["exec", "pty", "docker", "net"] as const;
+export const CONTROL_CAPABILITIES = ["exec", "pty", "docker", "net", "actions"] as const;
 
 /** Error codes of control replies. */
 export const CONTROL_ERROR_CODES = [
@@ -80,3 +80,6 @@ export const TERMINAL_CLOSE = {
   /** The token was revoked, the node deleted or the browser session ended. */
   revoked: 4008,
 } as const;
+
+/** Node actions an admin starts from the hub. */
+export const NODE_ACTIONS = ["cleanup", "recover", "restart"] as const;

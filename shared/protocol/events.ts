@@ -24,6 +24,7 @@ import {
 import { RoamerEvent } from "./roamers.ts";
 import { LinkQualityEvent } from "./links.ts";
 import { NetworkScanEvent } from "./network.ts";
+import { NodeActionEvent } from "./node_actions.ts";
 
 /** Every event of the fleet stream. */
 export const FleetEvent = z.discriminatedUnion("type", [
@@ -43,5 +44,6 @@ export const FleetEvent = z.discriminatedUnion("type", [
   RoamerEvent,
   LinkQualityEvent,
   NetworkScanEvent,
+  NodeActionEvent,
 ]);
 export type FleetEvent = z.infer<typeof FleetEvent>;

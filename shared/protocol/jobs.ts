@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { NodeId } from "./common.ts";
 import { JOB_EXECUTORS, JOB_STATES } from "./enums.ts";
+import { parseSize } from "../duration.ts";
 
 // Jobs (SPEC §4.3)
 
@@ -77,6 +78,24 @@ export const EnvMap = z.record(
   z.string().max(65_536),
 ).refine((e) => Object.keys(e).length <= MAX_ENV_VARS, `at most ${MAX_ENV_VARS} variables`);
 
+/** Smallest memory limit a job may have (the engine refuses less than 6 MiB). */
+export const MIN_JOB_MEMORY_B = 6 * 1024 ** 2;
+/** Largest memory limit a job may have (1 TiB). */
+export const MAX_JOB_MEMORY_B = 1024 ** 4;
+
+/** A job's memory limit: bytes, or a size like `512M`, `2G` (6 MiB to 1 TiB). */
+export const JobMemory = z.union([z.number().int(), z.string().max(32)]).superRefine((v, ctx) => {
+  const b = parseSize(v);
+  if (b === undefined) {
+    ctx.addIssue({ code: "custom", message: `not a size: ${v} (use e.g. 512M, 2G)` });
+  } else if (b < MIN_JOB_MEMORY_B || b > MAX_JOB_MEMORY_B) {
+    ctx.addIssue({ code: "custom", message: "between 6M and 1024G" });
+  }
+});
+
+/** A job's CPU limit: how many CPUs' worth of time it may use (fractions allowed). */
+export const JobCpus = z.number().min(0.01).max(1024);
+
 /** `POST /api/v1/jobs` body: a template, or an explicit executor with its image or command. */
 export const JobSubmit = z.strictObject({
   template: z.string().min(1).max(128).optional(),
@@ -90,6 +109,12 @@ export const JobSubmit = z.strictObject({
   priority: z.number().int().min(0).max(1000).default(0),
   max_attempts: z.number().int().min(1).max(100).default(3),
   timeout_s: z.number().int().min(1).max(7 * 86_400).optional(),
+  /** Memory limit (a template's own when absent); a job that passes it is killed for memory. */
+  memory: JobMemory.optional(),
+  /** CPU limit in CPUs (a template's own when absent). */
+  cpus: JobCpus.optional(),
+  /** Give the job the node's GPU (a template's own when absent). */
+  gpu: z.boolean().optional(),
 }).superRefine((j, ctx) => {
   if ((j.template === undefined) === (j.executor === undefined)) {
     ctx.addIssue({
@@ -121,6 +146,10 @@ export const JobSpec = z.object({
   env: z.record(z.string(), z.string()),
   mounts: z.array(Mount),
   gpu: z.boolean(),
+  /** Memory limit in bytes, or null for none. */
+  memory_b: z.number().int().nullable().optional(),
+  /** CPU limit in CPUs, or null for none. */
+  cpus: z.number().nullable().optional(),
   timeout_s: z.number().int(),
   payload: z.unknown(),
 });
@@ -148,6 +177,10 @@ export const JobInfo = z.object({
   attempts: z.number().int(),
   max_attempts: z.number().int(),
   timeout_s: z.number().int(),
+  /** Resource limits: memory (bytes), CPUs, GPU; null = none. */
+  memory_b: z.number().int().nullable().optional(),
+  cpus: z.number().nullable().optional(),
+  gpu: z.boolean().optional(),
   claimed_by: z.string().nullable(),
   lease_expires_at: z.number().nullable(),
   created_at: z.number(),

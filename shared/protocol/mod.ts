@@ -24,3 +24,4 @@ export * from "./events.ts";
 export * from "./canvas.ts";
 export * from "./network.ts";
 export * from "./links.ts";
+export * from "./node_actions.ts";

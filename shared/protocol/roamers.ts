@@ -80,6 +80,8 @@ export const RoamerInfo = z.object({
     }).nullable().optional(),
     mode: AssignMode,
     until: z.number().nullable(),
+    /** The offline cluster member this roamer stands in for (the autoscaler's failover). */
+    covering: z.string().nullable().optional(),
     by: z.string(),
     at: z.number(),
   }).nullable(),

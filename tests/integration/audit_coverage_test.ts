@@ -167,6 +167,18 @@ const AUDITED: Record<string, Audited> = {
       return await fx.asAdmin("POST", `/api/v1/network/scans/${id}/cancel`);
     },
   },
+  "POST /api/v1/nodes/:id/actions/cleanup": {
+    action: "node.cleanup",
+    call: (fx) => fx.asAdmin("POST", "/api/v1/nodes/n1/actions/cleanup", { dry_run: true }),
+  },
+  "POST /api/v1/nodes/:id/actions/recover": {
+    action: "node.recover",
+    call: (fx) => fx.asAdmin("POST", "/api/v1/nodes/n1/actions/recover"),
+  },
+  "POST /api/v1/nodes/:id/actions/restart": {
+    action: "node.restart",
+    call: (fx) => fx.asAdmin("POST", "/api/v1/nodes/n1/actions/restart"),
+  },
   "DELETE /api/v1/session": {
     action: "session.close",
     call: async (fx) => {
@@ -268,6 +280,23 @@ function fakeAgent(services: HubServices): AgentSession {
         );
       } else if (msg.type === "docker") {
         queueMicrotask(() => held.session?.deliver({ type: "reply", ch, ok: true, data: {} }));
+      } else if (msg.type === "node.action") {
+        const op = (msg as { op?: string }).op;
+        const data = op === "cleanup"
+          ? {
+            node_id: "n1",
+            dry_run: true,
+            plan_id: "0123456789abcdef",
+            actions: [],
+            omitted: 0,
+            skipped: [],
+            bytes: 0,
+            failed: [],
+          }
+          : op === "recover"
+          ? { node_id: "n1", ok: true, steps: [] }
+          : { node_id: "n1", how: "in_place" };
+        queueMicrotask(() => held.session?.deliver({ type: "reply", ch, ok: true, data }));
       } else if (msg.type === "exec.cancel") {
         queueMicrotask(() =>
           held.session?.deliver({
@@ -287,7 +316,7 @@ function fakeAgent(services: HubServices): AgentSession {
   const session = services.agents.attach("n1", tokenId, socket, {
     type: "hello",
     version: "test",
-    capabilities: ["exec", "docker", "net"],
+    capabilities: ["exec", "docker", "net", "actions"],
   });
   assert.ok(session, "setup: the fake agent was not attached");
   held.session = session;

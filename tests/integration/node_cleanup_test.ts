@@ -1,7 +1,9 @@
 /**
  * `fleet-agent cleanup` on a real dockerd: `--dry-run` lists exactly what the real run then
  * removes; essential containers (and their image) survive; a running job container blocks it
- * unless `--force`.
+ * unless `--force`. With `--volumes`, named volumes no remaining container uses go too (those of
+ * the removed containers included); an essential container's volume and a volume labelled
+ * `fleet.essential=true` stay.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -45,6 +47,8 @@ Deno.test({
         "portainer_agent",
         "--label",
         "fleet.essential=true",
+        "-v",
+        "vol-essential:/data",
         img,
         "sleep",
         "600",
@@ -57,6 +61,8 @@ Deno.test({
         "none",
         "--name",
         "leftover-a",
+        "-v",
+        "vol-leftover:/data",
         img,
         "sleep",
         "600",
@@ -74,6 +80,8 @@ Deno.test({
         "600",
       );
       await d("run", "--network", "none", "--name", "exited-c", img, "true");
+      await d("volume", "create", "vol-orphan");
+      await d("volume", "create", "--label", "fleet.essential=true", "vol-keep");
       // An image no container will use once the leftovers are gone.
       await d("commit", "exited-c", "fleet/unused:1");
       await Deno.mkdir(join(state, "jobs", "7-1"), { recursive: true });
@@ -87,6 +95,7 @@ Deno.test({
         "0s",
         "--journal-size",
         "1G",
+        "--volumes",
       ];
 
       // A running job container blocks cleanup.
@@ -123,6 +132,7 @@ Deno.test({
         "the essential container's image is kept",
       );
       assert.ok(lines.some((l) => l.startsWith("clear-dir job temp dirs")));
+      assert.deepEqual(kinds("remove-volume"), ["vol-leftover", "vol-orphan"]);
       // The dry run changed nothing.
       assert.equal((await d("ps", "-a", "--format", "{{.Names}}")).split("\n").length, 4);
 
@@ -137,6 +147,10 @@ Deno.test({
       assert.equal(await d("images", "-q", "fleet/unused:1"), "");
       assert.ok(await d("images", "-q", img), "the essential container's image is still there");
       assert.ok(!(await Deno.stat(join(state, "jobs")).then(() => true, () => false)));
+      assert.deepEqual(
+        (await d("volume", "ls", "-q")).split("\n").sort(),
+        ["vol-essential", "vol-keep"],
+      );
       // Nothing left to do.
       const again = await agent([
         "cleanup",

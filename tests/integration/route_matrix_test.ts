@@ -344,6 +344,22 @@ const ROWS: Row[] = [
     access: "admin",
     path: "/api/v1/network/scans/x-1/cancel",
   },
+  {
+    route: "POST /api/v1/nodes/:id/actions/cleanup",
+    access: "admin",
+    path: "/api/v1/nodes/n1/actions/cleanup",
+    body: { dry_run: true },
+  },
+  {
+    route: "POST /api/v1/nodes/:id/actions/recover",
+    access: "admin",
+    path: "/api/v1/nodes/n1/actions/recover",
+  },
+  {
+    route: "POST /api/v1/nodes/:id/actions/restart",
+    access: "admin",
+    path: "/api/v1/nodes/n1/actions/restart",
+  },
 
   // The MCP endpoint: admin and viewer tokens (the token's kind then decides which tools work).
   {

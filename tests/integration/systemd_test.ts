@@ -4,12 +4,21 @@
  * the agent (a stand-in executable that runs the agent from source: compiled binaries cannot be
  * built here), the service is active and the node online; `systemctl kill -s KILL` is followed
  * by a restart with no seq gap; a reboot runs fleet-recovery.service, whose steps reach the hub.
+ *
+ * On the same boot, exec and terminal act on the real system, not a sandbox: each writes
+ * `/etc/fleet-probe` and `/usr/local/bin/probe` and reads a file the test put in the node's
+ * `/tmp`; the agent's own restart (the node action, which exits for systemd to restart it) ends
+ * an open terminal and a running exec cleanly, with no process of theirs left behind. A process
+ * job with a memory limit runs there and says why its limits were not enforced (the container's
+ * cgroup v1 memory controller is read-only).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ROOT, startHub } from "../helpers/hub.ts";
 import { waitFor } from "../helpers/process.ts";
 import { findExecutable } from "../../agent/collect/sampler.ts";
+import { TerminalClient } from "../helpers/control.ts";
+import { ApiClient } from "../../shared/api_client.ts";
 import { openDatabase } from "../../hub/core/db.ts";
 import { storedSeqs } from "../../hub/fleet/store.ts";
 
@@ -73,6 +82,109 @@ async function halt(b: Booted): Promise<void> {
 
 function inside(b: Booted, command: string) {
   return run("nsenter", ["-t", String(b.leader), "-a", "sh", "-c", command], 120_000);
+}
+
+/**
+ * Exec and terminal act on the node itself (the unit has no sandbox), and the agent's restart
+ * ends them cleanly.
+ */
+async function realSystem(hub: string, adminToken: string, box: Booted): Promise<void> {
+  const admin = new ApiClient({ hub, token: adminToken, timeoutMs: 60_000 });
+  await waitFor(async () => (await admin.node("nspawn-1")).control, "control channel", 60_000);
+  const marker = `seen-${crypto.randomUUID().slice(0, 8)}`;
+  assert.ok((await inside(box, `echo ${marker} > /tmp/fleet-test-seen`)).ok);
+  const write = (who: string) =>
+    `echo ${who} > /etc/fleet-probe && printf '#!/bin/sh\necho ${who}\n' > /usr/local/bin/probe ` +
+    `&& chmod +x /usr/local/bin/probe && cat /tmp/fleet-test-seen`;
+
+  // Exec.
+  const run = await admin.exec({ nodes: ["nspawn-1"], command: write("exec"), timeout_s: 30 });
+  const done = await waitFor(
+    async () => {
+      const r = await admin.execRun(run.id);
+      return r.state !== "running" ? r : undefined;
+    },
+    "the exec",
+    60_000,
+  );
+  const result = done.results![0];
+  const output = result.output.map((o) => o.data).join("");
+  assert.equal(result.exit_code, 0, output + (result.error ?? ""));
+  assert.match(output, new RegExp(marker), "exec sees the node's /tmp");
+  assert.equal((await inside(box, "cat /etc/fleet-probe")).out, "exec");
+  assert.equal((await inside(box, "/usr/local/bin/probe")).out, "exec");
+
+  // Terminal.
+  const term = TerminalClient.open(hub, "nspawn-1", { bearer: adminToken });
+  try {
+    await term.ready(60_000);
+    term.type(`${write("term")}; echo "TERM-DONE-$?"\n`);
+    await term.waitOutput(/TERM-DONE-0/, 30_000);
+    assert.match(term.output, new RegExp(`${marker}[\\s\\S]*TERM-DONE-0`), term.output);
+    assert.equal((await inside(box, "cat /etc/fleet-probe")).out, "term");
+    assert.equal((await inside(box, "/usr/local/bin/probe")).out, "term");
+
+    // The agent's own restart (the node action): the terminal and a running exec end cleanly.
+    term.type("sleep 3001\n");
+    const long = await admin.exec({ nodes: ["nspawn-1"], command: "sleep 3002", timeout_s: 600 });
+    await waitFor(
+      async () => (await inside(box, "pgrep -x sleep | wc -l")).out === "2",
+      "both sleeps running",
+      30_000,
+    );
+    const restarts = (await inside(box, "systemctl show -p NRestarts --value fleet-agent")).out;
+    assert.deepEqual(await admin.nodeRestart("nspawn-1"), { node_id: "nspawn-1", how: "systemd" });
+    const exit = await term.next<{ type: string; reason?: string }>(
+      (f) => f.type === "exit" || f.type === "error",
+      60_000,
+    );
+    assert.equal(exit.type, "exit", JSON.stringify(exit));
+    const ended = await waitFor(
+      async () => {
+        const r = await admin.execRun(long.id);
+        return r.state !== "running" ? r : undefined;
+      },
+      "the long exec ends",
+      60_000,
+    );
+    assert.equal(ended.results![0].state, "interrupted");
+    await waitFor(
+      async () => (await inside(box, "pgrep -x sleep | wc -l")).out === "0",
+      "no sleep left behind",
+      30_000,
+    );
+    await waitFor(
+      async () =>
+        (await inside(box, "systemctl show -p NRestarts --value fleet-agent")).out !== restarts,
+      "systemd restarted the agent",
+      60_000,
+    );
+    await waitFor(async () => (await admin.node("nspawn-1")).control, "control back", 60_000);
+  } finally {
+    await term.close();
+  }
+
+  // A process job with a memory limit: here systemd cannot enforce it, and the result says why.
+  const { id } = await admin.submitJob({
+    executor: "process",
+    command: "echo limited",
+    node: "nspawn-1",
+    memory: "64M",
+    cpus: 0.5,
+  });
+  const job = await waitFor(
+    async () => {
+      const j = await admin.job(id);
+      return j.state === "done" || j.state === "failed" ? j : undefined;
+    },
+    "the limited process job",
+    60_000,
+  );
+  assert.equal(job.state, "done", job.error ?? "");
+  const limits = (job.result as { limits?: string }).limits ?? "";
+  // A cgroup v1 host leaves the container's memory controller read-only; on v2 they apply.
+  console.error(`limited process job in nspawn: ${limits || "limits enforced"}`);
+  if (limits) assert.match(limits, /^limits not enforced: the cgroup \w+ controller/);
 }
 
 Deno.test({
@@ -143,6 +255,8 @@ Deno.test({
         "nspawn-1 online",
         60_000,
       );
+
+      await realSystem(hub.url, hub.adminToken, box);
 
       // SIGKILL: systemd restarts the agent and samples go on.
       const before = (await hub.admin.node("nspawn-1")).last_seq;

@@ -313,12 +313,12 @@ Deno.test({
         assert.equal(await containersOf(j.id), "");
       });
 
-      await t.step("a non-zero exit; a GPU job without an nvidia runtime says so", async () => {
+      await t.step("a non-zero exit; a GPU job without runtime or driver says so", async () => {
         const j = job({ image, command: ["sh", "-c", "echo failing; exit 7"], gpu: true });
         const r = await executor.run(j, execOptions());
         assert.equal(r.exit_code, 7);
         assert.equal(r.error, undefined);
-        assert.match(r.output, /no nvidia runtime; running without GPU/);
+        assert.match(r.output, /no nvidia runtime and no GPU device driver; running without GPU/);
         assert.match(r.output, /failing\n/);
         assert.equal(await containersOf(j.id), "");
       });

@@ -107,6 +107,7 @@ const APPLY: FleetEventHandlers = {
   // Link readings go to web/state/network.ts, which subscribes with onEvent.
   "link.quality": ignore,
   "network.scan": ignore,
+  "node.action": ignore,
 };
 
 function dispatch<T extends FleetEventType>(type: T, event: FleetEventOf<T>): void {

@@ -12,6 +12,7 @@ import { api } from "../../state/api.ts";
 import { runCommandOn } from "../../state/exec.ts";
 import { openTerminal } from "../terminal/terminal_state.ts";
 import { terminalBlocked } from "../terminal/open_button.tsx";
+import { openCleanupDialog, restartAgent, runRecovery } from "../node_panel/node_actions.tsx";
 
 /** One menu entry. */
 interface Item {
@@ -109,6 +110,30 @@ export function ContextMenu(
       disabled: terminalBlocked(n),
       run: () => openTerminal(id),
     });
+  }
+  if (isAdmin.value) {
+    // Through the agent's control channel, like the terminal.
+    const blocked = terminalBlocked(n);
+    items.push(
+      {
+        label: "Cleanup…",
+        testid: "menu-cleanup",
+        disabled: blocked,
+        run: () => openCleanupDialog(id, n.name),
+      },
+      {
+        label: "Run recovery now",
+        testid: "menu-recover",
+        disabled: blocked,
+        run: () => void runRecovery(id, n.name),
+      },
+      {
+        label: "Restart agent…",
+        testid: "menu-restart-agent",
+        disabled: blocked,
+        run: () => void restartAgent(id, n.name),
+      },
+    );
   }
   if (isAdmin.value) {
     items.push({

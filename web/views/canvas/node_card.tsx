@@ -47,6 +47,10 @@ export function NodeCard(
   const pos = positionOf(id);
   const jobCount = useComputed(() => nodeJobs.value[id]?.length ?? 0);
   const roamer = useComputed(() => roamers.value[id]);
+  // The roamer the autoscaler lent in this (offline) member's place, if any.
+  const coveredBy = useComputed(() =>
+    Object.values(roamers.value).find((r) => r.assignment?.covering === id)?.node_id
+  );
   const age = useComputed(() => formatAge(node.value.last_seen, now.value));
   const match = useComputed(() => {
     const q = searchQuery.value.trim().toLowerCase();
@@ -132,6 +136,21 @@ export function NodeCard(
           ? <span class={`chip nc-roamer ${r.state.toLowerCase()}`}>{r.state}</span>
           : null}
       </div>
+      {r?.assignment?.covering || coveredBy.value
+        ? (
+          <div
+            class="nc-cover"
+            data-testid="cover-marker"
+            title={r?.assignment?.covering
+              ? `Lent by the autoscaler: ${r.assignment.covering} is offline while its cluster has work`
+              : `${n.name} is offline while its cluster has work: ${coveredBy.value} stands in`}
+          >
+            {r?.assignment?.covering
+              ? `covering for ${r.assignment.covering}`
+              : `covered by ${coveredBy.value}`}
+          </div>
+        )
+        : null}
       {lod.value === "compact"
         ? (
           // Far out, one thick bar of the busier of CPU and GPU: a wall of cards reads as a heat map;

@@ -13,7 +13,7 @@ import { api } from "../../state/api.ts";
 import { onEvent } from "../../state/stream.ts";
 import { isAdmin } from "../../state/session.ts";
 import { formatAge, now } from "../../state/clock.ts";
-import { formatTime } from "../../state/format.ts";
+import { formatBytes, formatTime } from "../../state/format.ts";
 import { selectedNode } from "../../state/ui.ts";
 import { Icon } from "../../ui/icon.tsx";
 import { JobStateChip, jobTone } from "../../ui/state_chip.tsx";
@@ -132,6 +132,15 @@ function Body({ j }: { j: JobInfo }) {
         </Fact>
         <Fact label="Timeout">
           <span class="num">{formatDuration(j.timeout_s * 1000)}</span>
+        </Fact>
+        <Fact label="Limits">
+          <span class="num" data-testid="job-limits">
+            {[
+              j.memory_b ? `memory ${formatBytes(j.memory_b)}` : "",
+              j.cpus ? `${j.cpus} CPU${j.cpus === 1 ? "" : "s"}` : "",
+              j.gpu ? "GPU" : "",
+            ].filter(Boolean).join(" · ") || <span class="mute">none</span>}
+          </span>
         </Fact>
         <Fact label="Created">
           <span class="num">{formatTime(j.created_at)}</span>{" "}

@@ -1,7 +1,8 @@
 /**
  * The submit dialog of the Jobs view: a job from a fleet.yml template, or (advanced) an explicit
  * executor — a process with a shell command string, or a docker image with an optional command.
- * Optional cluster, priority, attempts and a JSON payload. Posts `POST /api/v1/jobs`; the hub's
+ * Optional cluster, priority, attempts, resource limits (memory, CPUs, GPU; a template's own are
+ * shown and used when left empty) and a JSON payload. Posts `POST /api/v1/jobs`; the hub's
  * validation errors stay in the dialog; on success the new job's detail opens.
  *
  * @module
@@ -11,6 +12,7 @@ import type { JobExecutor, JobSubmit } from "../../../shared/protocol/mod.ts";
 import { api } from "../../state/api.ts";
 import { clusters, templates } from "../../state/queue.ts";
 import { toast } from "../../state/ui.ts";
+import { formatBytes } from "../../state/format.ts";
 import { FormError, Modal } from "../../ui/modal.tsx";
 import { templateRuns } from "./job_format.ts";
 
@@ -30,6 +32,9 @@ export function SubmitDialog({ onClose, onSubmitted }: {
   const priority = useSignal("0");
   const attempts = useSignal("3");
   const payload = useSignal("");
+  const memory = useSignal("");
+  const cpus = useSignal("");
+  const gpu = useSignal<"" | "yes" | "no">("");
   const error = useSignal<string | null>(null);
   const busy = useSignal(false);
 
@@ -58,6 +63,13 @@ export function SubmitDialog({ onClose, onSubmitted }: {
     const a = Number(attempts.value);
     if (!Number.isInteger(a)) return "attempts: a whole number from 1 to 100";
     body.max_attempts = a;
+    if (memory.value.trim()) body.memory = memory.value.trim();
+    if (cpus.value.trim()) {
+      const c = Number(cpus.value);
+      if (!(c >= 0.01 && c <= 1024)) return "CPUs: a number from 0.01 to 1024 (e.g. 1.5)";
+      body.cpus = c;
+    }
+    if (gpu.value) body.gpu = gpu.value === "yes";
     if (payload.value.trim()) {
       try {
         body.payload = JSON.parse(payload.value);
@@ -230,6 +242,53 @@ export function SubmitDialog({ onClose, onSubmitted }: {
             value={attempts.value}
             onInput={(e) => (attempts.value = value(e))}
           />
+        </label>
+      </div>
+      <div class="form-grid three" data-testid="submit-limits">
+        <label>
+          Memory limit
+          <input
+            name="memory"
+            placeholder={tpl?.memory_b && kind.value === "template"
+              ? `template: ${formatBytes(tpl.memory_b)}`
+              : "none, e.g. 512M"}
+            value={memory.value}
+            onInput={(e) => (memory.value = value(e))}
+            data-testid="submit-memory"
+          />
+        </label>
+        <label>
+          CPUs
+          <input
+            name="cpus"
+            type="number"
+            min="0.01"
+            max="1024"
+            step="0.01"
+            placeholder={tpl?.cpus && kind.value === "template"
+              ? `template: ${tpl.cpus}`
+              : "none, e.g. 1.5"}
+            value={cpus.value}
+            onInput={(e) => (cpus.value = value(e))}
+            data-testid="submit-cpus"
+          />
+        </label>
+        <label>
+          GPU
+          <select
+            name="gpu"
+            value={gpu.value}
+            onChange={(e) => (gpu.value = value(e) as "" | "yes" | "no")}
+            title={kind.value === "template" ? "the template's setting unless changed" : undefined}
+            data-testid="submit-gpu"
+          >
+            <option value="">
+              {kind.value === "template" && tpl?.gpu ? "yes" : "no"}
+            </option>
+            {kind.value === "template" && tpl?.gpu
+              ? <option value="no">no</option>
+              : <option value="yes">yes</option>}
+          </select>
         </label>
       </div>
       <label>

@@ -1,6 +1,7 @@
 /**
  * What an admin can do to the node from its panel: show its jobs, release or re-assign it when
- * it is a roamer, remove it from the fleet (after a confirm), open a terminal. Viewers see none
+ * it is a roamer, remove it from the fleet (after a confirm), open a terminal, and the node
+ * actions through its agent (restart, cleanup with its dry run, recovery now). Viewers see none
  * of this.
  *
  * @module
@@ -13,13 +14,15 @@ import { act, go, selectedNode } from "../../state/ui.ts";
 import { Icon } from "../../ui/icon.tsx";
 import { confirmDialog } from "../../ui/modal.tsx";
 import { Section } from "./section.tsx";
-import { OpenTerminalButton } from "../terminal/open_button.tsx";
+import { OpenTerminalButton, terminalBlocked } from "../terminal/open_button.tsx";
+import { NodeActionStatus, openCleanupDialog, restartAgent, runRecovery } from "./node_actions.tsx";
 
 /** The actions block; renders nothing for a viewer. */
 export function Actions({ node }: { node: NodeSummary }) {
   if (!isAdmin.value) return null;
   const roamer = roamers.value[node.id];
   const id = node.id;
+  const blocked = terminalBlocked(node);
 
   const showJobs = () => {
     jobFilter.value = { node: id };
@@ -84,6 +87,37 @@ export function Actions({ node }: { node: NodeSummary }) {
       <div class="panel-actions extra" data-testid="panel-actions-extra">
         <OpenTerminalButton node={node} />
       </div>
+      {/* Node actions through the agent's control channel. */}
+      <div class="panel-actions extra" data-testid="panel-node-actions">
+        <button
+          type="button"
+          disabled={blocked !== null}
+          title={blocked ?? "Show what a cleanup would free (dry run), then run it"}
+          onClick={() => openCleanupDialog(id, node.name)}
+          data-testid="action-cleanup"
+        >
+          <Icon name="trash" size={15} /> Cleanup…
+        </button>
+        <button
+          type="button"
+          disabled={blocked !== null}
+          title={blocked ?? "Run the boot recovery steps now"}
+          onClick={() => void runRecovery(id, node.name)}
+          data-testid="action-recover"
+        >
+          <Icon name="retry" size={15} /> Run recovery
+        </button>
+        <button
+          type="button"
+          disabled={blocked !== null}
+          title={blocked ?? "Restart the agent (it reconnects within seconds)"}
+          onClick={() => void restartAgent(id, node.name)}
+          data-testid="action-restart-agent"
+        >
+          <Icon name="refresh" size={15} /> Restart agent
+        </button>
+      </div>
+      <NodeActionStatus id={id} />
     </Section>
   );
 }
