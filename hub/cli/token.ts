@@ -74,7 +74,7 @@ export async function tokenCommand(args: string[]): Promise<number> {
       case "create": {
         const kind = TokenKind.safeParse(values.kind);
         if (!kind.success) {
-          throw new UsageError("--kind must be admin, viewer, node or enrollment");
+          throw new UsageError("--kind must be admin, viewer, node, enrollment or metrics");
         }
         let ttlMs: number | undefined;
         if (values.ttl !== undefined) {

@@ -19,6 +19,8 @@ import { swarmRoutes } from "../swarm/routes.ts";
 import { mcpRoutes } from "../mcp/routes.ts";
 import { healthRoutes, statsRoutes } from "./routes.ts";
 import { webRoutes } from "../web.ts";
+import { alertRoutes } from "../alerts/routes.ts";
+import { metricsRoutes } from "../metrics/routes.ts";
 import { getLogger } from "../../shared/log.ts";
 
 const logger = getLogger("http");
@@ -80,6 +82,8 @@ export function buildApp(s: HubServices): Hono {
   app.route("/api/v1", swarmRoutes(s));
   app.route("/api/v1", statsRoutes(s));
   app.route("/api/v1", controlRoutes(s));
+  app.route("/api/v1", alertRoutes(s));
+  app.route("/", metricsRoutes(s));
   // Its tools call this very app in-process, with the caller's own token.
   app.route("/", mcpRoutes(s, (req) => app.fetch(req)));
 

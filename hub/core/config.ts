@@ -11,6 +11,7 @@ import { ConfigError, parseYamlConfig, readConfigFile } from "../../shared/yaml_
 import { DurationSchema, SizeSchema } from "../../shared/duration.ts";
 import { resolveSettings, type SettingSpec } from "../../shared/settings.ts";
 import { JobCommand, JobExecutor, Mount, NodeId } from "../../shared/protocol/mod.ts";
+import { AlertsSection, NO_ALERTS } from "../alerts/rules.ts";
 
 const duration = DurationSchema;
 const size = SizeSchema;
@@ -136,6 +137,8 @@ export const HubFile = z.strictObject({
     autoscale_cooldown: duration.optional(),
     roamer_idle_grace: duration.optional(),
   }).optional(),
+  /** Alert rules and webhooks (see docs/alerts.md). */
+  alerts: AlertsSection.optional(),
 });
 export type HubFile = z.infer<typeof HubFile>;
 
@@ -192,10 +195,14 @@ export interface HubConfig {
     manualRoamers?: string[];
     templates: Record<string, Template>;
   };
+  /** Alert rules and webhooks of fleet.yml (applied again on reload). */
+  alerts: AlertsSection;
 }
 
 /** Every scalar setting of `serve`: flag, env twin, YAML key, default. */
-export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "inventory">>[] = [
+export const HUB_SETTINGS: readonly SettingSpec<
+  Exclude<keyof HubConfig, "inventory" | "alerts">
+>[] = [
   {
     key: "port",
     flag: "port",
@@ -582,5 +589,6 @@ export async function loadHubConfig(
     manualRoamers: file.roamers?.manual_only ?? [],
     templates: file.templates ?? {},
   };
+  resolved.alerts = file.alerts ?? NO_ALERTS;
   return resolved;
 }

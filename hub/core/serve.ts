@@ -31,6 +31,8 @@ import { ExecRuns } from "../control/exec_runs.ts";
 import { TerminalRelay } from "../control/terminal_relay.ts";
 import { LiveConnections } from "./connections.ts";
 import { buildApp } from "./app.ts";
+import { AlertService } from "../alerts/service.ts";
+import { HubMetrics } from "../metrics/hub_metrics.ts";
 import { startPruner } from "../fleet/retention.ts";
 import { demoInventory, startDemo } from "../demo.ts";
 import type { HubServices } from "./services.ts";
@@ -165,6 +167,18 @@ export async function buildServices(
     },
     clusterIds: () => config.inventory.clusters.map((c) => c.id),
   });
+  const metrics = new HubMetrics();
+  db.onCommit = (ms, writes) => {
+    metrics.commitSeconds.observe(ms / 1000);
+    metrics.commitWrites += writes;
+  };
+  queue.onClaimTimed = (ms) => metrics.claimSeconds.observe(ms / 1000);
+  const alerts = new AlertService({ db, bus, config, fleet, roamers });
+  nodes.ingestObservers.add((o) => {
+    metrics.samplesIngested += o.stored;
+    metrics.batchesIngested++;
+    alerts.ingested(o);
+  });
   const services: HubServices = {
     config,
     db,
@@ -191,6 +205,8 @@ export async function buildServices(
     }),
     connections,
     startedAt: Date.now(),
+    alerts,
+    metrics,
     reload: async (by?: AuditActor) => {
       // Validate everything first: an invalid file is refused and the old config stays.
       let fresh: HubConfig;
@@ -230,7 +246,9 @@ export async function buildServices(
           });
         }
       });
+      config.alerts = fresh.alerts;
       fleet.inventoryChanged();
+      alerts.configChanged();
       await services.roamers.start();
       queue.nudge();
       logger.info("config reloaded", { file: config.configFile, ...summary });
@@ -264,6 +282,7 @@ export async function serve(
     },
   }, CONNECTION_SWEEP_MS);
   await services.roamers.start();
+  services.alerts.start();
   const app = buildApp(services);
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
@@ -306,6 +325,7 @@ export async function serve(
       services.fleet.stop();
       services.queue.stop();
       services.roamers.stop();
+      services.alerts.stop();
       // Control sockets are long-lived: end them (and what runs on them) before the server
       // waits for in-flight requests.
       await services.execs.shutdown();

@@ -21,6 +21,8 @@ import type { ExecRuns } from "../control/exec_runs.ts";
 import type { TerminalRelay } from "../control/terminal_relay.ts";
 import type { LiveConnections } from "./connections.ts";
 import type { AuditActor } from "./store.ts";
+import type { AlertService } from "../alerts/service.ts";
+import type { HubMetrics } from "../metrics/hub_metrics.ts";
 
 /** The hub's running parts. */
 export interface HubServices {
@@ -49,6 +51,10 @@ export interface HubServices {
   /** Long-lived connections by the token and session that opened them. */
   connections: LiveConnections;
   startedAt: number;
+  /** Alert rules, history, acknowledgements, silences and webhooks. */
+  alerts: AlertService;
+  /** The hub's own counters and latencies for /metrics. */
+  metrics: HubMetrics;
   /**
    * Re-reads fleet.yml and applies its inventory and templates (state is kept); with `by`, the
    * reload is audited (`config.reload`), ok or refused.

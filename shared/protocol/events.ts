@@ -22,6 +22,12 @@ import {
   StreamResetEvent,
 } from "./nodes.ts";
 import { RoamerEvent } from "./roamers.ts";
+import {
+  AlertDeliveryEvent,
+  AlertFiringEvent,
+  AlertResolvedEvent,
+  AlertUpdatedEvent,
+} from "./alerts.ts";
 
 /** Every event of the fleet stream. */
 export const FleetEvent = z.discriminatedUnion("type", [
@@ -39,5 +45,9 @@ export const FleetEvent = z.discriminatedUnion("type", [
   StreamResetEvent,
   JobEvent,
   RoamerEvent,
+  AlertFiringEvent,
+  AlertResolvedEvent,
+  AlertUpdatedEvent,
+  AlertDeliveryEvent,
 ]);
 export type FleetEvent = z.infer<typeof FleetEvent>;

@@ -1,0 +1,284 @@
+/**
+ * Webhook deliveries: every alert event for a webhook is a stored delivery (so a restart resumes
+ * it), POSTed as JSON — plain, Slack- or Discord-shaped — signed with
+ * `X-Fleet-Signature: sha256=<HMAC-SHA256 of the body, hex>`, retried with jittered exponential
+ * backoff (`shared/backoff.ts`) up to the webhook's attempts, and each outcome is stored and
+ * announced (`alert.delivery`) so a failing receiver is visible in the UI and API.
+ *
+ * @module
+ */
+import { createHmac } from "node:crypto";
+import type { Database } from "../core/db.ts";
+import type { EventBus } from "../core/bus.ts";
+import type { AlertInfo, DeliveryInfo } from "../../shared/protocol/mod.ts";
+import { backoffDelay } from "../../shared/backoff.ts";
+import { VERSION } from "../../shared/version.ts";
+import { getLogger } from "../../shared/log.ts";
+import type { Webhook } from "./rules.ts";
+import { getDelivery, insertDelivery, openDeliveries, updateDelivery } from "./store.ts";
+
+const logger = getLogger("alerts");
+
+/** Deliveries in flight at once; the rest wait their turn (a thousand nodes going dark at once). */
+const MAX_IN_FLIGHT = 16;
+/** Longest pause between two attempts. */
+const BACKOFF_CAP_MS = 600_000;
+
+/** What a delivery carries (stored as JSON, rendered per format at each attempt). */
+export interface DeliveryPayload {
+  event: "alert.firing" | "alert.resolved" | "alert.test";
+  alert: AlertInfo;
+}
+
+/** A webhook with its key resolved (from fleet.yml or the environment). */
+interface ResolvedHook {
+  hook: Webhook;
+  secret: string | undefined;
+  /** Why it cannot send (a secret_env that is not set). */
+  broken: string | undefined;
+}
+
+/** The HMAC-SHA256 signature header value of `body`. */
+export function signBody(secret: string, body: string): string {
+  return "sha256=" + createHmac("sha256", secret).update(body).digest("hex");
+}
+
+/** Scheme, host and port of a URL: what may be shown (a path can hold a token). */
+export function webhookTarget(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "(invalid URL)";
+  }
+}
+
+const COLORS = { critical: 0xe5484d, warning: 0xf5a524, info: 0x3b82f6, resolved: 0x30a46c };
+
+function headline(p: DeliveryPayload): string {
+  const what = p.event === "alert.test"
+    ? "TEST"
+    : p.event === "alert.firing"
+    ? "FIRING"
+    : "RESOLVED";
+  return `[${what}] ${p.alert.severity} · ${p.alert.rule}: ${p.alert.message}`;
+}
+
+/** The request body for a webhook's format. */
+export function renderBody(format: Webhook["format"], p: DeliveryPayload, now: number): string {
+  const a = p.alert;
+  if (format === "slack") {
+    return JSON.stringify({
+      text: headline(p),
+      blocks: [
+        { type: "section", text: { type: "mrkdwn", text: `*${headline(p)}*` } },
+        {
+          type: "context",
+          elements: [{
+            type: "mrkdwn",
+            text: `rule \`${a.rule}\`${a.node_id ? ` · node \`${a.node_id}\`` : ""} · fleet-hub`,
+          }],
+        },
+      ],
+    });
+  }
+  if (format === "discord") {
+    const resolved = p.event === "alert.resolved";
+    return JSON.stringify({
+      content: headline(p).slice(0, 2000),
+      // A message naming @everyone must not ping a whole server.
+      allowed_mentions: { parse: [] },
+      embeds: [{
+        title: `${resolved ? "Resolved" : p.event === "alert.test" ? "Test" : "Firing"}: ${a.rule}`
+          .slice(0, 256),
+        description: a.message.slice(0, 4096),
+        color: resolved ? COLORS.resolved : COLORS[a.severity],
+        timestamp: new Date(resolved && a.resolved_at ? a.resolved_at : a.fired_at).toISOString(),
+        fields: [
+          { name: "severity", value: a.severity, inline: true },
+          ...(a.node_id ? [{ name: "node", value: a.node_id, inline: true }] : []),
+        ],
+      }],
+    });
+  }
+  return JSON.stringify({ event: p.event, alert: a, hub: { version: VERSION }, sent_at: now });
+}
+
+/** Sends deliveries, retries them and records every outcome. */
+export class WebhookSender {
+  #db: Database;
+  #bus: EventBus;
+  #hooks = new Map<string, ResolvedHook>();
+  #timers = new Map<number, ReturnType<typeof setTimeout>>();
+  #waiting: number[] = [];
+  #inFlight = 0;
+  #abort = new AbortController();
+  #started = false;
+  #env: (name: string) => string | undefined;
+
+  constructor(db: Database, bus: EventBus, env: (name: string) => string | undefined) {
+    this.#db = db;
+    this.#bus = bus;
+    this.#env = env;
+  }
+
+  /** Applies the webhooks of fleet.yml (start and reload). */
+  setWebhooks(list: Webhook[]): void {
+    this.#hooks = new Map(list.map((hook) => {
+      const secret = hook.secret ?? (hook.secret_env ? this.#env(hook.secret_env) : undefined);
+      const broken = hook.secret_env && !secret
+        ? `its key variable ${hook.secret_env} is not set in the hub's environment`
+        : undefined;
+      if (broken) logger.warn("webhook cannot sign", { webhook: hook.name, problem: broken });
+      return [hook.name, { hook, secret, broken }];
+    }));
+  }
+
+  /** The webhooks in force. */
+  get webhooks(): Webhook[] {
+    return [...this.#hooks.values()].map((h) => h.hook);
+  }
+
+  /** Whether a webhook signs its bodies. */
+  signed(name: string): boolean {
+    return !!this.#hooks.get(name)?.secret;
+  }
+
+  /** Resumes the deliveries a previous run left open. */
+  start(): void {
+    this.#started = true;
+    for (const d of openDeliveries(this.#db)) this.#schedule(Number(d.info.id), d.next_at ?? 0);
+  }
+
+  /** Stops sending (open deliveries stay stored for the next start). */
+  stop(): void {
+    this.#started = false;
+    this.#abort.abort();
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+    this.#waiting = [];
+  }
+
+  /** Stores a delivery of `payload` to `webhook` and sends it; resolves once it is stored. */
+  async enqueue(
+    webhook: string,
+    payload: DeliveryPayload,
+    alertId: number | null,
+  ): Promise<DeliveryInfo> {
+    const now = Date.now();
+    const d = await this.#db.write((tx) =>
+      insertDelivery(
+        tx,
+        { webhook, alert_id: alertId, event: payload.event, payload: JSON.stringify(payload) },
+        now,
+      )
+    );
+    this.#bus.publish({ type: "alert.delivery", delivery: d.info });
+    if (this.#started) this.#schedule(Number(d.info.id), now);
+    return d.info;
+  }
+
+  #schedule(id: number, at: number): void {
+    clearTimeout(this.#timers.get(id));
+    const t = setTimeout(() => {
+      this.#timers.delete(id);
+      this.#run(id);
+    }, Math.max(0, at - Date.now()));
+    this.#timers.set(id, t);
+  }
+
+  #run(id: number): void {
+    if (!this.#started) return;
+    if (this.#inFlight >= MAX_IN_FLIGHT) {
+      this.#waiting.push(id);
+      return;
+    }
+    this.#inFlight++;
+    this.#attempt(id).catch((error) => logger.error("delivery failed", { id, error })).finally(
+      () => {
+        this.#inFlight--;
+        const next = this.#waiting.shift();
+        if (next !== undefined) this.#run(next);
+      },
+    );
+  }
+
+  async #attempt(id: number): Promise<void> {
+    const d = getDelivery(this.#db, id);
+    if (!d || (d.info.state !== "pending" && d.info.state !== "retrying")) return;
+    const resolved = this.#hooks.get(d.info.webhook);
+    const attempts = d.info.attempts + 1;
+    let status: number | null = null;
+    let error: string | null = null;
+    const maxAttempts = resolved?.hook.attempts ?? 1;
+    if (!resolved) {
+      error = "the webhook is no longer in fleet.yml";
+    } else if (resolved.broken) {
+      error = resolved.broken;
+    } else {
+      const { hook, secret } = resolved;
+      const body = renderBody(hook.format, JSON.parse(d.payload) as DeliveryPayload, Date.now());
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        "user-agent": `fleet-hub/${VERSION}`,
+        "x-fleet-event": d.info.event,
+        "x-fleet-delivery": d.info.id,
+      };
+      if (secret) headers["x-fleet-signature"] = signBody(secret, body);
+      try {
+        const res = await fetch(hook.url, {
+          method: "POST",
+          headers,
+          body,
+          // A redirect would carry a signed alert somewhere the operator did not name.
+          redirect: "manual",
+          signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(hook.timeout)]),
+        });
+        status = res.status;
+        const text = await res.text().catch(() => "");
+        if (!res.ok) {
+          error = `HTTP ${res.status}${text ? `: ${text.replace(/\s+/g, " ").slice(0, 200)}` : ""}`;
+        }
+      } catch (e) {
+        if (this.#abort.signal.aborted) return;
+        // Error texts of fetch quote the URL, whose path may be a secret (Slack, Discord).
+        const target = webhookTarget(hook.url);
+        error = String((e as Error)?.message ?? e).split(hook.url).join(target).slice(0, 300);
+        if ((e as Error)?.name === "TimeoutError") error = `no answer within ${hook.timeout} ms`;
+      }
+    }
+    const now = Date.now();
+    const ok = error === null;
+    const final = ok || attempts >= maxAttempts;
+    const next = final ? null : now + Math.round(backoffDelay(attempts - 1, {
+      baseMs: resolved!.hook.backoff,
+      capMs: BACKOFF_CAP_MS,
+      jitter: "equal",
+    }));
+    const updated = await this.#db.write((tx) =>
+      updateDelivery(tx, id, {
+        state: ok ? "delivered" : final ? "failed" : "retrying",
+        attempts,
+        next_at: next,
+        last_status: status,
+        last_error: error,
+      }, now)
+    );
+    if (!updated) return;
+    this.#bus.publish({ type: "alert.delivery", delivery: updated.info });
+    if (!ok) {
+      const fields = {
+        webhook: d.info.webhook,
+        target: resolved ? webhookTarget(resolved.hook.url) : null,
+        delivery: d.info.id,
+        attempt: attempts,
+        error,
+      };
+      if (final) logger.warn("webhook delivery failed for good", fields);
+      else {logger.info("webhook delivery failed; retrying", {
+          ...fields,
+          retry_in_ms: next! - now,
+        });}
+    }
+    if (next !== null && this.#started) this.#schedule(id, next);
+  }
+}

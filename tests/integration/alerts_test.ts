@@ -1,0 +1,341 @@
+/**
+ * Alerts end to end with real agent processes on fixture roots: a node going offline, a GPU
+ * sensor running hot (while Xavier's PMIC placeholder at a constant 100 °C never fires), and a
+ * filesystem filling up — each fires after its rule's time, holds while the reading sits inside
+ * the hysteresis band, and resolves below it. A webhook receiver on loopback gets JSON signed
+ * with HMAC-SHA256 (checked here) and Slack- and Discord-shaped bodies; a receiver that always
+ * fails is retried and its failure is stored and shown; a silence stops notifications while the
+ * alert keeps its history. The filesystem is a real tmpfs (root), whose fill the test sets.
+ */
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { join } from "node:path";
+import { ROOT, startHub } from "../helpers/hub.ts";
+import { startAgent } from "../helpers/agent.ts";
+import { waitFor } from "../helpers/process.ts";
+import { SseClient } from "../helpers/sse.ts";
+
+const SECRET = "test-signing-key-0123456789";
+
+interface Received {
+  path: string;
+  headers: Headers;
+  body: string;
+}
+
+/** A webhook receiver on loopback: `/fail` always answers 500, the rest 204. */
+function startReceiver() {
+  const got: Received[] = [];
+  let failed = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    const body = await req.text();
+    if (path === "/fail") {
+      failed++;
+      return new Response("receiver is down", { status: 500 });
+    }
+    got.push({ path, headers: req.headers, body });
+    return new Response(null, { status: 204 });
+  });
+  return { got, failedCount: () => failed, url: `http://127.0.0.1:${server.addr.port}`, server };
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyTree(join(from, e.name), join(to, e.name));
+    else await Deno.copyFile(join(from, e.name), join(to, e.name));
+  }
+}
+
+/** Can this process mount a tmpfs (root, not in a restricted container)? */
+async function mountTmpfs(dir: string, size: string): Promise<boolean> {
+  const out = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => ({ success: false }));
+  return out.success;
+}
+
+Deno.test("alerts: offline, temperature and disk rules fire and resolve with hysteresis; signed webhooks, retries, silences", async (t) => {
+  const tmp = await Deno.makeTempDir({ prefix: "fleet-alerts-" });
+  const root = join(tmp, "root");
+  await copyTree(join(ROOT, "tests/fixtures/roots/x86/t0"), root);
+  const thermal = join(root, "sys/class/thermal");
+  const zone = async (n: number, type: string, milli: number) => {
+    await Deno.mkdir(join(thermal, `thermal_zone${n}`), { recursive: true });
+    await Deno.writeTextFile(join(thermal, `thermal_zone${n}`, "type"), type + "\n");
+    await Deno.writeTextFile(join(thermal, `thermal_zone${n}`, "temp"), `${milli}\n`);
+  };
+  await zone(0, "GPU-therm", 40_000);
+  // Xavier's PMIC: a constant 100 °C that is no temperature at all.
+  await zone(1, "PMIC-Die", 100_000);
+  const data = join(root, "data");
+  await Deno.mkdir(data);
+  await Deno.writeTextFile(join(root, "proc/mounts"), "/dev/fleetdata /data ext4 rw 0 0\n");
+  const mounted = await mountTmpfs(data, "4m");
+  if (!mounted) {
+    const msg = "alerts_test needs root to mount a tmpfs for the disk rule";
+    if (Deno.env.get("CI") === "true") throw new Error(msg);
+    console.warn(`SKIPPING the disk steps: ${msg}`);
+  }
+  const fill = async (pct: number) => {
+    const file = join(data, "fill");
+    await Deno.writeFile(file, new Uint8Array(Math.round(4 * 1024 * 1024 * pct / 100)));
+  };
+
+  const rx = startReceiver();
+  const fleetYml = join(tmp, "fleet.yml");
+  await Deno.writeTextFile(
+    fleetYml,
+    `alerts:
+  rules:
+    - name: node-down
+      kind: offline
+      for: 1s
+      severity: critical
+    - name: hot
+      kind: temperature
+      sensors: [GPU, PMIC]
+      above: 85
+      margin: 3
+      for: 1s
+    - name: disk-full
+      kind: disk
+      above: 90
+      margin: 5
+      mounts: [/data]
+  webhooks:
+    - name: signed
+      url: ${rx.url}/hook
+      secret: ${SECRET}
+    - name: slack
+      url: ${rx.url}/slack
+      format: slack
+      rules: [hot]
+    - name: discord
+      url: ${rx.url}/discord
+      format: discord
+      rules: [hot]
+    - name: down
+      url: ${rx.url}/fail
+      rules: [disk-full]
+      attempts: 3
+      backoff: 50ms
+`,
+  );
+  const hub = await startHub({
+    args: [
+      "--config",
+      fleetYml,
+      "--degraded-after",
+      "1s",
+      "--offline-after",
+      "2s",
+      "--status-check",
+      "100ms",
+    ],
+  });
+  const sse = await SseClient.connect(hub.url, hub.adminToken);
+  const api = hub.admin;
+  const token = (await api.createToken({ kind: "node", node_id: "agx-01" })).token;
+  let agent = startAgent({ hub: hub.url, token, stateDir: join(tmp, "state"), root });
+  const firing = async (rule: string, subject: string | null = null) =>
+    (await api.alerts({ rule, state: "firing" })).alerts.find((a) => a.subject === subject);
+  /** Waits until `n` more samples of agx-01 arrived on the stream. */
+  const samples = async (n: number) => {
+    const from = sse.events.length;
+    await waitFor(
+      () =>
+        sse.events.slice(from).filter((e) =>
+          e.event === "node.sample" && JSON.parse(e.data).node_id === "agx-01"
+        ).length >= n,
+      `${n} samples`,
+    );
+  };
+  const signedFor = (alertId: string, event: string) =>
+    rx.got.find((r) => {
+      if (r.path !== "/hook") return false;
+      const b = JSON.parse(r.body);
+      return b.alert?.id === alertId && b.event === event;
+    });
+  try {
+    await sse.next((e) => e.event === "node.sample");
+
+    await t.step("a hot GPU fires after its time; the PMIC placeholder never does", async () => {
+      await zone(0, "GPU-therm", 91_500);
+      const alert = await waitFor(() => firing("hot", "GPU"), "the hot GPU alert");
+      assert.equal(alert.node_id, "agx-01");
+      assert.equal(alert.severity, "warning");
+      assert.equal(alert.value, 91.5);
+      assert.match(alert.message, /GPU at 91\.5 °C/);
+      // On the stream too.
+      await sse.next((e) => e.event === "alert.firing" && JSON.parse(e.data).alert.id === alert.id);
+      // Inside the band (above 85 − 3): still firing after several samples.
+      await zone(0, "GPU-therm", 83_500);
+      await samples(4);
+      assert.equal((await api.alert(alert.id)).state, "firing");
+      await zone(0, "GPU-therm", 80_000);
+      const resolved = await waitFor(async () => {
+        const a = await api.alert(alert.id);
+        return a.state === "resolved" ? a : undefined;
+      }, "the GPU alert to resolve");
+      assert.ok(resolved.resolved_at! >= resolved.fired_at);
+      await sse.next((e) =>
+        e.event === "alert.resolved" && JSON.parse(e.data).alert.id === alert.id
+      );
+      const all = (await api.alerts({ rule: "hot" })).alerts;
+      assert.deepEqual(all.filter((a) => a.subject === "PMIC"), [], "PMIC at 100 °C never fires");
+    });
+
+    await t.step("the webhook gets signed JSON; Slack and Discord get their shapes", async () => {
+      const alert = (await api.alerts({ rule: "hot" })).alerts[0];
+      const firingHook = await waitFor(() => signedFor(alert.id, "alert.firing"), "signed firing");
+      const sig = firingHook.headers.get("x-fleet-signature");
+      const want = "sha256=" + createHmac("sha256", SECRET).update(firingHook.body).digest("hex");
+      assert.equal(sig, want, "X-Fleet-Signature is the HMAC-SHA256 of the body");
+      assert.equal(firingHook.headers.get("content-type"), "application/json");
+      assert.equal(firingHook.headers.get("x-fleet-event"), "alert.firing");
+      const body = JSON.parse(firingHook.body);
+      assert.equal(body.alert.rule, "hot");
+      assert.equal(body.alert.node_id, "agx-01");
+      await waitFor(() => signedFor(alert.id, "alert.resolved"), "signed resolved");
+      const slack = await waitFor(() => rx.got.find((r) => r.path === "/slack"), "slack body");
+      const sb = JSON.parse(slack.body);
+      assert.match(sb.text, /\[FIRING\] warning · hot: agx-01 GPU/);
+      assert.equal(sb.blocks[0].type, "section");
+      assert.equal(slack.headers.get("x-fleet-signature"), null, "an unsigned webhook");
+      const discord = await waitFor(() => rx.got.find((r) => r.path === "/discord"), "discord");
+      const db = JSON.parse(discord.body);
+      assert.match(db.content, /hot/);
+      assert.equal(db.embeds[0].title, "Firing: hot");
+      assert.deepEqual(db.allowed_mentions, { parse: [] });
+    });
+
+    await t.step("a failing receiver is retried, and its failure is stored and shown", async () => {
+      if (!mounted) return;
+      await fill(95);
+      const alert = await waitFor(() => firing("disk-full", "/data"), "the disk alert");
+      assert.ok(alert.value! > 90);
+      const failed = await waitFor(
+        async () =>
+          (await api.alertDeliveries({ webhook: "down" })).find((d) =>
+            d.alert_id === alert.id && d.state === "failed"
+          ),
+        "the delivery to fail for good",
+      );
+      assert.equal(failed.attempts, 3);
+      assert.equal(failed.last_status, 500);
+      assert.match(failed.last_error!, /HTTP 500: receiver is down/);
+      assert.equal(rx.failedCount() >= 3, true, "the receiver saw every attempt");
+      const down = (await api.alertConfig()).webhooks.find((w) => w.name === "down")!;
+      assert.equal(down.failed, 1);
+      assert.equal(down.last?.state, "failed");
+      assert.equal(down.target, rx.url, "the target shows no path");
+      const events = sse.data<{ delivery: { id: string; state: string } }>("alert.delivery")
+        .filter((e) => e.delivery.id === failed.id).map((e) => e.delivery.state);
+      assert.deepEqual(events, ["pending", "retrying", "retrying", "failed"]);
+    });
+
+    await t.step("the disk alert holds inside the band and resolves below it", async () => {
+      if (!mounted) return;
+      const alert = (await firing("disk-full", "/data"))!;
+      await fill(87);
+      await samples(4);
+      assert.equal((await api.alert(alert.id)).state, "firing");
+      await fill(40);
+      await waitFor(async () => (await api.alert(alert.id)).state === "resolved", "disk resolved");
+    });
+
+    await t.step("a silence stops notifications and keeps the history", async () => {
+      await zone(0, "GPU-therm", 92_000);
+      const alert = await waitFor(() => firing("hot", "GPU"), "the GPU alert again");
+      await waitFor(() => signedFor(alert.id, "alert.firing"), "its firing notification");
+      const silenced = await api.silenceAlert(alert.id, 3600);
+      assert.ok(silenced.silenced_until! > Date.now());
+      assert.equal(silenced.silenced_by, "admin");
+      await zone(0, "GPU-therm", 70_000);
+      await waitFor(async () => (await api.alert(alert.id)).state === "resolved", "resolved");
+      await zone(0, "GPU-therm", 95_000);
+      const again = await waitFor(async () => {
+        const a = await firing("hot", "GPU");
+        return a && a.id !== alert.id ? a : undefined;
+      }, "a new firing of the silenced rule and sensor");
+      assert.ok(again.silenced_until, "the new firing shows the silence");
+      // A test send is stored after anything the alerts above would have queued.
+      const test = await api.testWebhook("signed");
+      await waitFor(
+        () =>
+          rx.got.find((r) => r.path === "/hook" && r.headers.get("x-fleet-delivery") === test.id),
+        "the test send",
+      );
+      assert.equal(signedFor(alert.id, "alert.resolved"), undefined, "no resolved notification");
+      assert.equal(signedFor(again.id, "alert.firing"), undefined, "no firing notification");
+      const deliveries = await api.alertDeliveries({ limit: 1000 });
+      assert.equal(deliveries.filter((d) => d.alert_id === again.id).length, 0);
+      const history = (await api.alerts({ rule: "hot" })).alerts.map((a) => a.id);
+      assert.ok(history.includes(alert.id) && history.includes(again.id), "history kept");
+      const audit = (await api.audit({ action: "alert." })).entries.map((e) => e.action);
+      assert.ok(audit.includes("alert.silence") && audit.includes("alert.webhook_test"));
+      await zone(0, "GPU-therm", 40_000);
+      await waitFor(async () => (await api.alert(again.id)).state === "resolved", "resolved again");
+    });
+
+    await t.step("acknowledging is stored, shown and audited", async () => {
+      const alert = (await api.alerts({ rule: "hot" })).alerts[0];
+      const acked = await api.ackAlert(alert.id);
+      assert.equal(acked.acked_by, "admin");
+      assert.ok(acked.acked_at);
+      await sse.next((e) =>
+        e.event === "alert.updated" && JSON.parse(e.data).alert.acked_at !== null
+      );
+      const audit = (await api.audit({ action: "alert.ack" })).entries;
+      assert.equal(audit[0].target, alert.id);
+    });
+
+    await t.step(
+      "a node offline for the rule's time fires, and resolves when it is back",
+      async () => {
+        await agent.stop();
+        const alert = await waitFor(() => firing("node-down"), "the offline alert", 20_000);
+        assert.equal(alert.node_id, "agx-01");
+        assert.equal(alert.severity, "critical");
+        assert.equal((await api.node("agx-01")).status, "offline");
+        const hook = await waitFor(
+          () => signedFor(alert.id, "alert.firing"),
+          "offline notification",
+        );
+        assert.ok(hook.headers.get("x-fleet-signature"));
+        agent = startAgent({ hub: hub.url, token, stateDir: join(tmp, "state"), root });
+        await waitFor(async () => (await api.alert(alert.id)).state === "resolved", "back online");
+      },
+    );
+
+    await t.step("bad input changes nothing", async () => {
+      const id = (await api.alerts({ limit: 1 })).alerts[0].id;
+      const res = await fetch(`${hub.url}/api/v1/alerts/${id}/silence`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${hub.adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ for_s: 5 }),
+      });
+      assert.equal(res.status, 400);
+      assert.match((await res.json()).detail, /for_s/);
+      const missing = await fetch(`${hub.url}/api/v1/alerts/webhooks/nope/test`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${hub.adminToken}` },
+      });
+      assert.equal(missing.status, 404);
+      await missing.body?.cancel();
+    });
+  } finally {
+    await sse.close();
+    await agent.stop();
+    await hub.stop();
+    await rx.server.shutdown();
+    if (mounted) {
+      await new Deno.Command("umount", { args: [data], stdout: "null", stderr: "null" }).output();
+    }
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
