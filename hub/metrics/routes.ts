@@ -9,6 +9,7 @@ import { type Env, requireAuth } from "../core/auth.ts";
 import type { HubServices } from "../core/services.ts";
 import { CONTENT_TYPES } from "./exposition.ts";
 import { scrape } from "./service.ts";
+import { firingCount, liveJobCounts } from "./store.ts";
 
 /** The `/metrics` route. */
 export function metricsRoutes(s: HubServices): Hono<Env> {
@@ -18,7 +19,6 @@ export function metricsRoutes(s: HubServices): Hono<Env> {
       ? "openmetrics"
       : "prometheus";
     const body = scrape({
-      db: s.db,
       metrics: s.metrics,
       startedAt: s.startedAt,
       nodes: () => s.fleet.list(),
@@ -26,6 +26,8 @@ export function metricsRoutes(s: HubServices): Hono<Env> {
       sseDropped: () => s.sse.dropped,
       agentSessions: () => s.agents.size,
       terminals: () => s.terminals.size,
+      jobs: () => liveJobCounts(s.db),
+      alertsFiring: () => firingCount(s.db),
     }, format);
     return c.body(body, 200, {
       "content-type": CONTENT_TYPES[format],

@@ -11,12 +11,9 @@ import { VERSION } from "../../shared/version.ts";
 import { isPlaceholderTemp } from "../alerts/engine.ts";
 import { type ExpositionFormat, ExpositionWriter, labelSet } from "./exposition.ts";
 import type { HubMetrics } from "./hub_metrics.ts";
-import { firingCount, liveJobCounts } from "./store.ts";
-import type { Database } from "../core/db.ts";
 
 /** What a scrape reads from the running hub. */
 export interface ScrapeSources {
-  db: Database;
   metrics: HubMetrics;
   startedAt: number;
   nodes: () => NodeSummary[];
@@ -24,6 +21,9 @@ export interface ScrapeSources {
   sseDropped: () => number;
   agentSessions: () => number;
   terminals: () => number;
+  /** Jobs pending, claimed and running. */
+  jobs: () => Record<"pending" | "claimed" | "running", number>;
+  alertsFiring: () => number;
 }
 
 type Family = {
@@ -124,7 +124,7 @@ export function scrape(src: ScrapeSources, format: ExpositionFormat, now = Date.
     "seconds",
   );
   w.histogram("fleet_hub_job_claim_seconds", [], m.claimSeconds);
-  const jobs = liveJobCounts(src.db);
+  const jobs = src.jobs();
   w.family("fleet_hub_queue_depth", "gauge", "jobs waiting for a worker");
   w.sample("fleet_hub_queue_depth", "", jobs.pending);
   w.family("fleet_hub_jobs", "gauge", "jobs by live state");
@@ -140,7 +140,7 @@ export function scrape(src: ScrapeSources, format: ExpositionFormat, now = Date.
   w.family("fleet_hub_terminal_sessions", "gauge", "open web terminals");
   w.sample("fleet_hub_terminal_sessions", "", src.terminals());
   w.family("fleet_hub_alerts_firing", "gauge", "alerts firing now");
-  w.sample("fleet_hub_alerts_firing", "", firingCount(src.db));
+  w.sample("fleet_hub_alerts_firing", "", src.alertsFiring());
   const byStatus = new Map<string, number>(NODE_STATUSES.map((s) => [s, 0]));
   for (const n of nodes) byStatus.set(n.status, (byStatus.get(n.status) ?? 0) + 1);
   w.family("fleet_hub_nodes", "gauge", "nodes by status");
