@@ -21,6 +21,8 @@ import { NodePanel } from "./views/node_panel.tsx";
 import { ExecView } from "./views/exec_view.tsx";
 import { AuditView } from "./views/audit_view.tsx";
 import { TerminalDock } from "./views/terminal/terminal_dock.tsx";
+import { AlertsView } from "./views/alerts/alerts_view.tsx";
+import { unackedCount } from "./state/alerts.ts";
 import { Icon } from "./ui/icon.tsx";
 
 const LABELS: Record<View, string> = {
@@ -30,6 +32,7 @@ const LABELS: Record<View, string> = {
   jobs: "Jobs",
   exec: "Batch exec",
   audit: "Audit log",
+  alerts: "Alerts",
 };
 
 // Log in → load and stream; log out → stop.
@@ -84,6 +87,9 @@ function Nav() {
         >
           <Icon name={v} />
           <span>{LABELS[v]}</span>
+          {v === "alerts" && unackedCount.value > 0
+            ? <b class="nav-badge" data-testid="alerts-badge">{unackedCount.value}</b>
+            : null}
         </button>
       ))}
     </nav>
@@ -128,6 +134,8 @@ function CurrentView() {
       return <ExecView />;
     case "audit":
       return <AuditView />;
+    case "alerts":
+      return <AlertsView />;
     default:
       return <CanvasView />;
   }

@@ -94,3 +94,27 @@ export function applyDelivery(d: DeliveryInfo): void {
     ),
   };
 }
+
+/** Silence lengths the view offers (seconds). */
+export const SILENCE_CHOICES: readonly { label: string; s: number }[] = [
+  { label: "15 min", s: 900 },
+  { label: "1 hour", s: 3600 },
+  { label: "4 hours", s: 4 * 3600 },
+  { label: "24 hours", s: 86_400 },
+  { label: "7 days", s: 7 * 86_400 },
+];
+
+/** Acknowledges an alert (the stream brings the change to every browser). */
+export function ackAlert(id: string): Promise<AlertInfo> {
+  return api.ackAlert(id);
+}
+
+/** Silences an alert's rule and subject for `s` seconds (0 lifts it). */
+export function silenceAlert(id: string, s: number): Promise<AlertInfo> {
+  return api.silenceAlert(id, s);
+}
+
+/** Sends a test notification to a webhook. */
+export function testWebhook(name: string): Promise<DeliveryInfo> {
+  return api.testWebhook(name);
+}

@@ -11,6 +11,7 @@ const PATHS: Record<string, string> = {
   jobs: "M4 6h16M4 12h10M4 18h13M18 10l3 2-3 2",
   exec: "M4 5h16v14H4zM7 9l3 3-3 3M12 15h5",
   audit: "M7 3h8l4 4v14H7zM15 3v4h4M10 12h6M10 16h6",
+  alerts: "M6 16v-5a6 6 0 1112 0v5l2 2H4zM10 20.5a2 2 0 004 0",
   terminal: "M4 5h16v14H4zM7 9l3 3-3 3M12 15h5",
   fit: "M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5",
   plus: "M12 5v14M5 12h14",
