@@ -14,6 +14,8 @@ import { ROOT, startHub } from "../helpers/hub.ts";
 import { startAgent } from "../helpers/agent.ts";
 import { waitFor } from "../helpers/process.ts";
 import { SseClient } from "../helpers/sse.ts";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 const SECRET = "test-signing-key-0123456789";
 
@@ -311,6 +313,76 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
         await waitFor(async () => (await api.alert(alert.id)).state === "resolved", "back online");
       },
     );
+
+    await t.step("MCP: list, config, acknowledge and silence through the SDK client", async () => {
+      const client = new Client({ name: "alerts-test", version: "1" });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${hub.url}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${hub.adminToken}` } },
+        }),
+      );
+      try {
+        type R = { structuredContent?: Record<string, unknown>; isError?: boolean };
+        const call = async (name: string, args: Record<string, unknown> = {}) => {
+          const r = await client.callTool({ name, arguments: args }) as R;
+          assert.notEqual(r.isError, true, `${name}: ${JSON.stringify(r)}`);
+          return r.structuredContent!;
+        };
+        const listed = await call("fleet_alerts_list", { rule: "disk-full" }) as {
+          alerts: { id: string; acked_at: number | null }[];
+        };
+        if (mounted) assert.ok(listed.alerts.length >= 1);
+        const hot = (await api.alerts({ rule: "hot", limit: 1 })).alerts[0];
+        const acked = await call("fleet_alert_ack", { alert: hot.id }) as {
+          alert: { acked_by: string };
+        };
+        assert.equal(acked.alert.acked_by, "admin");
+        const silenced = await call("fleet_alert_silence", { alert: hot.id, for_s: 0 }) as {
+          alert: { silenced_until: number | null };
+        };
+        assert.equal(silenced.alert.silenced_until, null, "for_s 0 lifts the silence");
+        const config = await call("fleet_alert_config") as {
+          webhooks: { name: string; failed: number }[];
+        };
+        assert.deepEqual(config.webhooks.map((w) => w.name), [
+          "signed",
+          "slack",
+          "discord",
+          "down",
+        ]);
+        const unsilence = (await api.audit({ action: "alert.unsilence" })).entries[0];
+        assert.equal(unsilence.detail?.via, "mcp");
+      } finally {
+        await client.close();
+      }
+    });
+
+    await t.step("rules reload with fleet.yml; a bad rule is refused with its line", async () => {
+      const good = await Deno.readTextFile(fleetYml);
+      await Deno.writeTextFile(fleetYml, good.replace("      above: 85\n", "      abov: 85\n"));
+      const res = await fetch(`${hub.url}/api/v1/config/reload`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${hub.adminToken}` },
+      });
+      assert.equal(res.status, 400);
+      const problem = await res.json();
+      assert.match(problem.detail, /fleet\.yml:\d+: alerts\.rules\.1/);
+      assert.equal((await api.alertConfig()).rules.length, 3, "the old rules stay");
+      await Deno.writeTextFile(
+        fleetYml,
+        good.replace("    - name: disk-full\n", "    - name: disk-full-2\n").replace(
+          "rules: [disk-full]",
+          "rules: [disk-full-2]",
+        ),
+      );
+      const reload = () =>
+        api.request("POST", "/api/v1/config/reload") as Promise<Record<string, unknown>>;
+      await reload();
+      const rules = (await api.alertConfig()).rules.map((r) => r.name);
+      assert.deepEqual(rules, ["node-down", "hot", "disk-full-2"]);
+      await Deno.writeTextFile(fleetYml, good);
+      await reload();
+    });
 
     await t.step("bad input changes nothing", async () => {
       const id = (await api.alerts({ limit: 1 })).alerts[0].id;
