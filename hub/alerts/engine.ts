@@ -294,9 +294,10 @@ export class AlertEngine {
 
   /** A node's agent reported its spool-drop counter (with every batch). */
   spool(node: string, dropped: number): void {
-    const last = this.#dropped.get(node);
+    // A node unknown at start is new: its counter started at 0 on the hub.
+    const last = this.#dropped.get(node) ?? 0;
     this.#dropped.set(node, dropped);
-    if (last === undefined || dropped <= last) return;
+    if (dropped <= last) return;
     for (const r of this.#rulesOf("spool_dropping", node)) {
       const key = alertKey(r.name, node, null);
       this.#fire({
