@@ -145,6 +145,8 @@ export class AlertService {
             this.engine.jobFinished(event.node, event.state === "failed");
           }
           break;
+        // Backups will feed a backup-age evaluator here from their `backup.*` events (see the
+        // module comment of engine.ts): fire when a target's newest good run is too old.
         case "roamer.state":
           if (event.roamer.state !== event.previous) {
             this.engine.roamer(event.roamer.node_id, event.roamer.state);

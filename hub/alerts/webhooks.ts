@@ -43,6 +43,24 @@ export function signBody(secret: string, body: string): string {
   return "sha256=" + createHmac("sha256", secret).update(body).digest("hex");
 }
 
+/**
+ * `text` with the webhook's URL, and its path and query wherever they appear, replaced by its
+ * origin: error texts quote the URL, whose path may be a secret (Slack, Discord).
+ */
+export function scrubUrl(text: string, url: string): string {
+  const target = webhookTarget(url);
+  const secrets = [url];
+  try {
+    const u = new URL(url);
+    secrets.push(u.href);
+    if (u.pathname.length > 1 || u.search) secrets.push(u.pathname + u.search);
+    if (u.pathname.length > 1) secrets.push(u.pathname);
+  } catch { /* an invalid URL never passed the schema */ }
+  let out = text;
+  for (const s of secrets.sort((a, b) => b.length - a.length)) out = out.split(s).join(target);
+  return out;
+}
+
 /** Scheme, host and port of a URL: what may be shown (a path can hold a token). */
 export function webhookTarget(url: string): string {
   try {
@@ -236,13 +254,12 @@ export class WebhookSender {
         status = res.status;
         const text = await res.text().catch(() => "");
         if (!res.ok) {
-          error = `HTTP ${res.status}${text ? `: ${text.replace(/\s+/g, " ").slice(0, 200)}` : ""}`;
+          const said = scrubUrl(text.replace(/\s+/g, " ").slice(0, 200), hook.url);
+          error = `HTTP ${res.status}${said ? `: ${said}` : ""}`;
         }
       } catch (e) {
         if (this.#abort.signal.aborted) return;
-        // Error texts of fetch quote the URL, whose path may be a secret (Slack, Discord).
-        const target = webhookTarget(hook.url);
-        error = String((e as Error)?.message ?? e).split(hook.url).join(target).slice(0, 300);
+        error = scrubUrl(String((e as Error)?.message ?? e), hook.url).slice(0, 300);
         if ((e as Error)?.name === "TimeoutError") error = `no answer within ${hook.timeout} ms`;
       }
     }

@@ -12,6 +12,7 @@ import {
   isPlaceholderTemp,
 } from "../../hub/alerts/engine.ts";
 import { AlertsSection } from "../../hub/alerts/rules.ts";
+import { scrubUrl } from "../../hub/alerts/webhooks.ts";
 import type { Sample } from "../../shared/protocol/mod.ts";
 import { waitFor } from "../helpers/process.ts";
 
@@ -177,4 +178,13 @@ Deno.test("alerts section: errors name the field; webhooks must name known rules
     false,
     "unknown keys are errors",
   );
+});
+
+Deno.test("webhook errors never carry the URL's path (a Slack or Discord secret)", () => {
+  const url = "https://hooks.slack.com/services/T000/B000/SECRETSECRET?x=1";
+  const text = `error sending request for url (${url}): connection refused; ` +
+    `path /services/T000/B000/SECRETSECRET`;
+  const out = scrubUrl(text, url);
+  assert.doesNotMatch(out, /SECRET/);
+  assert.match(out, /https:\/\/hooks\.slack\.com/);
 });
