@@ -57,6 +57,8 @@ export function isPlaceholderTemp(name: string, c: number): boolean {
 const fmt = (n: number) => String(Math.round(n * 10) / 10);
 const secs = (ms: number) => (ms >= 120_000 ? `${fmt(ms / 60_000)} min` : `${fmt(ms / 1000)} s`);
 
+const NONE: readonly AlertRule[] = [];
+
 /** A rule's scope: which nodes it covers. */
 type Scope = (node: string | null) => boolean;
 
@@ -65,6 +67,9 @@ export class AlertEngine {
   #sink: AlertSink;
   #rules: AlertRule[] = [];
   #scopes = new Map<string, Scope>();
+  #byKind = new Map<AlertRule["kind"], AlertRule[]>();
+  /** Per temperature rule, its sensor names in lower case. */
+  #sensors = new Map<string, ReadonlySet<string>>();
   /** Keys firing now (the service loads them at start so nothing fires twice). */
   #firing = new Map<string, number | null>();
   /** Threshold rules: since when a subject has been above (hub time). */
@@ -92,6 +97,13 @@ export class AlertEngine {
     this.#clusterOf = clusterOf;
     this.#isOffline = isOffline;
     this.#scopes = new Map(rules.map((r) => [r.name, this.#scope(r)]));
+    this.#byKind = new Map();
+    for (const r of rules) this.#byKind.set(r.kind, [...(this.#byKind.get(r.kind) ?? []), r]);
+    this.#sensors = new Map(
+      rules.flatMap((r) =>
+        r.kind === "temperature" ? [[r.name, new Set(r.sensors.map((x) => x.toLowerCase()))]] : []
+      ),
+    );
     const names = new Set(rules.map((r) => r.name));
     for (const [key, timer] of this.#timers) {
       if (!names.has(key.slice(0, key.indexOf("|")))) {
@@ -122,9 +134,13 @@ export class AlertEngine {
     };
   }
 
-  #rulesOf<K extends AlertRule["kind"]>(kind: K, node: string | null): RuleOf<K>[] {
-    return this.#rules.filter((r): r is RuleOf<K> =>
-      r.kind === kind && (node === null ? !r.nodes && !r.clusters : this.#scopes.get(r.name)!(node))
+  /** The rules of a kind that cover `node` (every sample asks: no allocation when none do). */
+  #rulesOf<K extends AlertRule["kind"]>(kind: K, node: string | null): readonly RuleOf<K>[] {
+    const list = (this.#byKind.get(kind) ?? NONE) as readonly RuleOf<K>[];
+    if (list.length === 0) return list;
+    if (list.every((r) => !r.nodes && !r.clusters)) return list;
+    return list.filter((r) =>
+      node === null ? !r.nodes && !r.clusters : this.#scopes.get(r.name)!(node)
     );
   }
 
@@ -187,7 +203,7 @@ export class AlertEngine {
   /** A node's newest sample arrived (hub time `now`). */
   sample(node: string, s: Sample, now: number): void {
     for (const r of this.#rulesOf("temperature", node)) {
-      const wanted = new Set(r.sensors.map((x) => x.toLowerCase()));
+      const wanted = this.#sensors.get(r.name)!;
       for (const t of s.temps ?? []) {
         if (!wanted.has(t.name.toLowerCase()) || isPlaceholderTemp(t.name, t.c)) continue;
         this.#threshold(r, node, t.name, t.c, t.c > r.above, t.c < r.above - r.margin, now, () => ({
