@@ -70,6 +70,16 @@ alerts:
     assert.match((await badge.getAttribute("title"))!, /GPU at 93 °C/);
     await page.locator("[data-testid=alerts-badge]").waitFor({ timeout: T });
     await screenshot(page, "alerts-card-firing");
+    // The node's panel lists it too.
+    await card.click();
+    const section = page.locator(
+      `[data-testid=node-panel][data-node-id="${NODE}"] [data-testid=panel-alerts]`,
+    );
+    await section.waitFor({ timeout: T });
+    assert.match((await section.textContent())!, /gpu-hot/);
+    await screenshot(page, "alerts-node-panel");
+    await page.keyboard.press("Escape");
+    await section.waitFor({ state: "detached", timeout: T });
 
     await page.locator("button[data-view=alerts]").click();
     const row = page.locator(`[data-testid=firing-alert][data-node-id="${NODE}"]`);

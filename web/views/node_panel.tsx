@@ -21,6 +21,7 @@ import { Network } from "./node_panel/network.tsx";
 import { RecentJobs } from "./node_panel/recent_jobs.tsx";
 import { PowerRails, Temps } from "./node_panel/sensors.tsx";
 import { Disks, Memory } from "./node_panel/storage.tsx";
+import { NodeAlerts } from "./alerts/node_alerts.tsx";
 
 function close(): void {
   selectedNode.value = null;
@@ -74,6 +75,7 @@ export function NodePanel({ id }: { id: string }) {
     >
       <PanelHeader node={node} />
       <div class="panel-body">
+        <NodeAlerts id={id} />
         <LiveSparks node={node} />
         <History key={id} id={id} />
         {s
