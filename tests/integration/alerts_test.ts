@@ -127,20 +127,19 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
       backoff: 50ms
 `,
   );
-  const hub = await startHub({
-    args: [
-      "--config",
-      fleetYml,
-      "--degraded-after",
-      "1s",
-      "--offline-after",
-      "2s",
-      "--status-check",
-      "100ms",
-    ],
-  });
-  const sse = await SseClient.connect(hub.url, hub.adminToken);
-  const api = hub.admin;
+  const hubArgs = [
+    "--config",
+    fleetYml,
+    "--degraded-after",
+    "1s",
+    "--offline-after",
+    "2s",
+    "--status-check",
+    "100ms",
+  ];
+  let hub = await startHub({ args: hubArgs });
+  let sse = await SseClient.connect(hub.url, hub.adminToken);
+  let api = hub.admin;
   const token = (await api.createToken({ kind: "node", node_id: "agx-01" })).token;
   let agent = startAgent({ hub: hub.url, token, stateDir: join(tmp, "state"), root });
   const firing = async (rule: string, subject: string | null = null) =>
@@ -313,6 +312,22 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
         await waitFor(async () => (await api.alert(alert.id)).state === "resolved", "back online");
       },
     );
+
+    await t.step("a hub restart keeps a firing alert, which then resolves once", async () => {
+      await zone(0, "GPU-therm", 96_000);
+      const alert = await waitFor(() => firing("hot", "GPU"), "the GPU alert before the restart");
+      await sse.close();
+      await hub.stop();
+      hub = await startHub({ args: hubArgs, dataDir: hub.dataDir, port: hub.port });
+      api = hub.admin;
+      sse = await SseClient.connect(hub.url, hub.adminToken);
+      // The agent comes back to the same address and keeps reporting 96 °C.
+      await samples(3);
+      const still = (await api.alerts({ rule: "hot", state: "firing" })).alerts;
+      assert.deepEqual(still.map((a) => a.id), [alert.id], "the same alert, not a second one");
+      await zone(0, "GPU-therm", 40_000);
+      await waitFor(async () => (await api.alert(alert.id)).state === "resolved", "resolved");
+    });
 
     await t.step("MCP: list, config, acknowledge and silence through the SDK client", async () => {
       const client = new Client({ name: "alerts-test", version: "1" });
