@@ -54,6 +54,18 @@ export function isPlaceholderTemp(name: string, c: number): boolean {
   return /^pmic/i.test(name) && c === 100;
 }
 
+/**
+ * Every temperature a sample carries: its sensors (thermal zones, tegrastats) and each GPU's own
+ * reading (nvidia-smi) as `GPU<index>`.
+ */
+export function sensorReadings(s: Sample): { name: string; c: number }[] {
+  const out: { name: string; c: number }[] = s.temps ? [...s.temps] : [];
+  s.gpus?.forEach((g, i) => {
+    if (g.temp_c !== undefined) out.push({ name: `GPU${g.index ?? i}`, c: g.temp_c });
+  });
+  return out;
+}
+
 const fmt = (n: number) => String(Math.round(n * 10) / 10);
 const secs = (ms: number) => (ms >= 120_000 ? `${fmt(ms / 60_000)} min` : `${fmt(ms / 1000)} s`);
 
@@ -202,10 +214,15 @@ export class AlertEngine {
 
   /** A node's newest sample arrived (hub time `now`). */
   sample(node: string, s: Sample, now: number): void {
-    for (const r of this.#rulesOf("temperature", node)) {
+    const tempRules = this.#rulesOf("temperature", node);
+    const readings = tempRules.length ? sensorReadings(s) : [];
+    for (const r of tempRules) {
       const wanted = this.#sensors.get(r.name)!;
-      for (const t of s.temps ?? []) {
-        if (!wanted.has(t.name.toLowerCase()) || isPlaceholderTemp(t.name, t.c)) continue;
+      for (const t of readings) {
+        const name = t.name.toLowerCase();
+        // `GPU` also names a dGPU's own sensor (GPU0, GPU1 … from nvidia-smi).
+        const named = wanted.has(name) || (wanted.has("gpu") && /^gpu\d+$/.test(name));
+        if (!named || isPlaceholderTemp(t.name, t.c)) continue;
         this.#threshold(r, node, t.name, t.c, t.c > r.above, t.c < r.above - r.margin, now, () => ({
           rule: r.name,
           kind: r.kind,

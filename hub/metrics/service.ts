@@ -8,7 +8,7 @@
 import type { NodeSummary } from "../../shared/protocol/mod.ts";
 import { NODE_STATUSES } from "../../shared/protocol/enums.ts";
 import { VERSION } from "../../shared/version.ts";
-import { isPlaceholderTemp } from "../alerts/engine.ts";
+import { isPlaceholderTemp, sensorReadings } from "../alerts/engine.ts";
 import { type ExpositionFormat, ExpositionWriter, labelSet } from "./exposition.ts";
 import type { HubMetrics } from "./hub_metrics.ts";
 
@@ -187,7 +187,7 @@ export function scrape(src: ScrapeSources, format: ExpositionFormat, now = Date.
       put(fam.gpuMhz, base, l, g.freq_mhz);
       put(fam.gpuMem, base, l, g.mem_used_b);
     });
-    for (const t of s.temps ?? []) {
+    for (const t of sensorReadings(s)) {
       if (!isPlaceholderTemp(t.name, t.c)) put(fam.temp, base, `,${lbl("sensor", t.name)}`, t.c);
     }
     for (const p of s.power ?? []) put(fam.power, base, `,${lbl("rail", p.rail)}`, p.mw);

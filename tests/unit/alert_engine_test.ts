@@ -60,6 +60,10 @@ Deno.test("alert engine: temperature with for, hysteresis and placeholders", () 
   assert.equal(fired.length, 1);
   assert.ok(isPlaceholderTemp("PMIC", 100) && !isPlaceholderTemp("PMIC", 101));
   assert.ok(!isPlaceholderTemp("GPU", 100));
+  // A dGPU's own reading (nvidia-smi) is sensor GPU<index>, and `GPU` names it too.
+  e.sample("spark", sample({ gpus: [{ index: 1, temp_c: 99 }] }), 100_000);
+  e.sample("spark", sample({ gpus: [{ index: 1, temp_c: 99 }] }), 110_000);
+  assert.deepEqual(fired.slice(1).map((f) => `${f.node_id}:${f.subject}`), ["spark:GPU1"]);
 });
 
 Deno.test("alert engine: disk and GPU pinned per subject; scopes by node and cluster", () => {
