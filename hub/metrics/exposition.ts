@@ -82,7 +82,13 @@ export class ExpositionWriter {
     let cum = 0;
     for (let i = 0; i <= h.bounds.length; i++) {
       cum += h.counts[i];
-      const le = i < h.bounds.length ? num(h.bounds[i]) : "+Inf";
+      const b = h.bounds[i];
+      // OpenMetrics writes bucket bounds as floats (1.0, not 1).
+      const le = i === h.bounds.length
+        ? "+Inf"
+        : this.format === "openmetrics" && Number.isInteger(b)
+        ? `${b}.0`
+        : num(b);
       this.sample(`${name}_bucket`, labelSet([...labels, ["le", le]]), cum);
     }
     this.sample(`${name}_sum`, labelSet(labels), h.sum);

@@ -133,6 +133,7 @@ clusters:
       assert.match(text, /^# TYPE fleet_hub_samples_ingested counter$/m);
       assert.match(text, /^fleet_hub_samples_ingested_total 12$/m);
       assert.match(text, /^# UNIT fleet_node_temperature_celsius celsius$/m);
+      assert.match(text, /^fleet_hub_db_commit_seconds_bucket\{le="1\.0"\} \d+$/m);
     });
 
     await t.step("a metrics token reads nothing else and cannot log in", async () => {
