@@ -136,6 +136,52 @@ clusters:
       assert.match(text, /^fleet_hub_db_commit_seconds_bucket\{le="1\.0"\} \d+$/m);
     });
 
+    await t.step("both formats pass the strict parsers of Prometheus' Python client", async () => {
+      // Debian's python3-prometheus-client: its OpenMetrics parser checks units, _total, # EOF.
+      const check = await new Deno.Command("/usr/bin/python3", {
+        args: ["-c", "import prometheus_client"],
+        stdout: "null",
+        stderr: "null",
+      }).output().catch(() => ({ success: false }));
+      if (!check.success) {
+        const msg =
+          "python3-prometheus-client is missing (apt-get install -y python3-prometheus-client)";
+        if (Deno.env.get("CI") === "true") throw new Error(msg);
+        console.warn(`SKIPPING the Python parser check: ${msg}`);
+        return;
+      }
+      const headers = { authorization: `Bearer ${metricsToken}` };
+      const prom = await (await fetch(`${hub.url}/metrics`, { headers })).text();
+      const om = await (await fetch(`${hub.url}/metrics`, {
+        headers: { ...headers, accept: "application/openmetrics-text; version=1.0.0" },
+      })).text();
+      const script = `
+import sys, json
+from prometheus_client.parser import text_string_to_metric_families as prom
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as om
+a, b = sys.stdin.read().split("\\n=====\\n")
+p = list(prom(a)); o = list(om(b))
+print(json.dumps({"prom": len(p), "om": len(o),
+  "nodes": sorted({s.labels["node"] for f in o if f.name == "fleet_node_up" for s in f.samples})}))
+`;
+      const child = new Deno.Command("/usr/bin/python3", {
+        args: ["-c", script],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode(`${prom}\n=====\n${om}`));
+      await w.close();
+      const out = await child.output();
+      const err = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, err);
+      const r = JSON.parse(new TextDecoder().decode(out.stdout));
+      assert.equal(r.prom, r.om);
+      assert.ok(r.prom > 20);
+      assert.deepEqual(r.nodes, [...nodes].sort());
+    });
+
     await t.step("a metrics token reads nothing else and cannot log in", async () => {
       for (
         const path of ["/api/v1/fleet", "/api/v1/alerts", "/api/v1/tokens", "/api/v1/hub/stats"]
