@@ -138,6 +138,16 @@ export const Webhook = z.strictObject({
   timeout: DurationSchema.refine((ms) => ms >= 100 && ms <= 60_000, "100ms to 60s").default(
     10_000,
   ),
+  /**
+   * At most `max` notifications per `window`; the rest of the window is held and sent as one
+   * digest when it ends (`max: 0`: no bound).
+   */
+  flood: z.strictObject({
+    max: z.number().int().min(0).max(10_000).default(20),
+    window: DurationSchema.refine((ms) => ms >= 1000 && ms <= 3_600_000, "1s to 1h").default(
+      60_000,
+    ),
+  }).default({ max: 20, window: 60_000 }),
 }).refine((w) => !(w.secret && w.secret_env), {
   message: "give secret or secret_env, not both",
   path: ["secret_env"],

@@ -205,7 +205,7 @@ export class AlertService {
       if (hook.rules && !hook.rules.includes(alert.rule)) continue;
       if (rank(alert.severity) < rank(hook.min_severity)) continue;
       if (event === "alert.resolved" && !hook.resolved) continue;
-      await this.sender.enqueue(hook.name, { event, alert }, Number(alert.id));
+      await this.sender.notify(hook, { event, alert }, Number(alert.id));
     }
   }
 

@@ -24,11 +24,27 @@ const MAX_IN_FLIGHT = 16;
 /** Longest pause between two attempts. */
 const BACKOFF_CAP_MS = 600_000;
 
-/** What a delivery carries (stored as JSON, rendered per format at each attempt). */
-export interface DeliveryPayload {
+/** One alert event for a webhook. */
+export interface AlertPayload {
   event: "alert.firing" | "alert.resolved" | "alert.test";
   alert: AlertInfo;
 }
+
+/** The notifications a flooded webhook held back during its window, sent as one. */
+export interface DigestPayload {
+  event: "alert.digest";
+  firing: number;
+  resolved: number;
+  window_s: number;
+  /** The first {@link DIGEST_ITEMS} of them. */
+  alerts: AlertPayload[];
+}
+
+/** What a delivery carries (stored as JSON, rendered per format at each attempt). */
+export type DeliveryPayload = AlertPayload | DigestPayload;
+
+/** Alerts listed in one digest (the rest are counted). */
+export const DIGEST_ITEMS = 50;
 
 /** A webhook with its key resolved (from fleet.yml or the environment). */
 interface ResolvedHook {
@@ -72,7 +88,7 @@ export function webhookTarget(url: string): string {
 
 const COLORS = { critical: 0xe5484d, warning: 0xf5a524, info: 0x3b82f6, resolved: 0x30a46c };
 
-function headline(p: DeliveryPayload): string {
+function headline(p: AlertPayload): string {
   const what = p.event === "alert.test"
     ? "TEST"
     : p.event === "alert.firing"
@@ -81,8 +97,44 @@ function headline(p: DeliveryPayload): string {
   return `[${what}] ${p.alert.severity} · ${p.alert.rule}: ${p.alert.message}`;
 }
 
+function digestHeadline(p: DigestPayload): string {
+  return `[DIGEST] ${p.firing + p.resolved} alert notifications in ${p.window_s} s: ` +
+    `${p.firing} firing, ${p.resolved} resolved`;
+}
+
+function renderDigest(format: Webhook["format"], p: DigestPayload, now: number): string {
+  const more = p.firing + p.resolved - p.alerts.length;
+  const lines = p.alerts.slice(0, 10).map((x) => `• ${headline(x)}`);
+  if (more + p.alerts.length > lines.length) {
+    lines.push(`… and ${more + p.alerts.length - lines.length} more in the hub's Alerts view`);
+  }
+  if (format === "slack") {
+    return JSON.stringify({
+      text: digestHeadline(p),
+      blocks: [
+        { type: "section", text: { type: "mrkdwn", text: `*${digestHeadline(p)}*` } },
+        { type: "section", text: { type: "mrkdwn", text: lines.join("\n").slice(0, 2900) } },
+      ],
+    });
+  }
+  if (format === "discord") {
+    return JSON.stringify({
+      content: digestHeadline(p),
+      allowed_mentions: { parse: [] },
+      embeds: [{
+        title: `Digest: ${p.firing} firing, ${p.resolved} resolved`,
+        description: lines.join("\n").slice(0, 4096),
+        color: p.firing ? COLORS.critical : COLORS.resolved,
+        timestamp: new Date(now).toISOString(),
+      }],
+    });
+  }
+  return JSON.stringify({ ...p, more, hub: { version: VERSION }, sent_at: now });
+}
+
 /** The request body for a webhook's format. */
 export function renderBody(format: Webhook["format"], p: DeliveryPayload, now: number): string {
+  if (p.event === "alert.digest") return renderDigest(format, p, now);
   const a = p.alert;
   if (format === "slack") {
     return JSON.stringify({
@@ -132,6 +184,16 @@ export class WebhookSender {
   #abort = new AbortController();
   #started = false;
   #env: (name: string) => string | undefined;
+  /** Per webhook, when its recent notifications were queued (for its flood bound). */
+  #recent = new Map<string, number[]>();
+  /** Per webhook, the notifications held back for its next digest. */
+  #digests = new Map<string, {
+    firing: number;
+    resolved: number;
+    alerts: AlertPayload[];
+    windowMs: number;
+    timer: ReturnType<typeof setTimeout>;
+  }>();
 
   constructor(db: Database, bus: EventBus, env: (name: string) => string | undefined) {
     this.#db = db;
@@ -167,13 +229,78 @@ export class WebhookSender {
     for (const d of openDeliveries(this.#db)) this.#schedule(Number(d.info.id), d.next_at ?? 0);
   }
 
-  /** Stops sending (open deliveries stay stored for the next start). */
+  /** Stops sending (open deliveries stay stored for the next start; held digests are dropped). */
   stop(): void {
     this.#started = false;
     this.#abort.abort();
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
     this.#waiting = [];
+    for (const [webhook, d] of this.#digests) {
+      clearTimeout(d.timer);
+      logger.warn("held alert notifications not sent (the hub stops)", {
+        webhook,
+        notifications: d.firing + d.resolved,
+      });
+    }
+    this.#digests.clear();
+  }
+
+  /**
+   * Queues an alert notification, unless the webhook already had its `flood.max` within
+   * `flood.window`: then it is held and sent with the others of that window as one digest, so a
+   * rack losing power is one message, not a thousand.
+   */
+  async notify(hook: Webhook, payload: AlertPayload, alertId: number): Promise<void> {
+    const { max, window } = hook.flood;
+    if (max > 0) {
+      const now = Date.now();
+      const recent = (this.#recent.get(hook.name) ?? []).filter((t) => t > now - window);
+      this.#recent.set(hook.name, recent);
+      const held = this.#digests.get(hook.name);
+      if (held || recent.length >= max) {
+        this.#hold(hook, payload, held ? 0 : recent[0] + window - now);
+        return;
+      }
+      recent.push(now);
+    }
+    await this.enqueue(hook.name, payload, alertId);
+  }
+
+  #hold(hook: Webhook, payload: AlertPayload, flushInMs: number): void {
+    let d = this.#digests.get(hook.name);
+    if (!d) {
+      d = {
+        firing: 0,
+        resolved: 0,
+        alerts: [],
+        windowMs: hook.flood.window,
+        timer: setTimeout(() => void this.#flushDigest(hook.name), Math.max(0, flushInMs)),
+      };
+      this.#digests.set(hook.name, d);
+    }
+    if (payload.event === "alert.resolved") d.resolved++;
+    else d.firing++;
+    if (d.alerts.length < DIGEST_ITEMS) d.alerts.push(payload);
+  }
+
+  async #flushDigest(webhook: string): Promise<void> {
+    const d = this.#digests.get(webhook);
+    if (!d) return;
+    this.#digests.delete(webhook);
+    // The digest is the window's one more message.
+    this.#recent.set(webhook, [Date.now()]);
+    try {
+      await this.enqueue(webhook, {
+        event: "alert.digest",
+        firing: d.firing,
+        resolved: d.resolved,
+        window_s: Math.round(d.windowMs / 1000),
+        alerts: d.alerts,
+      }, null);
+    } catch (error) {
+      logger.error("alert digest not stored", { webhook, error });
+    }
   }
 
   /** Stores a delivery of `payload` to `webhook` and sends it; resolves once it is stored. */

@@ -112,6 +112,11 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
     - name: signed
       url: ${rx.url}/hook
       secret: ${SECRET}
+      flood: { max: 0 }
+    - name: digest
+      url: ${rx.url}/digest
+      rules: [hot]
+      flood: { max: 1, window: 3s }
     - name: slack
       url: ${rx.url}/slack
       format: slack
@@ -313,6 +318,30 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
       },
     );
 
+    await t.step("a flooded webhook gets the rest of its window as one digest", async () => {
+      // The same notifications reached the unbounded slack webhook one by one.
+      const bodies = (path: string) =>
+        rx.got.filter((r) => r.path === path).map((r) => JSON.parse(r.body));
+      const sent = () => {
+        const all = bodies("/digest");
+        const digests = all.filter((b) => b.event === "alert.digest");
+        return {
+          single: all.length - digests.length,
+          held: digests.reduce((n, d) => n + d.firing + d.resolved, 0),
+          digests,
+        };
+      };
+      const final = await waitFor(() => {
+        const s = sent();
+        return s.single + s.held === bodies("/slack").length && s.digests.length ? s : undefined;
+      }, "every notification to arrive, singly or in a digest");
+      assert.ok(final.single >= 1);
+      const d = final.digests[0];
+      assert.equal(d.alerts.length, d.firing + d.resolved);
+      assert.ok(d.alerts.every((a: { alert: { rule: string } }) => a.alert.rule === "hot"));
+      assert.equal(d.window_s, 3);
+    });
+
     await t.step("a hub restart keeps a firing alert, which then resolves once", async () => {
       await zone(0, "GPU-therm", 96_000);
       const alert = await waitFor(() => firing("hot", "GPU"), "the GPU alert before the restart");
@@ -361,6 +390,7 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
         };
         assert.deepEqual(config.webhooks.map((w) => w.name), [
           "signed",
+          "digest",
           "slack",
           "discord",
           "down",

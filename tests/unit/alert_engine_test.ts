@@ -12,7 +12,7 @@ import {
   isPlaceholderTemp,
 } from "../../hub/alerts/engine.ts";
 import { AlertsSection } from "../../hub/alerts/rules.ts";
-import { scrubUrl } from "../../hub/alerts/webhooks.ts";
+import { renderBody, scrubUrl } from "../../hub/alerts/webhooks.ts";
 import type { Sample } from "../../shared/protocol/mod.ts";
 import { waitFor } from "../helpers/process.ts";
 
@@ -191,4 +191,42 @@ Deno.test("webhook errors never carry the URL's path (a Slack or Discord secret)
   const out = scrubUrl(text, url);
   assert.doesNotMatch(out, /SECRET/);
   assert.match(out, /https:\/\/hooks\.slack\.com/);
+});
+
+Deno.test("a digest renders for JSON, Slack and Discord with counts and the first alerts", () => {
+  const alert = {
+    id: "7",
+    rule: "node-down",
+    kind: "offline" as const,
+    severity: "critical" as const,
+    state: "firing" as const,
+    node_id: "agx-01",
+    subject: null,
+    message: "agx-01 offline for 2 min",
+    value: null,
+    threshold: 120,
+    fired_at: 1,
+    resolved_at: null,
+    acked_at: null,
+    acked_by: null,
+    silenced_until: null,
+    silenced_by: null,
+  };
+  const items = Array.from({ length: 12 }, () => ({ event: "alert.firing" as const, alert }));
+  const digest = {
+    event: "alert.digest" as const,
+    firing: 30,
+    resolved: 2,
+    window_s: 60,
+    alerts: items,
+  };
+  const json = JSON.parse(renderBody("json", digest, 5));
+  assert.equal(json.event, "alert.digest");
+  assert.equal(json.more, 20);
+  const slack = JSON.parse(renderBody("slack", digest, 5));
+  assert.match(slack.text, /^\[DIGEST\] 32 alert notifications in 60 s: 30 firing, 2 resolved$/);
+  assert.match(slack.blocks[1].text.text, /… and 22 more/);
+  const discord = JSON.parse(renderBody("discord", digest, 5));
+  assert.equal(discord.embeds[0].title, "Digest: 30 firing, 2 resolved");
+  assert.deepEqual(discord.allowed_mentions, { parse: [] });
 });
