@@ -123,6 +123,26 @@ alerts:
     await page.locator("[data-testid=all-clear]").waitFor({ timeout: T });
     await screenshot(page, "alerts-view-resolved");
     g.assertClean();
+
+    // A viewer sees the same view, a new firing included, without its controls.
+    await push(95);
+    const viewer = (await hub.admin.createToken({ kind: "viewer", name: "wall" })).token;
+    const v = await newPage(browser, hub.url);
+    try {
+      await login(v.page, viewer);
+      await v.page.locator("button[data-view=alerts]").click();
+      await v.page.locator("[data-testid=webhook][data-webhook=ops]").waitFor({ timeout: T });
+      await v.page.locator(`[data-testid=firing-alert][data-node-id="${NODE}"]`)
+        .waitFor({ timeout: T });
+      await v.page.locator(`[data-testid=alert-history] tr[data-alert-id="${alert.id}"]`)
+        .waitFor({ timeout: T });
+      assert.equal(await v.page.locator("[data-testid=webhook-test]").count(), 0);
+      assert.equal(await v.page.locator("[data-testid=alert-ack]").count(), 0);
+      assert.equal(await v.page.locator("[data-testid=alert-silence]").count(), 0);
+      v.assertClean();
+    } finally {
+      await v.close();
+    }
   } finally {
     await g.close();
     await hub.stop();
