@@ -108,6 +108,12 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
       above: 90
       margin: 5
       mounts: [/data]
+    - name: jobs-failing
+      kind: job_failure_rate
+      above: 50
+      window: 4
+      min_jobs: 2
+      margin: 10
   webhooks:
     - name: signed
       url: ${rx.url}/hook
@@ -252,6 +258,32 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
       assert.equal((await api.alert(alert.id)).state, "firing");
       await fill(40);
       await waitFor(async () => (await api.alert(alert.id)).state === "resolved", "disk resolved");
+    });
+
+    await t.step("the job failure rate fires and resolves from jobs the agent ran", async () => {
+      const run = async (command: string) => {
+        const { id } = await api.submitJob({
+          executor: "process",
+          command,
+          node: "agx-01",
+          max_attempts: 1,
+        });
+        return await waitFor(async () => {
+          const j = await api.job(id);
+          return j.state === "done" || j.state === "failed" ? j.state : undefined;
+        }, `job ${id} to end`);
+      };
+      assert.equal(await run("false"), "failed");
+      assert.equal(await run("exit 3"), "failed");
+      const alert = await waitFor(() => firing("jobs-failing"), "the failure-rate alert");
+      assert.equal(alert.value, 100);
+      assert.match(alert.message, /100 % of the last 2 jobs failed/);
+      assert.equal(await run("true"), "done");
+      assert.equal((await api.alert(alert.id)).state, "firing", "2 of 3 is still above 40 %");
+      assert.equal(await run("true"), "done");
+      assert.equal(await run("true"), "done");
+      // The window of 4 now holds one failure: 25 %, below 50 − 10.
+      await waitFor(async () => (await api.alert(alert.id)).state === "resolved", "rate resolved");
     });
 
     await t.step("a silence stops notifications and keeps the history", async () => {
@@ -412,7 +444,7 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
       assert.equal(res.status, 400);
       const problem = await res.json();
       assert.match(problem.detail, /fleet\.yml:\d+: alerts\.rules\.1/);
-      assert.equal((await api.alertConfig()).rules.length, 3, "the old rules stay");
+      assert.equal((await api.alertConfig()).rules.length, 4, "the old rules stay");
       await Deno.writeTextFile(
         fleetYml,
         good.replace("    - name: disk-full\n", "    - name: disk-full-2\n").replace(
@@ -424,7 +456,7 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
         api.request("POST", "/api/v1/config/reload") as Promise<Record<string, unknown>>;
       await reload();
       const rules = (await api.alertConfig()).rules.map((r) => r.name);
-      assert.deepEqual(rules, ["node-down", "hot", "disk-full-2"]);
+      assert.deepEqual(rules, ["node-down", "hot", "disk-full-2", "jobs-failing"]);
       await Deno.writeTextFile(fleetYml, good);
       await reload();
     });
