@@ -2,7 +2,8 @@
  * Alerts end to end with real agent processes on fixture roots: a node going offline, a GPU
  * sensor running hot (while Xavier's PMIC placeholder at a constant 100 °C never fires), and a
  * filesystem filling up — each fires after its rule's time, holds while the reading sits inside
- * the hysteresis band, and resolves below it. A webhook receiver on loopback gets JSON signed
+ * the hysteresis band, and resolves below it; jobs the agent ran fail and succeed (failure rate),
+ * and its spool reports drops after an outage. A webhook receiver on loopback gets JSON signed
  * with HMAC-SHA256 (checked here) and Slack- and Discord-shaped bodies; a receiver that always
  * fails is retried and its failure is stored and shown; a silence stops notifications while the
  * alert keeps its history. The filesystem is a real tmpfs (root), whose fill the test sets.
@@ -108,6 +109,9 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
       above: 90
       margin: 5
       mounts: [/data]
+    - name: spool
+      kind: spool_dropping
+      quiet: 1s
     - name: jobs-failing
       kind: job_failure_rate
       above: 50
@@ -345,8 +349,21 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
           "offline notification",
         );
         assert.ok(hook.headers.get("x-fleet-signature"));
+        // While it was down its spool overflowed: the agent reports the drops with its next
+        // batch. (The spool drops whole 1 MiB segments, too slow to fill here: the agent's
+        // persisted count is raised instead.)
+        const cursorFile = join(tmp, "state", "spool", "cursor.json");
+        const cursor = JSON.parse(await Deno.readTextFile(cursorFile));
+        await Deno.writeTextFile(
+          cursorFile,
+          JSON.stringify({ ...cursor, dropped: cursor.dropped + 7 }),
+        );
         agent = startAgent({ hub: hub.url, token, stateDir: join(tmp, "state"), root });
         await waitFor(async () => (await api.alert(alert.id)).state === "resolved", "back online");
+        const spool = await waitFor(() => firing("spool"), "the spool alert");
+        assert.match(spool.message, /agx-01 agent spool dropped 7 samples/);
+        // It resolves once the count stays put for the rule's quiet time.
+        await waitFor(async () => (await api.alert(spool.id)).state === "resolved", "spool quiet");
       },
     );
 
@@ -444,7 +461,7 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
       assert.equal(res.status, 400);
       const problem = await res.json();
       assert.match(problem.detail, /fleet\.yml:\d+: alerts\.rules\.1/);
-      assert.equal((await api.alertConfig()).rules.length, 4, "the old rules stay");
+      assert.equal((await api.alertConfig()).rules.length, 5, "the old rules stay");
       await Deno.writeTextFile(
         fleetYml,
         good.replace("    - name: disk-full\n", "    - name: disk-full-2\n").replace(
@@ -456,7 +473,7 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
         api.request("POST", "/api/v1/config/reload") as Promise<Record<string, unknown>>;
       await reload();
       const rules = (await api.alertConfig()).rules.map((r) => r.name);
-      assert.deepEqual(rules, ["node-down", "hot", "disk-full-2", "jobs-failing"]);
+      assert.deepEqual(rules, ["node-down", "hot", "disk-full-2", "spool", "jobs-failing"]);
       await Deno.writeTextFile(fleetYml, good);
       await reload();
     });
