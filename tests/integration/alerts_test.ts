@@ -3,7 +3,7 @@
  * sensor running hot (while Xavier's PMIC placeholder at a constant 100 °C never fires), and a
  * filesystem filling up — each fires after its rule's time, holds while the reading sits inside
  * the hysteresis band, and resolves below it; jobs the agent ran fail and succeed (failure rate),
- * and its spool reports drops after an outage. A webhook receiver on loopback gets JSON signed
+ * its spool reports drops after an outage, and a roamer lent by hand sits in ASSIGNED. A webhook receiver on loopback gets JSON signed
  * with HMAC-SHA256 (checked here) and Slack- and Discord-shaped bodies; a receiver that always
  * fails is retried and its failure is stored and shown; a silence stops notifications while the
  * alert keeps its history. The filesystem is a real tmpfs (root), whose fill the test sets.
@@ -92,7 +92,12 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
   const fleetYml = join(tmp, "fleet.yml");
   await Deno.writeTextFile(
     fleetYml,
-    `alerts:
+    `clusters:
+  - id: lab
+    nodes: [agx-01]
+roamers:
+  nodes: [r9]
+alerts:
   rules:
     - name: node-down
       kind: offline
@@ -112,6 +117,10 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
     - name: spool
       kind: spool_dropping
       quiet: 1s
+    - name: roamer-stuck
+      kind: roamer_stuck
+      states: [ASSIGNED]
+      for: 1s
     - name: jobs-failing
       kind: job_failure_rate
       above: 50
@@ -290,6 +299,19 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
       await waitFor(async () => (await api.alert(alert.id)).state === "resolved", "rate resolved");
     });
 
+    await t.step(
+      "a roamer stuck in a state fires after its time, and resolves when it moves",
+      async () => {
+        // r9 has no agent: lent by hand, it stays ASSIGNED.
+        await api.assignRoamer("r9", { cluster: "lab", mode: "manual" });
+        const alert = await waitFor(() => firing("roamer-stuck"), "the stuck-roamer alert");
+        assert.equal(alert.node_id, "r9");
+        assert.match(alert.message, /roamer r9 stuck in ASSIGNED for 1 s/);
+        await api.releaseRoamer("r9");
+        await waitFor(async () => (await api.alert(alert.id)).state === "resolved", "moved on");
+      },
+    );
+
     await t.step("a silence stops notifications and keeps the history", async () => {
       await zone(0, "GPU-therm", 92_000);
       const alert = await waitFor(() => firing("hot", "GPU"), "the GPU alert again");
@@ -461,7 +483,7 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
       assert.equal(res.status, 400);
       const problem = await res.json();
       assert.match(problem.detail, /fleet\.yml:\d+: alerts\.rules\.1/);
-      assert.equal((await api.alertConfig()).rules.length, 5, "the old rules stay");
+      assert.equal((await api.alertConfig()).rules.length, 6, "the old rules stay");
       await Deno.writeTextFile(
         fleetYml,
         good.replace("    - name: disk-full\n", "    - name: disk-full-2\n").replace(
@@ -473,7 +495,14 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
         api.request("POST", "/api/v1/config/reload") as Promise<Record<string, unknown>>;
       await reload();
       const rules = (await api.alertConfig()).rules.map((r) => r.name);
-      assert.deepEqual(rules, ["node-down", "hot", "disk-full-2", "spool", "jobs-failing"]);
+      assert.deepEqual(rules, [
+        "node-down",
+        "hot",
+        "disk-full-2",
+        "spool",
+        "roamer-stuck",
+        "jobs-failing",
+      ]);
       await Deno.writeTextFile(fleetYml, good);
       await reload();
     });
