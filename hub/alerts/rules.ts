@@ -63,7 +63,8 @@ const DiskRule = z.strictObject({
 const GpuPinnedRule = z.strictObject({
   ...common,
   kind: z.literal("gpu_pinned"),
-  at: pct.default(100),
+  // 99: tegrastats shows a saturated GPU at 99 % as often as at 100 %.
+  at: pct.default(99),
   for: forDuration,
   margin: z.number().min(0).max(100).default(10),
 });
