@@ -9,9 +9,13 @@
 import type { z } from "zod";
 import type {
   AgentSelf,
+  AlertConfigInfo,
+  AlertInfo,
+  AlertPage,
   AuditEntry,
   ClusterInfo,
   ContainerInfo,
+  DeliveryInfo,
   EnrollRequest,
   EnrollResponse,
   ExecInfo,
@@ -563,5 +567,54 @@ export class ApiClient {
       undefined,
       options,
     );
+  }
+
+  /** `GET /api/v1/alerts`: newest first, filtered by state, node, rule. */
+  alerts(
+    query: {
+      state?: "firing" | "resolved";
+      node?: string;
+      rule?: string;
+      limit?: number;
+      cursor?: string;
+    } = {},
+  ): Promise<AlertPage> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return this.request("GET", `/api/v1/alerts${q.size ? `?${q}` : ""}`);
+  }
+
+  /** `GET /api/v1/alerts/:id`. */
+  alert(id: string): Promise<AlertInfo> {
+    return this.request("GET", `/api/v1/alerts/${encodeURIComponent(id)}`);
+  }
+
+  /** `POST /api/v1/alerts/:id/ack`. */
+  ackAlert(id: string): Promise<AlertInfo> {
+    return this.request("POST", `/api/v1/alerts/${encodeURIComponent(id)}/ack`);
+  }
+
+  /** `POST /api/v1/alerts/:id/silence`: hold notifications back `for_s` seconds (0 lifts it). */
+  silenceAlert(id: string, forS: number): Promise<AlertInfo> {
+    return this.request("POST", `/api/v1/alerts/${encodeURIComponent(id)}/silence`, {
+      for_s: forS,
+    });
+  }
+
+  /** `GET /api/v1/alerts/config`: rules and webhooks with their delivery counts. */
+  alertConfig(): Promise<AlertConfigInfo> {
+    return this.request("GET", "/api/v1/alerts/config");
+  }
+
+  /** `GET /api/v1/alerts/deliveries`: newest first. */
+  alertDeliveries(query: { webhook?: string; limit?: number } = {}): Promise<DeliveryInfo[]> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return this.request("GET", `/api/v1/alerts/deliveries${q.size ? `?${q}` : ""}`);
+  }
+
+  /** `POST /api/v1/alerts/webhooks/:name/test`: sends a test alert. */
+  testWebhook(name: string): Promise<DeliveryInfo> {
+    return this.request("POST", `/api/v1/alerts/webhooks/${encodeURIComponent(name)}/test`);
   }
 }

@@ -22,6 +22,8 @@ import { ExecView } from "./views/exec_view.tsx";
 import { AuditView } from "./views/audit_view.tsx";
 import { NetworkView } from "./views/network/network_view.tsx";
 import { TerminalDock } from "./views/terminal/terminal_dock.tsx";
+import { AlertsView } from "./views/alerts/alerts_view.tsx";
+import { unackedCount } from "./state/alerts.ts";
 import { Icon } from "./ui/icon.tsx";
 
 const LABELS: Record<View, string> = {
@@ -32,6 +34,7 @@ const LABELS: Record<View, string> = {
   exec: "Batch exec",
   audit: "Audit log",
   network: "Network",
+  alerts: "Alerts",
 };
 
 // Log in → load and stream; log out → stop.
@@ -86,6 +89,9 @@ function Nav() {
         >
           <Icon name={v} />
           <span>{LABELS[v]}</span>
+          {v === "alerts" && unackedCount.value > 0
+            ? <b class="nav-badge" data-testid="alerts-badge">{unackedCount.value}</b>
+            : null}
         </button>
       ))}
     </nav>
@@ -132,6 +138,8 @@ function CurrentView() {
       return <AuditView />;
     case "network":
       return <NetworkView />;
+    case "alerts":
+      return <AlertsView />;
     default:
       return <CanvasView />;
   }

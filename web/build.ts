@@ -65,6 +65,7 @@ export const STYLE_SHEETS: readonly string[] = [
   "views/audit.css",
   "views/network.css",
   "views/network_scans.css",
+  "views/alerts.css",
 ];
 
 function hash(text: string): string {

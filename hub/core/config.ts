@@ -20,6 +20,7 @@ import {
   NodeId,
 } from "../../shared/protocol/mod.ts";
 import { NetworkSettings } from "../../shared/protocol/network.ts";
+import { AlertsSection, NO_ALERTS } from "../alerts/rules.ts";
 
 const duration = DurationSchema;
 const size = SizeSchema;
@@ -152,6 +153,8 @@ export const HubFile = z.strictObject({
     roamer_idle_grace: duration.optional(),
   }).optional(),
   network: NetworkSettings.optional(),
+  /** Alert rules and webhooks (see docs/alerts.md). */
+  alerts: AlertsSection.optional(),
 });
 export type HubFile = z.infer<typeof HubFile>;
 
@@ -210,10 +213,14 @@ export interface HubConfig {
   };
   /** Network tools: public targets allowed, WAN check targets, scans kept (fleet.yml). */
   network?: NetworkSettings;
+  /** Alert rules and webhooks of fleet.yml (applied again on reload). */
+  alerts: AlertsSection;
 }
 
 /** Every scalar setting of `serve`: flag, env twin, YAML key, default. */
-export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "inventory">>[] = [
+export const HUB_SETTINGS: readonly SettingSpec<
+  Exclude<keyof HubConfig, "inventory" | "alerts">
+>[] = [
   {
     key: "port",
     flag: "port",
@@ -601,5 +608,6 @@ export async function loadHubConfig(
     templates: file.templates ?? {},
   };
   resolved.network = file.network ?? NetworkSettings.parse({});
+  resolved.alerts = file.alerts ?? NO_ALERTS;
   return resolved;
 }

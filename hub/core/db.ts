@@ -46,6 +46,8 @@ export class Database {
   #closed = false;
   /** Number of group transactions committed (for stats and the bench). */
   commitBatches = 0;
+  /** Called after each group commit with its duration (ms) and writes (the hub's /metrics). */
+  onCommit: ((ms: number, writes: number) => void) | undefined;
 
   constructor(raw: DatabaseSync, path: string, groupCommitMs: number) {
     this.raw = raw;
@@ -126,6 +128,7 @@ export class Database {
     if (jobs.length === 0) return;
     this.#queue = [];
     const results: { ok: boolean; value: unknown }[] = [];
+    const started = performance.now();
     try {
       this.prepare("BEGIN IMMEDIATE").run();
       // Prepared once and reused: parsing these on every write cost measurable ingest time.
@@ -145,6 +148,7 @@ export class Database {
       }
       this.prepare("COMMIT").run();
       this.commitBatches++;
+      this.onCommit?.(performance.now() - started, jobs.length);
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing in this batch is durable.
       try {

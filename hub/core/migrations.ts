@@ -263,4 +263,50 @@ CREATE TABLE link_minutes (
 ) WITHOUT ROWID;
 CREATE INDEX link_minutes_minute ON link_minutes (minute);
 `,
+  `
+-- Alerts: one row per firing (kept as history once resolved; at most one firing row per key),
+-- silences per rule and subject, and webhook deliveries with their attempts.
+CREATE TABLE alerts (
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  state TEXT NOT NULL,
+  node_id TEXT,
+  subject TEXT,
+  message TEXT NOT NULL,
+  value REAL,
+  threshold REAL,
+  fired_at INTEGER NOT NULL,
+  resolved_at INTEGER,
+  acked_at INTEGER,
+  acked_by TEXT
+);
+CREATE UNIQUE INDEX alerts_firing ON alerts (key) WHERE state = 'firing';
+CREATE INDEX alerts_node ON alerts (node_id, id);
+CREATE INDEX alerts_resolved ON alerts (resolved_at) WHERE state = 'resolved';
+CREATE TABLE alert_silences (
+  key TEXT PRIMARY KEY,
+  until INTEGER NOT NULL,
+  by_name TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE alert_deliveries (
+  id INTEGER PRIMARY KEY,
+  webhook TEXT NOT NULL,
+  alert_id INTEGER,
+  event TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER,
+  last_status INTEGER,
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX alert_deliveries_open ON alert_deliveries (next_at) WHERE state IN ('pending', 'retrying');
+CREATE INDEX alert_deliveries_webhook ON alert_deliveries (webhook, id);
+`,
 ];

@@ -35,6 +35,8 @@ import { LinkMonitor } from "../network/links.ts";
 import { NetworkScans } from "../network/scans.ts";
 import { NetworkSettings } from "../../shared/protocol/network.ts";
 import { buildApp } from "./app.ts";
+import { AlertService } from "../alerts/service.ts";
+import { HubMetrics } from "../metrics/hub_metrics.ts";
 import { startPruner } from "../fleet/retention.ts";
 import { demoInventory, startDemo } from "../demo.ts";
 import type { HubServices } from "./services.ts";
@@ -169,6 +171,18 @@ export async function buildServices(
     },
     clusterIds: () => config.inventory.clusters.map((c) => c.id),
   });
+  const metrics = new HubMetrics();
+  db.onCommit = (ms, writes) => {
+    metrics.commitSeconds.observe(ms / 1000);
+    metrics.commitWrites += writes;
+  };
+  queue.onClaimTimed = (ms) => metrics.claimSeconds.observe(ms / 1000);
+  const alerts = new AlertService({ db, bus, config, fleet, roamers });
+  nodes.ingestObservers.add((o) => {
+    metrics.samplesIngested += o.stored;
+    metrics.batchesIngested++;
+    alerts.ingested(o);
+  });
   const services: HubServices = {
     config,
     db,
@@ -206,6 +220,8 @@ export async function buildServices(
     }),
     nodeActions: new NodeActions({ db, agents, bus }),
     startedAt: Date.now(),
+    alerts,
+    metrics,
     reload: async (by?: AuditActor) => {
       // Validate everything first: an invalid file is refused and the old config stays.
       let fresh: HubConfig;
@@ -246,7 +262,9 @@ export async function buildServices(
           });
         }
       });
+      config.alerts = fresh.alerts;
       fleet.inventoryChanged();
+      alerts.configChanged();
       await services.roamers.start();
       queue.nudge();
       logger.info("config reloaded", { file: config.configFile, ...summary });
@@ -282,6 +300,7 @@ export async function serve(
     },
   }, CONNECTION_SWEEP_MS);
   await services.roamers.start();
+  services.alerts.start();
   const app = buildApp(services);
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
@@ -324,6 +343,7 @@ export async function serve(
       services.fleet.stop();
       services.queue.stop();
       services.roamers.stop();
+      services.alerts.stop();
       // Control sockets are long-lived: end them (and what runs on them) before the server
       // waits for in-flight requests.
       await services.execs.shutdown();

@@ -24,6 +24,8 @@ import type { AuditActor } from "./store.ts";
 import type { LinkMonitor } from "../network/links.ts";
 import type { NetworkScans } from "../network/scans.ts";
 import type { NodeActions } from "../control/node_actions.ts";
+import type { AlertService } from "../alerts/service.ts";
+import type { HubMetrics } from "../metrics/hub_metrics.ts";
 
 /** The hub's running parts. */
 export interface HubServices {
@@ -58,6 +60,10 @@ export interface HubServices {
   /** Restart, cleanup and recovery on nodes, through their agents. */
   nodeActions: NodeActions;
   startedAt: number;
+  /** Alert rules, history, acknowledgements, silences and webhooks. */
+  alerts: AlertService;
+  /** The hub's own counters and latencies for /metrics. */
+  metrics: HubMetrics;
   /**
    * Re-reads fleet.yml and applies its inventory and templates (state is kept); with `by`, the
    * reload is audited (`config.reload`), ok or refused.

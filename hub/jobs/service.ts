@@ -63,6 +63,8 @@ export class JobQueue {
   #waiters = new Set<() => void>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
+  /** Called with the duration (ms) of every claim attempt, committed (the hub's /metrics). */
+  onClaimTimed: ((ms: number) => void) | undefined;
 
   constructor(db: Database, bus: EventBus, config: HubConfig) {
     this.#db = db;
@@ -236,9 +238,11 @@ export class JobQueue {
     // Bounded: every pass either returns or waits for a wake-up or the deadline.
     for (;;) {
       const now = Date.now();
+      const started = performance.now();
       const claimed = await this.#db.write((tx) =>
         claimJob(tx, nodeId, this.eligibility(nodeId), this.#config.jobLeaseMs, now)
       );
+      this.onClaimTimed?.(performance.now() - started);
       if (claimed) {
         this.#announce([claimed.transition]);
         return claimed.row;

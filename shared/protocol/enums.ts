@@ -9,7 +9,8 @@
 export const NODE_STATUSES = ["pending", "online", "degraded", "offline"] as const;
 
 /** Token kinds. */
-export const TOKEN_KINDS = ["admin", "viewer", "node", "enrollment"] as const;
+/** Token kinds (`metrics`: may read only `/metrics`, for a Prometheus scraper). */
+export const TOKEN_KINDS = ["admin", "viewer", "node", "enrollment", "metrics"] as const;
 
 /** Job states. */
 export const JOB_STATES = ["pending", "claimed", "running", "done", "failed", "cancelled"] as const;
@@ -83,3 +84,22 @@ export const TERMINAL_CLOSE = {
 
 /** Node actions an admin starts from the hub. */
 export const NODE_ACTIONS = ["cleanup", "recover", "restart"] as const;
+/** What an alert rule watches. */
+export const ALERT_KINDS = [
+  "offline",
+  "temperature",
+  "disk",
+  "gpu_pinned",
+  "spool_dropping",
+  "job_failure_rate",
+  "roamer_stuck",
+] as const;
+
+/** How loud an alert is. */
+export const ALERT_SEVERITIES = ["info", "warning", "critical"] as const;
+
+/** An alert fires, then resolves (and stays as history). */
+export const ALERT_STATES = ["firing", "resolved"] as const;
+
+/** Where one webhook delivery stands. */
+export const DELIVERY_STATES = ["pending", "retrying", "delivered", "failed"] as const;

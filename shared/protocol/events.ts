@@ -25,6 +25,12 @@ import { RoamerEvent } from "./roamers.ts";
 import { LinkQualityEvent } from "./links.ts";
 import { NetworkScanEvent } from "./network.ts";
 import { NodeActionEvent } from "./node_actions.ts";
+import {
+  AlertDeliveryEvent,
+  AlertFiringEvent,
+  AlertResolvedEvent,
+  AlertUpdatedEvent,
+} from "./alerts.ts";
 
 /** Every event of the fleet stream. */
 export const FleetEvent = z.discriminatedUnion("type", [
@@ -45,5 +51,9 @@ export const FleetEvent = z.discriminatedUnion("type", [
   LinkQualityEvent,
   NetworkScanEvent,
   NodeActionEvent,
+  AlertFiringEvent,
+  AlertResolvedEvent,
+  AlertUpdatedEvent,
+  AlertDeliveryEvent,
 ]);
 export type FleetEvent = z.infer<typeof FleetEvent>;

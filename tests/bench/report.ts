@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import { BENCH_DIR, type Json, type LoadResult, type Row, type RowFormat } from "./common.ts";
 import { queueNotes, queueRows } from "./queue_phase.ts";
+import { metricsRows } from "./metrics_phase.ts";
 import type { RoamerPhaseResult } from "./roamer_phase.ts";
 import { canvasNotes, type CanvasPhaseResult, canvasRows } from "./canvas_phase.ts";
 import { type ControlPhaseResult, controlRows } from "./control_phase.ts";
@@ -177,6 +178,7 @@ function buildRows(out: Json): Row[] {
     });
   }
   rows.push(...queueRows(out.queue, FORMAT));
+  rows.push(...metricsRows(out.metrics, FORMAT));
   const r = out.roamer as RoamerPhaseResult | undefined;
   if (r?.idle_to_running_ms) {
     rows.push({

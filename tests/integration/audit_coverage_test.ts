@@ -16,6 +16,7 @@ import {
   send,
 } from "../helpers/inproc_hub.ts";
 import { listAudit } from "../../hub/core/store.ts";
+import { insertFiring } from "../../hub/alerts/store.ts";
 import type { HubServices } from "../../hub/core/services.ts";
 import type { AgentSession, ControlSocket } from "../../hub/control/agent_sessions.ts";
 import type { AuditEntry } from "../../shared/protocol/mod.ts";
@@ -23,7 +24,28 @@ import type { AuditEntry } from "../../shared/protocol/mod.ts";
 /** The origin requests are made to (and the one a same-origin page sends). */
 
 const FLEET_YML = "clusters:\n  - id: c1\n    nodes: [n2]\nroamers:\n  nodes: [r1]\n" +
-  "network:\n  wan_targets:\n    - { host: 10.231.43.2, port: 443 }\n";
+  "network:\n  wan_targets:\n    - { host: 10.231.43.2, port: 443 }\n" +
+  // A webhook to test-send to: the in-process hub stores the delivery and sends nothing.
+  "alerts:\n  webhooks:\n    - name: ops\n      url: http://127.0.0.1:9/hook\n";
+
+/** A firing alert to acknowledge or silence (as a rule would raise it); returns its id. */
+async function firingAlert(fx: Fixture): Promise<string> {
+  const n = Math.random().toString(36).slice(2);
+  const alert = await fx.services.db.write((tx) =>
+    insertFiring(tx, {
+      key: `disk|n1|/data-${n}`,
+      rule: "disk",
+      kind: "disk",
+      severity: "warning",
+      node_id: "n1",
+      subject: `/data-${n}`,
+      message: "n1 /data 95 % full",
+      value: 95,
+      threshold: 90,
+    }, Date.now())
+  );
+  return alert!.id;
+}
 
 /** One audited write: how to call it as an admin and the entry it must leave. */
 interface Audited {
@@ -178,6 +200,19 @@ const AUDITED: Record<string, Audited> = {
   "POST /api/v1/nodes/:id/actions/restart": {
     action: "node.restart",
     call: (fx) => fx.asAdmin("POST", "/api/v1/nodes/n1/actions/restart"),
+  },
+  "POST /api/v1/alerts/:id/ack": {
+    action: "alert.ack",
+    call: async (fx) => fx.asAdmin("POST", `/api/v1/alerts/${await firingAlert(fx)}/ack`),
+  },
+  "POST /api/v1/alerts/:id/silence": {
+    action: "alert.silence",
+    call: async (fx) =>
+      fx.asAdmin("POST", `/api/v1/alerts/${await firingAlert(fx)}/silence`, { for_s: 3600 }),
+  },
+  "POST /api/v1/alerts/webhooks/:name/test": {
+    action: "alert.webhook_test",
+    call: (fx) => fx.asAdmin("POST", "/api/v1/alerts/webhooks/ops/test"),
   },
   "DELETE /api/v1/session": {
     action: "session.close",

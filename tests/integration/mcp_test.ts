@@ -36,6 +36,8 @@ roamers:
 `;
 
 const READ_ONLY_TOOLS = [
+  "fleet_alert_config",
+  "fleet_alerts_list",
   "fleet_audit_list",
   "fleet_cluster_list",
   "fleet_docker_logs",

@@ -17,13 +17,14 @@ import { makeSample } from "../helpers/samples.ts";
 /** The origin requests are made to (and the one a same-origin page sends). */
 
 /** Who may call a route (README "HTTP API"; `public` needs no credential). */
-type Access = "public" | "read" | "admin" | "node" | "node_or_admin";
+type Access = "public" | "read" | "admin" | "node" | "node_or_admin" | "metrics";
 
 const ALLOWED: Record<Exclude<Access, "public">, readonly TokenKind[]> = {
   read: ["admin", "viewer"],
   admin: ["admin"],
   node: ["node"],
   node_or_admin: ["node", "admin"],
+  metrics: ["admin", "viewer", "metrics"],
 };
 
 /** The kinds of caller every row is tried with. */
@@ -37,6 +38,7 @@ const CALLERS = [
   "viewer",
   "admin",
   "cookie",
+  "metrics",
 ] as const;
 type Caller = typeof CALLERS[number];
 
@@ -52,6 +54,7 @@ const CALLER_KIND: Record<Caller, TokenKind | undefined> = {
   admin: "admin",
   // The browser session of an admin token.
   cookie: "admin",
+  metrics: "metrics",
 };
 
 /** A value, or a function making a fresh one per request (for rows that use something up). */
@@ -75,10 +78,13 @@ interface Row {
 
 /** Tokens, ids and a request helper shared by every row. */
 class Fixture {
-  tokens = {} as Record<"admin" | "node" | "other_node" | "enrollment" | "viewer" | "revoked", {
-    id: string;
-    token: string;
-  }>;
+  tokens = {} as Record<
+    "admin" | "node" | "other_node" | "enrollment" | "viewer" | "revoked" | "metrics",
+    {
+      id: string;
+      token: string;
+    }
+  >;
   cookie = "";
   jobId = "";
   execId = "";
@@ -361,6 +367,26 @@ const ROWS: Row[] = [
     path: "/api/v1/nodes/n1/actions/restart",
   },
 
+  // Alerts: read by admins and viewers; acknowledged, silenced and test-sent by admins.
+  { route: "GET /api/v1/alerts", access: "read", path: "/api/v1/alerts?limit=5" },
+  { route: "GET /api/v1/alerts/config", access: "read" },
+  { route: "GET /api/v1/alerts/deliveries", access: "read" },
+  { route: "GET /api/v1/alerts/:id", access: "read", path: "/api/v1/alerts/1" },
+  { route: "POST /api/v1/alerts/:id/ack", access: "admin", path: "/api/v1/alerts/1/ack" },
+  {
+    route: "POST /api/v1/alerts/:id/silence",
+    access: "admin",
+    path: "/api/v1/alerts/1/silence",
+    body: { for_s: 600 },
+  },
+  {
+    route: "POST /api/v1/alerts/webhooks/:name/test",
+    access: "admin",
+    path: "/api/v1/alerts/webhooks/ops/test",
+  },
+  // Prometheus: metrics tokens (which read nothing else), viewers and admins.
+  { route: "GET /metrics", access: "metrics" },
+
   // The MCP endpoint: admin and viewer tokens (the token's kind then decides which tools work).
   {
     route: "POST /mcp",
@@ -429,6 +455,7 @@ async function setUp(app: Hono, services: HubServices): Promise<Fixture> {
   fx.tokens.node = await fx.token({ kind: "node", node_id: "n1" });
   fx.tokens.other_node = await fx.token({ kind: "node", node_id: "n2" });
   fx.tokens.enrollment = await fx.token({ kind: "enrollment", name: "pending-node" });
+  fx.tokens.metrics = await fx.token({ kind: "metrics", name: "scraper" });
   // An admin token, so only its revocation can be why it is refused.
   fx.tokens.revoked = await fx.token({ kind: "admin", name: "revoked" });
   await fx.admin("DELETE", `/api/v1/tokens/${fx.tokens.revoked.id}`);

@@ -15,6 +15,7 @@ export const VIEWS = [
   "exec",
   "audit",
   "network",
+  "alerts",
 ] as const;
 export type View = typeof VIEWS[number];
 

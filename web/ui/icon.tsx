@@ -13,6 +13,7 @@ const PATHS: Record<string, string> = {
   audit: "M7 3h8l4 4v14H7zM15 3v4h4M10 12h6M10 16h6",
   network: "M12 4a2 2 0 100 4 2 2 0 000-4zM5 16a2 2 0 100 4 2 2 0 000-4zM19 16a2 2 0 100 4 " +
     "2 2 0 000-4zM12 8v4M12 12l-6 4M12 12l6 4",
+  alerts: "M6 16v-5a6 6 0 1112 0v5l2 2H4zM10 20.5a2 2 0 004 0",
   terminal: "M4 5h16v14H4zM7 9l3 3-3 3M12 15h5",
   fit: "M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5",
   plus: "M12 5v14M5 12h14",

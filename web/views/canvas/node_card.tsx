@@ -16,6 +16,7 @@ import { movePositions } from "../../state/layout.ts";
 import { positionOf } from "../../canvas/flow_model.ts";
 import { attachDrag } from "../../canvas/drag.ts";
 import { lod } from "../../canvas/level_of_detail.ts";
+import { firingByNode } from "../../state/alerts.ts";
 
 function level(v: number | undefined): string {
   if (v === undefined) return "";
@@ -60,12 +61,19 @@ export function NodeCard(
   });
   const isSelected = useComputed(() => selection.value.has(id));
   const isOpen = useComputed(() => selectedNode.value === id);
+  const alerts = useComputed(() => firingByNode.value.get(id) ?? []);
   useEffect(() => attachDrag(ref.current!, id, pane, movePositions), [id, pane]);
 
   const n = node.value;
   const p = pos.value;
   const v = latestSeries(n);
   const r = roamer.value;
+  const firing = alerts.value;
+  const unacked = firing.filter((a) => a.acked_at === null);
+  const worst = (unacked.length ? unacked : firing).reduce<string | null>(
+    (w, a) => (w === "critical" || a.severity === "critical" ? "critical" : w ?? a.severity),
+    null,
+  );
   const classes = [
     "node-card",
     n.status,
@@ -73,6 +81,7 @@ export function NodeCard(
     isSelected.value ? "selected" : "",
     isOpen.value ? "open" : "",
     lod.value,
+    unacked.length ? `alerting ${worst}` : "",
   ].join(" ");
   const onClick = (e: MouseEvent) => {
     if (e.shiftKey || e.metaKey || e.ctrlKey) {
@@ -118,6 +127,18 @@ export function NodeCard(
           ? (
             <span class="chip nc-clock" title={skewTitle(n.clock_skew_s)} data-testid="clock-chip">
               clock {formatSkew(n.clock_skew_s)}
+            </span>
+          )
+          : null}
+        {firing.length
+          ? (
+            <span
+              class={`chip nc-alert ${worst}${unacked.length ? "" : " acked"}`}
+              title={firing.map((a) => a.message).join("\n")}
+              data-testid="alert-badge"
+              data-acked={unacked.length ? "no" : "yes"}
+            >
+              ⚠ {firing.length}
             </span>
           )
           : null}
