@@ -38,7 +38,7 @@ import { buildApp } from "./app.ts";
 import { AlertService } from "../alerts/service.ts";
 import { HubMetrics } from "../metrics/hub_metrics.ts";
 import { startPruner } from "../fleet/retention.ts";
-import { demoInventory, startDemo } from "../demo.ts";
+import { demoAlerts, demoInventory, startDemo } from "../demo.ts";
 import type { HubServices } from "./services.ts";
 import { getLogger, setLogFormat, setLogLevel } from "../../shared/log.ts";
 import { VERSION } from "../../shared/version.ts";
@@ -132,6 +132,7 @@ export async function buildServices(
   setLogFormat(config.logFormat);
   await privateDataDir(config.dataDir);
   await privateDataFiles(config.dataDir);
+  if (config.demo > 0 && config.alerts.rules.length === 0) config.alerts = demoAlerts();
   if (config.demo > 0 && config.inventory.nodes.length === 0) {
     config.inventory = demoInventory(config.demo);
   }
@@ -262,7 +263,9 @@ export async function buildServices(
           });
         }
       });
-      config.alerts = fresh.alerts;
+      config.alerts = config.demo > 0 && fresh.alerts.rules.length === 0
+        ? demoAlerts()
+        : fresh.alerts;
       fleet.inventoryChanged();
       alerts.configChanged();
       await services.roamers.start();
