@@ -24,6 +24,7 @@ import { FleetNodes } from "../fleet/nodes.ts";
 import { Onboarding } from "../onboarding/service.ts";
 import { NodeContainers } from "../control/containers.ts";
 import { AuditLog } from "../control/audit.ts";
+import { Swarm } from "../swarm/service.ts";
 import { JobQueue } from "../jobs/service.ts";
 import { RoamerPool } from "../jobs/roamers.ts";
 import { AgentSessions } from "../control/agent_sessions.ts";
@@ -190,6 +191,13 @@ export async function buildServices(
       connections,
     }),
     connections,
+    swarm: new Swarm({
+      db,
+      connections,
+      dockerSocket: config.dockerSocket,
+      projectsDir: config.swarmProjectsDir,
+      registry: config.swarmRegistry,
+    }),
     startedAt: Date.now(),
     reload: async (by?: AuditActor) => {
       // Validate everything first: an invalid file is refused and the old config stays.
@@ -264,6 +272,7 @@ export async function serve(
     },
   }, CONNECTION_SWEEP_MS);
   await services.roamers.start();
+  await services.swarm.start();
   const app = buildApp(services);
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
@@ -312,6 +321,7 @@ export async function serve(
       services.terminals.closeAll();
       services.agents.stop();
       services.sse.close();
+      await services.swarm.shutdown();
       await server.shutdown();
       await services.verifier.flushUsage().catch(() => {});
       db.close();

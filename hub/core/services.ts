@@ -21,6 +21,7 @@ import type { ExecRuns } from "../control/exec_runs.ts";
 import type { TerminalRelay } from "../control/terminal_relay.ts";
 import type { LiveConnections } from "./connections.ts";
 import type { AuditActor } from "./store.ts";
+import type { Swarm } from "../swarm/service.ts";
 
 /** The hub's running parts. */
 export interface HubServices {
@@ -48,6 +49,8 @@ export interface HubServices {
   terminals: TerminalRelay;
   /** Long-lived connections by the token and session that opened them. */
   connections: LiveConnections;
+  /** Docker Swarm control through the hub's engine. */
+  swarm: Swarm;
   startedAt: number;
   /**
    * Re-reads fleet.yml and applies its inventory and templates (state is kept); with `by`, the
