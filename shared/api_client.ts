@@ -705,11 +705,15 @@ export class ApiClient {
     return this.request("GET", `/api/v1/swarm/registry/tags?repository=${enc(repository)}`);
   }
 
-  /** `DELETE /api/v1/swarm/registry/tags?repository=…&tag=…`: deletes the tag's manifest. */
-  registryDeleteTag(repository: string, tag: string): Promise<void> {
+  /**
+   * `DELETE /api/v1/swarm/registry/tags?repository=…&tag=…`: deletes the tag's manifest (409
+   * when other tags share it, unless `force`: they would go too).
+   */
+  registryDeleteTag(repository: string, tag: string, force = false): Promise<void> {
     return this.request(
       "DELETE",
-      `/api/v1/swarm/registry/tags?repository=${enc(repository)}&tag=${enc(tag)}`,
+      `/api/v1/swarm/registry/tags?repository=${enc(repository)}&tag=${enc(tag)}` +
+        (force ? "&force=1" : ""),
     );
   }
 }

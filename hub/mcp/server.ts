@@ -26,6 +26,7 @@ import {
 import type { ExecInfo, JobInfo, NodeSummary } from "../../shared/protocol/mod.ts";
 import { VERSION } from "../../shared/version.ts";
 import { count, countText, fleetStatus, registerContext } from "./context.ts";
+import { registerSwarmTools } from "./tools_swarm.ts";
 
 /** Options of {@link buildMcpServer}. */
 export interface McpServerOptions {
@@ -786,6 +787,7 @@ export async function buildMcpServer(
   });
 
   // Feature modules add their tools here, one line each: registerXTools(add, api).
+  registerSwarmTools(add, api);
 
   // Resources and prompts only read: every token gets them.
   registerContext(mcp, api);
