@@ -20,6 +20,7 @@ import { JobsView } from "./views/jobs_view.tsx";
 import { NodePanel } from "./views/node_panel.tsx";
 import { ExecView } from "./views/exec_view.tsx";
 import { AuditView } from "./views/audit_view.tsx";
+import { SwarmView } from "./views/swarm/swarm_view.tsx";
 import { TerminalDock } from "./views/terminal/terminal_dock.tsx";
 import { Icon } from "./ui/icon.tsx";
 
@@ -30,6 +31,7 @@ const LABELS: Record<View, string> = {
   jobs: "Jobs",
   exec: "Batch exec",
   audit: "Audit log",
+  swarm: "Swarm",
 };
 
 // Log in → load and stream; log out → stop.
@@ -128,6 +130,8 @@ function CurrentView() {
       return <ExecView />;
     case "audit":
       return <AuditView />;
+    case "swarm":
+      return <SwarmView />;
     default:
       return <CanvasView />;
   }

@@ -11,6 +11,8 @@ const PATHS: Record<string, string> = {
   jobs: "M4 6h16M4 12h10M4 18h13M18 10l3 2-3 2",
   exec: "M4 5h16v14H4zM7 9l3 3-3 3M12 15h5",
   audit: "M7 3h8l4 4v14H7zM15 3v4h4M10 12h6M10 16h6",
+  swarm:
+    "M3 14h4v4H3zM8 14h4v4H8zM13 14h4v4h-4zM8 9h4v4H8zM13 9h4v4h-4zM13 4h4v4h-4zM18 14c1.8 0 3 1 3 2.5S19.5 20 17 20H4",
   terminal: "M4 5h16v14H4zM7 9l3 3-3 3M12 15h5",
   fit: "M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5",
   plus: "M12 5v14M5 12h14",

@@ -1,0 +1,256 @@
+/**
+ * The Swarm view in Chromium against a real hub driving a real dockerd (a single-node swarm and a
+ * loopback registry, tests/helpers/dockerd.ts):
+ *
+ * 1. Catalog: a new definition with a bad value shows the error on its line (checked as typed);
+ *    fixed, "Save and deploy" registers and deploys it, and the pane shows the service converge.
+ * 2. Services: the row shows 1/1; opened, it lists its task running; Scale to 3 shows the scale
+ *    in flight, then the running count and the task rows grow to 3 without a reload (the task
+ *    phases seen on the way are recorded by a MutationObserver in the page).
+ * 3. Batch tasks: a one-shot service exiting 1 shows its task failed, red, with exit 1 and
+ *    Docker's error; one exiting 0 shows its task grey as "stopped".
+ * 4. Nodes and Registry tabs list the engine's node (manager, active) and the pushed image.
+ *
+ * The page must stay free of page errors and of requests leaving 127.0.0.1; screenshots go to
+ * tests/out/swarm-*.png.
+ */
+import assert from "node:assert/strict";
+import { startHub } from "../helpers/hub.ts";
+import {
+  DOCKER_INSTALL,
+  DOCKER_MISSING,
+  type Dockerd,
+  removeDockerd,
+  startDockerd,
+} from "../helpers/dockerd.ts";
+import {
+  type Browser,
+  launchBrowser,
+  login,
+  newPage,
+  type Page,
+  type PageWindow,
+  screenshot,
+  SKIP_BROWSER,
+} from "../helpers/browser.ts";
+
+const T = 30_000;
+const CI = Deno.env.get("CI") === "true";
+const SKIP_DOCKER = DOCKER_MISSING.length > 0 && !CI;
+if (SKIP_DOCKER && !SKIP_BROWSER) {
+  console.warn(
+    `SKIPPING the swarm UI test: missing ${DOCKER_MISSING.join(", ")}; ${DOCKER_INSTALL}`,
+  );
+}
+
+/** Waits (bounded) until the task rows of `service` have exactly `phases` (any order). */
+async function tasksAre(page: Page, service: string, phases: string[]): Promise<void> {
+  await page.waitForFunction(
+    ({ service, want }) => {
+      const { document } = globalThis as unknown as PageWindow;
+      const table = document.querySelector(
+        `[data-testid=task-table][data-service="${service}"]`,
+      );
+      if (!table) return false;
+      const got = [...table.querySelectorAll("[data-testid=task-row]")]
+        .map((r) => r.dataset.phase ?? "").sort();
+      return JSON.stringify(got) === JSON.stringify([...want].sort());
+    },
+    { service, want: phases },
+    { timeout: T },
+  );
+}
+
+/** Types into the definition editor, replacing what it holds. */
+async function typeDefinition(page: Page, yaml: string): Promise<void> {
+  const area = page.locator("[data-testid=definition-yaml]");
+  await area.fill(yaml);
+}
+
+Deno.test({
+  name: "swarm view: deploy from the catalog, scale live, failed tasks red",
+  ignore: SKIP_BROWSER || SKIP_DOCKER,
+  fn: async () => {
+    const browser = await launchBrowser();
+    try {
+      await swarmUi(browser);
+    } finally {
+      await browser.close();
+    }
+  },
+});
+
+async function swarmUi(browser: Browser): Promise<void> {
+  let d: Dockerd | null = null;
+  let hub: Awaited<ReturnType<typeof startHub>> | null = null;
+  try {
+    d = await startDockerd({ swarm: true });
+    hub = await startHub({
+      args: ["--docker-socket", d.socket, "--swarm-registry", `http://${d.registry}`],
+    });
+    const g = await newPage(browser, `${hub.url}/#/swarm/catalog`);
+    const { page } = g;
+    await login(page, hub.adminToken);
+    await page.locator("[data-testid=swarm-view]").waitFor({ timeout: T });
+    await page.locator("[data-testid=swarm-health]").waitFor({ timeout: T });
+
+    // 1. A new definition: a bad replicas value is named on its line, then fixed and deployed.
+    await page.locator("[data-testid=catalog-new]").click();
+    const good = [
+      "name: web",
+      `image: ${d.image}`,
+      "replicas: 1",
+      'command: [sh, -c, "echo up; sleep 3600"]',
+      "env:",
+      "  MODE: e2e",
+      "",
+    ].join("\n");
+    await typeDefinition(page, good.replace("replicas: 1", "replicas: many"));
+    const err = page.locator("[data-testid=definition-errors] li").first();
+    await err.waitFor({ timeout: T });
+    assert.equal(await err.getAttribute("data-line"), "3", "the error names line 3 (replicas)");
+    assert.match(await err.innerText(), /replicas/);
+    assert.ok(await page.locator("[data-testid=catalog-save-deploy]").isDisabled());
+    await screenshot(page, "swarm-catalog-error");
+
+    await typeDefinition(page, good);
+    await page.locator("[data-testid=definition-errors]").waitFor({
+      state: "detached",
+      timeout: T,
+    });
+    await page.locator("[data-testid=catalog-save-deploy]").click();
+    await page.locator("[data-testid=catalog-pane][data-name=web]").waitFor({ timeout: T });
+    await page.locator("[data-testid=catalog-item][data-name=web]").waitFor({ timeout: T });
+    await page.waitForFunction(
+      () => {
+        const { document } = globalThis as unknown as PageWindow;
+        return /1\/1 running/.test(
+          document.querySelector("[data-testid=catalog-live]")?.textContent ?? "",
+        );
+      },
+      undefined,
+      { timeout: T },
+    );
+    assert.equal(
+      (await hub.admin.swarmCatalogEntry("web")).deployed_version,
+      1,
+      "the hub deployed v1",
+    );
+    await screenshot(page, "swarm-catalog");
+
+    // 2. Services: open the row, scale 1 → 3, the tasks follow without a reload.
+    await page.locator(".sw-tab[data-tab=services]").click();
+    const row = page.locator("[data-testid=service-row][data-service=web]");
+    await row.waitFor({ timeout: T });
+    assert.equal(await row.getAttribute("data-running"), "1");
+    await row.click();
+    await tasksAre(page, "web", ["running"]);
+    // Every phase a task row of `web` takes from now on, as the page shows it.
+    await page.evaluate(() => {
+      const w = globalThis as unknown as PageWindow;
+      w.seenPhases = [] as string[];
+      const seen = () => {
+        for (const r of w.document.querySelectorAll("[data-testid=task-row]")) {
+          const p = r.dataset.phase ?? "";
+          if (!w.seenPhases.includes(p)) w.seenPhases.push(p);
+        }
+      };
+      new w.MutationObserver(seen).observe(w.document.body, {
+        subtree: true,
+        childList: true,
+        attributes: true,
+        attributeFilter: ["data-phase"],
+      });
+    });
+    const navigations: string[] = [];
+    page.on("framenavigated", (f) => navigations.push(f.url()));
+    await row.locator("[data-testid=service-scale]").click();
+    await page.locator("[data-testid=scale-replicas]").fill("3");
+    await page.locator("[data-testid=scale-send]").click();
+    await page.locator("[data-testid=service-progress]").first().waitFor({ timeout: T });
+    await page.waitForFunction(
+      () => {
+        const { document } = globalThis as unknown as PageWindow;
+        const r = document.querySelector("[data-testid=service-row][data-service=web]");
+        return r?.dataset.running === "3" && r?.dataset.desired === "3";
+      },
+      undefined,
+      { timeout: T },
+    );
+    await tasksAre(page, "web", ["running", "running", "running"]);
+    assert.deepEqual(navigations, [], "the page was not reloaded");
+    const seen = await page.evaluate(() => (globalThis as unknown as PageWindow).seenPhases);
+    console.log(`task phases the page showed while scaling: ${JSON.stringify(seen)}`);
+    assert.ok(seen.includes("running"));
+    const live = JSON.parse(await d.docker("service", "inspect", "web"))[0];
+    assert.equal(live.Spec.Mode.Replicated.Replicas, 3, "the engine runs 3 replicas");
+    await screenshot(page, "swarm-services-scaled");
+
+    // 3. One-shot services: exit 1 is failed (red, with its error), exit 0 is stopped (grey).
+    for (const [name, code] of [["job-bad", 1], ["job-ok", 0]] as const) {
+      await hub.admin.swarmDeploy({
+        definition: {
+          name,
+          image: d.image,
+          replicas: 1,
+          command: ["sh", "-c", `echo run; exit ${code}`],
+          restart_policy: { condition: "none" },
+        },
+      });
+    }
+    for (const name of ["job-bad", "job-ok"]) {
+      const r = page.locator(`[data-testid=service-row][data-service=${name}]`);
+      await r.waitFor({ timeout: T });
+      await r.click();
+    }
+    await tasksAre(page, "job-bad", ["failed"]);
+    await tasksAre(page, "job-ok", ["complete"]);
+    const failed = page.locator(
+      "[data-testid=task-table][data-service=job-bad] [data-testid=task-row]",
+    );
+    const chip = failed.locator("[data-testid=task-state]");
+    assert.equal((await chip.innerText()).trim(), "failed");
+    assert.match(await chip.getAttribute("class") ?? "", /tone-bad/);
+    const color = await chip.evaluate((el) =>
+      (globalThis as unknown as { getComputedStyle(e: unknown): { color: string } })
+        .getComputedStyle(el).color
+    );
+    const [r, gr, b] = color.match(/\d+/g)!.map(Number);
+    assert.ok(r > 200 && gr < 150 && b < 150, `a failed task is red, not ${color}`);
+    assert.equal((await failed.locator("[data-testid=task-exit]").innerText()).trim(), "1");
+    assert.match(await failed.locator("[data-testid=task-error]").innerText(), /exit|1/);
+    const ok = page.locator(
+      "[data-testid=task-table][data-service=job-ok] [data-testid=task-state]",
+    );
+    assert.equal((await ok.innerText()).trim(), "stopped");
+    assert.match(await ok.getAttribute("class") ?? "", /tone-off/);
+    assert.ok(
+      await page.locator(
+        "[data-testid=service-row][data-service=job-bad] [data-testid=failed-count]",
+      )
+        .isVisible(),
+      "the row counts the failed task",
+    );
+    await screenshot(page, "swarm-services-tasks");
+
+    // 4. The node and the registry.
+    await page.locator(".sw-tab[data-tab=nodes]").click();
+    const node = page.locator("[data-testid=swarm-node-row]").first();
+    await node.waitFor({ timeout: T });
+    assert.equal(await node.getAttribute("data-availability"), "active");
+    assert.match(await node.innerText(), /leader|manager/);
+    await screenshot(page, "swarm-nodes");
+    await page.locator(".sw-tab[data-tab=registry]").click();
+    await page.locator("[data-testid=repo-item][data-repo='fleet/busybox']").waitFor({
+      timeout: T,
+    });
+    await page.locator("[data-testid=tag-row][data-tag='1']").waitFor({ timeout: T });
+    await screenshot(page, "swarm-registry");
+
+    g.assertClean();
+    await g.close();
+  } finally {
+    await hub?.stop();
+    if (d) await removeDockerd(d);
+  }
+}
