@@ -10,12 +10,16 @@
  * 3. Batch tasks: a one-shot service exiting 1 shows its task failed, red, with exit 1 and
  *    Docker's error; one exiting 0 shows its task grey as "stopped".
  * 4. Nodes and Registry tabs list the engine's node (manager, active) and the pushed image.
+ * 5. Canvas: the fleet node named like the swarm node shows its swarm role; "Drain (swarm)" from
+ *    its context menu (confirmed) drains it in the engine and marks the card drained; "Activate
+ *    (swarm)" makes it active again.
  *
  * The page must stay free of page errors and of requests leaving 127.0.0.1; screenshots go to
  * tests/out/swarm-*.png.
  */
 import assert from "node:assert/strict";
 import { startHub } from "../helpers/hub.ts";
+import { pushSeqs } from "../helpers/samples.ts";
 import {
   DOCKER_INSTALL,
   DOCKER_MISSING,
@@ -84,10 +88,26 @@ async function swarmUi(browser: Browser): Promise<void> {
   let d: Dockerd | null = null;
   let hub: Awaited<ReturnType<typeof startHub>> | null = null;
   try {
-    d = await startDockerd({ swarm: true });
+    d = await startDockerd();
+    // Its own swarm port on loopback, not 0.0.0.0:2377: other engines on the machine may hold it.
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    await d.docker(
+      "swarm",
+      "init",
+      "--advertise-addr",
+      `127.0.0.1:${port}`,
+      "--listen-addr",
+      `127.0.0.1:${port}`,
+    );
     hub = await startHub({
       args: ["--docker-socket", d.socket, "--swarm-registry", `http://${d.registry}`],
     });
+    // A fleet node whose id is the swarm node's hostname: the hub pairs them.
+    const host = await d.docker("info", "--format", "{{.Name}}");
+    const nodeToken = (await hub.admin.createToken({ kind: "node", node_id: host })).token;
+    await pushSeqs(hub.url, nodeToken, host, 1, 2);
     const g = await newPage(browser, `${hub.url}/#/swarm/catalog`);
     const { page } = g;
     await login(page, hub.adminToken);
@@ -246,6 +266,29 @@ async function swarmUi(browser: Browser): Promise<void> {
     });
     await page.locator("[data-testid=tag-row][data-tag='1']").waitFor({ timeout: T });
     await screenshot(page, "swarm-registry");
+
+    // 5. The canvas card: role, drain and activate from its menu.
+    await page.locator(".navitem[data-view=canvas]").click();
+    const card = page.locator(`[data-testid=node-card][data-node-id="${host}"]`);
+    await card.locator("[data-testid=swarm-role]").waitFor({ timeout: T });
+    assert.equal((await card.locator("[data-testid=swarm-role]").innerText()).trim(), "leader");
+    await card.click({ button: "right" });
+    await page.locator("[data-testid=menu-swarm-drain]").click();
+    await page.locator("[data-testid=confirm-ok]").click();
+    await card.locator("[data-testid=swarm-drained]").waitFor({ timeout: T });
+    assert.match(await card.getAttribute("class") ?? "", /swarm-drain/);
+    assert.equal(
+      await d.docker("node", "inspect", "self", "--format", "{{.Spec.Availability}}"),
+      "drain",
+    );
+    await screenshot(page, "swarm-canvas-drained");
+    await card.click({ button: "right" });
+    await page.locator("[data-testid=menu-swarm-activate]").click();
+    await card.locator("[data-testid=swarm-drained]").waitFor({ state: "detached", timeout: T });
+    assert.equal(
+      await d.docker("node", "inspect", "self", "--format", "{{.Spec.Availability}}"),
+      "active",
+    );
 
     g.assertClean();
     await g.close();

@@ -12,6 +12,8 @@ import { api } from "../../state/api.ts";
 import { runCommandOn } from "../../state/exec.ts";
 import { openTerminal } from "../terminal/terminal_state.ts";
 import { terminalBlocked } from "../terminal/open_button.tsx";
+import { swarmRoles } from "../../state/swarm.ts";
+import { nodeAction } from "../swarm/node_actions.ts";
 
 /** One menu entry. */
 interface Item {
@@ -101,6 +103,22 @@ export function ContextMenu(
         run: () => void act(`Release ${id}`, () => api.releaseRoamer(id)),
       });
     }
+  }
+  const sw = swarmRoles.value[id];
+  if (isAdmin.value && sw) {
+    items.push(
+      sw.availability === "active"
+        ? {
+          label: "Drain (swarm)…",
+          testid: "menu-swarm-drain",
+          run: () => void nodeAction(sw, "drain"),
+        }
+        : {
+          label: "Activate (swarm)",
+          testid: "menu-swarm-activate",
+          run: () => void nodeAction(sw, "activate"),
+        },
+    );
   }
   if (isAdmin.value) {
     items.push({

@@ -9,6 +9,7 @@ import { useEffect, useRef } from "preact/hooks";
 import { useComputed } from "@preact/signals";
 import { latestSeries, nodeSignal } from "../../state/fleet.ts";
 import { nodeJobs, roamers } from "../../state/queue.ts";
+import { swarmRoles } from "../../state/swarm.ts";
 import { formatAge, now } from "../../state/clock.ts";
 import { formatSkew, formatTemp, formatWatts, skewTitle } from "../../state/format.ts";
 import { searchQuery, selectedNode, selection } from "../../state/ui.ts";
@@ -47,6 +48,7 @@ export function NodeCard(
   const pos = positionOf(id);
   const jobCount = useComputed(() => nodeJobs.value[id]?.length ?? 0);
   const roamer = useComputed(() => roamers.value[id]);
+  const swarm = useComputed(() => swarmRoles.value[id]);
   const age = useComputed(() => formatAge(node.value.last_seen, now.value));
   const match = useComputed(() => {
     const q = searchQuery.value.trim().toLowerCase();
@@ -62,9 +64,13 @@ export function NodeCard(
   const p = pos.value;
   const v = latestSeries(n);
   const r = roamer.value;
+  const sw = swarm.value;
+  // A drained swarm node takes no tasks: the card says so at any zoom.
+  const drained = sw && sw.availability !== "active" ? `swarm-${sw.availability}` : "";
   const classes = [
     "node-card",
     n.status,
+    drained,
     match.value,
     isSelected.value ? "selected" : "",
     isOpen.value ? "open" : "",
@@ -131,6 +137,21 @@ export function NodeCard(
         {r && lod.value === "compact"
           ? <span class={`chip nc-roamer ${r.state.toLowerCase()}`}>{r.state}</span>
           : null}
+        {drained
+          ? (
+            <span
+              class="chip nc-drained"
+              title={`swarm: ${
+                sw!.availability === "drain"
+                  ? "drained, takes no tasks"
+                  : "paused, takes no new tasks"
+              }`}
+              data-testid="swarm-drained"
+            >
+              {sw!.availability === "drain" ? "drained" : "paused"}
+            </span>
+          )
+          : null}
       </div>
       {lod.value === "compact"
         ? (
@@ -159,6 +180,17 @@ export function NodeCard(
                 ]
                   .filter(Boolean).join(" · ") || n.id}
               </span>
+              {sw
+                ? (
+                  <span
+                    class={`chip nc-swarm ${sw.role}`}
+                    title={`swarm ${sw.leader ? "manager (leader)" : sw.role} · ${sw.state}`}
+                    data-testid="swarm-role"
+                  >
+                    {sw.leader ? "leader" : sw.role === "manager" ? "manager" : "worker"}
+                  </span>
+                )
+                : null}
               {r
                 ? (
                   <span class={`chip nc-roamer ${r.state.toLowerCase()}`} data-testid="roamer-chip">

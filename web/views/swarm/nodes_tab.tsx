@@ -11,37 +11,11 @@ import type { SwarmNode, SwarmNodeAction } from "../../../shared/protocol/mod.ts
 import { api } from "../../state/api.ts";
 import { formatBytes } from "../../state/format.ts";
 import { isAdmin } from "../../state/session.ts";
-import { loadNodes, refreshNow, swarmErrors, swarmNodes } from "../../state/swarm.ts";
+import { loadNodes, swarmErrors, swarmNodes } from "../../state/swarm.ts";
 import { selectedNode, toast } from "../../state/ui.ts";
 import { Icon } from "../../ui/icon.tsx";
 import { confirmDialog, FormError, Modal } from "../../ui/modal.tsx";
-
-/** Drains or activates (…) node `n`, asking first where tasks move; toasts the outcome. */
-export async function nodeAction(n: SwarmNode, action: SwarmNodeAction): Promise<boolean> {
-  if (action === "drain" || action === "demote") {
-    const ok = await confirmDialog({
-      title: `${action === "drain" ? "Drain" : "Demote"} ${n.hostname}?`,
-      body: action === "drain"
-        ? `Its ${n.tasks_running} running task${
-          n.tasks_running === 1 ? "" : "s"
-        } stop here and the swarm reschedules them on other nodes; it takes no new ones until activated.`
-        : "It stays in the swarm as a worker and no longer votes in the managers' quorum.",
-      confirm: action === "drain" ? "Drain" : "Demote",
-      danger: action === "drain",
-    });
-    if (!ok) return false;
-  }
-  try {
-    await api.swarmNodeAction(n.id, action);
-    toast(`${n.hostname}: ${action} done`, "ok");
-    await loadNodes();
-    refreshNow();
-    return true;
-  } catch (err) {
-    toast(`${action} ${n.hostname} failed: ${(err as Error).message}`, "error");
-    return false;
-  }
-}
+import { nodeAction } from "./node_actions.ts";
 
 async function removeNode(n: SwarmNode): Promise<void> {
   const live = n.state !== "down";
