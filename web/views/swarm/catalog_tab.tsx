@@ -19,6 +19,7 @@ import {
   loadCatalog,
   pending,
   refreshNow,
+  registryCatalog,
   startPending,
   swarmCatalog,
   swarmErrors,
@@ -36,8 +37,10 @@ import { replicaTone } from "./task_chip.tsx";
 
 // Not a valid definition name (names start with a letter or digit), so it never clashes.
 const NEW = "_new";
-const EXAMPLE = `name: hello
-image: 127.0.0.1:5000/fleet/busybox:1
+/** A first definition; its image names the configured registry once the hub said which. */
+const example = (registry: string) =>
+  `name: hello
+image: ${registry}/fleet/hello:1
 replicas: 1
 command: [sh, -c, "echo hello from $(hostname); sleep 3600"]
 env:
@@ -171,7 +174,9 @@ function LiveLine({ name }: { name: string }) {
 
 function EntryPane({ entry, isNew }: { entry: SwarmCatalogEntry | null; isNew: boolean }) {
   const admin = isAdmin.value;
-  const text = useSignal(isNew ? EXAMPLE : "");
+  const text = useSignal(
+    isNew ? example(registryCatalog.peek()?.registry ?? "10.0.0.10:5000") : "",
+  );
   const saved = useSignal(isNew ? "" : "\u0000");
   const checkIssues = useSignal<EditorIssue[]>([]);
   const hubErrors = useSignal<EditorIssue[]>([]);

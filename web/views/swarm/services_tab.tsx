@@ -31,7 +31,14 @@ type Dialog = { kind: "scale" | "update" | "logs"; s: SwarmService };
 
 function Replicas({ s }: { s: SwarmService }) {
   const desired = s.replicas_desired;
-  const tone = replicaTone(s.replicas_running, desired);
+  const p = pending.value[s.name];
+  // On its way (an action in flight) is amber, not red; a batch service whose tasks all ended
+  // well is grey, like its tasks.
+  const tone = p?.state === "working" && s.replicas_running < (desired ?? 0)
+    ? "wait"
+    : s.replicas_running === 0 && s.tasks_complete > 0 && !s.tasks_failed
+    ? "off"
+    : replicaTone(s.replicas_running, desired);
   const pct = desired ? Math.min(100, (s.replicas_running / desired) * 100) : 0;
   return (
     <div class={`sw-replicas tone-${tone}`} data-testid="replicas">

@@ -15,6 +15,7 @@ import { isAdmin } from "../../state/session.ts";
 import {
   loadStacks,
   refreshNow,
+  registryCatalog,
   swarmErrors,
   swarmServices,
   swarmStacks,
@@ -25,10 +26,12 @@ import { confirmDialog, FormError, Modal } from "../../ui/modal.tsx";
 import { replicaTone } from "./task_chip.tsx";
 import { openTab } from "./swarm_tabs.ts";
 
-const EXAMPLE = `version: "3.8"
+/** A first compose file; its image names the configured registry once the hub said which. */
+const example = (registry: string) =>
+  `version: "3.8"
 services:
   web:
-    image: 127.0.0.1:5000/fleet/busybox:1
+    image: ${registry}/fleet/web:1
     command: ["sh", "-c", "sleep 3600"]
     deploy:
       replicas: 2
@@ -36,7 +39,7 @@ services:
 
 function DeployDialog({ onClose }: { onClose: () => void }) {
   const name = useSignal("");
-  const compose = useSignal(EXAMPLE);
+  const compose = useSignal(example(registryCatalog.peek()?.registry ?? "10.0.0.10:5000"));
   const auth = useSignal(false);
   const prune = useSignal(false);
   const busy = useSignal(false);

@@ -7,7 +7,13 @@
  * @module
  */
 import { useEffect } from "preact/hooks";
-import { startLive, stopLive, swarmHealth, swarmUnavailable } from "../../state/swarm.ts";
+import {
+  loadRegistry,
+  startLive,
+  stopLive,
+  swarmHealth,
+  swarmUnavailable,
+} from "../../state/swarm.ts";
 import { Icon } from "../../ui/icon.tsx";
 import { HealthSummary } from "./health_summary.tsx";
 import { openTab, SWARM_TABS, swarmTab, TAB_LABELS, tabFromHash } from "./swarm_tabs.ts";
@@ -62,6 +68,8 @@ export function SwarmView() {
   useEffect(() => {
     const t = tabFromHash();
     openTab(t.tab, t.item);
+    // The registry's address fills the examples of new definitions and compose files.
+    void loadRegistry();
   }, []);
   useEffect(() => {
     startLive(tab);
