@@ -2,6 +2,8 @@
  * The Swarm view in Chromium against a real hub driving a real dockerd (a single-node swarm and a
  * loopback registry, tests/helpers/dockerd.ts):
  *
+ * 0. Before `docker swarm init` the view says the engine is not a swarm manager (409) and how to
+ *    fix it; after it, the view recovers by itself.
  * 1. Catalog: a new definition with a bad value shows the error on its line (checked as typed);
  *    fixed, "Save and deploy" registers and deploys it, and the pane shows the service converge.
  * 2. Services: the row shows 1/1; opened, it lists its task running; Scale to 3 shows the scale
@@ -89,6 +91,26 @@ async function swarmUi(browser: Browser): Promise<void> {
   let hub: Awaited<ReturnType<typeof startHub>> | null = null;
   try {
     d = await startDockerd();
+    hub = await startHub({
+      args: ["--docker-socket", d.socket, "--swarm-registry", `http://${d.registry}`],
+    });
+    // A fleet node whose id is the swarm node's hostname: the hub pairs them.
+    const host = await d.docker("info", "--format", "{{.Name}}");
+    const nodeToken = (await hub.admin.createToken({ kind: "node", node_id: host })).token;
+    await pushSeqs(hub.url, nodeToken, host, 1, 2);
+    const g = await newPage(browser, `${hub.url}/#/swarm/catalog`);
+    const { page } = g;
+    await login(page, hub.adminToken);
+    await page.locator("[data-testid=swarm-view]").waitFor({ timeout: T });
+
+    // 0. The engine is no swarm manager yet: the view says so and how to fix it, then recovers
+    // by itself once the swarm exists.
+    const down = page.locator("[data-testid=swarm-unavailable]");
+    await down.waitFor({ timeout: T });
+    assert.equal(await down.getAttribute("data-status"), "409");
+    assert.match(await down.innerText(), /not a swarm manager/);
+    assert.match(await down.innerText(), /docker swarm init/);
+    await screenshot(page, "swarm-not-manager");
     // Its own swarm port on loopback, not 0.0.0.0:2377: other engines on the machine may hold it.
     const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = (l.addr as Deno.NetAddr).port;
@@ -101,18 +123,9 @@ async function swarmUi(browser: Browser): Promise<void> {
       "--listen-addr",
       `127.0.0.1:${port}`,
     );
-    hub = await startHub({
-      args: ["--docker-socket", d.socket, "--swarm-registry", `http://${d.registry}`],
-    });
-    // A fleet node whose id is the swarm node's hostname: the hub pairs them.
-    const host = await d.docker("info", "--format", "{{.Name}}");
-    const nodeToken = (await hub.admin.createToken({ kind: "node", node_id: host })).token;
-    await pushSeqs(hub.url, nodeToken, host, 1, 2);
-    const g = await newPage(browser, `${hub.url}/#/swarm/catalog`);
-    const { page } = g;
-    await login(page, hub.adminToken);
-    await page.locator("[data-testid=swarm-view]").waitFor({ timeout: T });
     await page.locator("[data-testid=swarm-health]").waitFor({ timeout: T });
+    await down.waitFor({ state: "detached", timeout: T });
+    await page.locator("[data-testid=catalog-tab]").waitFor({ timeout: T });
 
     // 1. A new definition: a bad replicas value is named on its line, then fixed and deployed.
     await page.locator("[data-testid=catalog-new]").click();

@@ -27,7 +27,12 @@ function Unavailable() {
   const u = swarmUnavailable.value!;
   const notManager = u.status === 409;
   return (
-    <div class="empty-state sw-unavailable" data-testid="swarm-unavailable" data-status={u.status}>
+    <div
+      class="empty-state sw-unavailable"
+      data-testid="swarm-unavailable"
+      data-state="error"
+      data-status={u.status}
+    >
       <Icon name="alert" size={30} />
       <h3>
         {notManager ? "This engine is not a swarm manager" : "The Docker engine does not answer"}
