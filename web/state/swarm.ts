@@ -61,9 +61,13 @@ export interface PendingAction {
   started: number;
   /** Replicas it converges to (scale), when known. */
   target?: number;
-  /** `working` until converged; `done` or `stuck` (not converged in time) after. */
+  /** `working` until converged; `done`, or `stuck` (tasks failed, or not converged in time). */
   state: "working" | "done" | "stuck";
   detail?: string;
+  /** Failed tasks the service had when the action started: more later means it fails. */
+  failedBefore: number;
+  /** When it converged. */
+  finished?: number;
 }
 /** Actions by service name. */
 export const pending = signal<Record<string, PendingAction>>({});
@@ -140,8 +144,15 @@ export function toggleService(name: string): void {
 }
 
 /** Marks an action as in flight on `name`; its row shows it until the service converges. */
-export function startPending(name: string, p: Omit<PendingAction, "started" | "state">): void {
-  pending.value = { ...pending.peek(), [name]: { ...p, started: Date.now(), state: "working" } };
+export function startPending(
+  name: string,
+  p: Omit<PendingAction, "started" | "state" | "failedBefore" | "finished">,
+): void {
+  const failedBefore = swarmServices.peek()?.find((s) => s.name === name)?.tasks_failed ?? 0;
+  pending.value = {
+    ...pending.peek(),
+    [name]: { ...p, started: Date.now(), state: "working", failedBefore },
+  };
 }
 
 /** Ends the action on `name` (e.g. the hub refused it). */
@@ -166,28 +177,40 @@ function settlePending(list: SwarmService[]): void {
   const byName = new Map(list.map((s) => [s.name, s]));
   const next: Record<string, PendingAction> = {};
   let changed = false;
+  const t = Date.now();
   for (const [name, p] of Object.entries(cur)) {
-    const s = byName.get(name);
-    let state = p.state;
-    let detail = p.detail;
-    if (p.state === "working" && s) {
-      const reached = converged(s) &&
-        (p.target === undefined || s.replicas_desired === p.target);
-      if (reached && Date.now() - p.started > 800) state = "done";
-      else if (Date.now() - p.started > CONVERGE_MS) {
-        state = "stuck";
-        detail = `${s.replicas_running}/${s.replicas_desired ?? "global"} running after ${
-          Math.round(CONVERGE_MS / 1000)
-        } s`;
-      }
-    }
     // A finished note stays a few seconds, then the row is plain again.
-    if (state === "done" && Date.now() - p.started > 8000 && p.state === "done") {
+    if (p.state === "done" && t - (p.finished ?? t) > 6000) {
       changed = true;
       continue;
     }
+    const s = byName.get(name);
+    let { state, detail, finished } = p;
+    if (p.state !== "done" && s) {
+      const reached = converged(s) &&
+        (p.target === undefined || s.replicas_desired === p.target);
+      if (reached && t - p.started > 800) {
+        state = "done";
+        finished = t;
+        detail = undefined;
+      } else if (s.tasks_failed > p.failedBefore) {
+        // Say it at once, with Docker's words when the health check has them.
+        state = "stuck";
+        const n = s.tasks_failed - p.failedBefore;
+        const why = swarmHealth.peek()?.services.not_converged.find((x) => x.name === name)?.error;
+        detail = `${n} task${n === 1 ? "" : "s"} failed${why ? `: ${why}` : ""}`;
+      } else if (t - p.started > CONVERGE_MS) {
+        state = "stuck";
+        detail = `not converged: ${s.replicas_running}/${
+          s.replicas_desired ?? "global"
+        } running after ${Math.round(CONVERGE_MS / 1000)} s`;
+      }
+    } else if (!s && p.state === "working" && t - p.started > CONVERGE_MS) {
+      state = "stuck";
+      detail = "the service did not appear in the swarm";
+    }
     if (state !== p.state || detail !== p.detail) changed = true;
-    next[name] = { ...p, state, detail };
+    next[name] = { ...p, state, detail, finished };
   }
   if (changed) pending.value = next;
 }

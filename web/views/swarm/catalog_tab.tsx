@@ -9,7 +9,7 @@
  */
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import type { SwarmCatalogEntry } from "../../../shared/protocol/mod.ts";
+import type { SwarmCatalogEntry, SwarmProject } from "../../../shared/protocol/mod.ts";
 import { ApiError } from "../../../shared/api_client.ts";
 import { api } from "../../state/api.ts";
 import { formatAge, now } from "../../state/clock.ts";
@@ -136,6 +136,45 @@ function EntryList({ list, open }: { list: SwarmCatalogEntry[]; open: string | n
   );
 }
 
+/** `text` with its `build_context:` line set to `folder` (added at the end when missing). */
+function withContext(text: string, folder: string): string {
+  const line = `build_context: ${folder}`;
+  if (/^build_context:.*$/m.test(text)) return text.replace(/^build_context:.*$/m, line);
+  return `${text.replace(/\n*$/, "")}\n${line}\n`;
+}
+
+/** The projects directory's folders, to pick a definition's build context from. */
+function Projects({ text, onPick }: { text: string; onPick: (text: string) => void }) {
+  const list = useSignal<SwarmProject[] | null>(null);
+  useEffect(() => {
+    let gone = false;
+    // No projects directory is not an error here: the row just stays away.
+    api.swarmProjects().then((p) => !gone && (list.value = p), () => {});
+    return () => void (gone = true);
+  }, []);
+  if (!list.value?.length) return null;
+  const current = /^build_context:\s*(\S+)/m.exec(text)?.[1];
+  return (
+    <div class="sw-projects" data-testid="projects">
+      <span class="mute">Build context:</span>
+      {list.value.slice(0, 24).map((p) => (
+        <button
+          type="button"
+          key={p.name}
+          class={`chip sw-project${p.name === current ? " on" : ""}`}
+          disabled={!p.has_dockerfile}
+          title={p.has_dockerfile
+            ? `build from ${p.name}/Dockerfile`
+            : "no Dockerfile in this folder"}
+          onClick={() => onPick(withContext(text, p.name))}
+        >
+          {p.name}
+        </button>
+      ))}
+    </div>
+  );
+}
+
 /** The live state of a just-deployed definition: replicas converging, or how it ended. */
 function LiveLine({ name }: { name: string }) {
   const s = (swarmServices.value ?? []).find((x) => x.name === name);
@@ -147,19 +186,18 @@ function LiveLine({ name }: { name: string }) {
       {p?.state === "done" ? <Icon name="check" size={14} /> : null}
       {p?.state === "stuck" ? <Icon name="alert" size={14} /> : null}
       <span>
-        {p?.state === "working"
-          ? `${p.label} · `
-          : p?.state === "stuck"
-          ? `${p.label}: not converged · `
-          : ""}
+        {p?.state === "working" ? `${p.label} · ` : ""}
         {s
           ? (
             <>
               <b class="num">{s.replicas_running}</b>/{s.replicas_desired ?? "global"} running
-              {s.tasks_failed ? <span class="bad-text">· {s.tasks_failed} failed</span> : null}
+              {s.tasks_failed && p?.state !== "stuck"
+                ? <span class="bad-text">{" "}· {s.tasks_failed} failed</span>
+                : null}
             </>
           )
           : "waiting for the service…"}
+        {p?.state === "stuck" ? <span class="bad-text">{" "}· {p.detail}</span> : null}
       </span>
       {s
         ? (
@@ -396,6 +434,17 @@ function EntryPane({ entry, isNew }: { entry: SwarmCatalogEntry | null; isNew: b
               issues={issues}
               readOnly={!admin}
             />
+            {admin
+              ? (
+                <Projects
+                  text={text.value}
+                  onPick={(t) => {
+                    text.value = t;
+                    hubErrors.value = [];
+                  }}
+                />
+              )
+              : null}
             {admin
               ? (
                 <div class="sw-editor-actions">

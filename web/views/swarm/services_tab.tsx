@@ -97,7 +97,7 @@ function Progress({ p, s }: { p: PendingAction; s: SwarmService }) {
   if (p.state === "stuck") {
     return (
       <span class="sw-progress stuck" data-testid="service-progress" data-state="stuck">
-        <Icon name="alert" size={13} /> {p.label}: not converged · {p.detail}
+        <Icon name="alert" size={13} /> {p.label} · {p.detail}
       </span>
     );
   }
