@@ -192,12 +192,12 @@ function LiveLine({ name }: { name: string }) {
             <>
               <b class="num">{s.replicas_running}</b>/{s.replicas_desired ?? "global"} running
               {s.tasks_failed && p?.state !== "stuck"
-                ? <span class="bad-text">{" "}· {s.tasks_failed} failed</span>
+                ? <span class="bad-text">{` · ${s.tasks_failed} failed`}</span>
                 : null}
             </>
           )
           : "waiting for the service…"}
-        {p?.state === "stuck" ? <span class="bad-text">{" "}· {p.detail}</span> : null}
+        {p?.state === "stuck" ? <span class="bad-text">{` · ${p.detail}`}</span> : null}
       </span>
       {s
         ? (
