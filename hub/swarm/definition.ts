@@ -21,15 +21,20 @@ export const CATALOG_VERSION_LABEL = "fleet.catalog.version";
 
 /** A {@link ConfigError}'s lines (`file:7: ports.0: …`) as problem entries. */
 export function configErrorToBadInput(error: ConfigError, what: string): BadInput {
-  const errors = error.message.split("\n").map((l) => {
+  const parsed = error.message.split("\n").map((l) => {
     const m = /^[^:]+(?::(\d+))?: ([^:]+): (.*)$/.exec(l);
-    return m
-      ? { path: m[2], message: m[1] ? `line ${m[1]}: ${m[3]}` : m[3] }
-      : { path: "(body)", message: l };
+    return m ? { line: m[1] ? Number(m[1]) : null, path: m[2], text: m[3] } : {
+      line: Number(/^[^:]+:(\d+): /.exec(l)?.[1]) || null,
+      path: "(body)",
+      text: l.replace(/^[^:]+(:\d+)?: /, ""),
+    };
   });
+  const where = (p: { line: number | null }) => (p.line === null ? "" : `line ${p.line}: `);
   return new BadInput(
-    `invalid ${what}: ${error.message.split("\n").slice(0, 3).join("; ")}`,
-    errors,
+    `invalid ${what}: ` +
+      parsed.slice(0, 3).map((p) => `${where(p)}${p.path}: ${p.text}`).join("; ") +
+      (parsed.length > 3 ? ` (and ${parsed.length - 3} more)` : ""),
+    parsed.map((p) => ({ path: p.path, message: `${where(p)}${p.text}` })),
   );
 }
 
