@@ -10,6 +10,7 @@ import { useSignal } from "@preact/signals";
 import type { SwarmService } from "../../../shared/protocol/mod.ts";
 import { isAdmin } from "../../state/session.ts";
 import {
+  converged,
   loadServices,
   openServices,
   pending,
@@ -286,6 +287,8 @@ function ServiceRow({ s, open, onDialog }: {
 /** The services tab. */
 export function ServicesTab() {
   const dialog = useSignal<Dialog | null>(null);
+  const query = useSignal("");
+  const problems = useSignal(false);
   const list = swarmServices.value;
   const err = swarmErrors.value.services;
   if (!list) {
@@ -304,12 +307,45 @@ export function ServicesTab() {
         </div>
       );
   }
-  const sorted = [...list].sort((a, b) =>
+  const q = query.value.trim().toLowerCase();
+  const troubled = (s: SwarmService) => !!s.tasks_failed || !!s.drift || !converged(s);
+  const shown = list.filter((s) =>
+    (!q || s.name.toLowerCase().includes(q) || s.image.toLowerCase().includes(q) ||
+      (s.stack ?? "").toLowerCase().includes(q)) && (!problems.value || troubled(s))
+  );
+  const sorted = shown.sort((a, b) =>
     (a.stack ?? "").localeCompare(b.stack ?? "") || a.name.localeCompare(b.name)
   );
   const d = dialog.value;
   return (
     <div data-testid="services-tab">
+      {list.length > 1
+        ? (
+          <div class="filter-bar">
+            <Icon name="search" size={15} />
+            <input
+              type="search"
+              placeholder="Filter by name, image or stack"
+              value={query.value}
+              onInput={(e) => (query.value = (e.target as HTMLInputElement).value)}
+              aria-label="Filter services"
+            />
+            <label class="inline sw-only-problems">
+              <input
+                type="checkbox"
+                checked={problems.value}
+                onChange={(e) => (problems.value = (e.target as HTMLInputElement).checked)}
+              />
+              only failing, drifted or not converged
+            </label>
+            <span class="filter-count mute">
+              <span class="num">{sorted.length}</span> of <span class="num">{list.length}</span>
+              {" "}
+              services
+            </span>
+          </div>
+        )
+        : null}
       {err
         ? (
           <div class="inline-error" role="alert">
@@ -343,6 +379,22 @@ export function ServicesTab() {
                 ))}
               </tbody>
             </table>
+          )
+          : list.length
+          ? (
+            <div class="empty-state table-empty" data-state="empty">
+              <Icon name="filter" size={26} />
+              <h3>No services match</h3>
+              <button
+                type="button"
+                onClick={() => {
+                  query.value = "";
+                  problems.value = false;
+                }}
+              >
+                Clear the filter
+              </button>
+            </div>
           )
           : (
             <div class="empty-state table-empty" data-state="empty">

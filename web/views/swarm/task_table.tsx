@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { useSignal } from "@preact/signals";
 import type { SwarmServiceDetail, SwarmTask } from "../../../shared/protocol/mod.ts";
 import { formatAge, now } from "../../state/clock.ts";
 import { formatTime } from "../../state/format.ts";
@@ -40,70 +41,98 @@ function chipTitle(t: SwarmTask): string {
   return parts.join(" · ");
 }
 
-/** The task table of `d`. */
+/** The task table of `d`; tasks the swarm shut down (replaced, scaled away) show on demand. */
 export function TaskTable({ d }: { d: SwarmServiceDetail }) {
+  const history = useSignal(false);
   if (!d.tasks.length) {
     return <p class="sw-no-tasks mute">No tasks yet: the swarm has not scheduled this service.</p>;
   }
-  const tasks = d.tasks.slice(0, SHOWN);
+  const hidden = history.value ? 0 : d.tasks.filter((t) => t.phase === "shutdown").length;
+  const tasks = d.tasks.filter((t) => history.value || t.phase !== "shutdown").slice(0, SHOWN);
+  const toggle = hidden || history.value
+    ? (
+      <button
+        type="button"
+        class="link sw-history"
+        onClick={(e) => {
+          e.stopPropagation();
+          history.value = !history.value;
+        }}
+      >
+        {history.value
+          ? "Hide shut-down tasks"
+          : `Show ${hidden} shut-down task${hidden === 1 ? "" : "s"}`}
+      </button>
+    )
+    : null;
+  if (!tasks.length) {
+    return (
+      <p class="sw-no-tasks mute">
+        No current tasks. {toggle}
+      </p>
+    );
+  }
   return (
-    <table class="grid sw-task-table" data-testid="task-table" data-service={d.name}>
-      <thead>
-        <tr>
-          <th>Task</th>
-          <th>Node</th>
-          <th>State</th>
-          <th>Desired</th>
-          <th class="right">Exit</th>
-          <th>Error / message</th>
-          <th class="right">Since</th>
-        </tr>
-      </thead>
-      <tbody>
-        {tasks.map((t) => (
-          <tr
-            key={t.id}
-            data-testid="task-row"
-            data-task-id={t.id}
-            data-phase={t.phase}
-            class={`phase-${t.phase}`}
-          >
-            <td class="num mono-cell">
-              {t.slot !== null ? `${d.name}.${t.slot}` : d.name}
-              <span class="mute">· {t.id.slice(0, 8)}</span>
-            </td>
-            <td>
-              <NodeCell t={t} />
-            </td>
-            <td>
-              <TaskChip phase={t.phase} state={t.state} title={chipTitle(t)} />
-            </td>
-            <td class="mute">{t.desired_state}</td>
-            <td class={`num right${t.exit_code ? " bad-text" : ""}`} data-testid="task-exit">
-              {t.exit_code ?? <span class="mute">—</span>}
-            </td>
-            <td class="sw-task-msg">
-              {t.error
-                ? <span class="bad-text" data-testid="task-error" title={t.error}>{t.error}</span>
-                : <span class="mute" title={t.message}>{t.message}</span>}
-            </td>
-            <td class="num right" title={formatTime(t.updated_at)}>
-              {formatAge(t.updated_at, now.value)} ago
-            </td>
+    <>
+      <table class="grid sw-task-table" data-testid="task-table" data-service={d.name}>
+        <thead>
+          <tr>
+            <th>Task</th>
+            <th>Node</th>
+            <th>State</th>
+            <th>Desired</th>
+            <th class="right">Exit</th>
+            <th>Error / message</th>
+            <th class="right">Since</th>
           </tr>
-        ))}
-      </tbody>
-      {d.tasks.length > SHOWN
-        ? (
-          <tfoot>
-            <tr>
-              <td colSpan={7} class="mute">
-                {d.tasks.length - SHOWN} older tasks not shown
+        </thead>
+        <tbody>
+          {tasks.map((t) => (
+            <tr
+              key={t.id}
+              data-testid="task-row"
+              data-task-id={t.id}
+              data-phase={t.phase}
+              class={`phase-${t.phase}`}
+            >
+              <td class="num mono-cell">
+                {t.slot !== null ? `${d.name}.${t.slot}` : d.name}
+                <span class="mute">· {t.id.slice(0, 8)}</span>
+              </td>
+              <td>
+                <NodeCell t={t} />
+              </td>
+              <td>
+                <TaskChip phase={t.phase} state={t.state} title={chipTitle(t)} />
+              </td>
+              <td class="mute">{t.desired_state}</td>
+              <td class={`num right${t.exit_code ? " bad-text" : ""}`} data-testid="task-exit">
+                {t.exit_code ?? <span class="mute">—</span>}
+              </td>
+              <td class="sw-task-msg">
+                {t.error
+                  ? <span class="bad-text" data-testid="task-error" title={t.error}>{t.error}</span>
+                  : <span class="mute" title={t.message}>{t.message}</span>}
+              </td>
+              <td class="num right" title={formatTime(t.updated_at)}>
+                {formatAge(t.updated_at, now.value)} ago
               </td>
             </tr>
-          </tfoot>
-        )
-        : null}
-    </table>
+          ))}
+        </tbody>
+        {d.tasks.length - hidden > SHOWN
+          ? (
+            <tfoot>
+              <tr>
+                <td colSpan={7} class="mute">
+                  {d.tasks.length - hidden - SHOWN} older tasks not shown
+                </td>
+              </tr>
+            </tfoot>
+          )
+          : null}
+      </table>
+      {toggle}
+    </>
   );
 }
