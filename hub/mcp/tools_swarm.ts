@@ -462,7 +462,13 @@ export function registerSwarmTools(add: AddTool, api: ApiClient): void {
           ? `swarm healthy: ${h.nodes.ready}/${h.nodes.total} nodes ready, ` +
             `${h.services.total} services converged`
           : `swarm has problems: ${h.problems.join("; ")}`,
-        data: h,
+        data: {
+          ok: h.ok,
+          problems: h.problems,
+          managers: h.managers,
+          nodes: h.nodes,
+          services: h.services,
+        },
       };
     },
   });

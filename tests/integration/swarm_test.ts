@@ -20,6 +20,9 @@ import {
   startDockerd,
 } from "../helpers/dockerd.ts";
 import { waitFor } from "../helpers/process.ts";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { ApiError, type SseMessage } from "../../shared/api_client.ts";
 import type { SwarmBuildRun, SwarmServiceDetail } from "../../shared/protocol/mod.ts";
 
@@ -479,6 +482,126 @@ Deno.test({
         await api.registryDeleteTag("fleet/app", "1");
         assert.deepEqual((await api.registryTags("fleet/app")).tags.map((x) => x.tag), ["2"]);
         assert.equal(await status(api.registryDeleteTag("fleet/app", "1")), 404);
+      });
+
+      await step("MCP: every swarm tool once through the SDK client, with its effect", async () => {
+        const client = new Client({ name: "swarm-test", version: "1" });
+        await client.connect(
+          new StreamableHTTPClientTransport(new URL(`${hub!.url}/mcp`), {
+            requestInit: { headers: { authorization: `Bearer ${hub!.adminToken}` } },
+          }),
+        );
+        try {
+          const tools = (await client.listTools()).tools as Tool[];
+          const hint = (n: string) => tools.find((x) => x.name === n)?.annotations;
+          for (
+            const n of [
+              "fleet_service_list",
+              "fleet_service_get",
+              "fleet_service_logs",
+              "fleet_stack_list",
+              "fleet_swarm_node_list",
+              "fleet_registry_images",
+              "fleet_swarm_health",
+            ]
+          ) assert.equal(hint(n)?.readOnlyHint, true, n);
+          for (
+            const n of [
+              "fleet_service_stop",
+              "fleet_service_scale",
+              "fleet_stack_remove",
+              "fleet_swarm_node_drain",
+            ]
+          ) assert.equal(hint(n)?.destructiveHint, true, n);
+          assert.equal(hint("fleet_swarm_node_activate")?.destructiveHint, false);
+          assert.equal(hint("fleet_service_build")?.readOnlyHint, false);
+          const ok = async (name: string, args: Record<string, unknown> = {}) => {
+            const r = await client.callTool({ name, arguments: args }) as {
+              isError?: boolean;
+              content: { text: string }[];
+              structuredContent?: Record<string, unknown>;
+            };
+            assert.ok(!r.isError, `${name}: ${r.content.map((c) => c.text).join(" ")}`);
+            return r.structuredContent as Record<string, unknown>;
+          };
+
+          assert.equal((await ok("fleet_swarm_health")).ok, true);
+          await ok("fleet_service_create", {
+            definition: {
+              name: "mcp-web",
+              image: engine.image,
+              command: ["sh", "-c", "trap 'exit 0' TERM; echo mcp-hello; sleep 3600 & wait"],
+              build_context: "app",
+            },
+          });
+          await running("mcp-web", 1);
+          const listed = (await ok("fleet_service_list")).services as { name: string }[];
+          assert.deepEqual(listed.map((x) => x.name), ["mcp-web"]);
+          const got = await ok("fleet_service_get", { name: "mcp-web" });
+          assert.equal(got.version, 1);
+          assert.deepEqual(got.drift, []);
+          await ok("fleet_service_scale", { name: "mcp-web", replicas: 2 });
+          await running("mcp-web", 2);
+          const before = (await api.swarmService("mcp-web")).spec_version;
+          await ok("fleet_service_update", { name: "mcp-web", force: true, parallelism: 2 });
+          assert.ok((await api.swarmService("mcp-web")).spec_version > before);
+          await waitFor(
+            async () => {
+              const l = (await ok("fleet_service_logs", { name: "mcp-web", tail: 20 })).lines as {
+                line: string;
+              }[];
+              return l.some((x) => x.line === "mcp-hello");
+            },
+            "mcp-hello in the logs",
+            30_000,
+            250,
+          );
+          const built = await ok("fleet_service_build", { name: "mcp-web", tag: "mcp" });
+          assert.equal(
+            (built.build as { state: string }).state,
+            "succeeded",
+            String(built.output_tail),
+          );
+          assert.equal(
+            (await api.swarmCatalogEntry("mcp-web")).definition.image,
+            `${reg}/fleet/busybox:mcp`,
+          );
+          const images = (await ok("fleet_registry_images", { repository: "fleet/busybox" }))
+            .repositories as { name: string; tags: { tag: string }[] }[];
+          assert.deepEqual(images[0].tags.map((x) => x.tag), ["1", "mcp"]);
+          await ok("fleet_stack_deploy", {
+            name: "mcpstack",
+            compose: `services:\n  web:\n    image: ${engine.image}\n    command: sleep 3600\n`,
+          });
+          const stacks = (await ok("fleet_stack_list")).stacks as { name: string }[];
+          assert.deepEqual(stacks.map((x) => x.name), ["mcpstack"]);
+          await ok("fleet_stack_remove", { name: "mcpstack" });
+          assert.deepEqual(await api.swarmStacks(), []);
+          const nodes = (await ok("fleet_swarm_node_list")).nodes as { hostname: string }[];
+          assert.equal(nodes.length, 1);
+          await ok("fleet_swarm_node_drain", { node: nodes[0].hostname });
+          assert.equal((await api.swarmNode(nodes[0].hostname)).availability, "drain");
+          await ok("fleet_swarm_node_activate", { node: nodes[0].hostname });
+          assert.equal((await api.swarmNode(nodes[0].hostname)).availability, "active");
+          await ok("fleet_service_stop", { name: "mcp-web" });
+          assert.equal(await status(api.swarmService("mcp-web")), 404);
+          const viaMcp = (await api.audit({ action: "swarm.", limit: 50 })).entries
+            .filter((e) => e.detail?.via === "mcp").map((e) => e.action);
+          for (
+            const a of [
+              "swarm.service.deploy",
+              "swarm.service.scale",
+              "swarm.service.update",
+              "swarm.build",
+              "swarm.stack.deploy",
+              "swarm.stack.remove",
+              "swarm.node.action",
+              "swarm.service.stop",
+            ]
+          ) assert.ok(viaMcp.includes(a), `${a} audited via mcp`);
+        } finally {
+          await client.close();
+        }
       });
 
       await step("every change is audited with its result", async () => {
