@@ -15,6 +15,7 @@
  * 5. Canvas: the fleet node named like the swarm node shows its swarm role; "Drain (swarm)" from
  *    its context menu (confirmed) drains it in the engine and marks the card drained; "Activate
  *    (swarm)" makes it active again.
+ * 6. A viewer sees services and logs but no action, and the catalog editor read-only.
  *
  * The page must stay free of page errors and of requests leaving 127.0.0.1; screenshots go to
  * tests/out/swarm-*.png.
@@ -305,6 +306,27 @@ async function swarmUi(browser: Browser): Promise<void> {
 
     g.assertClean();
     await g.close();
+
+    // 6. A viewer sees the services, their tasks and logs, but no action and a read-only editor.
+    const viewerToken = (await hub.admin.createToken({ kind: "viewer", name: "wall" })).token;
+    const v = await newPage(browser, `${hub.url}/#/swarm/services`);
+    await login(v.page, viewerToken);
+    const vrow = v.page.locator("[data-testid=service-row][data-service=web]");
+    await vrow.waitFor({ timeout: T });
+    assert.equal(await vrow.locator("[data-testid=service-logs]").count(), 1);
+    for (const b of ["service-scale", "service-update", "service-restart", "service-stop"]) {
+      assert.equal(await v.page.locator(`[data-testid=${b}]`).count(), 0, `a viewer has no ${b}`);
+    }
+    await v.page.locator(".sw-tab[data-tab=catalog]").click();
+    await v.page.locator("[data-testid=catalog-item][data-name=web]").click();
+    await v.page.locator("[data-testid=catalog-pane][data-name=web]").waitFor({ timeout: T });
+    assert.ok(
+      await v.page.locator("[data-testid=definition-yaml]").getAttribute("readonly") !== null,
+    );
+    assert.equal(await v.page.locator("[data-testid=catalog-deploy]").count(), 0);
+    assert.equal(await v.page.locator("[data-testid=catalog-new]").count(), 0);
+    v.assertClean();
+    await v.close();
   } finally {
     await hub?.stop();
     if (d) await removeDockerd(d);

@@ -6,7 +6,7 @@
  * @module
  */
 import { Fragment } from "preact";
-import { useSignal } from "@preact/signals";
+import { signal, useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import type { SwarmStack, SwarmStackDetail } from "../../../shared/protocol/mod.ts";
 import { api } from "../../state/api.ts";
@@ -251,6 +251,9 @@ function StackDetail({ name }: { name: string }) {
   );
 }
 
+/** Stacks being removed (their Remove button spins). */
+const removing = signal<ReadonlySet<string>>(new Set());
+
 async function removeStack(s: SwarmStack): Promise<void> {
   const ok = await confirmDialog({
     title: `Remove stack ${s.name}?`,
@@ -261,6 +264,7 @@ async function removeStack(s: SwarmStack): Promise<void> {
     danger: true,
   });
   if (!ok) return;
+  removing.value = new Set([...removing.value, s.name]);
   try {
     const r = await api.swarmStackRemove(s.name);
     toast(
@@ -270,6 +274,9 @@ async function removeStack(s: SwarmStack): Promise<void> {
   } catch (err) {
     toast(`Remove ${s.name} failed: ${(err as Error).message}`, "error");
   }
+  const rest = new Set(removing.value);
+  rest.delete(s.name);
+  removing.value = rest;
   void loadStacks();
   refreshNow();
 }
@@ -351,10 +358,14 @@ export function StacksTab() {
                       <button
                         type="button"
                         class="sw-danger-soft"
+                        disabled={removing.value.has(s.name)}
                         onClick={() => void removeStack(s)}
                         data-testid="stack-remove"
                       >
-                        <Icon name="trash" size={13} /> Remove
+                        {removing.value.has(s.name)
+                          ? <span class="spinner small" />
+                          : <Icon name="trash" size={13} />}
+                        {removing.value.has(s.name) ? "Removing…" : "Remove"}
                       </button>
                     </td>
                   )
