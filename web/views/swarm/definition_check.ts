@@ -34,6 +34,21 @@ export function checkDefinition(text: string): DefinitionIssue[] {
   const r = SwarmDefinition.safeParse(value);
   if (r.success) return [];
   return r.error.issues.slice(0, 20).map((i) => {
+    // An unknown key: name it and point at its own line, not its parent's.
+    if (i.code === "unrecognized_keys") {
+      const parent = i.path.map(String);
+      const key = i.keys[0];
+      const map = parent.length ? doc.getIn(parent, true) : doc.contents;
+      const pair = isMap(map)
+        ? map.items.find((p) => String((p.key as { value?: unknown })?.value ?? p.key) === key)
+        : undefined;
+      const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+      return {
+        line: range ? lines.linePos(range[0]).line : null,
+        path: [...parent, key].join("."),
+        message: `unknown key${i.keys.length > 1 ? "s" : ""} ${i.keys.join(", ")}`,
+      };
+    }
     const path = i.path.map(String);
     // The deepest node of the path that exists: a missing key points at its parent mapping.
     let line: number | null = null;
@@ -45,7 +60,9 @@ export function checkDefinition(text: string): DefinitionIssue[] {
         line = lines.linePos(range[0]).line;
       }
     }
-    return { line, path: path.join("."), message: i.message };
+    // A missing required key says so rather than "expected string, received undefined".
+    const missing = i.code === "invalid_type" && /received undefined/.test(i.message);
+    return { line, path: path.join("."), message: missing ? "required" : i.message };
   });
 }
 
