@@ -128,8 +128,14 @@ export const loadCatalog = (): Promise<void> =>
 export const loadStacks = (): Promise<void> =>
   read("stacks", () => api.swarmStacks(), (s) => (swarmStacks.value = s));
 
+/** Sets `sig` only when the answer differs: every canvas card reads the nodes, so an unchanged
+ * answer must not re-render a thousand cards. */
+function setIfChanged<T>(sig: { value: T; peek(): T }, next: T): void {
+  if (JSON.stringify(sig.peek()) !== JSON.stringify(next)) sig.value = next;
+}
+
 export const loadNodes = (): Promise<void> =>
-  read("nodes", () => api.swarmNodes(), (n) => (swarmNodes.value = n));
+  read("nodes", () => api.swarmNodes(), (n) => setIfChanged(swarmNodes, n));
 
 export const loadRegistry = (): Promise<void> =>
   read("registry", () => api.registryCatalog(), (r) => (registryCatalog.value = r));

@@ -20,13 +20,17 @@ export const TAB_LABELS: Record<SwarmTab, string> = {
   registry: "Registry",
 };
 
-/** The tab (and an optional item, e.g. a catalog definition) named by the URL. */
-export function tabFromHash(): { tab: SwarmTab; item: string | null } {
+/**
+ * The tab (and an optional item, e.g. a catalog definition) named by the URL; `named` is false
+ * when the URL names no tab (`#/swarm`), so the view may keep the one last open.
+ */
+export function tabFromHash(): { tab: SwarmTab; item: string | null; named: boolean } {
   const [v, tab, item] = location.hash.replace(/^#\/?/, "").split("/");
-  if (v !== "swarm") return { tab: "services", item: null };
+  const named = v === "swarm" && (SWARM_TABS as readonly string[]).includes(tab);
   return {
-    tab: (SWARM_TABS as readonly string[]).includes(tab) ? tab as SwarmTab : "services",
-    item: item ? decodeURIComponent(item) : null,
+    tab: named ? tab as SwarmTab : "services",
+    item: named && item ? decodeURIComponent(item) : null,
+    named,
   };
 }
 
@@ -45,6 +49,7 @@ export function openTab(tab: SwarmTab, item: string | null = null): void {
 
 addEventListener("popstate", () => {
   const t = tabFromHash();
+  if (!t.named) return;
   swarmTab.value = t.tab;
   swarmItem.value = t.item;
 });

@@ -16,7 +16,7 @@ import {
 } from "../../state/swarm.ts";
 import { Icon } from "../../ui/icon.tsx";
 import { HealthSummary } from "./health_summary.tsx";
-import { openTab, SWARM_TABS, swarmTab, TAB_LABELS, tabFromHash } from "./swarm_tabs.ts";
+import { openTab, SWARM_TABS, swarmItem, swarmTab, TAB_LABELS, tabFromHash } from "./swarm_tabs.ts";
 import { ServicesTab } from "./services_tab.tsx";
 import { CatalogTab } from "./catalog_tab.tsx";
 import { StacksTab } from "./stacks_tab.tsx";
@@ -72,7 +72,8 @@ export function SwarmView() {
   const tab = swarmTab.value;
   useEffect(() => {
     const t = tabFromHash();
-    openTab(t.tab, t.item);
+    if (t.named) openTab(t.tab, t.item);
+    else openTab(swarmTab.peek(), swarmItem.peek());
     // The registry's address fills the examples of new definitions and compose files.
     void loadRegistry();
   }, []);
