@@ -90,6 +90,7 @@ export class Swarm {
   }
 
   async shutdown(): Promise<void> {
+    this.services.closeFollows();
     await this.builds.shutdown();
     this.engine.close();
   }

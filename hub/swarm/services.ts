@@ -60,6 +60,8 @@ export class SwarmServices {
   #db: Database;
   #catalog: SwarmCatalog;
   #connections: LiveConnections;
+  /** Ends of the open log follows (closed when the hub stops). */
+  #follows = new Set<(reason: string) => void>();
 
   constructor(o: {
     engine: SwarmEngine;
@@ -409,6 +411,7 @@ export class SwarmServices {
     let untrack = () => {};
     let timer: ReturnType<typeof setInterval> | undefined;
     let closed = false;
+    let closeRef: ((reason: string) => void) | undefined;
     return new ReadableStream<Uint8Array>({
       start: (controller) => {
         const close = () => {
@@ -416,6 +419,7 @@ export class SwarmServices {
           closed = true;
           clearInterval(timer);
           untrack();
+          this.#follows.delete(close);
           abort.abort();
           try {
             controller.close();
@@ -430,6 +434,8 @@ export class SwarmServices {
           }
         };
         untrack = this.#connections.track("logs", owner, close);
+        this.#follows.add(close);
+        closeRef = close;
         timer = setInterval(() => send(": heartbeat\n\n"), FOLLOW_HEARTBEAT_MS);
         const split = lineSplitter((l) => send(`event: log\ndata: ${JSON.stringify(l)}\n\n`));
         (async () => {
@@ -446,9 +452,15 @@ export class SwarmServices {
         closed = true;
         clearInterval(timer);
         untrack();
+        if (closeRef) this.#follows.delete(closeRef);
         abort.abort();
       },
     });
+  }
+
+  /** Ends every open log follow (the hub is stopping: its server waits for open responses). */
+  closeFollows(): void {
+    for (const close of [...this.#follows]) close("the hub is stopping");
   }
 }
 

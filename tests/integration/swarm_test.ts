@@ -23,7 +23,7 @@ import { waitFor } from "../helpers/process.ts";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
-import { ApiError, type SseMessage } from "../../shared/api_client.ts";
+import { ApiClient, ApiError, type SseMessage } from "../../shared/api_client.ts";
 import type { SwarmBuildRun, SwarmServiceDetail } from "../../shared/protocol/mod.ts";
 
 const CI = Deno.env.get("CI") === "true";
@@ -297,6 +297,21 @@ Deno.test({
           (m) => m.event === "log" && (m.data as { line: string }).line === "hello from v2",
         );
         assert.equal(follow.at(-1)!.event, "log");
+        // A follow lives as long as its token: revoking a viewer's token ends the stream.
+        const viewer = await api.createToken({ kind: "viewer", name: "log-reader" });
+        const viewerApi = new ApiClient({ hub: hub!.url, token: viewer.token });
+        const open = await viewerApi.swarmFollowServiceLogs("app", 1);
+        const reader = open.getReader();
+        assert.equal((await reader.read()).value?.event, "log");
+        await api.revokeToken(viewer.id);
+        let timedOut = false;
+        const timer = setTimeout(() => {
+          timedOut = true;
+          reader.cancel().catch(() => {});
+        }, 20_000);
+        while (!(await reader.read()).done) { /* events until the hub ends the stream */ }
+        clearTimeout(timer);
+        assert.equal(timedOut, false, "the revocation ended the follow");
         // A restart recreates every task (still v2).
         const before = new Set((await api.swarmService("app")).tasks.map((x) => x.id));
         await api.swarmRestart("app");
