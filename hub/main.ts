@@ -11,6 +11,7 @@ import { serve } from "./core/serve.ts";
 import { tokenCommand } from "./cli/token.ts";
 import { jobCommand, roamerCommand } from "./cli/client.ts";
 import { mcpCommand } from "./cli/mcp.ts";
+import { swarmCommand } from "./cli/swarm.ts";
 import { EXIT_CODES_HELP, runCli } from "../shared/cli.ts";
 import { getLogger } from "../shared/log.ts";
 import { settingsHelp } from "../shared/settings.ts";
@@ -26,6 +27,7 @@ Commands:
   job        submit, list, show, cancel and retry jobs (see 'job --help')
   roamer     list, assign and release roamers (see 'roamer --help')
   mcp        serve the fleet to AI assistants over MCP on stdio (see 'mcp --help')
+  swarm      Docker Swarm: services, deploy, build, logs, nodes, stacks (see 'swarm --help')
   version    print the version
 
 Quick start:  fleet-hub serve --demo 20     (a simulated fleet of 20 nodes, on 127.0.0.1)
@@ -104,6 +106,7 @@ export function main(args: string[]): Promise<number> {
     job: jobCommand,
     roamer: roamerCommand,
     mcp: mcpCommand,
+    swarm: swarmCommand,
   }, args);
 }
 

@@ -12,7 +12,8 @@ import { JobSubmit, RoamerAssign } from "../../shared/protocol/mod.ts";
 import type { JobInfo, RoamerInfo } from "../../shared/protocol/mod.ts";
 import { EXIT_CODES_HELP, RefusedError, UsageError } from "../../shared/cli.ts";
 
-const CONNECTION = `Connection (every command):
+/** The connection options every client command takes (its help text). */
+export const CONNECTION = `Connection (every command):
   --hub URL        hub address     [env FLEET_HUB, default http://127.0.0.1:8765]
   --token T        admin token     [env FLEET_TOKEN, default: <data-dir>/admin.token]
   --data-dir DIR   where admin.token is looked up [env FLEET_DATA_DIR, default ./data]
@@ -51,7 +52,8 @@ ${CONNECTION}
 ${EXIT_CODES_HELP}
 `;
 
-const COMMON = {
+/** Options every client command parses. */
+export const COMMON = {
   hub: { type: "string" },
   token: { type: "string" },
   "data-dir": { type: "string" },
@@ -59,7 +61,8 @@ const COMMON = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-async function client(values: Record<string, unknown>): Promise<ApiClient> {
+/** The API client of a command's connection options. */
+export async function client(values: Record<string, unknown>): Promise<ApiClient> {
   const hub = (values.hub as string | undefined) ?? Deno.env.get("FLEET_HUB") ??
     "http://127.0.0.1:8765";
   let token = (values.token as string | undefined) ?? Deno.env.get("FLEET_TOKEN");
@@ -77,7 +80,8 @@ async function client(values: Record<string, unknown>): Promise<ApiClient> {
   return new ApiClient({ hub, token });
 }
 
-function table(rows: string[][]): string {
+/** Rows as aligned columns. */
+export function table(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd()).join("\n");
 }
@@ -93,7 +97,7 @@ function ago(ms: number | null): string {
 }
 
 /** Turns API errors into one-line refusals (exit 1) with the hub's message. */
-async function call<T>(api: ApiClient, fn: () => Promise<T>): Promise<T> {
+export async function call<T>(api: ApiClient, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {

@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type HubProcess, startHub } from "../helpers/hub.ts";
+import { hubCli, type HubProcess, startHub } from "../helpers/hub.ts";
 import {
   DOCKER_INSTALL,
   DOCKER_MISSING,
@@ -618,6 +618,34 @@ Deno.test({
           await client.close();
         }
       });
+
+      await step(
+        "fleet-hub swarm: deploy a file, ps, health, stop; a bad file names its line",
+        async () => {
+          const conn = ["--hub", hub!.url, "--token", hub!.adminToken];
+          const file = join(projects, "cli.yaml");
+          await Deno.writeTextFile(
+            file,
+            `name: cli-web\nimage: ${engine.image}\ncommand: ${JSON.stringify(SLEEP)}\n`,
+          );
+          const dep = await hubCli(["swarm", "deploy", file, ...conn]);
+          assert.equal(dep.code, 0, dep.stderr);
+          assert.match(dep.stdout, /cli-web deployed \(catalog version 1\)/);
+          await running("cli-web", 1);
+          const ps = await hubCli(["swarm", "ps", "cli-web", ...conn]);
+          assert.match(ps.stdout, /running\s+running/);
+          const health = await hubCli(["swarm", "health", ...conn]);
+          assert.equal(health.code, 0, health.stdout);
+          assert.match(health.stdout, /^ok: managers 1\/1 reachable/);
+          await Deno.writeTextFile(file, "name: cli-web\nimage: x:1\nreplicas: -1\n");
+          const bad = await hubCli(["swarm", "deploy", file, ...conn]);
+          assert.equal(bad.code, 1);
+          assert.match(bad.stderr, /line 3: replicas/);
+          const stop = await hubCli(["swarm", "stop", "cli-web", ...conn]);
+          assert.equal(stop.code, 0, stop.stderr);
+          assert.equal(await status(api.swarmService("cli-web")), 404);
+        },
+      );
 
       await step("every change is audited with its result", async () => {
         const { entries } = await api.audit({ action: "swarm.", limit: 200 });
