@@ -247,7 +247,12 @@ Deno.test({
 
       await step("rolling update to a new tag built from a changed context", async () => {
         await Deno.writeTextFile(join(projects, "app", "hello.txt"), "hello from v2\n");
-        const b = await api.swarmBuild("app", { tag: "2", update_catalog: false });
+        const b = await api.swarmBuild("app", {
+          tag: "2",
+          update_catalog: false,
+          platform: `linux/${ARCH}`,
+        });
+        assert.equal(b.platform, `linux/${ARCH}`);
         const events = await readEvents(
           await api.swarmBuildEvents(b.id),
           (m) => m.event === "end",
