@@ -4,8 +4,9 @@
  *
  * 0. Before `docker swarm init` the view says the engine is not a swarm manager (409) and how to
  *    fix it; after it, the view recovers by itself.
- * 1. Catalog: a new definition with a bad value shows the error on its line (checked as typed);
- *    fixed, "Save and deploy" registers and deploys it, and the pane shows the service converge.
+ * 1. Catalog: a new definition with broken YAML shows the error on its line as it is typed; with a
+ *    bad value the hub refuses it and the editor shows that error on its line; fixed, "Save and
+ *    deploy" registers and deploys it, and the pane shows the service converge.
  * 2. Services: the row shows 1/1; opened, it lists its task running; Scale to 3 shows the scale
  *    in flight, then the running count and the task rows grow to 3 without a reload (the task
  *    phases seen on the way are recorded by a MutationObserver in the page).
@@ -139,12 +140,21 @@ async function swarmUi(browser: Browser): Promise<void> {
       "  MODE: e2e",
       "",
     ].join("\n");
+    // Broken YAML is caught as it is typed, on its line; nothing can be saved.
+    await typeDefinition(page, good.replace('"echo up; sleep 3600"]', '"echo up; sleep 3600"'));
+    const typo = page.locator("[data-testid=definition-errors] li[data-source=check]").first();
+    await typo.waitFor({ timeout: T });
+    assert.ok(Number(await typo.getAttribute("data-line")) >= 4, "the error names its line");
+    assert.ok(await page.locator("[data-testid=catalog-save-deploy]").isDisabled());
+    // A bad value: the hub refuses it, naming line 3; nothing is registered or deployed.
     await typeDefinition(page, good.replace("replicas: 1", "replicas: many"));
-    const err = page.locator("[data-testid=definition-errors] li").first();
+    await typo.waitFor({ state: "detached", timeout: T });
+    await page.locator("[data-testid=catalog-save-deploy]").click();
+    const err = page.locator("[data-testid=definition-errors] li[data-source=hub]").first();
     await err.waitFor({ timeout: T });
     assert.equal(await err.getAttribute("data-line"), "3", "the error names line 3 (replicas)");
     assert.match(await err.innerText(), /replicas/);
-    assert.ok(await page.locator("[data-testid=catalog-save-deploy]").isDisabled());
+    assert.deepEqual(await hub.admin.swarmCatalog(), []);
     await screenshot(page, "swarm-catalog-error");
 
     await typeDefinition(page, good);

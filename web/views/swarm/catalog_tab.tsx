@@ -70,7 +70,8 @@ function hubIssues(err: unknown): EditorIssue[] {
     return problem.errors.map((x) => ({
       line: lineOf(x.message) ?? lineOf(x.path),
       path: /^line \d+$/.test(x.path) ? undefined : x.path,
-      message: x.message,
+      // The line shows as its own link: not again in the text.
+      message: x.message.replace(/^line \d+:\s*/, ""),
       source: "hub" as const,
     }));
   }
@@ -347,7 +348,7 @@ function EntryPane({ entry, isNew }: { entry: SwarmCatalogEntry | null; isNew: b
                   <code>{entry.definition.image}</code>
                 </>
               )
-              : "Write the definition as YAML; it is checked as you type and again by the hub."}
+              : "Write the definition as YAML: its syntax is checked as you type, its fields by the hub when you save."}
           </p>
         </div>
         {admin
