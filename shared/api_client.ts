@@ -74,7 +74,7 @@ export interface SseMessage {
 }
 
 /** Parses a `text/event-stream` body into events (comments and heartbeats dropped). */
-function sseEvents(body: ReadableStream<Uint8Array>): ReadableStream<SseMessage> {
+function sseEvents(body: ReadableStream<Uint8Array<ArrayBuffer>>): ReadableStream<SseMessage> {
   let buf = "";
   return body.pipeThrough(new TextDecoderStream()).pipeThrough(
     new TransformStream<string, SseMessage>({

@@ -210,7 +210,9 @@ export async function swarmCommand(args: string[]): Promise<number> {
       });
       const end = last?.event === "end" ? (last.data as { run: SwarmBuildRun }).run : undefined;
       if (!end) {
-        throw new UsageError("the build's stream ended early: see 'swarm' builds in the UI");
+        throw new RefusedError(
+          `the build's stream ended before the build: see GET /api/v1/swarm/builds/${run.id}`,
+        );
       }
       console.error(`build ${end.id}: ${end.state}${end.error ? `: ${end.error}` : ""}`);
       return end.state === "succeeded" ? 0 : 1;
