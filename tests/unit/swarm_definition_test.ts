@@ -18,6 +18,7 @@ import { splitImage } from "../../hub/swarm/builds.ts";
 import { checkCompose } from "../../hub/swarm/stacks.ts";
 import { dockerIgnore, tarDirectory } from "../../hub/swarm/tar.ts";
 import { BadInput } from "../../hub/core/errors.ts";
+import { loadHubConfig } from "../../hub/core/config.ts";
 
 const GPU_YAML = `name: detector
 image: 192.168.1.100:5000/detector:2
@@ -161,4 +162,20 @@ Deno.test("swarm build context: a tar the system's tar unpacks, ignores applied"
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("swarm settings: the registry is an http(s) origin, the projects dir has a default", async () => {
+  const ok = await loadHubConfig({ "swarm-registry": "http://10.0.0.10:5000/" }, {});
+  assert.equal(ok.swarmRegistry, "http://10.0.0.10:5000");
+  assert.equal(ok.swarmProjectsDir, "./projects");
+  const env = await loadHubConfig({}, { FLEET_SWARM_PROJECTS_DIR: "/srv/p" });
+  assert.equal(env.swarmProjectsDir, "/srv/p");
+  await assert.rejects(
+    () => loadHubConfig({ "swarm-registry": "10.0.0.10:5000" }, {}),
+    /swarm registry .* is not a URL like http:\/\/192\.168\.1\.100:5000/,
+  );
+  await assert.rejects(
+    () => loadHubConfig({ "swarm-registry": "http://10.0.0.10:5000/v2" }, {}),
+    /not a URL/,
+  );
 });
