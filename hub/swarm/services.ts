@@ -89,15 +89,28 @@ export class SwarmServices {
 
   /** A service by name or id. @throws {NotFound} */
   async inspect(name: string): Promise<ServiceInfo> {
+    const gone = () =>
+      new NotFound(
+        `no service ${name} runs in the swarm: see GET /api/v1/swarm/services` +
+          (this.#catalogHas(name) ? ` (it is in the catalog: deploy it)` : ""),
+      );
+    let s: ServiceInfo;
     try {
-      return await this.#engine.json<ServiceInfo>("GET", `/services/${encodeURIComponent(name)}`);
+      s = await this.#engine.json<ServiceInfo>("GET", `/services/${encodeURIComponent(name)}`);
     } catch (error) {
-      if (error instanceof NotFound) {
-        throw new NotFound(
-          `no service ${name} runs in the swarm: see GET /api/v1/swarm/services` +
-            (this.#catalogHas(name) ? ` (it is in the catalog: deploy it)` : ""),
-        );
-      }
+      throw error instanceof NotFound ? gone() : error;
+    }
+    // The engine also matches an id prefix: "web" must not stop a service whose id starts so.
+    if (s.Spec.Name !== name && s.ID !== name) throw gone();
+    return s;
+  }
+
+  /** The service of exactly this name, or undefined. */
+  async #byName(name: string): Promise<ServiceInfo | undefined> {
+    try {
+      return await this.inspect(name);
+    } catch (error) {
+      if (error instanceof NotFound) return undefined;
       throw error;
     }
   }
@@ -241,12 +254,7 @@ export class SwarmServices {
   /** The live service against a catalog version (default newest). */
   async diff(name: string, version?: number): Promise<SwarmDiff> {
     const v = this.#catalog.version(name, version);
-    let live: ServiceInfo | undefined;
-    try {
-      live = await this.inspect(name);
-    } catch (error) {
-      if (!(error instanceof NotFound)) throw error;
-    }
+    const live = await this.#byName(name);
     if (!live) return { name, version: v.version, deployed: false, drift: false, fields: [] };
     const fields = diffViews(
       definitionView(v.definition),
@@ -259,15 +267,7 @@ export class SwarmServices {
   async deploy(name: string, version?: number): Promise<SwarmServiceActionResult> {
     const v = this.#catalog.version(name, version);
     const spec = toServiceSpec(v.definition, v.version);
-    let existing: ServiceInfo | undefined;
-    try {
-      existing = await this.#engine.json<ServiceInfo>(
-        "GET",
-        `/services/${encodeURIComponent(name)}`,
-      );
-    } catch (error) {
-      if (!(error instanceof NotFound)) throw error;
-    }
+    const existing = await this.#byName(name);
     let id: string;
     let warnings: string[] | null | undefined;
     if (!existing) {

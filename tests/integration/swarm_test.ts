@@ -340,6 +340,9 @@ Deno.test({
         assert.equal(entry?.deployed_version, 2);
         await api.swarmCatalogDeploy("app");
         await running("app", 1, `${reg}/fleet/app:1`);
+        const id = (await api.swarmService("app")).id;
+        assert.equal(await status(api.swarmStop(id.slice(0, 6))), 404, "an id prefix is no name");
+        assert.equal((await api.swarmService(id)).name, "app", "the full id names it");
         await api.swarmStop("app");
         await api.swarmCatalogDelete("app");
         assert.equal(await status(api.swarmCatalogEntry("app")), 404);
