@@ -31,6 +31,7 @@ import { confirmDialog } from "../../ui/modal.tsx";
 import { DefinitionEditor, type EditorIssue, lineOf } from "./definition_editor.tsx";
 import { DiffView, VersionList } from "./catalog_history.tsx";
 import { BuildDialog } from "./build_dialog.tsx";
+import { BuildHistory } from "./build_history.tsx";
 import { deployEntry } from "./service_actions.ts";
 import { openTab, swarmItem } from "./swarm_tabs.ts";
 import { replicaTone } from "./task_chip.tsx";
@@ -221,7 +222,7 @@ function EntryPane({ entry, isNew }: { entry: SwarmCatalogEntry | null; isNew: b
   const hubErrors = useSignal<EditorIssue[]>([]);
   const note = useSignal("");
   const busy = useSignal<string | null>(null);
-  const section = useSignal<"definition" | "versions" | "diff">("definition");
+  const section = useSignal<"definition" | "versions" | "diff" | "builds">("definition");
   const building = useSignal(false);
   const tick = useSignal(0);
 
@@ -403,23 +404,27 @@ function EntryPane({ entry, isNew }: { entry: SwarmCatalogEntry | null; isNew: b
       {entry
         ? (
           <div class="segmented sw-sections" role="tablist">
-            {(["definition", "versions", "diff"] as const).map((s) => (
-              <button
-                key={s}
-                type="button"
-                role="tab"
-                class={section.value === s ? "on" : ""}
-                aria-selected={section.value === s}
-                onClick={() => (section.value = s)}
-                data-testid={`catalog-section-${s}`}
-              >
-                {s === "definition"
-                  ? "Definition"
-                  : s === "versions"
-                  ? "Versions"
-                  : "Diff with live"}
-              </button>
-            ))}
+            {(entry.definition.build_context
+              ? ["definition", "versions", "diff", "builds"] as const
+              : ["definition", "versions", "diff"] as const).map((s) => (
+                <button
+                  key={s}
+                  type="button"
+                  role="tab"
+                  class={section.value === s ? "on" : ""}
+                  aria-selected={section.value === s}
+                  onClick={() => (section.value = s)}
+                  data-testid={`catalog-section-${s}`}
+                >
+                  {s === "definition"
+                    ? "Definition"
+                    : s === "versions"
+                    ? "Versions"
+                    : s === "builds"
+                    ? "Builds"
+                    : "Diff with live"}
+                </button>
+              ))}
           </div>
         )
         : null}
@@ -495,9 +500,19 @@ function EntryPane({ entry, isNew }: { entry: SwarmCatalogEntry | null; isNew: b
             onDeploy={(v) => void deploy(v)}
           />
         )
+        : section.value === "builds"
+        ? <BuildHistory name={entry.name} tick={tick.value} />
         : <DiffView name={entry.name} tick={tick.value} />}
       {building.value && entry
-        ? <BuildDialog e={entry} onClose={() => (building.value = false)} />
+        ? (
+          <BuildDialog
+            e={entry}
+            onClose={() => {
+              building.value = false;
+              tick.value++;
+            }}
+          />
+        )
         : null}
     </section>
   );
