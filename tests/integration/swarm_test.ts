@@ -24,7 +24,27 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { ApiClient, ApiError, type SseMessage } from "../../shared/api_client.ts";
-import type { SwarmBuildRun, SwarmServiceDetail } from "../../shared/protocol/mod.ts";
+import {
+  RegistryCatalog,
+  RegistryTags,
+  SwarmBuildRun,
+  SwarmCatalogEntry,
+  SwarmCatalogVersion,
+  SwarmDiff,
+  SwarmHealth,
+  SwarmNode,
+  SwarmService,
+  SwarmServiceDetail,
+  SwarmStack,
+  SwarmStackDetail,
+} from "../../shared/protocol/mod.ts";
+import type { z } from "zod";
+
+/** The hub's answer matches its protocol schema (what the UI and MCP rely on). */
+function conforms<S extends z.ZodType>(schema: S, value: unknown): void {
+  const r = schema.safeParse(value);
+  assert.ok(r.success, `${JSON.stringify(r.error?.issues.slice(0, 3))}`);
+}
 
 const CI = Deno.env.get("CI") === "true";
 const UNAVAILABLE = DOCKER_MISSING.length
@@ -179,6 +199,8 @@ Deno.test({
         });
         assert.equal(v2.version, 2);
         const versions = await api.swarmCatalogVersions("app");
+        for (const v of versions) conforms(SwarmCatalogVersion, v);
+        for (const c of await api.swarmCatalog()) conforms(SwarmCatalogEntry, c);
         assert.deepEqual(versions.map((v) => v.version), [2, 1]);
         assert.equal(versions[1].yaml, yaml);
         assert.equal(versions[1].note, "first");
@@ -208,6 +230,7 @@ Deno.test({
         assert.equal(build1.state, "succeeded", text);
         assert.match(build1.digest ?? "", /^sha256:/);
         const stored = await api.swarmBuildRun(started.id);
+        conforms(SwarmBuildRun, stored);
         assert.match(stored.output ?? "", /COPY hello\.txt/);
         assert.equal((await api.swarmBuilds({ service: "app" }))[0].id, started.id);
         // .dockerignore kept secret.txt out of the context.
@@ -228,6 +251,7 @@ Deno.test({
         });
         await engine.docker("service", "update", "--detach", "--env-add", "MODE=hand", "app");
         const diff = await api.swarmCatalogDiff("app");
+        conforms(SwarmDiff, diff);
         assert.equal(diff.drift, true);
         assert.deepEqual(diff.fields, [{ field: "env.MODE", catalog: null, live: "hand" }]);
         assert.equal((await api.swarmServices()).find((s) => s.name === "app")?.drift, true);
@@ -243,6 +267,8 @@ Deno.test({
         assert.equal(d.replicas_desired, 3);
         assert.ok(d.tasks.every((x) => x.node_hostname && x.phase !== "failed"));
         await assertSameAsDocker(engine, await api.swarmService("app"));
+        conforms(SwarmServiceDetail, await api.swarmService("app"));
+        for (const x of await api.swarmServices()) conforms(SwarmService, x);
       });
 
       await step("rolling update to a new tag built from a changed context", async () => {
@@ -394,6 +420,7 @@ Deno.test({
           await assertSameAsDocker(engine, ok);
           await assertSameAsDocker(engine, bad);
           const health = await api.swarmHealth();
+          conforms(SwarmHealth, health);
           assert.equal(health.ok, false);
           assert.deepEqual(health.services.not_converged.map((s) => s.name), ["job-fail"]);
           assert.match(health.services.not_converged[0].error ?? "", /non-zero exit/);
@@ -410,17 +437,25 @@ Deno.test({
       );
 
       await step("stacks: deploy two services, list, remove; build: refused", async () => {
+        // The host network, not an overlay: test engines share the host's network namespace,
+        // where an overlay's vxlan device can collide with one another engine left behind.
         const compose = [
           'version: "3.8"',
           "services:",
           "  web:",
           `    image: ${engine.image}`,
           "    command: sleep 3600",
+          "    networks: [hostnet]",
           "  worker:",
           `    image: ${engine.image}`,
           "    command: sleep 3600",
+          "    networks: [hostnet]",
           "    deploy:",
           "      replicas: 2",
+          "networks:",
+          "  hostnet:",
+          "    external: true",
+          "    name: host",
           "",
         ].join("\n");
         const r = await api.swarmStackDeploy({ name: "demo", compose });
@@ -437,6 +472,8 @@ Deno.test({
         assert.equal(st.services, 2);
         assert.equal(st.replicas_desired, 3);
         const detail = await api.swarmStack("demo");
+        conforms(SwarmStackDetail, detail);
+        for (const x of await api.swarmStacks()) conforms(SwarmStack, x);
         assert.deepEqual(detail.service_list.map((s) => s.name), ["demo_web", "demo_worker"]);
         assert.equal(detail.compose, compose);
         await api.swarmStackRemove("demo");
@@ -461,6 +498,7 @@ Deno.test({
         });
         await running("web", 2);
         const [node] = await api.swarmNodes();
+        conforms(SwarmNode, node);
         assert.equal(node.role, "manager");
         assert.equal(node.self, true);
         assert.equal(node.availability, "active");
@@ -489,12 +527,14 @@ Deno.test({
 
       await step("registry: repositories, tags with size and arch, delete a tag", async () => {
         const cat = await api.registryCatalog();
+        conforms(RegistryCatalog, cat);
         assert.equal(cat.registry, reg);
         assert.deepEqual(cat.repositories.map((r) => [r.name, r.tags]), [
           ["fleet/app", 2],
           ["fleet/busybox", 1],
         ]);
         const tags = await api.registryTags("fleet/app");
+        conforms(RegistryTags, tags);
         assert.deepEqual(tags.tags.map((x) => x.tag), ["1", "2"]);
         for (const tag of tags.tags) {
           assert.ok(tag.size_b > 1000, `size of ${tag.tag}`);
@@ -594,7 +634,8 @@ Deno.test({
           assert.deepEqual(images[0].tags.map((x) => x.tag), ["1", "mcp"]);
           await ok("fleet_stack_deploy", {
             name: "mcpstack",
-            compose: `services:\n  web:\n    image: ${engine.image}\n    command: sleep 3600\n`,
+            compose: `services:\n  web:\n    image: ${engine.image}\n    command: sleep 3600\n` +
+              "    networks: [hostnet]\nnetworks:\n  hostnet:\n    external: true\n    name: host\n",
           });
           const stacks = (await ok("fleet_stack_list")).stacks as { name: string }[];
           assert.deepEqual(stacks.map((x) => x.name), ["mcpstack"]);
