@@ -97,7 +97,12 @@ function Progress({ p, s }: { p: PendingAction; s: SwarmService }) {
   }
   if (p.state === "stuck") {
     return (
-      <span class="sw-progress stuck" data-testid="service-progress" data-state="stuck">
+      <span
+        class="sw-progress stuck"
+        data-testid="service-progress"
+        data-state="stuck"
+        title={`${p.label} · ${p.detail}`}
+      >
         <Icon name="alert" size={13} /> {p.label} · {p.detail}
       </span>
     );
@@ -178,6 +183,9 @@ function ServiceRow({ s, open, onDialog }: {
           </span>
           <b>{s.name}</b>
           {s.stack ? <span class="chip sw-stack" title="stack">{s.stack}</span> : null}
+          {s.mode !== "replicated"
+            ? <span class="chip sw-mode" title="service mode">{s.mode}</span>
+            : null}
           {s.catalog
             ? (
               <button
@@ -194,10 +202,9 @@ function ServiceRow({ s, open, onDialog }: {
             )
             : null}
         </td>
-        <td>
+        <td class="sw-image">
           <code class="image" title={s.image}>{s.image.replace(/@sha256:[a-f0-9]+$/, "")}</code>
         </td>
-        <td class="mute">{s.mode}</td>
         <td>
           <Replicas s={s} />
         </td>
@@ -270,7 +277,7 @@ function ServiceRow({ s, open, onDialog }: {
       {open
         ? (
           <tr class="sw-detail-row">
-            <td colSpan={7}>
+            <td colSpan={6}>
               {detail ? <TaskTable d={detail} /> : (
                 <div class="mute sw-loading">
                   <span class="spinner small" /> Reading tasks…
@@ -361,7 +368,6 @@ export function ServicesTab() {
                 <tr>
                   <th>Service</th>
                   <th>Image</th>
-                  <th>Mode</th>
                   <th>Replicas</th>
                   <th>Ended tasks</th>
                   <th>Status</th>
