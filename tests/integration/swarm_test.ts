@@ -236,6 +236,28 @@ Deno.test({
         // .dockerignore kept secret.txt out of the context.
         const ls = await engine.docker("run", "--rm", "--network", "none", build1.image, "ls", "/");
         assert.ok(!ls.includes("secret.txt") && ls.includes("hello.txt"), ls);
+
+        // A broken Dockerfile: the run fails with the engine's error, its output kept, audited.
+        await Deno.mkdir(join(projects, "broken"));
+        await Deno.writeTextFile(
+          join(projects, "broken", "Dockerfile"),
+          `FROM ${engine.image}\nCOPY missing.txt /\n`,
+        );
+        await api.swarmCatalogCreate({
+          definition: { name: "broken", image: `${reg}/fleet/broken:1`, build_context: "broken" },
+        });
+        const bad = await api.swarmBuild("broken");
+        const badEnd = (await readEvents(await api.swarmBuildEvents(bad.id), (m) =>
+          m.event === "end"))
+          .at(-1)!;
+        const badRun = (badEnd.data as { run: SwarmBuildRun }).run;
+        assert.equal(badRun.state, "failed");
+        assert.match(badRun.error ?? "", /build failed: .*missing\.txt/);
+        assert.match((await api.swarmBuildRun(bad.id)).output ?? "", /COPY missing\.txt/);
+        const finish = (await api.audit({ action: "swarm.build.finish", limit: 1 })).entries[0];
+        assert.equal(finish.result, "error");
+        assert.equal(finish.target, "broken");
+        await api.swarmCatalogDelete("broken");
       });
 
       await step("deploy, no drift; a hand change shows exactly that field", async () => {
@@ -724,7 +746,7 @@ Deno.test({
         );
         assert.match(String(demote?.detail?.error), /the manager the hub talks to/);
         // Bad input (the YAML with an error) left no entry.
-        assert.equal(entries.filter((e) => e.action === "swarm.catalog.create").length, 2);
+        assert.equal(entries.filter((e) => e.action === "swarm.catalog.create").length, 3);
       });
 
       await step("not a swarm manager: 409 on every swarm route; engine gone: 503", async () => {
