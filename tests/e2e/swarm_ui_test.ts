@@ -16,7 +16,8 @@
  * 5. Canvas: the fleet node named like the swarm node shows its swarm role; "Drain (swarm)" from
  *    its context menu (confirmed) drains it in the engine and marks the card drained; "Activate
  *    (swarm)" makes it active again.
- * 6. A viewer sees services and logs but no action, and the catalog editor read-only.
+ * 6. The registry tag is deleted from the Registry tab (confirmed); the registry no longer has it.
+ * 7. A viewer sees services and logs but no action, and the catalog editor read-only.
  *
  * The page must stay free of page errors and of requests leaving 127.0.0.1; screenshots go to
  * tests/out/swarm-*.png.
@@ -314,10 +315,19 @@ async function swarmUi(browser: Browser): Promise<void> {
       "active",
     );
 
+    // Last, as the services need the image no more: the registry tag is deleted from its tab.
+    await page.locator(".navitem[data-view=swarm]").click();
+    await page.locator(".sw-tab[data-tab=registry]").click();
+    const tag = page.locator("[data-testid=tag-row][data-tag='1']");
+    await tag.locator("[data-testid=tag-delete]").click();
+    await page.locator("[data-testid=confirm-ok]").click();
+    await tag.waitFor({ state: "detached", timeout: T });
+    assert.deepEqual((await hub.admin.registryTags("fleet/busybox")).tags, []);
+
     g.assertClean();
     await g.close();
 
-    // 6. A viewer sees the services, their tasks and logs, but no action and a read-only editor.
+    // 7. A viewer sees the services, their tasks and logs, but no action and a read-only editor.
     const viewerToken = (await hub.admin.createToken({ kind: "viewer", name: "wall" })).token;
     const v = await newPage(browser, `${hub.url}/#/swarm/services`);
     await login(v.page, viewerToken);
