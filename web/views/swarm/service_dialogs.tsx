@@ -1,13 +1,17 @@
 /**
  * The Services tab's dialogs: Scale (a replica count) and Rolling update (image, parallelism,
- * delay, failure action, order, force — force is what a re-pushed `:latest` needs). A refusal
+ * delay, failure action, order, force — force is what a re-pushed `:latest` needs; the image field
+ * offers the registry's tags of the running image, newest first). A refusal
  * stays in the dialog; on success the row shows the action in flight.
  *
  * @module
  */
 import { useSignal } from "@preact/signals";
+import { useEffect } from "preact/hooks";
 import type { SwarmService, SwarmUpdate } from "../../../shared/protocol/mod.ts";
 import { FormError, Modal } from "../../ui/modal.tsx";
+import { api } from "../../state/api.ts";
+import { registryCatalog } from "../../state/swarm.ts";
 import { scaleService, updateService } from "./service_actions.ts";
 
 const value = (e: Event) => (e.target as HTMLInputElement).value;
@@ -99,6 +103,21 @@ export function UpdateDialog({ s, onClose }: { s: SwarmService; onClose: () => v
   const force = useSignal(image.value.endsWith(":latest") || !/:[^/]+$/.test(image.value));
   const error = useSignal<string | null>(null);
   const busy = useSignal(false);
+  const tags = useSignal<string[]>([]);
+  // The tags the registry holds for this image, newest first, to roll to one by name.
+  useEffect(() => {
+    const registry = registryCatalog.peek()?.registry;
+    const ref = image.peek();
+    if (!registry || !ref.startsWith(`${registry}/`)) return;
+    const repo = ref.slice(registry.length + 1).replace(/:[^/]+$/, "");
+    let gone = false;
+    api.registryTags(repo).then((t) => {
+      if (gone) return;
+      tags.value = [...t.tags].sort((a, b) => (b.created_at ?? 0) - (a.created_at ?? 0))
+        .map((x) => `${registry}/${repo}:${x.tag}`);
+    }, () => {});
+    return () => void (gone = true);
+  }, []);
   const submit = async () => {
     const body: SwarmUpdate = {
       failure_action: failure.value,
@@ -167,10 +186,14 @@ export function UpdateDialog({ s, onClose }: { s: SwarmService; onClose: () => v
         <input
           name="image"
           class="mono"
+          list="sw-update-tags"
           value={image.value}
           onInput={(e) => (image.value = value(e))}
           data-testid="update-image"
         />
+        <datalist id="sw-update-tags">
+          {tags.value.map((t) => <option key={t} value={t} />)}
+        </datalist>
       </label>
       <div class="form-grid">
         <label>
