@@ -18,6 +18,7 @@
  *    (swarm)" makes it active again.
  * 6. The registry tag is deleted from the Registry tab (confirmed); the registry no longer has it.
  * 7. A viewer sees services and logs but no action, and the catalog editor read-only.
+ * 8. With the engine stopped, the open view says the engine does not answer (503).
  *
  * The page must stay free of page errors and of requests leaving 127.0.0.1; screenshots go to
  * tests/out/swarm-*.png.
@@ -345,6 +346,13 @@ async function swarmUi(browser: Browser): Promise<void> {
     );
     assert.equal(await v.page.locator("[data-testid=catalog-deploy]").count(), 0);
     assert.equal(await v.page.locator("[data-testid=catalog-new]").count(), 0);
+
+    // 8. The engine goes away: the open view says the engine does not answer (503).
+    await removeDockerd(d);
+    d = null;
+    const gone = v.page.locator("[data-testid=swarm-unavailable][data-status='503']");
+    await gone.waitFor({ timeout: T });
+    assert.match(await gone.innerText(), /does not answer/);
     v.assertClean();
     await v.close();
   } finally {

@@ -93,8 +93,14 @@ async function read<T>(list: string, fn: () => Promise<T>, apply: (v: T) => void
     setError(list, null);
     if (swarmUnavailable.peek()) swarmUnavailable.value = null;
   } catch (err) {
-    if (err instanceof ApiError && (err.status === 409 || err.status === 503)) {
-      swarmUnavailable.value = { status: err.status, message: err.message };
+    // Only the engine's own problems close the whole view (an unreachable registry is the
+    // Registry tab's error alone).
+    const type = err instanceof ApiError ? err.problem?.type ?? "" : "";
+    if (/\/(not-a-swarm-manager|engine-unreachable)$/.test(type)) {
+      swarmUnavailable.value = {
+        status: (err as ApiError).status,
+        message: (err as Error).message,
+      };
     }
     setError(list, err);
   }
