@@ -42,10 +42,15 @@ const ComposeFile = z.looseObject({
   ),
 });
 
-/** Checks a compose file; errors name the line. */
-export function checkCompose(text: string): void {
+/**
+ * Checks a compose file (errors name the line) and returns the text the CLI gets: without a
+ * top-level `version`, `version: "3.9"` first, since older CLIs (Debian's 20.10) read a file
+ * without one as the unsupported version 1 while newer ones assume the latest.
+ */
+export function checkCompose(text: string): string {
   try {
-    parseYamlConfig(text, "compose.yml", ComposeFile);
+    const parsed = parseYamlConfig(text, "compose.yml", ComposeFile);
+    return "version" in parsed ? text : `version: "3.9"\n${text}`;
   } catch (error) {
     if (error instanceof ConfigError) throw configErrorToBadInput(error, "compose file");
     throw error;
@@ -146,21 +151,23 @@ export class SwarmStacks {
     };
   }
 
-  /** `docker stack deploy` of a checked compose file. */
+  /**
+   * `docker stack deploy` of a checked compose file. No `--detach`: older CLIs (Debian's 20.10)
+   * lack the flag and always detach; newer ones detach by default.
+   */
   async deploy(req: SwarmStackDeploy, by: string): Promise<SwarmStackResult> {
-    checkCompose(req.compose);
+    const compose = checkCompose(req.compose);
     const output = await this.#cli(
       [
         "stack",
         "deploy",
-        "--detach=true",
         "--compose-file",
         "-",
         ...(req.with_registry_auth ? ["--with-registry-auth"] : []),
         ...(req.prune ? ["--prune"] : []),
         req.name,
       ],
-      req.compose,
+      compose,
     );
     await this.#db.write((tx) => putStack(tx, req.name, req.compose, by, Date.now()));
     return { name: req.name, action: "deploy", ok: true, output };

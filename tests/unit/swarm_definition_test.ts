@@ -121,7 +121,13 @@ Deno.test("swarm: image references, compose files, .dockerignore", () => {
     path: "library/nginx",
     tag: "1",
   });
-  checkCompose("services:\n  web:\n    image: x\n");
+  // Older CLIs read a file without a version as version 1: the hub adds one, and only then.
+  assert.equal(
+    checkCompose("services:\n  web:\n    image: x\n"),
+    'version: "3.9"\nservices:\n  web:\n    image: x\n',
+  );
+  const v = "version: '3.8'\nservices:\n  web:\n    image: x\n";
+  assert.equal(checkCompose(v), v);
   assert.throws(
     () => checkCompose("services:\n  web:\n    image: x\n  api:\n    image: y\n    build: .\n"),
     (e: BadInput) => /line 6: services\.api\.build: swarm ignores build/.test(e.message),
