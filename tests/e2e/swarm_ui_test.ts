@@ -7,6 +7,9 @@
  * 1. Catalog: a new definition with broken YAML shows the error on its line as it is typed; with a
  *    bad value the hub refuses it and the editor shows that error on its line; fixed, "Save and
  *    deploy" registers and deploys it, and the pane shows the service converge.
+ * 1b. Build: a definition with a build context is built and pushed from its Build dialog; the
+ *    engine's output streams into it, its steps end done, the registry holds the tag and the
+ *    Builds section lists the run.
  * 2. Services: the row shows 1/1; opened, it lists its task running; Scale to 3 shows the scale
  *    in flight, then the running count and the task rows grow to 3 without a reload (the task
  *    phases seen on the way are recorded by a MutationObserver in the page).
@@ -93,10 +96,26 @@ Deno.test({
 async function swarmUi(browser: Browser): Promise<void> {
   let d: Dockerd | null = null;
   let hub: Awaited<ReturnType<typeof startHub>> | null = null;
+  let projects: string | null = null;
   try {
     d = await startDockerd();
+    // A build context in the hub's projects directory (COPY only: the engine has no bridge).
+    projects = await Deno.makeTempDir({ prefix: "fleet-projects-" });
+    await Deno.mkdir(`${projects}/hello`);
+    await Deno.writeTextFile(
+      `${projects}/hello/Dockerfile`,
+      `FROM ${d.image}\nCOPY hello.txt /hello.txt\nCMD ["sh", "-c", "cat /hello.txt; sleep 3600"]\n`,
+    );
+    await Deno.writeTextFile(`${projects}/hello/hello.txt`, "hello from the build\n");
     hub = await startHub({
-      args: ["--docker-socket", d.socket, "--swarm-registry", `http://${d.registry}`],
+      args: [
+        "--docker-socket",
+        d.socket,
+        "--swarm-registry",
+        `http://${d.registry}`,
+        "--swarm-projects-dir",
+        projects,
+      ],
     });
     // A fleet node whose id is the swarm node's hostname: the hub pairs them.
     const host = await d.docker("info", "--format", "{{.Name}}");
@@ -183,6 +202,29 @@ async function swarmUi(browser: Browser): Promise<void> {
       "the hub deployed v1",
     );
     await screenshot(page, "swarm-catalog");
+
+    // 1b. Build and push from the catalog: the output streams into the dialog, the steps end
+    // done, and the registry holds the new tag.
+    await hub.admin.swarmCatalogCreate({
+      yaml: `name: hello\nimage: ${d.registry}/hello:2\nbuild_context: hello\n`,
+    });
+    await page.locator("[data-testid=catalog-item][data-name=hello]").click();
+    await page.locator("[data-testid=catalog-build]").click();
+    assert.equal(await page.locator("[data-testid=build-tag]").inputValue(), "2");
+    await page.locator("[data-testid=build-start]").click();
+    await page.locator("[data-testid=build-output]").waitFor({ timeout: T });
+    await page.locator("[data-testid=build-state][data-state=succeeded]").waitFor({
+      timeout: 60_000,
+    });
+    const built = await page.locator("[data-testid=build-output]").innerText();
+    assert.match(built, /COPY hello\.txt/, "the build's own output is shown");
+    assert.match(built, /Pushed|digest/, "and the push's");
+    assert.equal(await page.locator("[data-testid=build-steps] li.done").count(), 3);
+    await screenshot(page, "swarm-build");
+    assert.deepEqual((await hub.admin.registryTags("hello")).tags.map((t) => t.tag), ["2"]);
+    await page.keyboard.press("Escape");
+    await page.locator("[data-testid=catalog-section-builds]").click();
+    await page.locator("[data-testid=builds] li[data-state=succeeded]").waitFor({ timeout: T });
 
     // 2. Services: open the row, scale 1 → 3, the tasks follow without a reload.
     await page.locator(".sw-tab[data-tab=services]").click();
@@ -358,5 +400,6 @@ async function swarmUi(browser: Browser): Promise<void> {
   } finally {
     await hub?.stop();
     if (d) await removeDockerd(d);
+    if (projects) await Deno.remove(projects, { recursive: true }).catch(() => {});
   }
 }
