@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { useSignal } from "@preact/signals";
-import { useEffect } from "preact/hooks";
+import { signal, useSignal } from "@preact/signals";
+import { useEffect, useRef } from "preact/hooks";
 import type { SwarmCatalogEntry, SwarmProject } from "../../../shared/protocol/mod.ts";
 import { ApiError } from "../../../shared/api_client.ts";
 import { api } from "../../state/api.ts";
@@ -79,6 +79,24 @@ function hubIssues(err: unknown): EditorIssue[] {
   return [{ line: lineOf(e.message), message: e.message, source: "hub" }];
 }
 
+/** Whether the open editor holds edits not saved yet. */
+const unsaved = signal(false);
+
+/** Opens definition `name`, asking first when the editor holds unsaved edits. */
+async function leaveTo(name: string): Promise<void> {
+  if (unsaved.peek()) {
+    const ok = await confirmDialog({
+      title: "Leave unsaved edits?",
+      body: "The definition in the editor has changes that are not saved as a version.",
+      confirm: "Discard edits",
+      danger: true,
+    });
+    if (!ok) return;
+  }
+  unsaved.value = false;
+  openTab("catalog", name);
+}
+
 function EntryList({ list, open }: { list: SwarmCatalogEntry[]; open: string | null }) {
   const live = new Map((swarmServices.value ?? []).map((s) => [s.name, s]));
   return (
@@ -88,7 +106,7 @@ function EntryList({ list, open }: { list: SwarmCatalogEntry[]; open: string | n
           <button
             type="button"
             class={open === NEW ? "sw-cat-item new on" : "sw-cat-item new"}
-            onClick={() => openTab("catalog", NEW)}
+            onClick={() => void leaveTo(NEW)}
             data-testid="catalog-new"
           >
             <Icon name="plus" size={14} /> New definition
@@ -102,7 +120,7 @@ function EntryList({ list, open }: { list: SwarmCatalogEntry[]; open: string | n
             type="button"
             key={e.name}
             class={open === e.name ? "sw-cat-item on" : "sw-cat-item"}
-            onClick={() => openTab("catalog", e.name)}
+            onClick={() => void leaveTo(e.name)}
             data-testid="catalog-item"
             data-name={e.name}
           >
@@ -218,6 +236,7 @@ function EntryPane({ entry, isNew }: { entry: SwarmCatalogEntry | null; isNew: b
     isNew ? example(registryCatalog.peek()?.registry ?? "10.0.0.10:5000") : "",
   );
   const saved = useSignal(isNew ? "" : "\u0000");
+  const initial = useRef(text.peek()).current;
   const checkIssues = useSignal<EditorIssue[]>([]);
   const hubErrors = useSignal<EditorIssue[]>([]);
   const note = useSignal("");
@@ -254,6 +273,11 @@ function EntryPane({ entry, isNew }: { entry: SwarmCatalogEntry | null; isNew: b
   }, [text.value]);
 
   const dirty = text.value !== saved.value;
+  // A new definition counts once it differs from the example it started as.
+  useEffect(() => {
+    unsaved.value = entry ? dirty && saved.value !== "\u0000" : text.value !== initial;
+  }, [dirty, text.value]);
+  useEffect(() => () => void (unsaved.value = false), []);
   const issues = hubErrors.value.length ? hubErrors.value : checkIssues.value;
 
   const save = async (deploy: boolean) => {
