@@ -342,8 +342,8 @@ export function swarmRoutes(s: HubServices): Hono<Env> {
     async (c) => {
       const { name } = c.req.valid("param");
       const { tail, follow } = c.req.valid("query");
-      if (!follow) return c.json({ name, lines: await sw.services.logs(name, tail) });
-      const body = await sw.services.follow(name, tail, c.get("principal"));
+      if (!follow) return c.json({ name, lines: await sw.logs.tail(name, tail) });
+      const body = await sw.logs.follow(name, tail, c.get("principal"));
       return new Response(body, { headers: SSE_HEADERS });
     },
   );

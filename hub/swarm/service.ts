@@ -1,5 +1,5 @@
 /**
- * `Swarm`: the swarm feature's parts built once (engine, catalog, live services, builds,
+ * `Swarm`: the swarm feature's parts built once (engine, catalog, live services, logs, builds,
  * stacks, nodes, registry) and the operations that span them (catalog with the live flag,
  * register-and-deploy, health).
  *
@@ -16,6 +16,7 @@ import type {
 import { SwarmEngine } from "./engine.ts";
 import { SwarmCatalog } from "./catalog.ts";
 import { SwarmServices } from "./services.ts";
+import { SwarmLogs } from "./logs.ts";
 import { SwarmBuilds } from "./builds.ts";
 import { SwarmStacks } from "./stacks.ts";
 import { SwarmNodes } from "./nodes.ts";
@@ -37,6 +38,7 @@ export class Swarm {
   readonly engine: SwarmEngine;
   readonly catalog: SwarmCatalog;
   readonly services: SwarmServices;
+  readonly logs: SwarmLogs;
   readonly builds: SwarmBuilds;
   readonly stacks: SwarmStacks;
   readonly nodes: SwarmNodes;
@@ -45,10 +47,10 @@ export class Swarm {
   constructor(o: SwarmOptions) {
     this.engine = new SwarmEngine(o.dockerSocket);
     this.catalog = new SwarmCatalog(o.db);
-    this.services = new SwarmServices({
+    this.services = new SwarmServices({ engine: this.engine, db: o.db, catalog: this.catalog });
+    this.logs = new SwarmLogs({
       engine: this.engine,
-      db: o.db,
-      catalog: this.catalog,
+      services: this.services,
       connections: o.connections,
     });
     this.builds = new SwarmBuilds({
@@ -90,7 +92,7 @@ export class Swarm {
   }
 
   async shutdown(): Promise<void> {
-    this.services.closeFollows();
+    this.logs.closeFollows();
     await this.builds.shutdown();
     this.engine.close();
   }
