@@ -141,13 +141,3 @@ export class SwarmEngine {
     this.#api.close();
   }
 }
-
-/** Reads the worker join token from the engine at `socket` (one-off client). */
-export async function swarmJoinInfo(socket: string): Promise<JoinInfo> {
-  const engine = new SwarmEngine(socket);
-  try {
-    return await engine.joinInfo();
-  } finally {
-    engine.close();
-  }
-}
