@@ -1,7 +1,7 @@
 /**
  * Cluster health in one call: managers reachable, nodes ready / down / drained, services whose
- * running tasks differ from the desired count (with their newest task error), each problem as a
- * sentence.
+ * running tasks differ from the desired count (with their newest task error), the registry
+ * answering, each problem as a sentence.
  *
  * @module
  */
@@ -9,19 +9,22 @@ import type { SwarmHealth } from "../../shared/protocol/mod.ts";
 import type { SwarmEngine } from "./engine.ts";
 import type { SwarmNodes } from "./nodes.ts";
 import type { SwarmServices } from "./services.ts";
+import type { RegistryBrowser } from "./registry.ts";
 
 /** Computes {@link SwarmHealth}. */
 export async function swarmHealth(
   engine: SwarmEngine,
   nodes: SwarmNodes,
   services: SwarmServices,
+  registry: RegistryBrowser,
 ): Promise<SwarmHealth> {
   const info = await engine.manager();
-  const [nodeList, serviceList, tasks, raw] = await Promise.all([
+  const [nodeList, serviceList, tasks, raw, reg] = await Promise.all([
     nodes.list(),
     services.list(),
     services.rawTasks(),
     services.raw(),
+    registry.ping(),
   ]);
   // A batch service (restart: none) whose tasks completed is done, not short of replicas.
   const batch = new Set(
@@ -61,6 +64,9 @@ export async function swarmHealth(
         (error ? ` (${error})` : ""),
     );
   }
+  if (reg && !reg.reachable) {
+    problems.push(`registry ${reg.registry} does not answer: ${reg.error}`);
+  }
   return {
     ok: problems.length === 0,
     engine: {
@@ -80,6 +86,7 @@ export async function swarmHealth(
       converged: serviceList.length - notConverged.length,
       not_converged: notConverged,
     },
+    registry: reg,
     problems,
     checked_at: Date.now(),
   };

@@ -100,6 +100,19 @@ export class RegistryBrowser {
     return { body: await res.json() as T, res };
   }
 
+  /** Whether the registry's v2 API answers (401 counts: it is up, it wants a login). */
+  async ping(): Promise<{ registry: string; reachable: boolean; error: string | null } | null> {
+    if (!this.#base) return null;
+    try {
+      const res = await fetch(`${this.#base}/v2/`, { signal: AbortSignal.timeout(3_000) });
+      await res.body?.cancel();
+      const up = res.ok || res.status === 401;
+      return { registry: this.host!, reachable: up, error: up ? null : `HTTP ${res.status}` };
+    } catch (error) {
+      return { registry: this.host!, reachable: false, error: (error as Error).message };
+    }
+  }
+
   /** Repositories and their tag counts. */
   async catalog(): Promise<RegistryCatalog> {
     if (!this.#base) return { registry: null, repositories: [] };

@@ -88,7 +88,7 @@ export class Swarm {
   }
 
   health(): Promise<SwarmHealth> {
-    return swarmHealth(this.engine, this.nodes, this.services);
+    return swarmHealth(this.engine, this.nodes, this.services, this.registry);
   }
 
   async shutdown(): Promise<void> {

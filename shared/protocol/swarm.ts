@@ -513,6 +513,12 @@ export const SwarmHealth = z.object({
       error: z.string().nullable(),
     })),
   }),
+  /** The configured registry (`host:port`) and whether its v2 API answers; null: none set. */
+  registry: z.object({
+    registry: z.string(),
+    reachable: z.boolean(),
+    error: z.string().nullable(),
+  }).nullable(),
   /** Each problem in one sentence, for the UI summary and MCP. */
   problems: z.array(z.string()),
   checked_at: z.number(),

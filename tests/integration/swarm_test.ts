@@ -450,6 +450,7 @@ Deno.test({
           await api.swarmStop("job-fail");
           const fine = await api.swarmHealth();
           assert.equal(fine.ok, true, fine.problems.join("; "));
+          assert.deepEqual(fine.registry, { registry: reg, reachable: true, error: null });
           assert.deepEqual([fine.managers.total, fine.managers.reachable, fine.nodes.ready], [
             1,
             1,
