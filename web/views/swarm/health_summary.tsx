@@ -9,6 +9,13 @@ import { formatAge, now } from "../../state/clock.ts";
 import { Icon } from "../../ui/icon.tsx";
 import type { Tone } from "../../ui/state_chip.tsx";
 
+/** The registry part of the health answer. */
+interface RegistryHealth {
+  registry: string;
+  reachable: boolean;
+  error: string | null;
+}
+
 function Stat({ label, value, of, tone, note, testid }: {
   label: string;
   value: number;
@@ -34,6 +41,8 @@ export function HealthSummary() {
   const h = swarmHealth.value;
   if (!h) return null;
   const notConverged = h.services.not_converged.length;
+  // Newer hubs say whether the registry answers; older answers lack the field.
+  const reg = (h as { registry?: RegistryHealth | null }).registry ?? null;
   return (
     <section class="sw-health" data-testid="swarm-health" data-ok={h.ok ? "1" : "0"}>
       <div class={`sw-verdict tone-${h.ok ? "ok" : "bad"}`}>
@@ -47,6 +56,17 @@ export function HealthSummary() {
           <span class="mute">
             engine {h.engine.version} · checked {formatAge(h.checked_at, now.value)} ago
           </span>
+          {reg
+            ? (
+              <span
+                class={reg.reachable ? "mute" : "bad-text"}
+                title={reg.error ?? undefined}
+                data-testid="health-registry"
+              >
+                registry {reg.registry} {reg.reachable ? "answers" : "does not answer"}
+              </span>
+            )
+            : null}
         </div>
       </div>
       <Stat
