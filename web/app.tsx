@@ -21,6 +21,7 @@ import { NodePanel } from "./views/node_panel.tsx";
 import { ExecView } from "./views/exec_view.tsx";
 import { AuditView } from "./views/audit_view.tsx";
 import { NetworkView } from "./views/network/network_view.tsx";
+import { SwarmView } from "./views/swarm/swarm_view.tsx";
 import { TerminalDock } from "./views/terminal/terminal_dock.tsx";
 import { AlertsView } from "./views/alerts/alerts_view.tsx";
 import { unackedCount } from "./state/alerts.ts";
@@ -35,6 +36,7 @@ const LABELS: Record<View, string> = {
   audit: "Audit log",
   network: "Network",
   alerts: "Alerts",
+  swarm: "Swarm",
 };
 
 // Log in → load and stream; log out → stop.
@@ -140,6 +142,8 @@ function CurrentView() {
       return <NetworkView />;
     case "alerts":
       return <AlertsView />;
+    case "swarm":
+      return <SwarmView />;
     default:
       return <CanvasView />;
   }

@@ -66,6 +66,7 @@ export const STYLE_SHEETS: readonly string[] = [
   "views/network.css",
   "views/network_scans.css",
   "views/alerts.css",
+  "views/swarm.css",
 ];
 
 function hash(text: string): string {

@@ -145,6 +145,10 @@ export const HubFile = z.strictObject({
     });
   }).optional(),
   templates: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/), Template).optional(),
+  swarm: z.strictObject({
+    projects_dir: z.string().min(1).optional(),
+    registry: z.string().min(1).max(512).optional(),
+  }).optional(),
   queue: z.strictObject({
     lease: duration.optional(),
     sweep_every: duration.optional(),
@@ -203,6 +207,10 @@ export interface HubConfig {
   sessionLifetimeMs: number;
   /** Extra origin (scheme://host[:port]) the browser may use, e.g. behind a TLS proxy. */
   publicOrigin?: string;
+  /** Folders the swarm builds images from (`build_context` is relative to it). */
+  swarmProjectsDir: string;
+  /** The swarm's registry, `http://HOST:PORT` (HTTP for a LAN registry); unset: none. */
+  swarmRegistry?: string;
   inventory: {
     nodes: z.infer<typeof InventoryNode>[];
     clusters: z.infer<typeof Cluster>[];
@@ -509,6 +517,24 @@ export const HUB_SETTINGS: readonly SettingSpec<
     default: "30s",
     help: "a node clock off by more is shown, and its samples are placed on hub time",
   },
+  {
+    key: "swarmProjectsDir",
+    flag: "swarm-projects-dir",
+    env: "FLEET_SWARM_PROJECTS_DIR",
+    yaml: "swarm.projects_dir",
+    kind: "string",
+    default: "./projects",
+    help: "folders swarm services are built from (a definition's build_context)",
+  },
+  {
+    key: "swarmRegistry",
+    flag: "swarm-registry",
+    env: "FLEET_SWARM_REGISTRY",
+    yaml: "swarm.registry",
+    kind: "string",
+    default: null,
+    help: "registry images are pushed to and browsed in, e.g. http://192.168.1.100:5000",
+  },
 ];
 
 /** Flag names `serve` accepts (all take a value). */
@@ -599,6 +625,19 @@ export async function loadHubConfig(
       );
     }
     resolved.publicOrigin = origin.origin;
+  }
+  if (resolved.swarmRegistry !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(resolved.swarmRegistry);
+    } catch { /* reported below */ }
+    if (!url || !/^https?:$/.test(url.protocol) || url.pathname !== "/") {
+      throw new ConfigError(
+        `swarm registry (--swarm-registry, FLEET_SWARM_REGISTRY, swarm.registry): ` +
+          `${JSON.stringify(resolved.swarmRegistry)} is not a URL like http://192.168.1.100:5000`,
+      );
+    }
+    resolved.swarmRegistry = url.origin;
   }
   resolved.inventory = {
     nodes: file.nodes ?? [],

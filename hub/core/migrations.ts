@@ -309,4 +309,51 @@ CREATE TABLE alert_deliveries (
 CREATE INDEX alert_deliveries_open ON alert_deliveries (next_at) WHERE state IN ('pending', 'retrying');
 CREATE INDEX alert_deliveries_webhook ON alert_deliveries (webhook, id);
 `,
+  `
+-- Swarm: the service catalog (one row per definition, its versions apart), build runs with their
+-- output, and the compose files of stacks the hub deployed.
+CREATE TABLE swarm_catalog (
+  name TEXT PRIMARY KEY,
+  version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL,
+  deployed_version INTEGER,
+  deployed_at INTEGER
+);
+CREATE TABLE swarm_catalog_versions (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  definition TEXT NOT NULL,
+  yaml TEXT,
+  note TEXT,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  PRIMARY KEY (name, version)
+);
+CREATE TABLE swarm_builds (
+  id TEXT PRIMARY KEY,
+  service TEXT NOT NULL,
+  context TEXT NOT NULL,
+  dockerfile TEXT NOT NULL,
+  image TEXT NOT NULL,
+  platform TEXT,
+  push INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  step TEXT NOT NULL,
+  error TEXT,
+  digest TEXT,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  started_by TEXT NOT NULL,
+  output TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX swarm_builds_service ON swarm_builds (service, started_at);
+CREATE TABLE swarm_stacks (
+  name TEXT PRIMARY KEY,
+  compose TEXT NOT NULL,
+  deployed_at INTEGER NOT NULL,
+  deployed_by TEXT NOT NULL
+);
+`,
 ];

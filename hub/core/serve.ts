@@ -25,6 +25,7 @@ import { Onboarding } from "../onboarding/service.ts";
 import { NodeContainers } from "../control/containers.ts";
 import { NodeActions } from "../control/node_actions.ts";
 import { AuditLog } from "../control/audit.ts";
+import { Swarm } from "../swarm/service.ts";
 import { JobQueue } from "../jobs/service.ts";
 import { RoamerPool } from "../jobs/roamers.ts";
 import { AgentSessions } from "../control/agent_sessions.ts";
@@ -220,6 +221,13 @@ export async function buildServices(
       retentionMs: config.rollupRetentionMs,
     }),
     nodeActions: new NodeActions({ db, agents, bus }),
+    swarm: new Swarm({
+      db,
+      connections,
+      dockerSocket: config.dockerSocket,
+      projectsDir: config.swarmProjectsDir,
+      registry: config.swarmRegistry,
+    }),
     startedAt: Date.now(),
     alerts,
     metrics,
@@ -304,6 +312,7 @@ export async function serve(
   }, CONNECTION_SWEEP_MS);
   await services.roamers.start();
   services.alerts.start();
+  await services.swarm.start();
   const app = buildApp(services);
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
@@ -355,6 +364,7 @@ export async function serve(
       services.agents.stop();
       await services.links.stop();
       services.sse.close();
+      await services.swarm.shutdown();
       await server.shutdown();
       await services.verifier.flushUsage().catch(() => {});
       db.close();

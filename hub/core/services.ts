@@ -26,6 +26,7 @@ import type { NetworkScans } from "../network/scans.ts";
 import type { NodeActions } from "../control/node_actions.ts";
 import type { AlertService } from "../alerts/service.ts";
 import type { HubMetrics } from "../metrics/hub_metrics.ts";
+import type { Swarm } from "../swarm/service.ts";
 
 /** The hub's running parts. */
 export interface HubServices {
@@ -59,6 +60,8 @@ export interface HubServices {
   links: LinkMonitor;
   /** Restart, cleanup and recovery on nodes, through their agents. */
   nodeActions: NodeActions;
+  /** Docker Swarm control through the hub's engine. */
+  swarm: Swarm;
   startedAt: number;
   /** Alert rules, history, acknowledgements, silences and webhooks. */
   alerts: AlertService;

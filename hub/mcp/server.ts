@@ -30,6 +30,7 @@ import { registerNetworkTools } from "./tools_network.ts";
 import { registerLinkTools } from "./tools_links.ts";
 import { registerNodeActionTools } from "./tools_node_actions.ts";
 import { registerAlertTools } from "./tools_alerts.ts";
+import { registerSwarmTools } from "./tools_swarm.ts";
 
 /** Options of {@link buildMcpServer}. */
 export interface McpServerOptions {
@@ -799,6 +800,7 @@ export async function buildMcpServer(
   registerLinkTools(add, api);
   registerNodeActionTools(add, api);
   registerAlertTools(add, api);
+  registerSwarmTools(add, api);
 
   // Resources and prompts only read: every token gets them.
   registerContext(mcp, api);

@@ -103,3 +103,21 @@ export const ALERT_STATES = ["firing", "resolved"] as const;
 
 /** Where one webhook delivery stands. */
 export const DELIVERY_STATES = ["pending", "retrying", "delivered", "failed"] as const;
+
+/** A swarm task as the UI shows it: `complete` (exited 0) is grey "stopped", `failed` is red. */
+export const SWARM_TASK_PHASES = [
+  "pending",
+  "running",
+  "complete",
+  "failed",
+  "shutdown",
+] as const;
+
+/** A build (and push) run of the swarm catalog. */
+export const SWARM_BUILD_STATES = ["running", "succeeded", "failed"] as const;
+
+/** A swarm node's role. */
+export const SWARM_NODE_ROLES = ["manager", "worker"] as const;
+
+/** A swarm node's availability. */
+export const SWARM_NODE_AVAILABILITIES = ["active", "pause", "drain"] as const;

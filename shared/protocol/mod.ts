@@ -26,3 +26,4 @@ export * from "./network.ts";
 export * from "./links.ts";
 export * from "./node_actions.ts";
 export * from "./alerts.ts";
+export * from "./swarm.ts";

@@ -49,8 +49,15 @@ const READ_ONLY_TOOLS = [
   "fleet_node_get",
   "fleet_node_list",
   "fleet_node_metrics",
+  "fleet_registry_images",
   "fleet_roamer_list",
+  "fleet_service_get",
+  "fleet_service_list",
+  "fleet_service_logs",
+  "fleet_stack_list",
   "fleet_status",
+  "fleet_swarm_health",
+  "fleet_swarm_node_list",
 ];
 
 interface ToolResult {

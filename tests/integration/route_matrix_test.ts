@@ -396,6 +396,121 @@ const ROWS: Row[] = [
   { route: "GET /mcp", access: "read" },
   { route: "DELETE /mcp", access: "read" },
 
+  // Docker Swarm (no engine here: callers let through get 503, "engine unreachable").
+  ...[
+    "/health",
+    "/catalog",
+    "/catalog/app",
+    "/catalog/app/versions",
+    "/catalog/app/versions/1",
+    "/catalog/app/diff",
+    "/builds",
+    "/builds/00000000-0000-4000-8000-000000000000",
+    "/builds/00000000-0000-4000-8000-000000000000/events",
+    "/projects",
+    "/services",
+    "/services/app",
+    "/services/app/logs?tail=10&follow=1",
+    "/stacks",
+    "/stacks/demo",
+    "/nodes",
+    "/nodes/n1",
+    "/registry",
+    "/registry/tags?repository=fleet/app",
+  ].map((p): Row => ({
+    route: `GET /api/v1/swarm${
+      p.split("?")[0]
+        .replace(/\/catalog\/app\/versions\/1$/, "/catalog/:name/versions/:version")
+        .replace(/\/(catalog|services|stacks)\/(app|demo)/, "/$1/:name")
+        .replace(/\/builds\/[0-9a-f-]{36}/, "/builds/:id")
+        .replace(/\/nodes\/n1/, "/nodes/:id")
+    }`,
+    access: "read",
+    path: `/api/v1/swarm${p}`,
+  })),
+  {
+    route: "POST /api/v1/swarm/catalog",
+    access: "admin",
+    body: { definition: { name: "app", image: "127.0.0.1:5000/app:1" } },
+  },
+  {
+    route: "PUT /api/v1/swarm/catalog/:name",
+    access: "admin",
+    path: "/api/v1/swarm/catalog/app",
+    body: { definition: { name: "app", image: "127.0.0.1:5000/app:1" } },
+  },
+  {
+    route: "DELETE /api/v1/swarm/catalog/:name",
+    access: "admin",
+    path: "/api/v1/swarm/catalog/app",
+  },
+  {
+    route: "POST /api/v1/swarm/catalog/:name/deploy",
+    access: "admin",
+    path: "/api/v1/swarm/catalog/app/deploy",
+    body: {},
+  },
+  {
+    route: "POST /api/v1/swarm/catalog/:name/build",
+    access: "admin",
+    path: "/api/v1/swarm/catalog/app/build",
+    body: {},
+  },
+  {
+    route: "POST /api/v1/swarm/deploy",
+    access: "admin",
+    body: { definition: { name: "app", image: "127.0.0.1:5000/app:1" } },
+  },
+  {
+    route: "POST /api/v1/swarm/services/:name/scale",
+    access: "admin",
+    path: "/api/v1/swarm/services/app/scale",
+    body: { replicas: 2 },
+  },
+  {
+    route: "POST /api/v1/swarm/services/:name/update",
+    access: "admin",
+    path: "/api/v1/swarm/services/app/update",
+    body: { force: true },
+  },
+  {
+    route: "POST /api/v1/swarm/services/:name/restart",
+    access: "admin",
+    path: "/api/v1/swarm/services/app/restart",
+  },
+  {
+    route: "DELETE /api/v1/swarm/services/:name",
+    access: "admin",
+    path: "/api/v1/swarm/services/app",
+  },
+  {
+    route: "POST /api/v1/swarm/stacks",
+    access: "admin",
+    body: { name: "demo", compose: "services:\n  web:\n    image: x\n" },
+  },
+  {
+    route: "DELETE /api/v1/swarm/stacks/:name",
+    access: "admin",
+    path: "/api/v1/swarm/stacks/demo",
+  },
+  {
+    route: "POST /api/v1/swarm/nodes/:id/:action",
+    access: "admin",
+    path: "/api/v1/swarm/nodes/n1/drain",
+  },
+  {
+    route: "PATCH /api/v1/swarm/nodes/:id/labels",
+    access: "admin",
+    path: "/api/v1/swarm/nodes/n1/labels",
+    body: { add: { gpu: "orin" } },
+  },
+  { route: "DELETE /api/v1/swarm/nodes/:id", access: "admin", path: "/api/v1/swarm/nodes/n1" },
+  {
+    route: "DELETE /api/v1/swarm/registry/tags",
+    access: "admin",
+    path: "/api/v1/swarm/registry/tags?repository=fleet/app&tag=1",
+  },
+
   // Logging out needs no credential (a dead session must be able to log out); last, as it ends
   // the cookie caller's session.
   { route: "DELETE /api/v1/session", access: "public", freshSession: true },

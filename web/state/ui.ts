@@ -16,6 +16,7 @@ export const VIEWS = [
   "audit",
   "network",
   "alerts",
+  "swarm",
 ] as const;
 export type View = typeof VIEWS[number];
 

@@ -14,6 +14,8 @@ const PATHS: Record<string, string> = {
   network: "M12 4a2 2 0 100 4 2 2 0 000-4zM5 16a2 2 0 100 4 2 2 0 000-4zM19 16a2 2 0 100 4 " +
     "2 2 0 000-4zM12 8v4M12 12l-6 4M12 12l6 4",
   alerts: "M6 16v-5a6 6 0 1112 0v5l2 2H4zM10 20.5a2 2 0 004 0",
+  swarm:
+    "M3 14h4v4H3zM8 14h4v4H8zM13 14h4v4h-4zM8 9h4v4H8zM13 9h4v4h-4zM13 4h4v4h-4zM18 14c1.8 0 3 1 3 2.5S19.5 20 17 20H4",
   terminal: "M4 5h16v14H4zM7 9l3 3-3 3M12 15h5",
   fit: "M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5",
   plus: "M12 5v14M5 12h14",

@@ -9,6 +9,7 @@ import { useEffect, useRef } from "preact/hooks";
 import { useComputed } from "@preact/signals";
 import { latestSeries, nodeSignal } from "../../state/fleet.ts";
 import { nodeJobs, roamers } from "../../state/queue.ts";
+import { swarmRoles } from "../../state/swarm.ts";
 import { formatAge, now } from "../../state/clock.ts";
 import { formatSkew, formatTemp, formatWatts, skewTitle } from "../../state/format.ts";
 import { searchQuery, selectedNode, selection } from "../../state/ui.ts";
@@ -52,6 +53,7 @@ export function NodeCard(
   const coveredBy = useComputed(() =>
     Object.values(roamers.value).find((r) => r.assignment?.covering === id)?.node_id
   );
+  const swarm = useComputed(() => swarmRoles.value[id]);
   const age = useComputed(() => formatAge(node.value.last_seen, now.value));
   const match = useComputed(() => {
     const q = searchQuery.value.trim().toLowerCase();
@@ -74,9 +76,13 @@ export function NodeCard(
     (w, a) => (w === "critical" || a.severity === "critical" ? "critical" : w ?? a.severity),
     null,
   );
+  const sw = swarm.value;
+  // A drained swarm node takes no tasks: the card says so at any zoom.
+  const drained = sw && sw.availability !== "active" ? `swarm-${sw.availability}` : "";
   const classes = [
     "node-card",
     n.status,
+    drained,
     match.value,
     isSelected.value ? "selected" : "",
     isOpen.value ? "open" : "",
@@ -156,6 +162,21 @@ export function NodeCard(
         {r && lod.value === "compact"
           ? <span class={`chip nc-roamer ${r.state.toLowerCase()}`}>{r.state}</span>
           : null}
+        {drained
+          ? (
+            <span
+              class="chip nc-drained"
+              title={`swarm: ${
+                sw!.availability === "drain"
+                  ? "drained, takes no tasks"
+                  : "paused, takes no new tasks"
+              }`}
+              data-testid="swarm-drained"
+            >
+              {sw!.availability === "drain" ? "drained" : "paused"}
+            </span>
+          )
+          : null}
       </div>
       {r?.assignment?.covering || coveredBy.value
         ? (
@@ -199,6 +220,17 @@ export function NodeCard(
                 ]
                   .filter(Boolean).join(" · ") || n.id}
               </span>
+              {sw
+                ? (
+                  <span
+                    class={`chip nc-swarm ${sw.role}`}
+                    title={`swarm ${sw.leader ? "manager (leader)" : sw.role} · ${sw.state}`}
+                    data-testid="swarm-role"
+                  >
+                    {sw.leader ? "leader" : sw.role === "manager" ? "manager" : "worker"}
+                  </span>
+                )
+                : null}
               {r
                 ? (
                   <span class={`chip nc-roamer ${r.state.toLowerCase()}`} data-testid="roamer-chip">
