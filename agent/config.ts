@@ -10,6 +10,7 @@ import { readConfigFile } from "../shared/read_config.ts";
 import { resolveSettings, type SettingSpec } from "../shared/settings.ts";
 import { NODE_ID_PATTERN } from "../shared/protocol/constants.ts";
 import type { AgentFileValues } from "./config_file.ts";
+import { readSimpleAgentFile } from "./config_simple.ts";
 
 /** The agent.yml `cleanup:` settings (the opt-in steps off unless set). */
 export interface CleanupSettings {
@@ -217,11 +218,6 @@ export const RUN_FLAGS: string[] = AGENT_SETTINGS.map((s) => s.flag);
 /** Default location of the agent's config file. */
 export const DEFAULT_AGENT_CONFIG = "/etc/fleet/agent.yml";
 
-/** A YAML text of only comments and blank lines: an empty document. */
-export function isBlankYaml(text: string): boolean {
-  return /^(?:[ \t]*(?:#[^\n]*)?\r?\n)*[ \t]*(?:#[^\n]*)?$/.test(text.replace(/^\uFEFF/, ""));
-}
-
 function tool(v: string | number | undefined): string | false | undefined {
   if (v === undefined) return undefined;
   return v === "off" || v === "false" ? false : String(v);
@@ -244,11 +240,11 @@ export async function loadAgentConfig(
   if (text === undefined && explicit !== undefined) {
     throw new ConfigError(`${path}: cannot read: file not found`);
   }
-  // zod and the YAML parser load only for a file with content: a missing file or one of only
-  // comments and blank lines is an empty document.
-  const file: AgentFileValues = text === undefined || isBlankYaml(text)
+  // zod and the YAML parser load only for a file beyond what install writes (flat plain values);
+  // a missing file, or one of only comments and blank lines, is an empty document.
+  const file: AgentFileValues = text === undefined
     ? {}
-    : (await import("./config_file.ts")).parseAgentFile(text, path);
+    : readSimpleAgentFile(text) ?? (await import("./config_file.ts")).parseAgentFile(text, path);
   const v = resolveSettings(AGENT_SETTINGS, flags, env, file);
   const c = file.cleanup ?? {};
   for (const required of ["hub", "token"] as const) {

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { parseYamlConfig } from "../shared/yaml_config.ts";
 import { DurationSchema, SizeSchema } from "../shared/duration.ts";
-import { NodeId } from "../shared/protocol/mod.ts";
+import { NodeId } from "../shared/protocol/common.ts";
 
 /** The schema of `/etc/fleet/agent.yml`. */
 export const AgentFile = z.strictObject({
