@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "../shared/args.ts";
 import { AGENT_SETTINGS, loadAgentConfig, RUN_FLAGS } from "./config.ts";
 import { startAgent } from "./mod.ts";
 import { createSampler } from "./collect/sampler.ts";
