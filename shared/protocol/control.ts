@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { NodeId } from "./common.ts";
+import { MAX_CONTROL_FRAME } from "./constants.ts";
 import {
   CONTROL_CAPABILITIES,
   CONTROL_ERROR_CODES,
@@ -75,7 +76,7 @@ export const ExecFinishedEvent = z.object({
 // message; the connection stays up.
 
 /** Largest control frame either side accepts (bytes of JSON text). */
-export const MAX_CONTROL_FRAME = 1_048_576;
+export { MAX_CONTROL_FRAME };
 
 /** What an agent can do over its control channel (sent in `hello`). */
 export const ControlCapability = z.enum(CONTROL_CAPABILITIES);
