@@ -18,6 +18,7 @@ import { HUB_FRAMES, parseFrame } from "../shared/control_frames.ts";
 import { ExecRunner } from "./exec.ts";
 import { PtySessions } from "./pty.ts";
 import { ContainerOps } from "./containers.ts";
+import { BackupRunner } from "./backup.ts";
 import { DEFAULT_DOCKER_SOCKET } from "../shared/docker_api.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
 import { getLogger } from "../shared/log.ts";
@@ -68,7 +69,7 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
   let pingMs = 5000;
   let watchdog: ReturnType<typeof setInterval> | undefined;
   let malformed = 0;
-  const capabilities: ControlCapability[] = ["exec", "pty"];
+  const capabilities: ControlCapability[] = ["exec", "pty", "backup"];
   if (o.dockerSocket !== false) capabilities.push("docker");
 
   // The token goes in a header, never into the URL.
@@ -87,6 +88,10 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
   const docker = o.dockerSocket === false
     ? undefined
     : new ContainerOps(send, buffered, o.dockerSocket ?? DEFAULT_DOCKER_SOCKET);
+  const backups = new BackupRunner(
+    send,
+    o.dockerSocket === false ? false : o.dockerSocket ?? DEFAULT_DOCKER_SOCKET,
+  );
 
   const onAbort = () => ws.close(1000, "agent stopping");
   o.signal.addEventListener("abort", onAbort, { once: true });
@@ -147,7 +152,10 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
         docker.handle(m);
         return;
       case "stream.cancel":
+        backups.cancel(m.ch);
         return docker?.cancel(m.ch);
+      case "backup":
+        return backups.handle(m);
       case "error":
         logger.warn("hub reported an error", { ch: m.ch, error: m.message });
         return;
@@ -163,6 +171,7 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
     exec.abortAll();
     pty.closeAll();
     docker?.close();
+    backups.abortAll();
     if (welcomed) o.onState?.(false);
     resolve({ welcomed, code: e.code, reason: e.reason, lastedMs: Date.now() - started });
   };

@@ -10,6 +10,7 @@ import {
   AgentHello,
   AgentMessage,
   AgentPong,
+  BackupRequestMessage,
   ControlError,
   DockerRequestMessage,
   ExecCancelMessage,
@@ -63,6 +64,7 @@ export const HUB_FRAMES: Record<HubMessage["type"], z.ZodType> = {
   docker: DockerRequestMessage,
   "stream.cancel": StreamCancelMessage,
   error: ControlError,
+  backup: BackupRequestMessage,
 };
 
 /** A parsed frame, or why it was refused (with its channel when it named one). */

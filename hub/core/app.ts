@@ -17,6 +17,7 @@ import { onboardingRoutes } from "../onboarding/routes.ts";
 import { configRoutes } from "./routes.ts";
 import { swarmRoutes } from "../swarm/routes.ts";
 import { mcpRoutes } from "../mcp/routes.ts";
+import { backupRoutes } from "../backups/routes.ts";
 import { healthRoutes, statsRoutes } from "./routes.ts";
 import { webRoutes } from "../web.ts";
 import { getLogger } from "../../shared/log.ts";
@@ -80,6 +81,7 @@ export function buildApp(s: HubServices): Hono {
   app.route("/api/v1", swarmRoutes(s));
   app.route("/api/v1", statsRoutes(s));
   app.route("/api/v1", controlRoutes(s));
+  app.route("/api/v1", backupRoutes(s));
   // Its tools call this very app in-process, with the caller's own token.
   app.route("/", mcpRoutes(s, (req) => app.fetch(req)));
 

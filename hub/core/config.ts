@@ -11,6 +11,12 @@ import { ConfigError, parseYamlConfig, readConfigFile } from "../../shared/yaml_
 import { DurationSchema, SizeSchema } from "../../shared/duration.ts";
 import { resolveSettings, type SettingSpec } from "../../shared/settings.ts";
 import { JobCommand, JobExecutor, Mount, NodeId } from "../../shared/protocol/mod.ts";
+import {
+  type BackupConfig,
+  BackupsSection,
+  resolveBackupConfig,
+  S3Section,
+} from "../backups/config.ts";
 
 const duration = DurationSchema;
 const size = SizeSchema;
@@ -136,6 +142,10 @@ export const HubFile = z.strictObject({
     autoscale_cooldown: duration.optional(),
     roamer_idle_grace: duration.optional(),
   }).optional(),
+  /** The S3 repository of backups and node configs. */
+  s3: S3Section.optional(),
+  /** Backup schedules, retention and the hub database's snapshots. */
+  backups: BackupsSection.optional(),
 });
 export type HubFile = z.infer<typeof HubFile>;
 
@@ -192,6 +202,8 @@ export interface HubConfig {
     manualRoamers?: string[];
     templates: Record<string, Template>;
   };
+  /** S3, schedules and retention of backups (absent in tests that build a config by hand). */
+  backups?: BackupConfig;
 }
 
 /** Every scalar setting of `serve`: flag, env twin, YAML key, default. */
@@ -575,6 +587,7 @@ export async function loadHubConfig(
     }
     resolved.publicOrigin = origin.origin;
   }
+  resolved.backups = resolveBackupConfig(file.s3, file.backups, env);
   resolved.inventory = {
     nodes: file.nodes ?? [],
     clusters: file.clusters ?? [],

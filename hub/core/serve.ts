@@ -30,6 +30,11 @@ import { AgentSessions } from "../control/agent_sessions.ts";
 import { ExecRuns } from "../control/exec_runs.ts";
 import { TerminalRelay } from "../control/terminal_relay.ts";
 import { LiveConnections } from "./connections.ts";
+import { Backups } from "../backups/service.ts";
+import { Restores } from "../backups/restores.ts";
+import { BackupScheduler } from "../backups/scheduler.ts";
+import { NodeConfigs } from "../backups/configs.ts";
+import { NO_BACKUPS } from "../backups/config.ts";
 import { buildApp } from "./app.ts";
 import { startPruner } from "../fleet/retention.ts";
 import { demoInventory, startDemo } from "../demo.ts";
@@ -165,6 +170,17 @@ export async function buildServices(
     },
     clusterIds: () => config.inventory.clusters.map((c) => c.id),
   });
+  const backupConfig = () => config.backups ?? NO_BACKUPS;
+  const backups = new Backups({
+    db,
+    bus,
+    agents,
+    config: backupConfig,
+    clusterNodes: (id) => {
+      const c = roamers.clusters().find((x) => x.id === id);
+      return c ? [...c.nodes, ...c.roamers] : undefined;
+    },
+  });
   const services: HubServices = {
     config,
     db,
@@ -191,6 +207,15 @@ export async function buildServices(
     }),
     connections,
     startedAt: Date.now(),
+    backups,
+    restores: new Restores({ db, bus, agents, backups, config: backupConfig }),
+    backupSchedules: new BackupScheduler({
+      db,
+      backups,
+      config: backupConfig,
+      dataDir: config.dataDir,
+    }),
+    nodeConfigs: new NodeConfigs(db, backupConfig),
     reload: async (by?: AuditActor) => {
       // Validate everything first: an invalid file is refused and the old config stays.
       let fresh: HubConfig;
@@ -211,6 +236,7 @@ export async function buildServices(
       const demoOnly = fresh.inventory.nodes.length === 0 && config.demo > 0;
       config.inventory = demoOnly ? demoInventory(config.demo) : fresh.inventory;
       config.configFile = fresh.configFile;
+      config.backups = fresh.backups;
       const inv = config.inventory;
       const summary = {
         nodes: inv.nodes.length,
@@ -231,6 +257,7 @@ export async function buildServices(
         }
       });
       fleet.inventoryChanged();
+      services.backupSchedules.start();
       await services.roamers.start();
       queue.nudge();
       logger.info("config reloaded", { file: config.configFile, ...summary });
@@ -240,6 +267,7 @@ export async function buildServices(
   await firstStartAdmin(services);
   // Runs a previous hub process left running cannot be finished any more.
   await execs.recover();
+  await backups.recover();
   return services;
 }
 
@@ -264,6 +292,7 @@ export async function serve(
     },
   }, CONNECTION_SWEEP_MS);
   await services.roamers.start();
+  services.backupSchedules.start();
   const app = buildApp(services);
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
@@ -309,6 +338,8 @@ export async function serve(
       // Control sockets are long-lived: end them (and what runs on them) before the server
       // waits for in-flight requests.
       await services.execs.shutdown();
+      services.backupSchedules.stop();
+      await services.backups.shutdown();
       services.terminals.closeAll();
       services.agents.stop();
       services.sse.close();

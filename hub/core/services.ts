@@ -21,6 +21,10 @@ import type { ExecRuns } from "../control/exec_runs.ts";
 import type { TerminalRelay } from "../control/terminal_relay.ts";
 import type { LiveConnections } from "./connections.ts";
 import type { AuditActor } from "./store.ts";
+import type { Backups } from "../backups/service.ts";
+import type { Restores } from "../backups/restores.ts";
+import type { BackupScheduler } from "../backups/scheduler.ts";
+import type { NodeConfigs } from "../backups/configs.ts";
 
 /** The hub's running parts. */
 export interface HubServices {
@@ -49,6 +53,14 @@ export interface HubServices {
   /** Long-lived connections by the token and session that opened them. */
   connections: LiveConnections;
   startedAt: number;
+  /** Node backups to S3: start, list, browse, verify, retention. */
+  backups: Backups;
+  /** Restores of node backups. */
+  restores: Restores;
+  /** Backup schedules and the hub database's snapshots. */
+  backupSchedules: BackupScheduler;
+  /** Node config files in the configs bucket, for `fleet-agent recover` and `cleanup`. */
+  nodeConfigs: NodeConfigs;
   /**
    * Re-reads fleet.yml and applies its inventory and templates (state is kept); with `by`, the
    * reload is audited (`config.reload`), ok or refused.

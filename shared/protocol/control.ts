@@ -14,6 +14,7 @@ import {
 } from "./enums.ts";
 import { boundedJson, MAX_JSON_DEPTH } from "./jobs.ts";
 import { TokenKind } from "./tokens.ts";
+import { BackupRequestMessage } from "./backups.ts";
 
 /** The agent's control WebSocket connected or dropped, or its round trip time changed notably. */
 export const NodeControlEvent = z.object({
@@ -299,6 +300,7 @@ export const HubMessage = z.union([
   DockerRequestMessage,
   StreamCancelMessage,
   ControlError,
+  BackupRequestMessage,
 ]);
 export type HubMessage = z.infer<typeof HubMessage>;
 

@@ -22,6 +22,7 @@ import {
   StreamResetEvent,
 } from "./nodes.ts";
 import { RoamerEvent } from "./roamers.ts";
+import { BackupProgressEvent, BackupStateEvent, RestoreEvent } from "./backups.ts";
 
 /** Every event of the fleet stream. */
 export const FleetEvent = z.discriminatedUnion("type", [
@@ -39,5 +40,8 @@ export const FleetEvent = z.discriminatedUnion("type", [
   StreamResetEvent,
   JobEvent,
   RoamerEvent,
+  BackupStateEvent,
+  BackupProgressEvent,
+  RestoreEvent,
 ]);
 export type FleetEvent = z.infer<typeof FleetEvent>;

@@ -22,3 +22,4 @@ export * from "./roamers.ts";
 export * from "./control.ts";
 export * from "./events.ts";
 export * from "./canvas.ts";
+export * from "./backups.ts";
