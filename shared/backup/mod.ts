@@ -12,8 +12,16 @@
  *
  * @module
  */
+import { runBackup, toSummary } from "./backup.ts";
+import { BackupError, toBackupError } from "./errors.ts";
+import { runPrune } from "./prune.ts";
+import { Repo } from "./repo.ts";
+import { runRestore } from "./restore.ts";
+import { applyRetention as retention, runForget } from "./retention.ts";
+import { isSafeRelPath } from "./schema.ts";
+import { loadTree } from "./tree.ts";
+import { runVerify } from "./verify.ts";
 import type {
-  BackupErrorCode,
   BackupOptions,
   ForgetOptions,
   ForgetReport,
@@ -34,13 +42,7 @@ import type {
 export type * from "./types.ts";
 export type { S3Config, S3Options } from "../s3.ts";
 
-/** An engine failure; `code` is stable, `message` is for people and never holds a secret. */
-export class BackupError extends Error {
-  constructor(readonly code: BackupErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "BackupError";
-  }
-}
+export { BackupError } from "./errors.ts";
 
 /**
  * Backs up `root` (or `paths` under it) as one snapshot: walks the tree, splits files into
@@ -49,26 +51,51 @@ export class BackupError extends Error {
  * being read are re-read, then reported (`status: "partial"`), never silently torn. Fails without
  * a manifest (so nothing is listed) on any S3 error or abort.
  */
-export function backup(_options: BackupOptions): Promise<SnapshotSummary> {
-  return Promise.reject(new BackupError("bad-input", "not yet"));
+export function backup(options: BackupOptions): Promise<SnapshotSummary> {
+  return runBackup(options);
 }
 
 /** Snapshots of the repository, oldest first (an absent repository has none). */
-export function listSnapshots(
-  _repo: RepoRef,
-  _filter?: SnapshotFilter,
-  _signal?: AbortSignal,
+export async function listSnapshots(
+  repo: RepoRef,
+  filter?: SnapshotFilter,
+  signal?: AbortSignal,
 ): Promise<SnapshotSummary[]> {
-  return Promise.reject(new BackupError("bad-input", "not yet"));
+  try {
+    let r: Repo;
+    try {
+      r = await Repo.open(repo, false, signal);
+    } catch (e) {
+      if (e instanceof BackupError && e.code === "not-found") return [];
+      throw e;
+    }
+    const out: SnapshotSummary[] = [];
+    for (const id of await r.listManifestIds(signal)) {
+      const s = toSummary(await r.getManifest(id, signal));
+      if (filter?.host && s.host !== filter.host) continue;
+      if (filter?.node && s.node !== filter.node) continue;
+      if (filter?.target && s.target !== filter.target) continue;
+      if (!(filter?.tags ?? []).every((t) => s.tags.includes(t))) continue;
+      out.push(s);
+    }
+    return out;
+  } catch (e) {
+    throw toBackupError(e);
+  }
 }
 
 /** One snapshot's manifest; `not-found` when absent. */
-export function getSnapshot(
-  _repo: RepoRef,
+export async function getSnapshot(
+  repo: RepoRef,
   id: string,
-  _signal?: AbortSignal,
+  signal?: AbortSignal,
 ): Promise<SnapshotSummary> {
-  return Promise.reject(new BackupError("not-found", `snapshot ${id}: not yet`));
+  try {
+    const r = await Repo.open(repo, false, signal);
+    return toSummary(await r.getManifest(id, signal));
+  } catch (e) {
+    throw toBackupError(e);
+  }
 }
 
 /** Options of {@link readTree}. */
@@ -83,12 +110,31 @@ export interface ReadTreeOptions {
 }
 
 /** A snapshot's tree entries in path order (validated: a malicious tree fails `bad-manifest`). */
-export function readTree(
-  _repo: RepoRef,
-  _snapshot: string,
-  _options?: ReadTreeOptions,
+export async function readTree(
+  repo: RepoRef,
+  snapshot: string,
+  options: ReadTreeOptions = {},
 ): Promise<TreeEntry[]> {
-  return Promise.reject(new BackupError("bad-input", "not yet"));
+  try {
+    const under = (options.under ?? "").replace(/^\.?\/+|\/+$/g, "");
+    if (under && !isSafeRelPath(under)) {
+      throw new BackupError("bad-input", `"${options.under}" is not a valid tree path`);
+    }
+    const limit = options.limit ?? 100_000;
+    const r = await Repo.open(repo, false, options.signal);
+    const tree = await loadTree(r, await r.getManifest(snapshot, options.signal), options.signal);
+    const base = under ? under.split("/").length : 0;
+    const out: TreeEntry[] = [];
+    for (const e of tree) {
+      if (under && e.path !== under && !e.path.startsWith(under + "/")) continue;
+      if (options.depth !== undefined && e.path.split("/").length - base > options.depth) continue;
+      out.push(e);
+      if (out.length >= limit) break;
+    }
+    return out;
+  } catch (e) {
+    throw toBackupError(e);
+  }
 }
 
 /**
@@ -98,24 +144,24 @@ export function readTree(
  * bytes are written; files are written to a temp name and renamed. Restores modes, mtimes and,
  * as root, owners. `dryRun` lists what would be written.
  */
-export function restore(_options: RestoreOptions): Promise<RestoreReport> {
-  return Promise.reject(new BackupError("bad-input", "not yet"));
+export function restore(options: RestoreOptions): Promise<RestoreReport> {
+  return runRestore(options);
 }
 
 /**
  * Checks that every chunk the snapshots reference exists; with `readDataShare` > 0 downloads that
  * share of them (chosen at random) and re-hashes each.
  */
-export function verify(_options: VerifyOptions): Promise<VerifyReport> {
-  return Promise.reject(new BackupError("bad-input", "not yet"));
+export function verify(options: VerifyOptions): Promise<VerifyReport> {
+  return runVerify(options);
 }
 
 /**
  * Applies a retention policy per group (host + target by default): deletes the manifests of
  * snapshots no rule keeps, then (with `prune`) the chunks no remaining manifest needs.
  */
-export function forget(_options: ForgetOptions): Promise<ForgetReport> {
-  return Promise.reject(new BackupError("bad-input", "not yet"));
+export function forget(options: ForgetOptions): Promise<ForgetReport> {
+  return runForget(options);
 }
 
 /**
@@ -124,20 +170,40 @@ export function forget(_options: ForgetOptions): Promise<ForgetReport> {
  * unreferenced chunks younger than `graceMs` in case a lock was judged stale wrongly. A
  * half-uploaded snapshot's orphan chunks go at the first prune after the grace period.
  */
-export function prune(_options: PruneOptions): Promise<PruneReport> {
-  return Promise.reject(new BackupError("bad-input", "not yet"));
+export function prune(options: PruneOptions): Promise<PruneReport> {
+  return runPrune(options);
 }
 
 /** Which snapshots a policy keeps (pure; the UI previews with it). Sorted newest first. */
 export function applyRetention(
-  _snapshots: Pick<SnapshotSummary, "id" | "time" | "tags">[],
-  _policy: RetentionPolicy,
-  _now?: Date,
+  snapshots: Pick<SnapshotSummary, "id" | "time" | "tags">[],
+  policy: RetentionPolicy,
+  now?: Date,
 ): { id: string; keep: boolean; reasons: string[] }[] {
-  throw new BackupError("bad-input", "not yet");
+  return retention(snapshots, policy, now);
 }
 
 /** Whether the repository exists, is encrypted, and who holds locks. */
-export function describeRepo(_repo: RepoRef, _signal?: AbortSignal): Promise<RepoInfo> {
-  return Promise.reject(new BackupError("bad-input", "not yet"));
+export async function describeRepo(repo: RepoRef, signal?: AbortSignal): Promise<RepoInfo> {
+  try {
+    let r: Repo;
+    try {
+      r = await Repo.open(repo, false, signal);
+    } catch (e) {
+      if (e instanceof BackupError && e.code === "not-found") {
+        return { exists: false, encrypted: false, version: 0, created: null, locks: [] };
+      }
+      throw e;
+    }
+    const locks = await r.listLocks(null, undefined, signal);
+    return {
+      exists: true,
+      encrypted: r.keys !== null,
+      version: r.config.v,
+      created: r.config.created,
+      locks: locks.map((l) => ({ kind: l.kind, host: l.host, since: l.since, stale: l.stale })),
+    };
+  } catch (e) {
+    throw toBackupError(e);
+  }
 }

@@ -342,6 +342,11 @@ export interface PruneOptions {
   repo: RepoRef;
   /** Unreferenced chunks younger than this stay (default 1 h). */
   graceMs?: number;
+  /**
+   * A lock not refreshed for this long belongs to a dead process and is removed (default 15 min;
+   * holders refresh every minute). Lower it only when no backup can be running.
+   */
+  staleLockMs?: number;
   dryRun?: boolean;
   onProgress?: (
     p: { phase: "manifests" | "listing" | "deleting"; done: number; total: number },
