@@ -15,6 +15,7 @@ import { DEFAULT_DOCKER_SOCKET } from "../shared/docker_api.ts";
 import { EXIT_CODES_HELP, runCli, UsageError } from "../shared/cli.ts";
 import { install, status, uninstall } from "./install.ts";
 import { recover } from "./recover.ts";
+import { configApi, configDir, pushConfigs } from "./config_sync.ts";
 import { humanBytes, planCleanup, runCleanup } from "./node_cleanup.ts";
 import { parseDuration } from "../shared/duration.ts";
 import { settingsHelp } from "../shared/settings.ts";
@@ -260,11 +261,25 @@ async function cleanupCommand(args: string[]): Promise<number> {
   const plan = await planCleanup(o);
   const dry = Boolean(values["dry-run"]);
   console.log(`${dry ? "would" : "will"}:${plan.length ? "" : " nothing to do"}`);
-  console.log("  sync /etc/fleet to S3: skipped (S3 backups are not in this version)");
+  // Sync needs the hub: the real settings (flags, env, agent.yml), not cleanup's placeholders.
+  const hubConfig = await loadAgentConfig(values as Record<string, string | undefined>, env)
+    .catch(() => undefined);
+  console.log(
+    `  sync ${configDir(config.configFile)} to S3${
+      hubConfig ? " (through the hub)" : ": skipped (no hub configured)"
+    }`,
+  );
   for (const a of plan) {
     console.log(`  ${a.kind} ${a.detail}${a.bytes ? ` (${humanBytes(a.bytes)})` : ""}`);
   }
   if (dry) return 0;
+  if (hubConfig) {
+    const synced = await pushConfigs(
+      configApi(hubConfig.hub, hubConfig.token),
+      hubConfig.configFile,
+    );
+    console.log(`sync to S3: ${synced.ok ? "" : "FAILED: "}${synced.detail}`);
+  }
   const done = await runCleanup(plan, o);
   console.log(`freed about ${humanBytes(done.freed_b)}`);
   for (const f of done.failed) {

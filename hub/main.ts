@@ -11,6 +11,7 @@ import { serve } from "./core/serve.ts";
 import { tokenCommand } from "./cli/token.ts";
 import { jobCommand, roamerCommand } from "./cli/client.ts";
 import { mcpCommand } from "./cli/mcp.ts";
+import { backupCommand, restoreDbCommand } from "./cli/backup.ts";
 import { EXIT_CODES_HELP, runCli } from "../shared/cli.ts";
 import { getLogger } from "../shared/log.ts";
 import { settingsHelp } from "../shared/settings.ts";
@@ -26,6 +27,8 @@ Commands:
   job        submit, list, show, cancel and retry jobs (see 'job --help')
   roamer     list, assign and release roamers (see 'roamer --help')
   mcp        serve the fleet to AI assistants over MCP on stdio (see 'mcp --help')
+  backup     back up nodes to S3, list, browse, restore, verify (see 'backup --help')
+  restore-db bring the hub database back from S3 into an empty data dir
   version    print the version
 
 Quick start:  fleet-hub serve --demo 20     (a simulated fleet of 20 nodes, on 127.0.0.1)
@@ -104,6 +107,8 @@ export function main(args: string[]): Promise<number> {
     job: jobCommand,
     roamer: roamerCommand,
     mcp: mcpCommand,
+    backup: backupCommand,
+    "restore-db": restoreDbCommand,
   }, args);
 }
 

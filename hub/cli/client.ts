@@ -59,7 +59,8 @@ const COMMON = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-async function client(values: Record<string, unknown>): Promise<ApiClient> {
+/** The API client of a command, from --hub/--token (or env, or the data dir's admin.token). */
+export async function client(values: Record<string, unknown>): Promise<ApiClient> {
   const hub = (values.hub as string | undefined) ?? Deno.env.get("FLEET_HUB") ??
     "http://127.0.0.1:8765";
   let token = (values.token as string | undefined) ?? Deno.env.get("FLEET_TOKEN");
@@ -77,7 +78,8 @@ async function client(values: Record<string, unknown>): Promise<ApiClient> {
   return new ApiClient({ hub, token });
 }
 
-function table(rows: string[][]): string {
+/** Rows as aligned columns. */
+export function table(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd()).join("\n");
 }
@@ -93,7 +95,7 @@ function ago(ms: number | null): string {
 }
 
 /** Turns API errors into one-line refusals (exit 1) with the hub's message. */
-async function call<T>(api: ApiClient, fn: () => Promise<T>): Promise<T> {
+export async function call<T>(api: ApiClient, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {

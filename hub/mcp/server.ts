@@ -26,6 +26,7 @@ import {
 import type { ExecInfo, JobInfo, NodeSummary } from "../../shared/protocol/mod.ts";
 import { VERSION } from "../../shared/version.ts";
 import { count, countText, fleetStatus, registerContext } from "./context.ts";
+import { registerBackupTools } from "./tools_backup.ts";
 
 /** Options of {@link buildMcpServer}. */
 export interface McpServerOptions {
@@ -786,6 +787,7 @@ export async function buildMcpServer(
   });
 
   // Feature modules add their tools here, one line each: registerXTools(add, api).
+  registerBackupTools(add, api);
 
   // Resources and prompts only read: every token gets them.
   registerContext(mcp, api);
