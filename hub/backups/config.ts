@@ -9,6 +9,7 @@ import { z } from "zod";
 import { Cron } from "croner";
 import { BackupTarget, NodeId, targetLabel } from "../../shared/protocol/mod.ts";
 import { ConfigError } from "../../shared/yaml_config.ts";
+import { DurationSchema } from "../../shared/duration.ts";
 
 /** A cron expression croner accepts (5 or 6 fields). */
 const CronExpr = z.string().min(9).max(128).superRefine((expr, ctx) => {
@@ -65,6 +66,8 @@ export const BackupsSection = z.strictObject({
   hub_db: z.strictObject({ cron: CronExpr, keep: Keep.default({ last: 7 }) }).optional(),
   /** How often retention and prune run (cron); default daily at 04:00. */
   prune: CronExpr.optional(),
+  /** Unreferenced chunks younger than this survive a prune (a backup may still need them). */
+  prune_grace: DurationSchema.optional(),
 });
 
 /** Where the repository lives; null when S3 is not configured. */
@@ -85,6 +88,8 @@ export interface BackupConfig {
   schedules: ScheduleSection[];
   hubDb: { cron: string; keep: Keep } | null;
   prune: string;
+  /** Orphan chunks younger than this are kept by prune (ms). */
+  pruneGraceMs: number;
 }
 
 /** No S3, no schedules. */
@@ -93,6 +98,7 @@ export const NO_BACKUPS: BackupConfig = {
   schedules: [],
   hubDb: null,
   prune: "0 4 * * *",
+  pruneGraceMs: 3_600_000,
 };
 
 /**
@@ -154,6 +160,7 @@ export function resolveBackupConfig(
     schedules: b?.schedules ?? [],
     hubDb: b?.hub_db ?? null,
     prune: b?.prune ?? NO_BACKUPS.prune,
+    pruneGraceMs: b?.prune_grace ?? NO_BACKUPS.pruneGraceMs,
   };
 }
 

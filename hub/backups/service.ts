@@ -539,7 +539,13 @@ export class Backups {
           }
         }
       }
-      const p = await prune({ repo });
+      // The hub starts every node backup: with none running, any lock left is a dead agent's.
+      const p = await prune({
+        repo,
+        graceMs: this.#config.pruneGraceMs,
+        // (-1: every other lock counts as stale, even one written this second.)
+        ...(this.#live.size === 0 ? { staleLockMs: -1 } : {}),
+      });
       await this.#o.db.write((tx) => {
         markPruned(tx, removedIds, Date.now());
         insertAudit(tx, {

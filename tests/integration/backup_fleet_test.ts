@@ -1,0 +1,544 @@
+/**
+ * Backups as a fleet feature, end to end on real parts: one Ceph RGW (real S3) for the file, real
+ * hub and agent processes, the hub's SSE stream, the CLI, and a real dockerd for volumes.
+ *
+ * Proves: API → agent → RGW → list → tree → restore (dry run and real) with progress on the
+ * stream; an unchanged re-run uploads no chunk; kill -9 of the agent mid-backup leaves it
+ * `interrupted` (never good), the next run completes, prune removes only orphan chunks and every
+ * kept snapshot still verifies; kill -9 of the hub mid-backup leaves a consistent state after a
+ * restart; the hub database goes to S3 and `restore-db` brings it back into an empty data dir
+ * where a hub serves the same fleet, jobs and tokens; wrong credentials, an unreachable endpoint
+ * and a missing bucket are clear errors on the backup and in the CLI; a Docker volume is backed
+ * up and restored on a real dockerd; `fleet-agent cleanup` syncs the config dir to S3 and
+ * `fleet-agent recover` pulls it back.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type HubProcess, ROOT, startHub } from "../helpers/hub.ts";
+import { startAgent } from "../helpers/agent.ts";
+import { waitFor } from "../helpers/process.ts";
+import { waitControl } from "../helpers/control.ts";
+import { SseClient } from "../helpers/sse.ts";
+import { type Rgw, rgwUnavailable, startRgw } from "../helpers/rgw.ts";
+import { DOCKER_MISSING, startDockerd } from "../helpers/dockerd.ts";
+import { ApiClient, ApiError } from "../../shared/api_client.ts";
+import type { BackupInfo } from "../../shared/protocol/mod.ts";
+import type { Child } from "../helpers/process.ts";
+
+const skip = rgwUnavailable();
+const CI = Deno.env.get("CI") === "true";
+
+/** fleet.yml of a hub using `rgw` (or other S3 settings). */
+function fleetYml(s3: Record<string, string | boolean>, extra = ""): string {
+  return `s3:\n${
+    Object.entries(s3).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join("\n")
+  }\nbackups:\n  prune_grace: 1ms\n${extra}`;
+}
+
+function s3Of(rgw: Rgw): Record<string, string | boolean> {
+  return {
+    endpoint: rgw.endpoint,
+    access_key: rgw.accessKey,
+    secret_key: rgw.secretKey,
+    bucket: "fleet-backups",
+    configs_bucket: "fleet-configs",
+    path_style: true,
+  };
+}
+
+async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", join(ROOT, "hub/main.ts"), ...args],
+    env,
+    stdin: "null",
+  }).output();
+  const d = new TextDecoder();
+  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+}
+
+async function settled(api: ApiClient, id: string, timeoutMs = 60_000): Promise<BackupInfo> {
+  return await waitFor(
+    async () => {
+      const b = await api.backup(id);
+      return b.state === "running" ? undefined : b;
+    },
+    `backup ${id} to end`,
+    timeoutMs,
+    100,
+  );
+}
+
+/** A tree of files of a few sizes, a symlink and an empty file. */
+async function makeTree(dir: string, bigMb: number): Promise<void> {
+  await Deno.mkdir(join(dir, "sub/deeper"), { recursive: true });
+  await Deno.writeTextFile(join(dir, "hello.txt"), "hello fleet\n");
+  await Deno.writeTextFile(join(dir, "sub/config.yml"), "a: 1\nb: [2, 3]\n");
+  await Deno.writeFile(join(dir, "sub/empty"), new Uint8Array());
+  const big = new Uint8Array(bigMb * 1024 * 1024);
+  for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536));
+  await Deno.writeFile(join(dir, "sub/deeper/blob.bin"), big);
+  await Deno.symlink("hello.txt", join(dir, "link"));
+  await Deno.chmod(join(dir, "sub/config.yml"), 0o640);
+}
+
+async function sameFile(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([Deno.readFile(a), Deno.readFile(b)]);
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+async function chunkCount(rgw: Rgw): Promise<number> {
+  const s3 = await rgw.bucket("fleet-backups");
+  let n = 0;
+  for await (const _ of s3.list("nodes/chunks/")) n++;
+  return n;
+}
+
+Deno.test({
+  name: "backups across the fleet: API, agent, RGW, progress, restore, kills, hub DB, errors",
+  ignore: skip !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async (t) => {
+    const rgw = await startRgw();
+    const dir = await Deno.makeTempDir({ prefix: "fleet-backup-fleet-" });
+    const children: Child[] = [];
+    let hub: HubProcess | undefined;
+    try {
+      await rgw.bucket("fleet-backups");
+      await rgw.bucket("fleet-configs");
+      const hubDir = join(dir, "hub");
+      await Deno.mkdir(hubDir, { recursive: true });
+      const configFile = join(dir, "fleet.yml");
+      await Deno.writeTextFile(configFile, fleetYml(s3Of(rgw)));
+      hub = await startHub({ dataDir: hubDir, args: ["--config", configFile] });
+      const admin = new ApiClient({ hub: hub.url, token: hub.adminToken, timeoutMs: 60_000 });
+      const nodeToken = (await admin.createToken({ kind: "node", node_id: "n1" })).token;
+      const agentArgs = ["--jobs", "off", "--interval", "1s"];
+      let agent = startAgent({
+        hub: hub.url,
+        token: nodeToken,
+        stateDir: join(dir, "a1"),
+        args: agentArgs,
+      });
+      children.push(agent);
+      await waitControl(admin, "n1");
+      const tree = join(dir, "tree");
+      await makeTree(tree, 3);
+
+      let first: BackupInfo;
+      await t.step(
+        "a backup runs on the agent, shows progress, and is listed as good",
+        async () => {
+          const sse = await SseClient.connect(hub!.url, hub!.adminToken);
+          try {
+            const created = await admin.createBackup({
+              nodes: ["n1"],
+              targets: [{ kind: "path", path: tree }],
+              note: "first",
+            });
+            assert.equal(created.backups.length, 1);
+            assert.equal(created.backups[0].state, "running");
+            first = await settled(admin, created.backups[0].id);
+            assert.equal(first.state, "done", first.error ?? "");
+            assert.ok(first.snapshot_id);
+            assert.ok(first.size_b! >= 3 * 1024 * 1024, `size ${first.size_b}`);
+            assert.ok(first.new_b! > 0 && first.chunks_new! > 0);
+            assert.ok(first.duration_ms! >= 0);
+            await waitFor(
+              () => sse.events.some((e) => e.event === "backup.progress"),
+              "a backup.progress event",
+            );
+            const progress = sse.events.filter((e) => e.event === "backup.progress")
+              .map((e) => JSON.parse(e.data).progress);
+            assert.ok(progress.some((p) => p.bytes > 0 && p.chunks_new >= 0 && "eta_s" in p));
+            const states = sse.events.filter((e) => e.event === "backup.state")
+              .map((e) => JSON.parse(e.data).backup.state);
+            assert.deepEqual([states[0], states.at(-1)], ["running", "done"]);
+            // Keys never reach the stream, the API or the audit log.
+            const all = sse.events.map((e) => e.data).join("\n") +
+              JSON.stringify(await admin.backups()) + JSON.stringify(await admin.audit()) +
+              JSON.stringify(await admin.backupStatus());
+            assert.ok(!all.includes(rgw.secretKey) && !all.includes(rgw.accessKey));
+          } finally {
+            await sse.close();
+          }
+          const good = await admin.backups({ good: true });
+          assert.deepEqual(good.backups.map((b) => b.id), [first.id]);
+          const audit = await admin.audit({ action: "backup.create" });
+          assert.equal(audit.entries[0].result, "ok");
+        },
+      );
+
+      await t.step(
+        "the tree is browsable; a restore elsewhere is byte-equal; a dry run writes nothing",
+        async () => {
+          const root = await admin.backupTree(first.id);
+          const names = root.entries.map((e) => e.path).sort();
+          assert.deepEqual(names, ["hello.txt", "link", "sub"]);
+          assert.equal(root.entries.find((e) => e.path === "link")?.target, "hello.txt");
+          const sub = await admin.backupTree(first.id, { path: "sub", recursive: true });
+          assert.ok(
+            sub.entries.some((e) => e.path === "sub/deeper/blob.bin" && e.size === 3 * 1024 * 1024),
+          );
+
+          const out = join(dir, "restored");
+          const plan = await admin.restoreBackup(first.id, { to: out, dry_run: true });
+          assert.equal(plan.state, "done", plan.error ?? "");
+          assert.ok(plan.written.includes("sub/deeper/blob.bin"), plan.written.join(","));
+          assert.equal(await Deno.stat(out).then(() => true, () => false), false);
+
+          const started = await admin.restoreBackup(first.id, { to: out });
+          const done = await waitFor(
+            async () => {
+              const r = await admin.restore(started.id);
+              return r.state === "running" ? undefined : r;
+            },
+            "restore to end",
+            60_000,
+          );
+          assert.equal(done.state, "done", done.error ?? "");
+          for (const f of ["hello.txt", "sub/config.yml", "sub/empty", "sub/deeper/blob.bin"]) {
+            assert.ok(await sameFile(join(tree, f), join(out, f)), f);
+          }
+          assert.equal((await Deno.stat(join(out, "sub/config.yml"))).mode! & 0o777, 0o640);
+          assert.equal(await Deno.readLink(join(out, "link")), "hello.txt");
+
+          // Only some paths, on purpose into a second directory.
+          const part = join(dir, "part");
+          const r2 = await admin.restoreBackup(first.id, { to: part, paths: ["sub/config.yml"] });
+          const d2 = await waitFor(
+            async () => {
+              const r = await admin.restore(r2.id);
+              return r.state === "running" ? undefined : r;
+            },
+            "partial restore",
+            60_000,
+          );
+          assert.equal(d2.state, "done", d2.error ?? "");
+          assert.ok(await sameFile(join(tree, "sub/config.yml"), join(part, "sub/config.yml")));
+          assert.equal(
+            await Deno.stat(join(part, "hello.txt")).then(() => true, () => false),
+            false,
+          );
+          const audit = await admin.audit({ action: "backup.restore" });
+          assert.ok(audit.entries.length >= 2);
+        },
+      );
+
+      await t.step("an unchanged re-run uploads no chunk; verify passes", async () => {
+        const [b] =
+          (await admin.createBackup({ nodes: ["n1"], targets: [{ kind: "path", path: tree }] }))
+            .backups;
+        const again = await settled(admin, b.id);
+        assert.equal(again.state, "done", again.error ?? "");
+        assert.equal(again.chunks_new, 0);
+        assert.ok(again.chunks_reused! > 0);
+        const v = await admin.verifyBackup(again.id, 1);
+        assert.equal(v.ok, true, v.detail);
+        assert.equal((await admin.backup(again.id)).verify_ok, true);
+      });
+
+      await t.step(
+        "kill -9 of the agent mid-backup: not good; next run completes; prune drops only orphans",
+        async () => {
+          const big = join(dir, "bigtree");
+          await makeTree(big, 96);
+          const sse = await SseClient.connect(hub!.url, hub!.adminToken);
+          const [b] =
+            (await admin.createBackup({ nodes: ["n1"], targets: [{ kind: "path", path: big }] }))
+              .backups;
+          try {
+            await waitFor(
+              () =>
+                sse.events.some((e) =>
+                  e.event === "backup.progress" && JSON.parse(e.data).progress.chunks_new > 0
+                ),
+              "first uploaded chunk",
+              60_000,
+              20,
+            );
+          } finally {
+            await sse.close();
+          }
+          await agent.stop("SIGKILL");
+          const killed = await settled(admin, b.id);
+          assert.equal(killed.state, "interrupted");
+          assert.equal(killed.snapshot_id, null);
+          assert.ok(!(await admin.backups({ good: true })).backups.some((x) => x.id === b.id));
+          const orphansBefore = await chunkCount(rgw);
+
+          agent = startAgent({
+            hub: hub!.url,
+            token: nodeToken,
+            stateDir: join(dir, "a1"),
+            args: agentArgs,
+          });
+          children.push(agent);
+          await waitControl(admin, "n1");
+          // Prune with a fresh tree's chunks orphaned: the killed run's uploads go, nothing else.
+          const pruned = await admin.pruneBackups();
+          const after = await chunkCount(rgw);
+          assert.ok(pruned.chunks_deleted > 0, `pruned ${JSON.stringify(pruned)}`);
+          assert.equal(after, orphansBefore - pruned.chunks_deleted);
+          for (const g of (await admin.backups({ good: true })).backups) {
+            const v = await admin.verifyBackup(g.id);
+            assert.equal(v.ok, true, `backup ${g.id}: ${v.detail}`);
+          }
+          const [c] =
+            (await admin.createBackup({ nodes: ["n1"], targets: [{ kind: "path", path: big }] }))
+              .backups;
+          const ok = await settled(admin, c.id, 120_000);
+          assert.equal(ok.state, "done", ok.error ?? "");
+          await Deno.remove(big, { recursive: true });
+        },
+      );
+
+      await t.step("kill -9 of the hub mid-backup: consistent after the restart", async () => {
+        const big = join(dir, "bigtree2");
+        await makeTree(big, 96);
+        const [b] =
+          (await admin.createBackup({ nodes: ["n1"], targets: [{ kind: "path", path: big }] }))
+            .backups;
+        await waitFor(
+          async () => (await admin.backup(b.id)).progress !== null,
+          "progress",
+          60_000,
+          20,
+        );
+        await hub!.stop("SIGKILL");
+        hub = await startHub({ dataDir: hubDir, args: ["--config", configFile], port: hub!.port });
+        const api2 = new ApiClient({ hub: hub.url, token: hub.adminToken, timeoutMs: 60_000 });
+        const after = await api2.backup(b.id);
+        assert.equal(after.state, "interrupted");
+        assert.ok(!(await api2.backups({ good: true })).backups.some((x) => x.id === b.id));
+        await waitControl(api2, "n1", true, 60_000);
+        const [c] =
+          (await api2.createBackup({ nodes: ["n1"], targets: [{ kind: "path", path: tree }] }))
+            .backups;
+        assert.equal((await settled(api2, c.id)).state, "done");
+        await Deno.remove(big, { recursive: true });
+      });
+
+      const api = new ApiClient({ hub: hub!.url, token: hub!.adminToken, timeoutMs: 60_000 });
+
+      await t.step(
+        "hub database → S3 → restore-db → a hub serving the same fleet, jobs, tokens",
+        async () => {
+          const job = await api.submitJob({ executor: "process", command: ["true"], node: "n1" });
+          const snap = await api.backupHubDb();
+          assert.match(snap.key, /^s3:\/\/fleet-backups\/hub\//);
+          const fresh = join(dir, "restored-hub");
+          const r = await cli([
+            "restore-db",
+            "--from",
+            snap.url,
+            "--data-dir",
+            fresh,
+            "--config",
+            configFile,
+          ]);
+          assert.equal(r.code, 0, r.stderr);
+          // Into a data dir that holds a database: refused.
+          const again = await cli([
+            "restore-db",
+            "--from",
+            snap.url,
+            "--data-dir",
+            fresh,
+            "--config",
+            configFile,
+          ]);
+          assert.equal(again.code, 1);
+          assert.match(again.stderr, /exists/);
+          // The secret is never in the database (only its hash): the operator keeps their token.
+          await Deno.writeTextFile(join(fresh, "admin.token"), hub!.adminToken + "\n");
+          const restored = await startHub({ dataDir: fresh });
+          try {
+            // The old admin token (its hash is in the database) works on the restored hub.
+            const same = new ApiClient({ hub: restored.url, token: hub!.adminToken });
+            const nodes = (await same.fleet()).nodes.map((n) => n.id);
+            assert.ok(nodes.includes("n1"), nodes.join(","));
+            const tokens = (await same.tokens()).map((x) => x.id).sort();
+            assert.deepEqual(tokens, (await api.tokens()).map((x) => x.id).sort());
+            assert.equal((await same.job(job.id)).id, job.id);
+            assert.ok((await same.backups()).backups.length >= 4);
+          } finally {
+            await restored.stop();
+          }
+        },
+      );
+
+      await t.step(
+        "wrong credentials, unreachable endpoint, missing bucket: clear errors, nothing good",
+        async () => {
+          const cases: [Record<string, string | boolean>, RegExp][] = [
+            [{ ...s3Of(rgw), secret_key: "wrong-secret-key" }, /credentials/i],
+            [{ ...s3Of(rgw), endpoint: "http://127.0.0.1:9" }, /reach|unreachable/i],
+            [{ ...s3Of(rgw), bucket: "no-such-bucket" }, /bucket/i],
+          ];
+          const goodBefore = (await api.backups({ good: true })).backups.length;
+          for (const [s3, why] of cases) {
+            await Deno.writeTextFile(configFile, fleetYml(s3));
+            await api.request("POST", "/api/v1/config/reload");
+            const [b] =
+              (await api.createBackup({ nodes: ["n1"], targets: [{ kind: "path", path: tree }] }))
+                .backups;
+            assert.equal(b.state, "failed");
+            assert.match(b.error ?? "", why);
+            const c = await cli([
+              "backup",
+              "create",
+              "--node",
+              "n1",
+              "--path",
+              tree,
+              "--hub",
+              hub!.url,
+              "--token",
+              hub!.adminToken,
+            ]);
+            assert.equal(c.code, 1, c.stdout + c.stderr);
+            assert.match(c.stderr, why);
+            assert.ok(
+              !c.stdout.includes("wrong-secret-key") && !c.stderr.includes("wrong-secret-key"),
+            );
+          }
+          assert.equal((await api.backups({ good: true })).backups.length, goodBefore);
+          await Deno.writeTextFile(configFile, fleetYml(s3Of(rgw)));
+          await api.request("POST", "/api/v1/config/reload");
+          const l = await cli(["backup", "list", "--hub", hub!.url, "--token", hub!.adminToken]);
+          assert.equal(l.code, 0, l.stderr);
+          assert.match(l.stdout, /interrupted/);
+          assert.match(l.stdout, /failed/);
+        },
+      );
+
+      await t.step("cleanup syncs the config dir to S3; recover pulls it back", async () => {
+        const etc = join(dir, "etc-fleet");
+        await Deno.mkdir(join(etc, "conf.d"), { recursive: true });
+        const agentYml = join(etc, "agent.yml");
+        await Deno.writeTextFile(
+          agentYml,
+          `hub: ${hub!.url}\ntoken: ${nodeToken}\ndocker_socket: "off"\nstate_dir: ${
+            join(dir, "cleanup-state")
+          }\n`,
+        );
+        await Deno.chmod(agentYml, 0o600);
+        await Deno.writeTextFile(join(etc, "node.yml"), "node_id: n1\nrole: worker\n");
+        await Deno.writeTextFile(join(etc, "conf.d/extra.conf"), "x=1\n");
+        await Deno.chmod(join(etc, "conf.d/extra.conf"), 0o600);
+        const agentCli = (args: string[]) =>
+          new Deno.Command(Deno.execPath(), {
+            args: ["run", "--allow-all", join(ROOT, "agent/main.ts"), ...args],
+            stdin: "null",
+          }).output();
+        const dec = new TextDecoder();
+        const c = await agentCli(["cleanup", "--config", agentYml, "--journal-size", "500M"]);
+        const cOut = dec.decode(c.stdout) + dec.decode(c.stderr);
+        assert.match(cOut, /sync to S3: 2 file\(s\)/, cOut);
+        const cfg = await rgw.bucket("fleet-configs");
+        const keys: string[] = [];
+        for await (const o of cfg.list("n1/")) keys.push(o.key);
+        assert.ok(
+          keys.includes("n1/node.yml") && keys.includes("n1/conf.d/extra.conf"),
+          keys.join(","),
+        );
+        assert.ok(!keys.includes("n1/agent.yml"), "the node token never leaves the node");
+
+        await Deno.remove(join(etc, "node.yml"));
+        await Deno.remove(join(etc, "conf.d"), { recursive: true });
+        const r = await agentCli([
+          "recover",
+          "--config",
+          agentYml,
+          "--attempts",
+          "1",
+          "--retry-delay",
+          "1s",
+        ]);
+        const rOut = dec.decode(r.stdout) + dec.decode(r.stderr);
+        assert.equal(r.code, 0, rOut);
+        assert.equal(await Deno.readTextFile(join(etc, "node.yml")), "node_id: n1\nrole: worker\n");
+        assert.equal((await Deno.stat(join(etc, "conf.d/extra.conf"))).mode! & 0o777, 0o600);
+        const node = await api.node("n1");
+        const step = node.recovery?.steps.find((s) => s.step === "configs from S3");
+        assert.equal(step?.ok, true, step?.detail);
+        assert.match(step!.detail, /2 file\(s\)/);
+      });
+
+      await t.step({
+        name: "a Docker volume is backed up and restored on a real dockerd",
+        ignore: DOCKER_MISSING.length > 0 && !CI,
+        fn: async () => {
+          const engine = await startDockerd();
+          const vtoken = (await api.createToken({ kind: "node", node_id: "d1" })).token;
+          const dagent = startAgent({
+            hub: hub!.url,
+            token: vtoken,
+            stateDir: join(dir, "d1"),
+            args: [...agentArgs, "--docker-socket", engine.socket],
+          });
+          children.push(dagent);
+          try {
+            await engine.docker("volume", "create", "appdata");
+            await engine.docker(
+              "run",
+              "--rm",
+              "--network",
+              "none",
+              "-v",
+              "appdata:/data",
+              engine.image,
+              "sh",
+              "-c",
+              "echo precious > /data/state.txt && mkdir /data/d && echo 2 > /data/d/two",
+            );
+            await waitControl(api, "d1");
+            const [b] = (await api.createBackup({
+              nodes: ["d1"],
+              targets: [{ kind: "volume", name: "appdata" }],
+            })).backups;
+            const done = await settled(api, b.id);
+            assert.equal(done.state, "done", done.error ?? "");
+            assert.equal(done.target_label, "volume:appdata");
+            await engine.docker("volume", "rm", "appdata");
+            const started = await api.restoreBackup(b.id, {});
+            const r = await waitFor(
+              async () => {
+                const x = await api.restore(started.id);
+                return x.state === "running" ? undefined : x;
+              },
+              "volume restore",
+              60_000,
+            );
+            assert.equal(r.state, "done", r.error ?? "");
+            const out = await engine.docker(
+              "run",
+              "--rm",
+              "--network",
+              "none",
+              "-v",
+              "appdata:/data",
+              engine.image,
+              "cat",
+              "/data/state.txt",
+              "/data/d/two",
+            );
+            assert.equal(out.trim(), "precious\n2");
+          } finally {
+            await dagent.stop();
+            await engine.stop();
+          }
+        },
+      });
+    } finally {
+      for (const c of children) await c.stop("SIGKILL").catch(() => {});
+      await hub?.stop();
+      await rgw.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
