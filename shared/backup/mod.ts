@@ -78,7 +78,7 @@ export async function listSnapshots(
       if (!(filter?.tags ?? []).every((t) => s.tags.includes(t))) continue;
       out.push(s);
     }
-    return out;
+    return out.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
   } catch (e) {
     throw toBackupError(e);
   }

@@ -106,7 +106,14 @@ async function restoreInner(o: RestoreOptions): Promise<RestoreReport> {
     ownersRestored: canChown && !dryRun,
     durationMs: 0,
   };
-  const refuse = (path: string, reason: string) => report.refused.push({ path, reason });
+  // Directories checked (or made) by this restore: real directories, never symlinks.
+  const safeDirs = new Set<string>([""]);
+  // Refused paths: nothing is written under them either.
+  const refusedDirs = new Set<string>();
+  const refuse = (path: string, reason: string) => {
+    report.refused.push({ path, reason });
+    refusedDirs.add(path);
+  };
   const wrote = (e: TreeEntry, size: number) => {
     report.writtenTotal++;
     if (report.written.length < 1000) {
@@ -120,9 +127,6 @@ async function restoreInner(o: RestoreOptions): Promise<RestoreReport> {
     throw new BackupError("bad-input", `restore target ${o.target} is not a directory`);
   }
 
-  // Directories checked (or made) by this restore: real directories, never symlinks.
-  const safeDirs = new Set<string>([""]);
-  const refusedDirs = new Set<string>();
   const ensureDir = async (rel: string): Promise<string | null> => {
     if (safeDirs.has(rel)) return null;
     const parts = rel.split("/");
@@ -223,7 +227,6 @@ async function restoreInner(o: RestoreOptions): Promise<RestoreReport> {
       // The file's chunks were planned: consume them so the prefetch window stays aligned.
       if (e.type === "file" && !dryRun) { for (const _ of e.chunks ?? []) await take(); }
       refuse(e.path, parentErr);
-      if (e.type === "dir") refusedDirs.add(e.path);
       continue;
     }
     const abs = `${root}/${e.path}`;
