@@ -469,6 +469,39 @@ Deno.test({
         assert.match(step!.detail, /2 file\(s\)/);
       });
 
+      await t.step("a running backup can be cancelled; every backup write is audited", async () => {
+        const big = join(dir, "bigtree3");
+        await makeTree(big, 96);
+        const [b] =
+          (await api.createBackup({ nodes: ["n1"], targets: [{ kind: "path", path: big }] }))
+            .backups;
+        await waitFor(
+          async () => (await api.backup(b.id)).progress !== null,
+          "progress",
+          60_000,
+          20,
+        );
+        const cancelled = await api.cancelBackup(b.id);
+        assert.equal(cancelled.state, "cancelled");
+        assert.equal(cancelled.snapshot_id, null);
+        await Deno.remove(big, { recursive: true });
+        const actions = new Set(
+          (await api.audit({ action: "backup.", limit: 500 })).entries.map((e) => e.action),
+        );
+        for (
+          const a of [
+            "backup.create",
+            "backup.cancel",
+            "backup.restore",
+            "backup.restore.plan",
+            "backup.verify",
+            "backup.prune",
+            "backup.hub_db",
+            "backup.configs.push",
+          ]
+        ) assert.ok(actions.has(a), `no ${a} in the audit log (${[...actions].join(", ")})`);
+      });
+
       await t.step({
         name: "a Docker volume is backed up and restored on a real dockerd",
         ignore: DOCKER_MISSING.length > 0 && !CI,
