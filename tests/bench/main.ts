@@ -16,6 +16,8 @@
  * - `roamer` (roamer_phase.ts): roamer IDLE → RUNNING with a cached image on a real dockerd.
  * - `control` (control_phase.ts): hub memory per agent, exec fan-out, terminal keystroke echo.
  * - `canvas` (canvas_phase.ts): the UI in headless Chromium next to a bare canvas-2D page.
+ * - `backup` (backup_phase.ts): backup/restore throughput and RSS on a real Ceph RGW, next to
+ *   `tar | gzip` and a plain S3 PUT loop (`--only backup`; not in the default list: ~5 min at 1 GiB).
  *
  * @module
  */
@@ -30,6 +32,7 @@ import { queuePhase } from "./queue_phase.ts";
 import { roamerPhase } from "./roamer_phase.ts";
 import { controlPhase } from "./control_phase.ts";
 import { canvasPhase } from "./canvas_phase.ts";
+import { backupPhase } from "./backup_phase.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -43,6 +46,7 @@ const PHASE_NAMES = [
   "roamer",
   "control",
   "canvas",
+  "backup",
 ] as const;
 type PhaseName = typeof PHASE_NAMES[number];
 
@@ -111,6 +115,7 @@ const ORDER: [PhaseName, (ctx: PhaseContext, out: Json) => Promise<void>][] = [
       track: (c) => void ctx.track(c),
     });
   }],
+  ["backup", backupPhase],
 ];
 
 /** The bare baselines are the ingest numbers' denominators, so `ingest` brings them along. */
