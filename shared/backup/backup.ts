@@ -6,12 +6,12 @@
  *
  * @module
  */
-import { chunkStream } from "./chunker.ts";
+import { chunkBuffer, chunkStream } from "./chunker.ts";
 import { BackupError, toBackupError } from "./errors.ts";
 import { chunkId } from "./format.ts";
 import { type Lock, Repo } from "./repo.ts";
 import type { Manifest } from "./schema.ts";
-import { treeChunks } from "./tree.ts";
+import { loadTree, treeChunks } from "./tree.ts";
 import { scan, type ScanEntry } from "./walk.ts";
 import type {
   BackupOptions,
@@ -146,6 +146,16 @@ async function backupLocked(
 
   // What the bucket holds now: a chunk listed here is not uploaded again.
   const existing = await repo.listChunks(signal);
+  const parent = await findParent(repo, o, signal);
+  const parentFiles = new Map<string, TreeEntry>();
+  if (parent) {
+    for (const e of await loadTree(repo, parent, signal)) {
+      if (e.type === "file" && !e.changed && e.ctimeMs !== undefined && e.ino !== undefined) {
+        parentFiles.set(e.path, e);
+      }
+    }
+  }
+  const buffer = chunkBuffer(repo.chunker);
   const scanned = await scan(o.root, o.paths, o.exclude, warnings, () => {
     progress.files++;
     tick();
@@ -195,8 +205,20 @@ async function backupLocked(
     if (signal?.aborted) throw new BackupError("aborted", "backup aborted");
     if (uploadError) throw uploadError;
     progress.currentPath = e.path;
-    if (e.type === "file") {
-      const done = await readFile(e, repo, submit, warnings, signal, (n) => {
+    const pe = e.type === "file" ? parentFiles.get(e.path) : undefined;
+    if (
+      pe && pe.size === e.size && pe.mtimeMs === e.mtimeMs && pe.ctimeMs === e.ctimeMs &&
+      pe.ino === e.ino && pe.chunks!.every((c) => existing.has(c.id))
+    ) {
+      // Unchanged since the parent snapshot (size, mtime, ctime, inode): its chunks, unread.
+      for (const c of pe.chunks!) await submit(c.id, new Uint8Array());
+      stats.files++;
+      stats.filesUnchanged = (stats.filesUnchanged ?? 0) + 1;
+      stats.bytes += e.size ?? 0;
+      progress.bytes += e.size ?? 0;
+      entries.push({ ...plain(e), chunks: pe.chunks, ino: e.ino });
+    } else if (e.type === "file") {
+      const done = await readFile(e, repo, submit, warnings, signal, buffer, (n) => {
         progress.bytes += n;
         tick();
       });
@@ -265,6 +287,7 @@ async function backupLocked(
     encrypted: repo.keys !== null,
     tree,
     entries: kept.length,
+    parent: parent?.id ?? null,
   };
   await repo.putManifest(m, signal);
   progress.bytesUploaded = stats.bytesUploaded;
@@ -274,8 +297,27 @@ async function backupLocked(
 
 /** The manifest without its tree references. */
 export function toSummary(m: Manifest): SnapshotSummary {
-  const { tree: _t, entries: _e, v: _v, ...rest } = m;
+  const { tree: _t, entries: _e, v: _v, parent: _p, ...rest } = m;
   return rest;
+}
+
+/**
+ * The parent snapshot: the one named, or the newest of the same host, target and root (manifest
+ * ids sort by time, so the search reads manifests newest first and stops at the first match).
+ */
+async function findParent(
+  repo: Repo,
+  o: BackupOptions,
+  signal?: AbortSignal,
+): Promise<Manifest | null> {
+  if (o.parent === false) return null;
+  if (typeof o.parent === "string") return await repo.getManifest(o.parent, signal);
+  const ids = await repo.listManifestIds(signal);
+  for (let i = ids.length - 1; i >= 0 && i >= ids.length - 200; i--) {
+    const m = await repo.getManifest(ids[i], signal).catch(() => null);
+    if (m && m.host === o.host && m.target === o.target && m.root === o.root) return m;
+  }
+  return null;
 }
 
 function plain(e: ScanEntry): TreeEntry {
@@ -294,6 +336,7 @@ async function readFile(
   submit: (id: string, data: Uint8Array) => Promise<void>,
   warnings: BackupWarning[],
   signal: AbortSignal | undefined,
+  buffer: Uint8Array,
   onBytes: (n: number) => void,
 ): Promise<TreeEntry | null> {
   for (let attempt = 0;; attempt++) {
@@ -317,7 +360,7 @@ async function readFile(
       }
       const chunks: ChunkRef[] = [];
       let size = 0;
-      for await (const data of chunkStream(f, repo.gear, repo.chunker)) {
+      for await (const data of chunkStream(f, repo.gear, repo.chunker, buffer)) {
         if (signal?.aborted) throw new BackupError("aborted", "backup aborted");
         const id = await chunkId(data, repo.keys);
         chunks.push({ id, size: data.length });
@@ -338,6 +381,8 @@ async function readFile(
         mtimeMs: before.mtime?.getTime() ?? 0,
         size,
         chunks,
+        ctimeMs: before.ctime?.getTime() ?? 0,
+        ino: before.ino ?? 0,
       };
       if (!moved) return entry;
       if (attempt < REREADS) continue;

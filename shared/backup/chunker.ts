@@ -73,6 +73,11 @@ export interface ByteSource {
   read(p: Uint8Array): Promise<number | null>;
 }
 
+/** A read buffer for {@link chunkStream} (reuse one across files: chunks are copied out). */
+export function chunkBuffer(p: ChunkerParams = DEFAULT_CHUNKER): Uint8Array {
+  return new Uint8Array(p.max + 8 * 1024 * 1024);
+}
+
 /**
  * Splits a stream into chunks (each a fresh copy). Reads through a buffer of `max + 8 MiB`, so
  * memory stays bounded whatever the file size.
@@ -81,8 +86,9 @@ export async function* chunkStream(
   src: ByteSource,
   gear: Int32Array,
   p: ChunkerParams = DEFAULT_CHUNKER,
+  buf: Uint8Array = chunkBuffer(p),
 ): AsyncGenerator<Uint8Array> {
-  const buf = new Uint8Array(p.max + 8 * 1024 * 1024);
+  if (buf.length < p.max * 2) throw new Error("chunk buffer too small");
   let start = 0;
   let end = 0;
   let eof = false;

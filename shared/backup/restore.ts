@@ -24,7 +24,7 @@ import type {
   TreeEntry,
 } from "./types.ts";
 
-const PREFETCH = 8;
+const PREFETCH = 16;
 
 /** True when `link`, a symlink's text at `rel`, resolves outside the restore target. */
 export function symlinkEscapes(rel: string, link: string): boolean {

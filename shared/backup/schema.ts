@@ -36,6 +36,8 @@ export const treeEntrySchema = z.object({
   linkTo: relPath.optional(),
   rdev: nonNeg.optional(),
   changed: z.boolean().optional(),
+  ctimeMs: z.number().finite().optional(),
+  ino: nonNeg.optional(),
 }).superRefine((e, ctx) => {
   const need = (field: string, ok: boolean) => {
     if (!ok) ctx.addIssue({ code: "custom", path: [field], message: `required for ${e.type}` });
@@ -83,12 +85,15 @@ export const manifestSchema = z.object({
     chunksReused: nonNeg,
     bytesUploaded: nonNeg,
     objectsPut: nonNeg,
+    filesUnchanged: nonNeg.optional(),
     durationMs: nonNeg,
   }),
   encrypted: z.boolean(),
   /** Chunks of the tree (NDJSON of entries, in path order). */
   tree: z.array(chunkRefSchema).max(1_000_000),
   entries: nonNeg,
+  /** The snapshot unchanged files were taken from. */
+  parent: z.string().max(80).nullable().optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 

@@ -12,12 +12,36 @@ import type { Repo } from "./repo.ts";
 import { describeIssues, type Manifest, treeEntrySchema } from "./schema.ts";
 import type { ChunkRef, TreeEntry } from "./types.ts";
 
+const ORDER: (keyof TreeEntry)[] = [
+  "path",
+  "type",
+  "mode",
+  "uid",
+  "gid",
+  "mtimeMs",
+  "ctimeMs",
+  "ino",
+  "size",
+  "target",
+  "linkTo",
+  "rdev",
+  "changed",
+  "chunks",
+];
+
+/** The entry with its keys in one fixed order, so equal entries encode to equal bytes. */
+export function canonical(e: TreeEntry): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of ORDER) if (e[k] !== undefined) out[k] = e[k];
+  return out;
+}
+
 /** Encodes entries and yields their chunks (plain bytes with ids). */
 export async function* treeChunks(
   repo: Repo,
   entries: TreeEntry[],
 ): AsyncGenerator<{ id: string; data: Uint8Array }> {
-  const text = entries.map((e) => JSON.stringify(e)).join("\n") + "\n";
+  const text = entries.map((e) => JSON.stringify(canonical(e))).join("\n") + "\n";
   const bytes = new TextEncoder().encode(text);
   for await (const data of chunkStream(memorySource(bytes), repo.gear, repo.chunker)) {
     yield { id: await chunkId(data, repo.keys), data };

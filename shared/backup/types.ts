@@ -80,6 +80,12 @@ export interface BackupOptions {
   signal?: AbortSignal;
   /** How long to wait for a running prune's lock before failing `repo-busy` (default 10 min). */
   lockWaitMs?: number;
+  /**
+   * The snapshot whose file list lets unchanged files (same size, mtime, ctime and inode) be
+   * reused without reading them: default the newest snapshot of the same host, target and root;
+   * `false` reads every file.
+   */
+  parent?: string | false;
 }
 
 /** A file that was skipped or changed while being read. */
@@ -106,6 +112,8 @@ export interface SnapshotStats {
   bytesUploaded: number;
   /** PUT requests made by this backup (chunks, tree, manifest; not locks). */
   objectsPut: number;
+  /** Files reused from the parent snapshot without reading them. */
+  filesUnchanged?: number;
   durationMs: number;
 }
 
@@ -166,6 +174,9 @@ export interface TreeEntry {
   rdev?: number;
   /** The file changed while being read (its content may mix two versions). */
   changed?: boolean;
+  /** Regular files: status-change time (ms) and inode, to skip unchanged files next time. */
+  ctimeMs?: number;
+  ino?: number;
 }
 
 /** Filters of {@link listSnapshots}. */

@@ -55,7 +55,7 @@ export function fromStat(rel: string, abs: string, s: Deno.FileInfo): ScanEntry 
     uid: s.uid ?? 0,
     gid: s.gid ?? 0,
     mtimeMs: s.mtime?.getTime() ?? 0,
-    ...(type === "file" ? { size: s.size } : {}),
+    ...(type === "file" ? { size: s.size, ctimeMs: s.ctime?.getTime() ?? 0 } : {}),
     ...(type === "char" || type === "block" ? { rdev: s.rdev ?? 0 } : {}),
     dev: s.dev ?? 0,
     ino: s.ino ?? 0,

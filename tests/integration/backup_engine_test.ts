@@ -291,7 +291,22 @@ Deno.test({
           const again = await backup({ repo: ref, root: src, host: "n1", target: "custom:/src" });
           assert.equal(again.stats.chunksNew, 0);
           assert.equal(again.stats.objectsPut, 1, "only the manifest");
-          assert.equal((await keys(s3, "nodes/n1/")).length, before + 1);
+          assert.equal(
+            again.stats.filesUnchanged,
+            first.stats.files,
+            "unchanged files not re-read",
+          );
+          // Without the parent's file list every file is read again, and still nothing goes up.
+          const full = await backup({
+            repo: ref,
+            root: src,
+            host: "n1",
+            target: "custom:/src",
+            parent: false,
+          });
+          assert.equal(full.stats.chunksNew, 0);
+          assert.equal(full.stats.filesUnchanged ?? 0, 0);
+          assert.equal((await keys(s3, "nodes/n1/")).length, before + 2);
 
           // One small edit of mid.bin (and its hard link), 1000 bytes inserted in big.bin's middle.
           const oldBig = await Deno.readFile(`${src}/data/big.bin`);
