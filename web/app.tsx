@@ -9,6 +9,7 @@ import { effect } from "@preact/signals";
 import { checkSession, logout, session } from "./state/session.ts";
 import { connect, disconnect, streamError, streamState } from "./state/stream.ts";
 import { startQueueState } from "./state/queue.ts";
+import { startBackupState } from "./state/backups.ts";
 import { loadLayout } from "./state/layout.ts";
 import { hubInfo, statusCounts } from "./state/fleet.ts";
 import { go, selectedNode, toasts, type View, view, VIEWS } from "./state/ui.ts";
@@ -20,6 +21,8 @@ import { JobsView } from "./views/jobs_view.tsx";
 import { NodePanel } from "./views/node_panel.tsx";
 import { ExecView } from "./views/exec_view.tsx";
 import { AuditView } from "./views/audit_view.tsx";
+import { BackupsView } from "./views/backups_view.tsx";
+import { NewBackupDialogHost } from "./views/backups/new_backup_dialog.tsx";
 import { TerminalDock } from "./views/terminal/terminal_dock.tsx";
 import { Icon } from "./ui/icon.tsx";
 
@@ -29,6 +32,7 @@ const LABELS: Record<View, string> = {
   roamers: "Roamer pool",
   jobs: "Jobs",
   exec: "Batch exec",
+  backups: "Backups",
   audit: "Audit log",
 };
 
@@ -37,6 +41,7 @@ effect(() => {
   if (session.value) {
     connect();
     startQueueState();
+    startBackupState();
     void loadLayout();
   } else if (session.value === null) {
     disconnect();
@@ -128,6 +133,8 @@ function CurrentView() {
       return <ExecView />;
     case "audit":
       return <AuditView />;
+    case "backups":
+      return <BackupsView />;
     default:
       return <CanvasView />;
   }
@@ -156,6 +163,7 @@ export function App() {
         </div>
         <TerminalDock />
       </div>
+      <NewBackupDialogHost />
       <Toasts />
     </div>
   );

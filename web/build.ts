@@ -62,6 +62,7 @@ export const STYLE_SHEETS: readonly string[] = [
   "views/exec_composer.css",
   "views/exec_history.css",
   "views/audit.css",
+  "views/backups.css",
 ];
 
 function hash(text: string): string {

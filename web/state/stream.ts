@@ -104,6 +104,9 @@ const APPLY: FleetEventHandlers = {
   "exec.output": ignore,
   "exec.exit": ignore,
   "exec.finished": ignore,
+  "backup.state": ignore,
+  "backup.progress": ignore,
+  "backup.restore": ignore,
 };
 
 function dispatch<T extends FleetEventType>(type: T, event: FleetEventOf<T>): void {

@@ -7,7 +7,15 @@
 import { signal } from "@preact/signals";
 
 /** The views of the side nav. */
-export const VIEWS = ["canvas", "clusters", "roamers", "jobs", "exec", "audit"] as const;
+export const VIEWS = [
+  "canvas",
+  "clusters",
+  "roamers",
+  "jobs",
+  "exec",
+  "backups",
+  "audit",
+] as const;
 export type View = typeof VIEWS[number];
 
 function viewFromHash(): { view: View; arg: string | null } {

@@ -38,6 +38,7 @@ import { canvasGroups } from "./canvas/groups.ts";
 import { Icon } from "../ui/icon.tsx";
 import { isAdmin } from "../state/session.ts";
 import { runCommandOn } from "../state/exec.ts";
+import { uploadingNodes } from "../state/backups.ts";
 
 // The canvas adapter lays out what the app hands it from the start, so positions are ready when
 // the canvas first opens.
@@ -53,6 +54,7 @@ const traffic: EdgeTraffic = {
   node: (id) => nodeSignal(id)?.peek(),
   jobsByNode: () => nodeJobs.peek(),
   statusVersion: fleetStatusVersion,
+  uploading: () => uploadingNodes.peek(),
 };
 
 let fittedOnce = false;
@@ -213,6 +215,9 @@ export function CanvasView() {
         </span>
         <span>
           <i class="lg control" />control
+        </span>
+        <span>
+          <i class="lg backup" />backup
         </span>
         <span>
           <i class="lg degraded" />degraded

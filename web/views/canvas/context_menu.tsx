@@ -10,6 +10,7 @@ import { isAdmin } from "../../state/session.ts";
 import { act, go, selectedNode, selection } from "../../state/ui.ts";
 import { api } from "../../state/api.ts";
 import { runCommandOn } from "../../state/exec.ts";
+import { openBackupDialog } from "../../state/backups.ts";
 import { openTerminal } from "../terminal/terminal_state.ts";
 import { terminalBlocked } from "../terminal/open_button.tsx";
 
@@ -101,6 +102,13 @@ export function ContextMenu(
         run: () => void act(`Release ${id}`, () => api.releaseRoamer(id)),
       });
     }
+  }
+  if (isAdmin.value) {
+    items.push({
+      label: "Back up…",
+      testid: "menu-backup",
+      run: () => openBackupDialog(selection.value.has(id) ? [...selection.value] : [id]),
+    });
   }
   if (isAdmin.value) {
     items.push({

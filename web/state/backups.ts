@@ -1,0 +1,106 @@
+/**
+ * Backups as the UI shows them: the newest backups, live progress of running ones, restores,
+ * and the status (S3, schedules, each node's last good backup and whether it is stale). Loaded
+ * once after login and kept current by `backup.*` stream events; no polling.
+ *
+ * @module
+ */
+import { computed, signal } from "@preact/signals";
+import type {
+  BackupInfo,
+  BackupProgress,
+  BackupStatus,
+  RestoreInfo,
+} from "../../shared/protocol/mod.ts";
+import { api } from "./api.ts";
+import { onEvent, onResync } from "./stream.ts";
+
+/** The newest backups, newest first. */
+export const backups = signal<BackupInfo[]>([]);
+/** Live progress by backup id (running ones only). */
+export const backupProgress = signal<Record<string, BackupProgress>>({});
+/** Restores started in this session, by id. */
+export const restores = signal<Record<string, RestoreInfo>>({});
+/** S3, schedules and each node's last good backup. */
+export const backupStatus = signal<BackupStatus | null>(null);
+export const backupsError = signal<string | null>(null);
+
+/** Nodes uploading right now (the canvas draws backup particles on their edges). */
+export const uploadingNodes = computed<ReadonlySet<string>>(() =>
+  new Set(backups.value.filter((b) => b.state === "running").map((b) => b.node_id))
+);
+
+/** Per node, when its last good backup finished (from the status, then from live events). */
+export const lastGoodBackup = computed<Record<string, { at: number | null; stale: boolean }>>(
+  () => {
+    const out: Record<string, { at: number | null; stale: boolean }> = {};
+    for (const [id, n] of Object.entries(backupStatus.value?.nodes ?? {})) {
+      out[id] = { at: n.last_good_at, stale: n.stale };
+    }
+    for (const b of backups.value) {
+      if (b.state !== "done" || b.finished_at === null) continue;
+      const cur = out[b.node_id];
+      if (!cur || (cur.at ?? 0) < b.finished_at) {
+        out[b.node_id] = { at: b.finished_at, stale: false };
+      }
+    }
+    return out;
+  },
+);
+
+/** Re-reads the list and the status. */
+export async function loadBackups(): Promise<void> {
+  try {
+    const [list, status] = await Promise.all([api.backups({ limit: 200 }), api.backupStatus()]);
+    backups.value = list.backups;
+    backupStatus.value = status;
+    const live: Record<string, BackupProgress> = {};
+    for (const b of list.backups) if (b.progress) live[b.id] = b.progress;
+    backupProgress.value = live;
+    backupsError.value = null;
+  } catch (err) {
+    backupsError.value = (err as Error).message;
+  }
+}
+
+let started = false;
+
+/** Loads once and follows the stream (call after login). */
+export function startBackupState(): void {
+  void loadBackups();
+  if (started) return;
+  started = true;
+  onResync(() => void loadBackups());
+  onEvent("backup.state", (e) => {
+    const b = e.backup;
+    const rest = backups.value.filter((x) => x.id !== b.id);
+    backups.value = [b, ...rest].sort((x, y) => Number(y.id) - Number(x.id)).slice(0, 500);
+    if (b.state !== "running" && backupProgress.value[b.id]) {
+      const { [b.id]: _gone, ...others } = backupProgress.value;
+      backupProgress.value = others;
+    }
+  });
+  onEvent("backup.progress", (e) => {
+    backupProgress.value = { ...backupProgress.value, [e.backup_id]: e.progress };
+  });
+  onEvent("backup.restore", (e) => {
+    restores.value = { ...restores.value, [e.restore.id]: e.restore };
+  });
+}
+
+/** How long ago, short: `40s`, `12m`, `5h`, `3d`. */
+export function ageText(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172_800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86_400)}d`;
+}
+
+/** Nodes the "New backup" dialog is open for (null: closed). Any view may open it. */
+export const backupDialogFor = signal<string[] | null>(null);
+
+/** Opens the "New backup" dialog for `nodes` (empty: the operator picks). */
+export function openBackupDialog(nodes: string[] = []): void {
+  backupDialogFor.value = nodes;
+}
