@@ -49,8 +49,14 @@ async function takeBackupLock(
   const deadline = Date.now() + waitMs;
   for (let attempt = 0;; attempt++) {
     const lock = await repo.lock("backup", host, signal);
-    const prune = (await repo.listLocks(lock.name, undefined, signal))
-      .find((l) => l.kind === "prune" && !l.stale);
+    let prune;
+    try {
+      prune = (await repo.listLocks(lock.name, undefined, signal))
+        .find((l) => l.kind === "prune" && !l.stale);
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
     if (!prune) return lock;
     await lock.release();
     if (Date.now() >= deadline) {

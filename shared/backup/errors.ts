@@ -31,6 +31,14 @@ export function toBackupError(e: unknown): BackupError {
       : "s3-error";
     return new BackupError(code, e.message, { cause: e });
   }
+  if (
+    e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotFound ||
+    e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotADirectory ||
+    e instanceof Deno.errors.IsADirectory ||
+    (e instanceof Error && /No space left|ENOSPC|EROFS|EACCES|EPERM/.test(e.message))
+  ) {
+    return new BackupError("io", `local file system: ${(e as Error).message}`, { cause: e });
+  }
   if (e instanceof DOMException && e.name === "AbortError") {
     return new BackupError("aborted", "aborted", { cause: e });
   }

@@ -70,8 +70,13 @@ export async function listSnapshots(
       throw e;
     }
     const out: SnapshotSummary[] = [];
-    for (const id of await r.listManifestIds(signal)) {
-      const s = toSummary(await r.getManifest(id, signal));
+    const ids = await r.listManifestIds(signal);
+    const all: SnapshotSummary[] = [];
+    for (let i = 0; i < ids.length; i += 8) {
+      const batch = ids.slice(i, i + 8).map((id) => r.getManifest(id, signal));
+      for (const m of await Promise.all(batch)) all.push(toSummary(m));
+    }
+    for (const s of all) {
       if (filter?.host && s.host !== filter.host) continue;
       if (filter?.node && s.node !== filter.node) continue;
       if (filter?.target && s.target !== filter.target) continue;

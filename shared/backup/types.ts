@@ -35,6 +35,7 @@ export type BackupErrorCode =
   | "bad-manifest" // a manifest or tree fails validation (corrupt or malicious)
   | "integrity" // a chunk's hash does not match, or it cannot be decrypted
   | "bad-input" // options out of range (source not a directory, unsafe path, …)
+  | "io" // the local file system refused (permission, disk full, read-only)
   | "aborted"; // the caller's signal fired
 
 /** A progress tick (at most ~4 per second, and one at the end). */
