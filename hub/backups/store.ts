@@ -197,8 +197,8 @@ export function markPruned(db: Database, snapshotIds: string[], at: number): num
   let n = 0;
   for (const sid of snapshotIds) {
     n += db.run(
-      `UPDATE backups SET state = 'cancelled', finished_at = coalesce(finished_at, ?),
-         error = 'removed by retention' WHERE snapshot_id = ? AND state = 'done'`,
+      `UPDATE backups SET state = 'pruned', finished_at = coalesce(finished_at, ?),
+         error = 'removed by retention' WHERE snapshot_id = ? AND state IN ('done', 'partial')`,
       at,
       sid,
     ).changes;

@@ -89,6 +89,7 @@ export const BACKUP_STATES = [
   "failed",
   "cancelled",
   "interrupted",
+  "pruned",
 ] as const;
 
 /** What a backup copies: a Docker volume, a config path, the swarm state, any path. */

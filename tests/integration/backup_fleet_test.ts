@@ -21,7 +21,11 @@ import { waitControl } from "../helpers/control.ts";
 import { SseClient } from "../helpers/sse.ts";
 import { type Rgw, rgwUnavailable, startRgw } from "../helpers/rgw.ts";
 import { DOCKER_MISSING, startDockerd } from "../helpers/dockerd.ts";
-import { ApiClient, ApiError } from "../../shared/api_client.ts";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import { listSnapshots } from "../../shared/backup/mod.ts";
+import { ApiClient } from "../../shared/api_client.ts";
 import type { BackupInfo } from "../../shared/protocol/mod.ts";
 import type { Child } from "../helpers/process.ts";
 
@@ -501,6 +505,122 @@ Deno.test({
           ]
         ) assert.ok(actions.has(a), `no ${a} in the audit log (${[...actions].join(", ")})`);
       });
+
+      await t.step(
+        "schedules run from fleet.yml; retention keeps the newest per node and target",
+        async () => {
+          const schedule = (cron: string) =>
+            `  schedules:\n    - name: every2s\n      cron: "${cron}"\n      nodes: [n1]\n` +
+            `      targets: [{ kind: path, path: ${
+              JSON.stringify(tree)
+            } }]\n      keep: { last: 2 }\n` +
+            `  hub_db:\n    cron: "${cron}"\n    keep: { last: 1 }\n`;
+          await Deno.writeTextFile(configFile, fleetYml(s3Of(rgw), schedule("*/2 * * * * *")));
+          await api.request("POST", "/api/v1/config/reload");
+          const status = await api.backupStatus();
+          assert.equal(status.schedules[0]?.name, "every2s");
+          assert.ok(status.schedules[0].next_at! > Date.now() - 1000);
+          assert.ok(status.hub_db.next_at !== null);
+          await waitFor(
+            async () => {
+              const r = await api.backups({ limit: 200 });
+              return r.backups.filter((b) => b.schedule === "every2s" && b.state === "done")
+                .length >= 3;
+            },
+            "three scheduled backups",
+            40_000,
+            250,
+          );
+          // Quiet from here on (the schedule stays for its retention).
+          await Deno.writeTextFile(configFile, fleetYml(s3Of(rgw), schedule("0 0 1 1 *")));
+          await api.request("POST", "/api/v1/config/reload");
+          await waitFor(
+            async () =>
+              (await api.backups({ limit: 200 })).backups.every((b) => b.state !== "running"),
+            "quiet",
+          );
+          const hubDbAudit = await api.audit({ action: "backup.hub_db", actor: "schedule:hub-db" });
+          assert.ok(hubDbAudit.entries.length >= 1, "the hub database ran on its schedule");
+
+          const pruned = await api.pruneBackups();
+          assert.ok(pruned.removed >= 1, JSON.stringify(pruned));
+          const repo = {
+            s3: rgw.config("fleet-backups"),
+            prefix: "nodes",
+          };
+          const left = await listSnapshots(repo, { node: "n1", target: `path:${tree}` });
+          assert.equal(left.length, 2);
+          const rows = (await api.backups({ node: "n1", limit: 500 })).backups.filter((b) =>
+            b.target_label === `path:${tree}`
+          );
+          const good = rows.filter((b) => b.state === "done");
+          assert.deepEqual(good.map((b) => b.snapshot_id).sort(), left.map((x) => x.id).sort());
+          assert.ok(rows.some((b) => b.state === "pruned"));
+          for (const g of good) assert.equal((await api.verifyBackup(g.id)).ok, true);
+          await Deno.writeTextFile(configFile, fleetYml(s3Of(rgw)));
+          await api.request("POST", "/api/v1/config/reload");
+        },
+      );
+
+      await t.step(
+        "MCP: the backup tools list, create, restore (destructive) and verify",
+        async () => {
+          const client = new Client({ name: "backup-test", version: "1" });
+          await client.connect(
+            new StreamableHTTPClientTransport(new URL(`${hub!.url}/mcp`), {
+              requestInit: { headers: { authorization: `Bearer ${hub!.adminToken}` } },
+            }),
+          );
+          try {
+            const tools = (await client.listTools()).tools as Tool[];
+            const byName = new Map(tools.map((x) => [x.name, x]));
+            for (
+              const n of [
+                "fleet_backup_create",
+                "fleet_backup_list",
+                "fleet_backup_restore",
+                "fleet_backup_verify",
+              ]
+            ) {
+              assert.ok(byName.has(n), n);
+            }
+            assert.equal(byName.get("fleet_backup_restore")!.annotations?.destructiveHint, true);
+            assert.equal(byName.get("fleet_backup_list")!.annotations?.readOnlyHint, true);
+            const made = await client.callTool({
+              name: "fleet_backup_create",
+              arguments: { nodes: ["n1"], targets: [{ kind: "path", path: tree }], wait_s: 60 },
+            });
+            const created = made.structuredContent as { backups: { id: string; state: string }[] };
+            assert.equal(created.backups[0].state, "done", JSON.stringify(made.content));
+            const id = created.backups[0].id;
+            const listed = await client.callTool({
+              name: "fleet_backup_list",
+              arguments: { good: true },
+            });
+            assert.ok(
+              (listed.structuredContent as { backups: { id: string }[] }).backups.some((b) =>
+                b.id === id
+              ),
+            );
+            const out = join(dir, "mcp-restore");
+            const restored = await client.callTool({
+              name: "fleet_backup_restore",
+              arguments: { backup_id: id, to: out, paths: ["hello.txt"] },
+            });
+            assert.equal((restored.structuredContent as { state: string }).state, "done");
+            assert.equal(await Deno.readTextFile(join(out, "hello.txt")), "hello fleet\n");
+            const verified = await client.callTool({
+              name: "fleet_backup_verify",
+              arguments: { backup_id: id },
+            });
+            assert.equal((verified.structuredContent as { ok: boolean }).ok, true);
+            const audit = await api.audit({ action: "backup.restore" });
+            assert.equal((audit.entries[0].detail as { via?: string } | null)?.via, "mcp");
+          } finally {
+            await client.close();
+          }
+        },
+      );
 
       await t.step({
         name: "a Docker volume is backed up and restored on a real dockerd",

@@ -13,6 +13,7 @@ const TONES: Record<BackupState, Tone> = {
   failed: "bad",
   cancelled: "off",
   interrupted: "bad",
+  pruned: "off",
 };
 
 /** The tone of a backup state (only `done` is a good backup). */
