@@ -111,6 +111,7 @@ export function resolveBackupConfig(
   s3File: z.infer<typeof S3Section> | undefined,
   backupsFile: z.infer<typeof BackupsSection> | undefined,
   env: Record<string, string | undefined>,
+  clusterIds?: readonly string[],
 ): BackupConfig {
   const f = s3File ?? {};
   const endpoint = env.FLEET_S3_ENDPOINT || f.endpoint;
@@ -154,6 +155,11 @@ export function resolveBackupConfig(
   for (const s of b?.schedules ?? []) {
     if (names.has(s.name)) throw new ConfigError(`backups.schedules: ${s.name} is listed twice`);
     names.add(s.name);
+    if (s.cluster !== undefined && clusterIds && !clusterIds.includes(s.cluster)) {
+      throw new ConfigError(
+        `backups.schedules: ${s.name} names cluster ${s.cluster}, which is not under clusters:`,
+      );
+    }
   }
   return {
     s3,

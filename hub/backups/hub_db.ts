@@ -55,9 +55,9 @@ export function parseS3Url(url: string): { bucket: string; prefix: string; snaps
   const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
   if (!m) throw new Error(`--from ${url}: expected s3://BUCKET/PREFIX[/SNAPSHOT]`);
   const parts = (m[2] ?? HUB_PREFIX).split("/").filter(Boolean);
-  // A last segment of 16+ hex digits is a snapshot id; the rest is the repository prefix.
+  // A last segment shaped like a snapshot id (`20261206T012731Z-85399933`) names one snapshot.
   const last = parts.at(-1);
-  if (parts.length > 1 && last && /^[0-9a-f]{16,}$/.test(last)) {
+  if (parts.length > 1 && last && /^\d{8}T\d{6}Z-[0-9a-f]{8}$/.test(last)) {
     return { bucket: m[1], prefix: parts.slice(0, -1).join("/"), snapshot: last };
   }
   return { bucket: m[1], prefix: parts.join("/") || HUB_PREFIX };

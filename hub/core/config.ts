@@ -587,7 +587,12 @@ export async function loadHubConfig(
     }
     resolved.publicOrigin = origin.origin;
   }
-  resolved.backups = resolveBackupConfig(file.s3, file.backups, env);
+  resolved.backups = resolveBackupConfig(
+    file.s3,
+    file.backups,
+    env,
+    (file.clusters ?? []).map((c) => c.id),
+  );
   resolved.inventory = {
     nodes: file.nodes ?? [],
     clusters: file.clusters ?? [],

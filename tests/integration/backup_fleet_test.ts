@@ -338,7 +338,7 @@ Deno.test({
           const r = await cli([
             "restore-db",
             "--from",
-            snap.url,
+            snap.key,
             "--data-dir",
             fresh,
             "--config",
