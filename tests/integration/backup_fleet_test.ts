@@ -382,14 +382,17 @@ Deno.test({
             [{ ...s3Of(rgw), secret_key: "wrong-secret-key" }, /credentials/i],
             [{ ...s3Of(rgw), endpoint: "http://127.0.0.1:9" }, /reach|unreachable/i],
             [{ ...s3Of(rgw), bucket: "no-such-bucket" }, /bucket/i],
+            // A key on a repository made without one: the node's engine refuses, writes nothing.
+            [{ ...s3Of(rgw), encryption_key: "a key the repository never had" }, /encrypt/i],
           ];
           const goodBefore = (await api.backups({ good: true })).backups.length;
           for (const [s3, why] of cases) {
             await Deno.writeTextFile(configFile, fleetYml(s3));
             await api.request("POST", "/api/v1/config/reload");
-            const [b] =
+            const [started] =
               (await api.createBackup({ nodes: ["n1"], targets: [{ kind: "path", path: tree }] }))
                 .backups;
+            const b = await settled(api, started.id);
             assert.equal(b.state, "failed");
             assert.match(b.error ?? "", why);
             const c = await cli([
@@ -406,9 +409,9 @@ Deno.test({
             ]);
             assert.equal(c.code, 1, c.stdout + c.stderr);
             assert.match(c.stderr, why);
-            assert.ok(
-              !c.stdout.includes("wrong-secret-key") && !c.stderr.includes("wrong-secret-key"),
-            );
+            for (const secret of ["wrong-secret-key", "a key the repository never had"]) {
+              assert.ok(!c.stdout.includes(secret) && !c.stderr.includes(secret));
+            }
           }
           assert.equal((await api.backups({ good: true })).backups.length, goodBefore);
           await Deno.writeTextFile(configFile, fleetYml(s3Of(rgw)));
@@ -504,6 +507,13 @@ Deno.test({
             "backup.configs.push",
           ]
         ) assert.ok(actions.has(a), `no ${a} in the audit log (${[...actions].join(", ")})`);
+        // Neither the hub's nor the agent's log ever carried a key.
+        const logs = [...hub!.child.stdout, ...hub!.child.stderr, ...agent.stdout, ...agent.stderr]
+          .join("\n");
+        assert.ok(logs.length > 0);
+        for (const secret of [rgw.secretKey, rgw.accessKey, "a key the repository never had"]) {
+          assert.ok(!logs.includes(secret), "a key reached a log");
+        }
       });
 
       await t.step(

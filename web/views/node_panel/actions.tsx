@@ -14,6 +14,7 @@ import { Icon } from "../../ui/icon.tsx";
 import { confirmDialog } from "../../ui/modal.tsx";
 import { Section } from "./section.tsx";
 import { OpenTerminalButton } from "../terminal/open_button.tsx";
+import { openBackupDialog } from "../../state/backups.ts";
 
 /** The actions block; renders nothing for a viewer. */
 export function Actions({ node }: { node: NodeSummary }) {
@@ -83,6 +84,9 @@ export function Actions({ node }: { node: NodeSummary }) {
       {/* Control actions: the terminal (exec runs from the canvas selection). */}
       <div class="panel-actions extra" data-testid="panel-actions-extra">
         <OpenTerminalButton node={node} />
+        <button type="button" onClick={() => openBackupDialog([id])} data-testid="action-backup">
+          <Icon name="backups" size={15} /> Back up…
+        </button>
       </div>
     </Section>
   );
