@@ -27,13 +27,13 @@ export interface RepoKeys {
   chunkerSeed: Uint8Array;
 }
 
-const hex = (b: ArrayBuffer) =>
+const hexOf = (b: ArrayBuffer) =>
   Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
 
 /** The id of plain bytes: SHA-256, or HMAC-SHA-256 under the repository's MAC key. */
 export async function chunkId(data: Uint8Array, keys: RepoKeys | null): Promise<string> {
   const d = data as Uint8Array<ArrayBuffer>;
-  return hex(
+  return hexOf(
     keys ? await crypto.subtle.sign("HMAC", keys.mac, d) : await crypto.subtle.digest("SHA-256", d),
   );
 }
@@ -212,8 +212,26 @@ export async function newWrappedKey(
   };
 }
 
+/** Opened keys by wrapped key and passphrase digest: PBKDF2 runs once per process, not per call. */
+const opened = new Map<string, RepoKeys>();
+
 /** The repository keys, or `wrong-key` when the passphrase does not open them. */
 export async function unwrapKey(passphrase: string, w: WrappedKey): Promise<RepoKeys> {
+  const memo = hexOf(
+    await crypto.subtle.digest(
+      "SHA-256",
+      new TextEncoder().encode(`${w.wrapped}\0${w.salt}\0${w.iterations}\0${passphrase}`),
+    ),
+  );
+  const known = opened.get(memo);
+  if (known) return known;
+  const keys = await unwrapSlow(passphrase, w);
+  if (opened.size >= 16) opened.delete(opened.keys().next().value!);
+  opened.set(memo, keys);
+  return keys;
+}
+
+async function unwrapSlow(passphrase: string, w: WrappedKey): Promise<RepoKeys> {
   const blob = unb64(w.wrapped);
   let master: Uint8Array;
   try {

@@ -58,7 +58,16 @@ function select(tree: TreeEntry[], paths: string[] | undefined): TreeEntry[] {
   if (!out.some((e) => want.some((p) => e.path === p || e.path.startsWith(p + "/")))) {
     throw new BackupError("not-found", `none of ${want.join(", ")} is in the snapshot`);
   }
-  return out;
+  // A hard link whose first path is not restored becomes a copy of that file.
+  const chosen = new Set(out.map((e) => e.path));
+  const byPath = new Map(tree.map((e) => [e.path, e]));
+  return out.map((e) => {
+    if (e.type !== "hardlink" || chosen.has(e.linkTo!)) return e;
+    const src = byPath.get(e.linkTo!);
+    if (src?.type !== "file") return e;
+    const { linkTo: _l, ...rest } = e;
+    return { ...rest, type: "file", size: src.size, chunks: src.chunks };
+  });
 }
 
 function isAllZero(b: Uint8Array): boolean {

@@ -3,8 +3,9 @@
  * generated tree (`FLEET_BENCH_BACKUP_MB`, default 1024; half incompressible like binaries and
  * models, half text-like; files of 32 MiB, 1 MiB and 16 KiB) is backed up twice (first run, then
  * unchanged), restored elsewhere, and set next to two baselines measured in the same run:
- * `tar | gzip` of the same tree to /dev/null (local CPU cost of compressing it) and a plain S3
- * PUT loop of the same bytes as 4 MiB objects, 8 in flight (what the S3 endpoint takes). Each
+ * `tar | gzip` of the same tree to /dev/null (local CPU cost of compressing it), a plain S3 PUT
+ * loop of the same bytes as 4 MiB objects, 8 in flight (what the S3 endpoint takes), and a GET
+ * loop reading them back (the restore's baseline). Each
  * engine run is its own process (`backup_run.ts`) whose peak RSS is sampled every 100 ms.
  *
  * @module
@@ -36,6 +37,7 @@ export interface BackupPhaseResult {
   restore: BackupRun;
   tar_gzip: BackupRun & { out_mb: number };
   put_loop: BackupRun;
+  get_loop: BackupRun;
 }
 
 /** Fills `dir` with about `mb` MiB; returns the file count. */
@@ -150,6 +152,8 @@ export async function backupPhase(ctx: PhaseContext, out: Json): Promise<void> {
 
     ctx.log("backup: baseline plain S3 PUT loop");
     const p = await run("putloop", { root: `${dir}/tree`, prefix: "putloop" });
+    ctx.log("backup: baseline plain S3 GET loop");
+    const g = await run("getloop", { prefix: "putloop" });
 
     const r: BackupPhaseResult = {
       tree_mb: mb,
@@ -184,6 +188,11 @@ export async function backupPhase(ctx: PhaseContext, out: Json): Promise<void> {
         seconds: round(p.r.seconds, 2),
         mb_per_s: rate(p.r.seconds),
         rss_peak_mb: round(p.rssPeak / MIB, 0),
+      },
+      get_loop: {
+        seconds: round(g.r.seconds, 2),
+        mb_per_s: rate(g.r.seconds),
+        rss_peak_mb: round(g.rssPeak / MIB, 0),
       },
     };
     out.backup = r as unknown as Json;
@@ -220,8 +229,8 @@ export function backupRows(r: BackupPhaseResult | undefined, f: RowFormat): Row[
     {
       metric: `restore of the same tree, MB/s (peak RSS ${r.restore.rss_peak_mb} MB)`,
       measured: f.fmt(r.restore.mb_per_s, 1),
-      baseline: `${f.fmt(r.put_loop.mb_per_s, 1)} PUT loop`,
-      ratio: f.ratio(r.restore.mb_per_s, r.put_loop.mb_per_s),
+      baseline: `${f.fmt(r.get_loop?.mb_per_s, 1)} GET loop`,
+      ratio: f.ratio(r.restore.mb_per_s, r.get_loop?.mb_per_s),
       target: "-",
       met: "-",
     },

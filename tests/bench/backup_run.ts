@@ -1,6 +1,6 @@
 /**
  * One backup-engine run in its own process, so the `backup` phase measures its RSS alone:
- * `backup_run.ts backup|restore|putloop '<json>'`. Prints one JSON line `{"kind":"backup_run",…}`.
+ * `backup_run.ts backup|restore|putloop|getloop '<json>'`. Prints one JSON line `{"kind":"backup_run",…}`.
  *
  * @module
  */
@@ -60,6 +60,18 @@ if (mode === "backup") {
   }
   await Promise.all(inflight);
   result = { bytes, objects: n };
+}
+if (mode === "getloop") {
+  // The restore's bare baseline: GET back the PUT loop's objects, 8 in flight, and drop them.
+  const s3 = openS3(a.repo.s3, { concurrency: 8 });
+  const names: string[] = [];
+  for await (const o of s3.list(`${a.prefix}/`)) names.push(o.key);
+  let bytes = 0;
+  for (let i = 0; i < names.length; i += 8) {
+    const got = await Promise.all(names.slice(i, i + 8).map((k) => s3.get(k)));
+    bytes += got.reduce((n, b) => n + b.length, 0);
+  }
+  result = { bytes, objects: names.length };
 }
 console.log(JSON.stringify({
   kind: "backup_run",

@@ -265,6 +265,15 @@ Deno.test({
           "hub: http://10.0.0.1:8765\n",
         );
         await assert.rejects(Deno.lstat(`${out3}/data`));
+        // A hard link restored without its first path becomes a copy of the file.
+        const out4 = `${work}/restored4`;
+        await restore({
+          repo: ref,
+          snapshot: first.id,
+          target: out4,
+          paths: ["data/mid.hardlink"],
+        });
+        assert.equal(await sha(`${out4}/data/mid.hardlink`), await sha(`${src}/data/mid.bin`));
         const dry = await restore({
           repo: ref,
           snapshot: first.id,
