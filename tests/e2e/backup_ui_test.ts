@@ -148,6 +148,20 @@ Deno.test({
           { timeout: T },
         );
         await screenshot(page, "backup-canvas");
+
+        // Wrong credentials: the refused backup shows as failed with the reason in the list.
+        await Deno.writeTextFile(
+          config,
+          (await Deno.readTextFile(config)).replace(rgw.secretKey, "wrong-secret"),
+        );
+        await hub.admin.request("POST", "/api/v1/config/reload");
+        await page.locator("[data-view=backups]").click();
+        await hub.admin.createBackup({ nodes: ["n1"], targets: [{ kind: "path", path: tree }] });
+        const failed = page.locator("[data-testid=backup-row][data-state=failed]");
+        await failed.waitFor({ timeout: T });
+        assert.match(await failed.textContent() ?? "", /credentials/);
+        assert.ok(!(await page.content()).includes(rgw.secretKey));
+        await screenshot(page, "backup-failed");
         g.assertClean();
         await g.close();
       } finally {

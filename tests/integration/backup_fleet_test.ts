@@ -128,7 +128,16 @@ Deno.test({
         args: agentArgs,
       });
       children.push(agent);
+      // A second node, to restore onto another machine than the one backed up.
+      const n2 = startAgent({
+        hub: hub.url,
+        token: (await admin.createToken({ kind: "node", node_id: "n2" })).token,
+        stateDir: join(dir, "a2"),
+        args: agentArgs,
+      });
+      children.push(n2);
       await waitControl(admin, "n1");
+      await waitControl(admin, "n2");
       const tree = join(dir, "tree");
       await makeTree(tree, 3);
 
@@ -210,9 +219,14 @@ Deno.test({
           assert.equal((await Deno.stat(join(out, "sub/config.yml"))).mode! & 0o777, 0o640);
           assert.equal(await Deno.readLink(join(out, "link")), "hello.txt");
 
-          // Only some paths, on purpose into a second directory.
+          // Only some paths, into a second directory, on the other node.
           const part = join(dir, "part");
-          const r2 = await admin.restoreBackup(first.id, { to: part, paths: ["sub/config.yml"] });
+          const r2 = await admin.restoreBackup(first.id, {
+            node: "n2",
+            to: part,
+            paths: ["sub/config.yml"],
+          });
+          assert.equal(r2.node_id, "n2");
           const d2 = await waitFor(
             async () => {
               const r = await admin.restore(r2.id);

@@ -48,11 +48,24 @@ export const lastGoodBackup = computed<Record<string, { at: number | null; stale
   },
 );
 
+/** Events that arrived while a load was in flight, per load (its answer may predate them). */
+const inFlight = new Set<Map<string, BackupInfo>>();
+
+/** `list` with `b` in its place (newest first). */
+function upsert(list: BackupInfo[], b: BackupInfo): BackupInfo[] {
+  return [b, ...list.filter((x) => x.id !== b.id)].sort((x, y) => Number(y.id) - Number(x.id))
+    .slice(0, 500);
+}
+
 /** Re-reads the list and the status. */
 export async function loadBackups(): Promise<void> {
+  const seen = new Map<string, BackupInfo>();
+  inFlight.add(seen);
   try {
     const [list, status] = await Promise.all([api.backups({ limit: 200 }), api.backupStatus()]);
-    backups.value = list.backups;
+    let merged = list.backups;
+    for (const b of seen.values()) merged = upsert(merged, b);
+    backups.value = merged;
     backupStatus.value = status;
     const live: Record<string, BackupProgress> = {};
     for (const b of list.backups) if (b.progress) live[b.id] = b.progress;
@@ -60,6 +73,8 @@ export async function loadBackups(): Promise<void> {
     backupsError.value = null;
   } catch (err) {
     backupsError.value = (err as Error).message;
+  } finally {
+    inFlight.delete(seen);
   }
 }
 
@@ -73,8 +88,8 @@ export function startBackupState(): void {
   onResync(() => void loadBackups());
   onEvent("backup.state", (e) => {
     const b = e.backup;
-    const rest = backups.value.filter((x) => x.id !== b.id);
-    backups.value = [b, ...rest].sort((x, y) => Number(y.id) - Number(x.id)).slice(0, 500);
+    for (const seen of inFlight) seen.set(b.id, b);
+    backups.value = upsert(backups.value, b);
     if (b.state !== "running" && backupProgress.value[b.id]) {
       const { [b.id]: _gone, ...others } = backupProgress.value;
       backupProgress.value = others;

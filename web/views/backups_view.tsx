@@ -115,11 +115,8 @@ function Row({ b, selected, onOpen }: {
       <td class="node">{b.node_id}</td>
       <td class="what" title={b.error ?? b.note ?? ""}>
         <span>{targetText(b)}</span>
-        {b.error
-          ? <span class="err">— {b.error}</span>
-          : b.note
-          ? <span class="mute">— {b.note}</span>
-          : null}
+        {b.note ? <span class="mute">— {b.note}</span> : null}
+        {b.error ? <div class="err" data-testid="backup-error">{b.error}</div> : null}
       </td>
       <td class="num right">{formatBytes(b.size_b)}</td>
       <td class="num right">{b.new_b === null ? "—" : formatBytes(b.new_b)}</td>
@@ -128,35 +125,37 @@ function Row({ b, selected, onOpen }: {
         {ageText(now.value - b.started_at)} ago
       </td>
       <td class="right actions">
-        {good
-          ? (
-            <button
-              type="button"
-              class="ghost small"
-              onClick={(e) => (e.stopPropagation(), onOpen(b))}
-              data-testid="backup-browse"
-            >
-              Browse
-            </button>
-          )
-          : null}
-        {good && isAdmin.value
-          ? (
-            <button
-              type="button"
-              class="ghost small"
-              onClick={(e) => {
-                e.stopPropagation();
-                void act(`Verify backup #${b.id}`, async () => {
-                  const r = await api.verifyBackup(b.id);
-                  if (!r.ok) throw new Error(r.detail);
-                });
-              }}
-            >
-              Verify
-            </button>
-          )
-          : null}
+        <div class="row-actions">
+          {good
+            ? (
+              <button
+                type="button"
+                class="ghost small"
+                onClick={(e) => (e.stopPropagation(), onOpen(b))}
+                data-testid="backup-browse"
+              >
+                Browse
+              </button>
+            )
+            : null}
+          {good && isAdmin.value
+            ? (
+              <button
+                type="button"
+                class="ghost small"
+                onClick={(e) => {
+                  e.stopPropagation();
+                  void act(`Verify backup #${b.id}`, async () => {
+                    const r = await api.verifyBackup(b.id);
+                    if (!r.ok) throw new Error(r.detail);
+                  });
+                }}
+              >
+                Verify
+              </button>
+            )
+            : null}
+        </div>
       </td>
     </tr>
   );

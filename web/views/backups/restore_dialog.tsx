@@ -64,7 +64,12 @@ export function RestoreDialog({ backup, paths, onClose }: {
     running.value = null;
     plan.value = live;
     if (live.state === "done") {
-      toast(`Restored ${live.files ?? 0} files into ${live.to} on ${live.node_id}`, "ok");
+      toast(
+        `Restored ${live.files ?? 0} file${
+          live.files === 1 ? "" : "s"
+        } into ${live.to} on ${live.node_id}`,
+        "ok",
+      );
     } else error.value = live.error ?? `restore ${live.state}`;
   }, [live?.state]);
   const share = progressShare(live?.progress);
