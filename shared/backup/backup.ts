@@ -24,8 +24,8 @@ import type {
 } from "./types.ts";
 
 /** Chunk uploads in flight at once, and their bytes, before reading waits. */
-const MAX_INFLIGHT = 12;
-const MAX_INFLIGHT_BYTES = 64 * 1024 * 1024;
+const MAX_INFLIGHT = 8;
+const MAX_INFLIGHT_BYTES = 32 * 1024 * 1024;
 /** Extra reads of a file that changed while being read, before it is reported as changed. */
 const REREADS = 2;
 

@@ -68,15 +68,16 @@ export async function encodeObject(
       payload = z;
     }
   }
+  if (!keys) {
+    const out = new Uint8Array(payload.length + 2);
+    out[0] = FORMAT_PLAIN;
+    out[1] = codec;
+    out.set(payload, 2);
+    return out;
+  }
   const inner = new Uint8Array(payload.length + 1);
   inner[0] = codec;
   inner.set(payload, 1);
-  if (!keys) {
-    const out = new Uint8Array(inner.length + 1);
-    out[0] = FORMAT_PLAIN;
-    out.set(inner, 1);
-    return out;
-  }
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const ct = new Uint8Array(
     await crypto.subtle.encrypt(

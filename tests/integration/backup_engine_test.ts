@@ -655,7 +655,8 @@ Deno.test({
             "s3-no-bucket",
             /no-such-bucket/,
           );
-          // An aborted backup leaves no manifest.
+          // An aborted backup leaves no manifest (new content, so it has uploaded chunks by then).
+          await Deno.writeFile(`${src}/data/fresh.bin`, noise(40 * MB, 999));
           const ac = new AbortController();
           const aborted = backup({
             repo: ref,
@@ -669,6 +670,12 @@ Deno.test({
           });
           await rejects(aborted, "aborted");
           assert.equal((await listSnapshots(ref)).length, count);
+          // Its chunks are orphans: prune removes them, every kept snapshot still verifies.
+          const pr = await prune({ repo: ref, graceMs: 0 });
+          assert.equal(pr.snapshots, count);
+          assert.ok(pr.chunksDeleted >= 1, `deleted ${pr.chunksDeleted}`);
+          const v = await verify({ repo: ref });
+          assert.ok(v.ok, JSON.stringify(v.problems.slice(0, 3)));
         },
       );
 
