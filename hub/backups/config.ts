@@ -68,6 +68,8 @@ export const BackupsSection = z.strictObject({
   prune: CronExpr.optional(),
   /** Unreferenced chunks younger than this survive a prune (a backup may still need them). */
   prune_grace: DurationSchema.optional(),
+  /** Nodes backing up at once across the fleet (each node runs its targets one at a time). */
+  max_parallel: z.number().int().min(1).max(256).optional(),
 });
 
 /** Where the repository lives; null when S3 is not configured. */
@@ -90,6 +92,8 @@ export interface BackupConfig {
   prune: string;
   /** Orphan chunks younger than this are kept by prune (ms). */
   pruneGraceMs: number;
+  /** Nodes backing up at once. */
+  maxParallel: number;
 }
 
 /** No S3, no schedules. */
@@ -99,6 +103,7 @@ export const NO_BACKUPS: BackupConfig = {
   hubDb: null,
   prune: "0 4 * * *",
   pruneGraceMs: 3_600_000,
+  maxParallel: 4,
 };
 
 /**
@@ -167,6 +172,7 @@ export function resolveBackupConfig(
     hubDb: b?.hub_db ?? null,
     prune: b?.prune ?? NO_BACKUPS.prune,
     pruneGraceMs: b?.prune_grace ?? NO_BACKUPS.pruneGraceMs,
+    maxParallel: b?.max_parallel ?? NO_BACKUPS.maxParallel,
   };
 }
 

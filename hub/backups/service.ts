@@ -57,15 +57,20 @@ const logger = getLogger("backups");
 /** Who started something: a caller, or a schedule. */
 export type BackupActor = Principal | { kind: "schedule"; name: string; token_id: null };
 
-/** A running backup on a node. */
+/** A backup in progress: waiting for a slot, or running on its node's agent. */
 interface LiveBackup {
   id: number;
   nodeId: string;
   session: AgentSession;
+  target: BackupTarget;
+  s3: NonNullable<BackupConfig["s3"]>;
+  /** Sent to the agent (false while it waits for its node or a fleet-wide slot). */
+  started: boolean;
   ch: number;
   progress: BackupProgress | null;
   cancelled: boolean;
   done: Promise<BackupInfo>;
+  end: (e: Omit<BackupEnd, "finished_at">) => Promise<void>;
 }
 
 /** Collaborators of {@link Backups}. */
@@ -205,11 +210,15 @@ export class Backups {
       });
       return rows;
     });
-    for (const r of rows) this.#o.bus.publish({ type: "backup.state", backup: r });
+    for (const r of rows) {
+      const queued = r.state === "running" ? { queued: true } : {};
+      this.#o.bus.publish({ type: "backup.state", backup: { ...r, ...queued } });
+    }
     rows.forEach((row, i) => {
       const p = plan[i];
-      if (row.state === "running") this.#start(Number(row.id), p.session!, p.target, s3);
+      if (row.state === "running") this.#enqueue(Number(row.id), p.session!, p.target, s3);
     });
+    this.#pump();
     logger.info("backups started", {
       by: by.name,
       nodes: nodes.length,
@@ -219,7 +228,25 @@ export class Backups {
     return rows;
   }
 
-  #start(
+  /**
+   * Starts waiting backups while slots are free: one at a time per node (a Jetson backing up
+   * three targets at once would fight itself for memory and disk), at most `maxParallel` nodes
+   * across the fleet (so a fleet-wide run does not flood the S3 server).
+   */
+  #pump(): void {
+    const max = this.#config.maxParallel;
+    let running = [...this.#live.values()].filter((l) => l.started).length;
+    for (const live of [...this.#live.values()].sort((a, b) => a.id - b.id)) {
+      if (running >= max) break;
+      if (live.started) continue;
+      const nodeBusy = [...this.#live.values()].some((l) => l.started && l.nodeId === live.nodeId);
+      if (nodeBusy) continue;
+      this.#launch(live);
+      running++;
+    }
+  }
+
+  #enqueue(
     id: number,
     session: AgentSession,
     target: BackupTarget,
@@ -230,15 +257,20 @@ export class Backups {
       id,
       nodeId: session.nodeId,
       session,
+      target,
+      s3,
+      started: false,
       ch: 0,
       progress: null,
       cancelled: false,
       done: settled.promise,
+      end: async () => {},
     };
-    const end = async (e: Omit<BackupEnd, "finished_at">) => {
+    live.end = async (e: Omit<BackupEnd, "finished_at">) => {
       if (!this.#live.has(id)) return;
       this.#live.delete(id);
-      session.release(live.ch);
+      if (live.started) live.session.release(live.ch);
+      this.#pump();
       const info = await this.#o.db.write((tx) =>
         finishBackup(tx, id, { ...e, finished_at: Date.now() })
       ).catch((error) => {
@@ -256,6 +288,24 @@ export class Backups {
       });
       settled.resolve(final);
     };
+    this.#live.set(id, live);
+  }
+
+  /** Sends a waiting backup to its node's agent (the node's current connection). */
+  #launch(live: LiveBackup): void {
+    const id = live.id;
+    const end = live.end;
+    live.started = true;
+    const session = this.#o.agents.get(live.nodeId);
+    if (!session || session.ended) {
+      live.started = false;
+      void end({
+        state: "interrupted",
+        error: `node ${live.nodeId}: its agent disconnected while the backup waited for a slot`,
+      });
+      return;
+    }
+    live.session = session;
     live.ch = session.open({
       message: (m) => {
         if (m.type === "stream.data") {
@@ -307,17 +357,20 @@ export class Backups {
         });
       },
     });
-    this.#live.set(id, live);
     const sent = session.send({
       type: "backup",
       ch: live.ch,
       op: "create",
       backup_id: String(id),
       node_id: session.nodeId,
-      target,
-      s3: agentAccess(s3),
+      target: live.target,
+      s3: agentAccess(live.s3),
     });
-    if (!sent) void end({ state: "failed", error: "the connection to the agent is gone" });
+    if (!sent) {
+      void end({ state: "failed", error: "the connection to the agent is gone" });
+      return;
+    }
+    this.#o.bus.publish({ type: "backup.state", backup: this.get(String(id)) });
   }
 
   /** Waits for a running backup to end (tests, schedules); resolves with its final row. */
@@ -333,7 +386,8 @@ export class Backups {
     const live = this.#live.get(Number(id));
     if (!live) throw new Conflict(`backup ${id} is ${info.state}, not running`);
     live.cancelled = true;
-    live.session.send({ type: "stream.cancel", ch: live.ch });
+    if (live.started) live.session.send({ type: "stream.cancel", ch: live.ch });
+    else void live.end({ state: "cancelled", error: "cancelled before it started" });
     await recordAudit(this.#o.db, {
       actor: by,
       action: "backup.cancel",
@@ -343,17 +397,7 @@ export class Backups {
     });
     // The agent answers the cancel with a failed reply; a silent one is cut off after 10 s.
     const timer = setTimeout(() => {
-      if (this.#live.get(Number(id)) === live) {
-        live.session.release(live.ch);
-        this.#live.delete(Number(id));
-        void this.#o.db.write((tx) =>
-          finishBackup(tx, Number(id), {
-            state: "cancelled",
-            finished_at: Date.now(),
-            error: "cancelled",
-          })
-        );
-      }
+      void live.end({ state: "cancelled", error: "cancelled (the agent did not confirm)" });
     }, 10_000);
     try {
       return await live.done;
@@ -368,7 +412,7 @@ export class Backups {
     const info = Number.isSafeInteger(n) ? getBackup(this.#o.db, n) : undefined;
     if (!info) throw new NotFound(`no backup ${id}: see GET /api/v1/backups`);
     const live = this.#live.get(n);
-    return live ? { ...info, progress: live.progress } : info;
+    return live ? { ...info, progress: live.progress, queued: !live.started } : info;
   }
 
   /** Backups, newest first. */

@@ -136,6 +136,8 @@ export const BackupInfo = z.object({
   by: By,
   /** Last progress while it runs. */
   progress: BackupProgress.nullable(),
+  /** Waiting for its node (one backup at a time per node) or a fleet-wide slot. */
+  queued: z.boolean().optional(),
   /** Last verify of its snapshot. */
   verified_at: z.number().nullable(),
   verify_ok: z.boolean().nullable(),

@@ -257,6 +257,20 @@ Deno.test({
         const v = await admin.verifyBackup(again.id, 1);
         assert.equal(v.ok, true, v.detail);
         assert.equal((await admin.backup(again.id)).verify_ok, true);
+
+        // Two targets of one node run one after the other: the second waits for the first.
+        const two = (await admin.createBackup({
+          nodes: ["n1"],
+          targets: [{ kind: "path", path: tree }, { kind: "path", path: join(tree, "sub") }],
+        })).backups;
+        assert.equal((await admin.backup(two[1].id)).queued, true);
+        const ends = await Promise.all(two.map((x) => settled(admin, x.id)));
+        assert.deepEqual(ends.map((x) => x.state), ["done", "done"]);
+        assert.ok(ends[1].started_at <= ends[0].finished_at!);
+        assert.equal(
+          (await admin.backupTree(ends[1].id)).entries.some((e) => e.path === "config.yml"),
+          true,
+        );
       });
 
       await t.step(
@@ -264,23 +278,18 @@ Deno.test({
         async () => {
           const big = join(dir, "bigtree");
           await makeTree(big, 96);
-          const sse = await SseClient.connect(hub!.url, hub!.adminToken);
+          const baseline = await chunkCount(rgw);
           const [b] =
             (await admin.createBackup({ nodes: ["n1"], targets: [{ kind: "path", path: big }] }))
               .backups;
-          try {
-            await waitFor(
-              () =>
-                sse.events.some((e) =>
-                  e.event === "backup.progress" && JSON.parse(e.data).progress.chunks_new > 0
-                ),
-              "first uploaded chunk",
-              60_000,
-              20,
-            );
-          } finally {
-            await sse.close();
-          }
+          // Killed once some of its chunks are in the bucket (orphans to be).
+          await waitFor(
+            async () => (await chunkCount(rgw)) > baseline,
+            "uploaded chunks",
+            60_000,
+            20,
+          );
+          assert.equal((await admin.backup(b.id)).state, "running");
           await agent.stop("SIGKILL");
           const killed = await settled(admin, b.id);
           assert.equal(killed.state, "interrupted");
@@ -297,10 +306,20 @@ Deno.test({
           children.push(agent);
           await waitControl(admin, "n1");
           // Prune with a fresh tree's chunks orphaned: the killed run's uploads go, nothing else.
-          const pruned = await admin.pruneBackups();
+          // (Object times have whole seconds: a prune in the kill's second keeps them as young.)
+          let deleted = 0;
+          await waitFor(
+            async () => {
+              deleted += (await admin.pruneBackups()).chunks_deleted;
+              return deleted > 0;
+            },
+            "a prune that deletes the orphans",
+            20_000,
+            300,
+          );
           const after = await chunkCount(rgw);
-          assert.ok(pruned.chunks_deleted > 0, `pruned ${JSON.stringify(pruned)}`);
-          assert.equal(after, orphansBefore - pruned.chunks_deleted);
+          assert.ok(after > 0);
+          assert.equal(after, orphansBefore - deleted);
           for (const g of (await admin.backups({ good: true })).backups) {
             const v = await admin.verifyBackup(g.id);
             assert.equal(v.ok, true, `backup ${g.id}: ${v.detail}`);

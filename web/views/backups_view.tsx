@@ -49,7 +49,13 @@ function Running({ b }: { b: BackupInfo }) {
         <span class="node">{b.node_id}</span>
         <span class="mute">{targetText(b)}</span>
         <span class="spacer" />
-        <span class="pct">{share === null ? "scanning…" : `${Math.round(share * 100)}%`}</span>
+        <span class="pct">
+          {b.queued
+            ? "waiting for a slot"
+            : share === null
+            ? "scanning…"
+            : `${Math.round(share * 100)}%`}
+        </span>
       </div>
       <div class="bar big">
         <i style={{ width: `${Math.round((share ?? 0) * 100)}%` }} />
