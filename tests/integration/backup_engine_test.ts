@@ -202,6 +202,37 @@ Deno.test({
       await Deno.utime(`${src}/data/text.log`, new Date("2024-02-03T04:05:06.789Z"), 1e9);
       await Deno.utime(`${src}/etc/fleet`, 1.5e9, 1.5e9);
 
+      await t.step(
+        "S3 access: range GET, stat, list, delete, presigned GET, size limit",
+        async () => {
+          const body = new TextEncoder().encode("0123456789abcdef");
+          await s3.put("probe/a", body);
+          await s3.put("probe/b", body);
+          assert.equal(
+            new TextDecoder().decode(await s3.get("probe/a", { offset: 4, length: 6 })),
+            "456789",
+          );
+          assert.equal((await s3.stat("probe/a"))?.size, 16);
+          assert.equal(await s3.stat("probe/none"), null);
+          assert.deepEqual(await keys(s3, "probe/"), ["probe/a", "probe/b"]);
+          const url = await s3.presignGet("probe/a", 60);
+          assert.ok(!url.includes(rgw.secretKey), "no secret in the URL");
+          const res = await fetch(url);
+          assert.equal(await res.text(), "0123456789abcdef");
+          await s3.delete("probe/a");
+          await s3.delete("probe/a"); // a missing object is not an error
+          assert.deepEqual(await keys(s3, "probe/"), ["probe/b"]);
+          await assert.rejects(
+            () => s3.put("probe/big", new Uint8Array(8 * MB + 1)),
+            (e: Error & { kind?: string }) => e.kind === "too-large",
+          );
+          await s3.put("probe/max", new Uint8Array(8 * MB)); // exactly 8 MiB: one PUT
+          assert.equal((await s3.stat("probe/max"))?.size, 8 * MB);
+          await s3.delete("probe/max");
+          await s3.delete("probe/b");
+        },
+      );
+
       let first!: Awaited<ReturnType<typeof backup>>;
       await t.step("1. back up a varied tree and restore it elsewhere, equal", async () => {
         const ticks: number[] = [];
@@ -378,10 +409,33 @@ Deno.test({
           assert.deepEqual(dry.removed.map((d) => d.id).sort(), ids.slice(0, 2).sort());
           assert.equal((await listSnapshots(rref)).length, 5, "dry run deleted nothing");
 
-          // A backup in progress (its lock) makes prune refuse.
-          const held = await repo.lock("backup", "busy-host");
-          await rejects(prune({ repo: rref, graceMs: 0 }), "repo-busy", /busy-host/);
-          await held.release();
+          // A backup in progress makes prune refuse: a real one, mid-upload.
+          await Deno.writeFile(`${dir}/late.bin`, noise(30 * MB, 31337));
+          let pruneDuring: Promise<unknown> | null = null;
+          const late = await backup({
+            repo: rref,
+            root: dir,
+            host: "busy-host",
+            target: "late",
+            onProgress: (p) => {
+              if (p.phase === "uploading" && p.bytes > 0 && !pruneDuring) {
+                pruneDuring = prune({ repo: rref, graceMs: 0 }).then(() => null, (e) => e);
+              }
+            },
+          });
+          const during = (await pruneDuring!) as BackupError | null;
+          assert.equal(during?.code, "repo-busy", String(during));
+          assert.match(during!.message, /busy-host/);
+          await repo.deleteManifest(late.id);
+          await Deno.remove(`${dir}/late.bin`);
+          // And a backup waits for a prune's lock, then gives up with repo-busy.
+          const pl = await repo.lock("prune", "pruning-host");
+          await rejects(
+            backup({ repo: rref, root: dir, host: "h", target: "t", lockWaitMs: 0 }),
+            "repo-busy",
+            /pruning-host/,
+          );
+          await pl.release();
 
           // The default grace period keeps the young orphan.
           const graced = await forget({ repo: rref, policy: { keepLast: 2 }, prune: true });
