@@ -1,6 +1,6 @@
 /**
  * `fleet-hub`: the control-box program. Commands: `serve`, `token`, `job`, `roamer`, `mcp`,
- * `version`, `help`. Exit codes: 0 done, 1 refused or failed, 2 usage or configuration error.
+ * `backup`, `restore-db`, `version`, `help`. Exit codes: 0 done, 1 refused or failed, 2 usage or configuration error.
  * The same file runs under `deno run` and is what `deno compile` builds.
  *
  * @module
