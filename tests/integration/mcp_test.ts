@@ -37,6 +37,7 @@ roamers:
 
 const READ_ONLY_TOOLS = [
   "fleet_audit_list",
+  "fleet_backup_list",
   "fleet_cluster_list",
   "fleet_docker_logs",
   "fleet_docker_ps",
