@@ -13,6 +13,7 @@ import type {
   RestoreInfo,
 } from "../../shared/protocol/mod.ts";
 import { api } from "./api.ts";
+import { now } from "./clock.ts";
 import { onEvent, onResync } from "./stream.ts";
 
 /** The newest backups, newest first. */
@@ -27,22 +28,39 @@ export const backupsError = signal<string | null>(null);
 
 /** Nodes uploading right now (the canvas draws backup particles on their edges). */
 export const uploadingNodes = computed<ReadonlySet<string>>(() =>
-  new Set(backups.value.filter((b) => b.state === "running").map((b) => b.node_id))
+  new Set(backups.value.filter((b) => b.state === "running" && !b.queued).map((b) => b.node_id))
 );
 
-/** Per node, when its last good backup finished (from the status, then from live events). */
+/** Per node, the longest gap its schedules allow between good backups (ms). */
+const allowedGap = computed<Map<string, number>>(() => {
+  const out = new Map<string, number>();
+  for (const s of backupStatus.value?.schedules ?? []) {
+    if (s.interval_ms === null) continue;
+    for (const n of s.nodes) out.set(n, Math.min(out.get(n) ?? Infinity, s.interval_ms));
+  }
+  return out;
+});
+
+/**
+ * Per node, when its last good backup finished (from the status, then from live events), and
+ * whether that is older than its schedules allow. Staleness follows the clock while the page
+ * stays open, as the hub computes it: the schedule's longest gap plus an hour for the backup.
+ */
 export const lastGoodBackup = computed<Record<string, { at: number | null; stale: boolean }>>(
   () => {
-    const out: Record<string, { at: number | null; stale: boolean }> = {};
+    const last: Record<string, number | null> = {};
     for (const [id, n] of Object.entries(backupStatus.value?.nodes ?? {})) {
-      out[id] = { at: n.last_good_at, stale: n.stale };
+      last[id] = n.last_good_at;
     }
     for (const b of backups.value) {
       if (b.state !== "done" || b.finished_at === null) continue;
-      const cur = out[b.node_id];
-      if (!cur || (cur.at ?? 0) < b.finished_at) {
-        out[b.node_id] = { at: b.finished_at, stale: false };
-      }
+      if ((last[b.node_id] ?? 0) < b.finished_at) last[b.node_id] = b.finished_at;
+    }
+    const t = now.value;
+    const out: Record<string, { at: number | null; stale: boolean }> = {};
+    for (const [id, at] of Object.entries(last)) {
+      const gap = allowedGap.value.get(id);
+      out[id] = { at, stale: gap !== undefined && (at === null || t - at > gap + 3_600_000) };
     }
     return out;
   },
