@@ -42,12 +42,24 @@ function portsFree(port: number): boolean {
 
 /**
  * Starts a gateway in a temp dir. Throws when packages are missing (check {@link RGW_MISSING}
- * first) or it does not come up within 120 s.
+ * first) or it does not come up within 120 s. A start that fails (a port taken between the check
+ * and the bind by another test's cluster) is tried once more on other ports.
  */
 export async function startRgw(): Promise<Rgw> {
   if (RGW_MISSING.length) {
     throw new Error(`missing ${RGW_MISSING.join(", ")}; install with: ${RGW_INSTALL}`);
   }
+  try {
+    return await startOnce();
+  } catch (e) {
+    console.error(
+      `radosgw start failed, trying other ports: ${(e as Error).message.slice(0, 300)}`,
+    );
+    return await startOnce();
+  }
+}
+
+async function startOnce(): Promise<Rgw> {
   const dir = await Deno.makeTempDir({ prefix: "fleet-rgw-" });
   let port = 0;
   for (let i = 0; i < 50 && !port; i++) {

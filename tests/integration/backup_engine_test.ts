@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import {
   backup,
   type BackupError,
+  describeRepo,
   forget,
   listSnapshots,
   prune,
@@ -430,6 +431,13 @@ Deno.test({
           await Deno.remove(`${dir}/late.bin`);
           // And a backup waits for a prune's lock, then gives up with repo-busy.
           const pl = await repo.lock("prune", "pruning-host");
+          const info = await describeRepo(rref);
+          assert.deepEqual(info.locks.map((l) => [l.kind, l.host, l.stale]), [[
+            "prune",
+            "pruning-host",
+            false,
+          ]]);
+          assert.equal(info.encrypted, false);
           await rejects(
             backup({ repo: rref, root: dir, host: "h", target: "t", lockWaitMs: 0 }),
             "repo-busy",
@@ -671,15 +679,18 @@ Deno.test({
         async () => {
           const dir = `${work}/ret`;
           const count = (await listSnapshots(ref)).length;
-          await rejects(
+          const bad = await rejects(
             backup({
-              repo: { ...ref, s3: { ...ref.s3, secretKey: "wrong" } },
+              repo: { ...ref, s3: { ...ref.s3, secretKey: "wrong-secret-value" } },
               root: dir,
               host: "n1",
               target: "t",
             }),
             "s3-credentials",
             /access denied/,
+          );
+          assert.ok(
+            !bad.message.includes("wrong-secret-value") && !bad.message.includes(rgw.accessKey),
           );
           const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
           const dead = (l.addr as Deno.NetAddr).port;
