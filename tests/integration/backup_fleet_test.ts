@@ -36,7 +36,7 @@ const CI = Deno.env.get("CI") === "true";
 function fleetYml(s3: Record<string, string | boolean>, extra = ""): string {
   return `s3:\n${
     Object.entries(s3).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join("\n")
-  }\nbackups:\n  prune_grace: 1ms\n${extra}`;
+  }\nclusters:\n  - id: lab\n    nodes: [n1, n2]\nbackups:\n  prune_grace: 1ms\n${extra}`;
 }
 
 function s3Of(rgw: Rgw): Record<string, string | boolean> {
@@ -629,13 +629,20 @@ Deno.test({
             }
             assert.equal(byName.get("fleet_backup_restore")!.annotations?.destructiveHint, true);
             assert.equal(byName.get("fleet_backup_list")!.annotations?.readOnlyHint, true);
+            // A whole cluster: one backup per member node.
             const made = await client.callTool({
               name: "fleet_backup_create",
-              arguments: { nodes: ["n1"], targets: [{ kind: "path", path: tree }], wait_s: 60 },
+              arguments: { cluster: "lab", targets: [{ kind: "path", path: tree }], wait_s: 60 },
             });
-            const created = made.structuredContent as { backups: { id: string; state: string }[] };
-            assert.equal(created.backups[0].state, "done", JSON.stringify(made.content));
-            const id = created.backups[0].id;
+            const created = made.structuredContent as {
+              backups: { id: string; state: string; node_id: string }[];
+            };
+            assert.deepEqual(
+              created.backups.map((b) => [b.node_id, b.state]).sort(),
+              [["n1", "done"], ["n2", "done"]],
+              JSON.stringify(made.content),
+            );
+            const id = created.backups.find((b) => b.node_id === "n1")!.id;
             const listed = await client.callTool({
               name: "fleet_backup_list",
               arguments: { good: true },
