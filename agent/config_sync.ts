@@ -10,12 +10,16 @@
  */
 import { basename, dirname, join, relative } from "node:path";
 import { ApiClient, ApiError } from "../shared/api_client.ts";
-import type { ConfigFile } from "../shared/protocol/mod.ts";
+import { z } from "zod";
+import { ConfigFile } from "../shared/protocol/mod.ts";
+
+/** The hub's answer to a pull, checked before anything is written. */
+const PullAnswer = z.object({ files: z.array(ConfigFile).max(1000), where: z.string().max(1024) });
 import { DEFAULT_AGENT_CONFIG } from "./config.ts";
 
 /** Most files and bytes synced (configs are small; the hub's body limit bounds a push). */
 const MAX_FILES = 1000;
-const MAX_BYTES = 1_400_000;
+const MAX_BYTES = 1_200_000;
 
 /** The directory synced: where the agent's config file lives. */
 export function configDir(configFile: string | null): string {
@@ -94,7 +98,16 @@ export async function pullConfigs(
   const own = configFile ?? DEFAULT_AGENT_CONFIG;
   let answer;
   try {
-    answer = await api.pullConfigs();
+    const parsed = PullAnswer.safeParse(await api.pullConfigs());
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return {
+        ok: false,
+        skipped: false,
+        detail: `the hub's answer was refused: ${issue.path.join(".")}: ${issue.message}`,
+      };
+    }
+    answer = parsed.data;
   } catch (error) {
     if (noS3(error)) {
       return { ok: true, skipped: true, detail: "S3 is not configured on the hub: skipped" };

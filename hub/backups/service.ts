@@ -25,7 +25,7 @@ import { forget, prune, readTree, verify } from "../../shared/backup/mod.ts";
 import type { Principal } from "../core/auth.ts";
 import type { Database } from "../core/db.ts";
 import type { EventBus } from "../core/bus.ts";
-import { BadInput, Conflict, NotFound } from "../core/errors.ts";
+import { BadInput, Conflict, NotFound, Unavailable } from "../core/errors.ts";
 import { insertAudit, recordAudit } from "../core/store.ts";
 import { getNodeRow, listNodeRows } from "../fleet/store.ts";
 import type { AgentSession, AgentSessions } from "../control/agent_sessions.ts";
@@ -149,6 +149,7 @@ export class Backups {
     by: BackupActor,
     schedule: string | null = null,
   ): Promise<BackupInfo[]> {
+    if (this.#closing) throw new Unavailable("the hub is stopping: start the backup after it");
     const s3 = requireS3(this.#config.s3);
     const nodes = this.selectNodes(req);
     if (nodes.length === 0) throw new BadInput("no nodes selected: the fleet has none");
@@ -351,7 +352,7 @@ export class Backups {
       },
       lost: (reason) => {
         void end({
-          state: this.#closing ? "interrupted" : "interrupted",
+          state: "interrupted",
           error:
             `the connection to ${session.nodeId} was lost (${reason}); no snapshot was written`,
         });
