@@ -731,6 +731,19 @@ Deno.test({
               "/data/d/two",
             );
             assert.equal(out.trim(), "precious\n2");
+            // The swarm state lives on managers: an engine in no swarm is refused, by name.
+            const [sw] = (await api.createBackup({ nodes: ["d1"], targets: [{ kind: "swarm" }] }))
+              .backups;
+            const swarm = await settled(api, sw.id);
+            assert.equal(swarm.state, "failed");
+            assert.match(swarm.error ?? "", /not a swarm manager/);
+            // A volume on a node whose agent has no Docker: refused before anything runs.
+            const [nv] = (await api.createBackup({
+              nodes: ["n1"],
+              targets: [{ kind: "volume", name: "appdata" }],
+            })).backups;
+            assert.equal(nv.state, "failed");
+            assert.match(nv.error ?? "", /need Docker/);
           } finally {
             await dagent.stop();
             await engine.stop();
