@@ -676,13 +676,32 @@ Deno.test({
         name: "a Docker volume is backed up and restored on a real dockerd",
         ignore: DOCKER_MISSING.length > 0 && !CI,
         fn: async () => {
-          const engine = await startDockerd();
+          const engine = await startDockerd({ swarm: true });
+          // How this test's engine is stopped and started around a swarm state copy (systemctl
+          // on a real node).
+          const e = engine.dir;
+          await Deno.writeTextFile(
+            join(e, "engine-stop.sh"),
+            `p=$(cat ${e}/docker.pid); kill "$p"\nfor i in $(seq 1 150); do kill -0 "$p" 2>/dev/null || exit 0; sleep 0.1; done\nexit 1\n`,
+          );
+          await Deno.writeTextFile(
+            join(e, "engine-start.sh"),
+            `export DOCKER_HOST=unix://${e}/docker.sock\n` +
+              `dockerd --storage-driver=vfs --iptables=false --ip6tables=false --bridge=none ` +
+              `--data-root=${e}/data --exec-root=${e}/exec -H $DOCKER_HOST --pidfile ${e}/docker.pid ` +
+              `>>${e}/dockerd.log 2>&1 </dev/null &\n` +
+              `for i in $(seq 1 150); do docker info >/dev/null 2>&1 && exit 0; sleep 0.2; done\nexit 1\n`,
+          );
           const vtoken = (await api.createToken({ kind: "node", node_id: "d1" })).token;
           const dagent = startAgent({
             hub: hub!.url,
             token: vtoken,
             stateDir: join(dir, "d1"),
             args: [...agentArgs, "--docker-socket", engine.socket],
+            env: {
+              FLEET_SWARM_STOP_CMD: `bash ${e}/engine-stop.sh`,
+              FLEET_SWARM_START_CMD: `bash ${e}/engine-start.sh`,
+            },
           });
           children.push(dagent);
           try {
@@ -731,12 +750,37 @@ Deno.test({
               "/data/d/two",
             );
             assert.equal(out.trim(), "precious\n2");
-            // The swarm state lives on managers: an engine in no swarm is refused, by name.
+            // The swarm state of a manager: copied with the engine stopped, which then runs again.
             const [sw] = (await api.createBackup({ nodes: ["d1"], targets: [{ kind: "swarm" }] }))
               .backups;
-            const swarm = await settled(api, sw.id);
-            assert.equal(swarm.state, "failed");
-            assert.match(swarm.error ?? "", /not a swarm manager/);
+            const swarm = await settled(api, sw.id, 120_000);
+            assert.equal(swarm.state, "done", swarm.error ?? "");
+            assert.equal(
+              (await engine.docker("info", "--format", "{{.Swarm.LocalNodeState}}")).trim(),
+              "active",
+            );
+            const top = (await api.backupTree(sw.id)).entries.map((x) => x.path);
+            assert.ok(top.includes("raft") && top.includes("certificates"), top.join(","));
+            await assert.rejects(api.restoreBackup(sw.id, {}), /another directory/);
+            const copy = join(dir, "swarm-copy");
+            const rs = await api.restoreBackup(sw.id, { to: copy });
+            const rsDone = await waitFor(
+              async () => {
+                const x = await api.restore(rs.id);
+                return x.state === "running" ? undefined : x;
+              },
+              "swarm restore",
+              60_000,
+            );
+            assert.equal(rsDone.state, "done", rsDone.error ?? "");
+            assert.ok((await Deno.stat(join(copy, "raft"))).isDirectory);
+            // An engine in no swarm holds no swarm state: refused, by name.
+            await engine.docker("swarm", "leave", "--force");
+            const [sw2] = (await api.createBackup({ nodes: ["d1"], targets: [{ kind: "swarm" }] }))
+              .backups;
+            const refused = await settled(api, sw2.id);
+            assert.equal(refused.state, "failed");
+            assert.match(refused.error ?? "", /not a swarm manager/);
             // A volume on a node whose agent has no Docker: refused before anything runs.
             const [nv] = (await api.createBackup({
               nodes: ["n1"],
