@@ -68,6 +68,8 @@ interface LiveBackup {
   started: boolean;
   ch: number;
   progress: BackupProgress | null;
+  /** When progress last went to the stream. */
+  publishedAt: number;
   cancelled: boolean;
   done: Promise<BackupInfo>;
   end: (e: Omit<BackupEnd, "finished_at">) => Promise<void>;
@@ -263,6 +265,7 @@ export class Backups {
       started: false,
       ch: 0,
       progress: null,
+      publishedAt: 0,
       cancelled: false,
       done: settled.promise,
       end: async () => {},
@@ -318,6 +321,13 @@ export class Backups {
           }
           if (!parsed.success) return;
           live.progress = parsed.data;
+          // At most two a second per backup on the stream: a long fleet-wide run must not push
+          // the other events out of the resume window.
+          const t = Date.now();
+          const p = parsed.data;
+          const last = p.total_bytes !== null && p.bytes >= p.total_bytes;
+          if (t - live.publishedAt < 500 && !last) return;
+          live.publishedAt = t;
           this.#o.bus.publish({
             type: "backup.progress",
             backup_id: String(id),

@@ -676,7 +676,19 @@ Deno.test({
         name: "a Docker volume is backed up and restored on a real dockerd",
         ignore: DOCKER_MISSING.length > 0 && !CI,
         fn: async () => {
-          const engine = await startDockerd({ swarm: true });
+          const engine = await startDockerd();
+          // A swarm of its own on a free loopback port (2377 may be another engine's).
+          const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+          const swarmAddr = `127.0.0.1:${(free.addr as Deno.NetAddr).port}`;
+          free.close();
+          await engine.docker(
+            "swarm",
+            "init",
+            "--advertise-addr",
+            swarmAddr,
+            "--listen-addr",
+            swarmAddr,
+          );
           // How this test's engine is stopped and started around a swarm state copy (systemctl
           // on a real node).
           const e = engine.dir;
