@@ -4,7 +4,7 @@
  * (version, capabilities), the hub answers `welcome` and pings; the agent answers every ping
  * with a `pong` (the hub measures RTT from it) and treats three missed pings as a dead link.
  * Everything else is multiplexed on the socket by channel id: batch exec (`exec.ts`), terminals
- * (`pty.ts`), container operations (`containers.ts`) and node actions (`node_actions.ts`: cleanup,
+ * (`pty.ts`), container operations (`containers.ts`), backups and restores (`backup.ts`) and node actions (`node_actions.ts`: cleanup,
  * recovery, restart; only when the agent offers them). A frame that is not JSON or not a known
  * message is logged and answered with an `error`; it never ends the connection.
  *
@@ -117,7 +117,7 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
   let pingMs = 5000;
   let watchdog: ReturnType<typeof setInterval> | undefined;
   let malformed = 0;
-  const capabilities: ControlCapability[] = ["exec", "pty", "net"];
+  const capabilities: ControlCapability[] = ["exec", "pty", "net", "backup"];
   if (o.dockerSocket !== false) capabilities.push("docker");
   if (o.actions) capabilities.push("actions");
   let nodeId = "";
@@ -152,6 +152,13 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
     new Lazy(async () =>
       new (await import("./node_actions.ts")).NodeActionRunner(send, handlers, () => nodeId)
     );
+  // Backups (the S3 client, chunker and crypto) load with the first backup or restore.
+  const backups = new Lazy(async () =>
+    new (await import("./backup.ts")).BackupRunner(
+      send,
+      dockerSocket === false ? false : dockerSocket ?? DEFAULT_DOCKER_SOCKET,
+    )
+  );
   let closed = false;
   /** Runs `fn` on a part once loaded, unless the connection ended meanwhile. */
   const use = <T>(part: Lazy<T>, fn: (v: T) => unknown) => {
@@ -245,7 +252,8 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
         }
         return use(actions, (x) => x.handle(m));
       case "stream.cancel":
-        // Only a part that was used can hold the stream; net first, as before.
+        // Only a part that was used can hold the stream; a backup's first, then net, then docker.
+        if (backups.started) use(backups, (x) => x.cancel(m.ch));
         if (net.started) {
           return use(net, (x) => {
             if (!x.cancel(m.ch) && docker?.started) use(docker, (d) => d.cancel(m.ch));
@@ -254,6 +262,8 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
         return docker?.started && use(docker, (x) => x.cancel(m.ch));
       case "net":
         return use(net, (x) => x.handle(m));
+      case "backup":
+        return use(backups, (x) => x.handle(m));
       case "error":
         logger.warn("hub reported an error", { ch: m.ch, error: m.message });
         return;
@@ -271,6 +281,7 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
     pty.value?.closeAll();
     net.value?.close();
     docker?.value?.close();
+    backups.value?.abortAll();
     if (welcomed) o.onState?.(false);
     resolve({ welcomed, code: e.code, reason: e.reason, lastedMs: Date.now() - started });
   };

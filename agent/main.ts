@@ -342,10 +342,27 @@ async function cleanupCommand(args: string[]): Promise<number> {
   const dry = Boolean(dryRun);
   console.log(`${dry ? "would" : "will"}:${plan.length ? "" : " nothing to do"}`);
   for (const line of cleanupSkipped(o)) console.log(`  ${line}`);
+  // Sync needs the hub: the real settings (flags, env, agent.yml), not cleanup's placeholders.
+  const hubConfig = await loadAgentConfig(values as Record<string, string | undefined>, env)
+    .catch(() => undefined);
+  // Loaded here only: the sync code (zod, the API client) is no part of an agent's run.
+  const { configApi, configDir, pushConfigs } = await import("./config_sync.ts");
+  console.log(
+    `  sync ${configDir(config.configFile)} to S3${
+      hubConfig ? " (through the hub)" : ": skipped (no hub configured)"
+    }`,
+  );
   for (const a of plan) {
     console.log(`  ${a.kind} ${a.detail}${a.bytes ? ` (${humanBytes(a.bytes)})` : ""}`);
   }
   if (dry) return 0;
+  if (hubConfig) {
+    const synced = await pushConfigs(
+      configApi(hubConfig.hub, hubConfig.token),
+      hubConfig.configFile,
+    );
+    console.log(`sync to S3: ${synced.ok ? "" : "FAILED: "}${synced.detail}`);
+  }
   const done = await runCleanup(plan, o);
   console.log(`freed about ${humanBytes(done.freed_b)}`);
   for (const f of done.failed) {

@@ -1,7 +1,7 @@
 /**
  * `fleet-hub`: the control-box program. Commands: `serve`, `token`, `job`, `roamer`, `network`,
- * `swarm`, `mcp`, `version`, `help`. Exit codes: 0 done, 1 refused or failed, 2 usage or
- * configuration error.
+ * `swarm`, `backup`, `restore-db`, `mcp`, `version`, `help`. Exit codes: 0 done, 1 refused or
+ * failed, 2 usage or configuration error.
  * The same file runs under `deno run` and is what `deno compile` builds.
  *
  * @module
@@ -14,6 +14,7 @@ import { jobCommand, roamerCommand } from "./cli/client.ts";
 import { mcpCommand } from "./cli/mcp.ts";
 import { networkCommand } from "./cli/network.ts";
 import { swarmCommand } from "./cli/swarm.ts";
+import { backupCommand, restoreDbCommand } from "./cli/backup.ts";
 import { EXIT_CODES_HELP, runCli } from "../shared/cli.ts";
 import { getLogger } from "../shared/log.ts";
 import { settingsHelp } from "../shared/settings.ts";
@@ -31,6 +32,8 @@ Commands:
   network    LAN scans, port scans, WAN checks and node sockets (see 'network --help')
   mcp        serve the fleet to AI assistants over MCP on stdio (see 'mcp --help')
   swarm      Docker Swarm: services, deploy, build, logs, nodes, stacks (see 'swarm --help')
+  backup     back up nodes to S3, list, browse, restore, verify (see 'backup --help')
+  restore-db bring the hub database back from S3 into an empty data dir
   version    print the version
 
 Quick start:  fleet-hub serve --demo 20     (a simulated fleet of 20 nodes, on 127.0.0.1)
@@ -111,6 +114,8 @@ export function main(args: string[]): Promise<number> {
     network: networkCommand,
     mcp: mcpCommand,
     swarm: swarmCommand,
+    backup: backupCommand,
+    "restore-db": restoreDbCommand,
   }, args);
 }
 

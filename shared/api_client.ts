@@ -13,7 +13,11 @@ import type {
   AlertInfo,
   AlertPage,
   AuditEntry,
+  BackupCreate,
+  BackupInfo,
+  BackupStatus,
   ClusterInfo,
+  ConfigFile,
   ContainerInfo,
   DeliveryInfo,
   EnrollRequest,
@@ -21,6 +25,7 @@ import type {
   ExecInfo,
   ExecRequest,
   FleetSnapshot,
+  HubDbBackupInfo,
   HubStats,
   IngestAck,
   IngestBatch,
@@ -33,6 +38,8 @@ import type {
   NodeRecovery,
   NodeSummary,
   Problem,
+  RestoreInfo,
+  RestoreRequest,
   RoamerAssign,
   RoamerInfo,
   SessionInfo as SessionInfoSchema,
@@ -40,6 +47,8 @@ import type {
   TokenCreate,
   TokenCreated,
   TokenInfo,
+  TreeListing,
+  VerifyResult,
 } from "./protocol/mod.ts";
 import type {
   LanScanRequest,
@@ -895,5 +904,93 @@ export class ApiClient {
       `/api/v1/swarm/registry/tags?repository=${enc(repository)}&tag=${enc(tag)}` +
         (force ? "&force=1" : ""),
     );
+  }
+
+  /** `POST /api/v1/backups`: one backup per node × target (refused ones come back `failed`). */
+  createBackup(req: BackupCreate): Promise<{ backups: BackupInfo[] }> {
+    return this.request("POST", "/api/v1/backups", req);
+  }
+
+  /** `GET /api/v1/backups`: newest first. */
+  backups(
+    query: { node?: string; state?: string; good?: boolean; limit?: number; cursor?: string } = {},
+    options?: CallOptions,
+  ): Promise<{ backups: BackupInfo[]; next_cursor: string | null }> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return this.request("GET", `/api/v1/backups${q.size ? `?${q}` : ""}`, undefined, options);
+  }
+
+  /** `GET /api/v1/backups/:id` (with live progress while it runs). */
+  backup(id: string, options?: CallOptions): Promise<BackupInfo> {
+    return this.request("GET", `/api/v1/backups/${encodeURIComponent(id)}`, undefined, options);
+  }
+
+  /** `POST /api/v1/backups/:id/cancel`. */
+  cancelBackup(id: string): Promise<BackupInfo> {
+    return this.request("POST", `/api/v1/backups/${encodeURIComponent(id)}/cancel`);
+  }
+
+  /** `GET /api/v1/backups/status`: S3, schedules, each node's last good backup. */
+  backupStatus(options?: CallOptions): Promise<BackupStatus> {
+    return this.request("GET", "/api/v1/backups/status", undefined, options);
+  }
+
+  /** `GET /api/v1/backups/:id/tree`: entries under `path` of the backup's snapshot. */
+  backupTree(
+    id: string,
+    query: { path?: string; recursive?: boolean; limit?: number } = {},
+    options?: CallOptions,
+  ): Promise<TreeListing> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return this.request(
+      "GET",
+      `/api/v1/backups/${encodeURIComponent(id)}/tree${q.size ? `?${q}` : ""}`,
+      undefined,
+      options,
+    );
+  }
+
+  /** `POST /api/v1/backups/:id/restore`: a dry run answers its plan; a restore runs on (202). */
+  restoreBackup(id: string, req: RestoreRequest): Promise<RestoreInfo> {
+    return this.request("POST", `/api/v1/backups/${encodeURIComponent(id)}/restore`, req);
+  }
+
+  /** `GET /api/v1/backups/restores/:id`. */
+  restore(id: string, options?: CallOptions): Promise<RestoreInfo> {
+    return this.request(
+      "GET",
+      `/api/v1/backups/restores/${encodeURIComponent(id)}`,
+      undefined,
+      options,
+    );
+  }
+
+  /** `POST /api/v1/backups/:id/verify`: chunks present (and `read_data` of them re-hashed). */
+  verifyBackup(id: string, readData = 0): Promise<VerifyResult> {
+    return this.request("POST", `/api/v1/backups/${encodeURIComponent(id)}/verify`, {
+      read_data: readData,
+    });
+  }
+
+  /** `POST /api/v1/backups/hub-db`: a consistent snapshot of the hub's database, now. */
+  backupHubDb(): Promise<HubDbBackupInfo> {
+    return this.request("POST", "/api/v1/backups/hub-db");
+  }
+
+  /** `POST /api/v1/backups/prune`: retention per schedule, then unreferenced chunks go. */
+  pruneBackups(): Promise<{ removed: number; chunks_deleted: number }> {
+    return this.request("POST", "/api/v1/backups/prune");
+  }
+
+  /** `GET /api/v1/agent/configs` (node token): this node's files in the configs bucket. */
+  pullConfigs(): Promise<{ files: ConfigFile[]; where: string }> {
+    return this.request("GET", "/api/v1/agent/configs");
+  }
+
+  /** `PUT /api/v1/agent/configs` (node token): stores this node's config files. */
+  pushConfigs(files: ConfigFile[]): Promise<{ files: number; bytes: number; where: string }> {
+    return this.request("PUT", "/api/v1/agent/configs", { files });
   }
 }

@@ -9,6 +9,7 @@ import { effect } from "@preact/signals";
 import { checkSession, logout, session } from "./state/session.ts";
 import { connect, disconnect, streamError, streamState } from "./state/stream.ts";
 import { startQueueState } from "./state/queue.ts";
+import { startBackupState } from "./state/backups.ts";
 import { loadLayout } from "./state/layout.ts";
 import { hubInfo, statusCounts } from "./state/fleet.ts";
 import { go, selectedNode, toasts, type View, view, VIEWS } from "./state/ui.ts";
@@ -22,6 +23,8 @@ import { ExecView } from "./views/exec_view.tsx";
 import { AuditView } from "./views/audit_view.tsx";
 import { NetworkView } from "./views/network/network_view.tsx";
 import { SwarmView } from "./views/swarm/swarm_view.tsx";
+import { BackupsView } from "./views/backups_view.tsx";
+import { NewBackupDialogHost } from "./views/backups/new_backup_dialog.tsx";
 import { TerminalDock } from "./views/terminal/terminal_dock.tsx";
 import { AlertsView } from "./views/alerts/alerts_view.tsx";
 import { unackedCount } from "./state/alerts.ts";
@@ -33,6 +36,7 @@ const LABELS: Record<View, string> = {
   roamers: "Roamer pool",
   jobs: "Jobs",
   exec: "Batch exec",
+  backups: "Backups",
   audit: "Audit log",
   network: "Network",
   alerts: "Alerts",
@@ -44,6 +48,7 @@ effect(() => {
   if (session.value) {
     connect();
     startQueueState();
+    startBackupState();
     void loadLayout();
   } else if (session.value === null) {
     disconnect();
@@ -144,6 +149,8 @@ function CurrentView() {
       return <AlertsView />;
     case "swarm":
       return <SwarmView />;
+    case "backups":
+      return <BackupsView />;
     default:
       return <CanvasView />;
   }
@@ -172,6 +179,7 @@ export function App() {
         </div>
         <TerminalDock />
       </div>
+      <NewBackupDialogHost />
       <Toasts />
     </div>
   );

@@ -67,6 +67,7 @@ export const STYLE_SHEETS: readonly string[] = [
   "views/network_scans.css",
   "views/alerts.css",
   "views/swarm.css",
+  "views/backups.css",
 ];
 
 function hash(text: string): string {

@@ -19,6 +19,7 @@ import { swarmRoutes } from "../swarm/routes.ts";
 import { mcpRoutes } from "../mcp/routes.ts";
 import { linkRoutes } from "../network/links_routes.ts";
 import { networkRoutes } from "../network/routes.ts";
+import { backupRoutes } from "../backups/routes.ts";
 import { healthRoutes, statsRoutes } from "./routes.ts";
 import { webRoutes } from "../web.ts";
 import { alertRoutes } from "../alerts/routes.ts";
@@ -88,6 +89,7 @@ export function buildApp(s: HubServices): Hono {
   app.route("/api/v1", networkRoutes(s));
   app.route("/api/v1", alertRoutes(s));
   app.route("/", metricsRoutes(s));
+  app.route("/api/v1", backupRoutes(s));
   // Its tools call this very app in-process, with the caller's own token.
   app.route("/", mcpRoutes(s, (req) => app.fetch(req)));
 

@@ -21,6 +21,12 @@ import {
 } from "../../shared/protocol/mod.ts";
 import { NetworkSettings } from "../../shared/protocol/network.ts";
 import { AlertsSection, NO_ALERTS } from "../alerts/rules.ts";
+import {
+  type BackupConfig,
+  BackupsSection,
+  resolveBackupConfig,
+  S3Section,
+} from "../backups/config.ts";
 
 const duration = DurationSchema;
 const size = SizeSchema;
@@ -159,6 +165,10 @@ export const HubFile = z.strictObject({
   network: NetworkSettings.optional(),
   /** Alert rules and webhooks (see docs/alerts.md). */
   alerts: AlertsSection.optional(),
+  /** The S3 repository of backups and node configs. */
+  s3: S3Section.optional(),
+  /** Backup schedules, retention and the hub database's snapshots. */
+  backups: BackupsSection.optional(),
 });
 export type HubFile = z.infer<typeof HubFile>;
 
@@ -223,6 +233,8 @@ export interface HubConfig {
   network?: NetworkSettings;
   /** Alert rules and webhooks of fleet.yml (applied again on reload). */
   alerts: AlertsSection;
+  /** S3, schedules and retention of backups (absent in tests that build a config by hand). */
+  backups?: BackupConfig;
 }
 
 /** Every scalar setting of `serve`: flag, env twin, YAML key, default. */
@@ -639,6 +651,12 @@ export async function loadHubConfig(
     }
     resolved.swarmRegistry = url.origin;
   }
+  resolved.backups = resolveBackupConfig(
+    file.s3,
+    file.backups,
+    env,
+    (file.clusters ?? []).map((c) => c.id),
+  );
   resolved.inventory = {
     nodes: file.nodes ?? [],
     clusters: file.clusters ?? [],

@@ -356,4 +356,51 @@ CREATE TABLE swarm_stacks (
   deployed_by TEXT NOT NULL
 );
 `,
+  `
+-- Backups to S3: one row per snapshot attempt of one target on one node (only state 'done' has a
+-- manifest in the bucket and is listed as good), and the restores made from them.
+CREATE TABLE backups (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  node_id TEXT NOT NULL,
+  target TEXT NOT NULL,
+  target_label TEXT NOT NULL,
+  state TEXT NOT NULL,
+  snapshot_id TEXT,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  files INTEGER,
+  size_b INTEGER,
+  new_b INTEGER,
+  chunks_new INTEGER,
+  chunks_reused INTEGER,
+  warnings TEXT NOT NULL DEFAULT '[]',
+  error TEXT,
+  schedule TEXT,
+  note TEXT,
+  by_name TEXT NOT NULL,
+  by_kind TEXT NOT NULL,
+  verified_at INTEGER,
+  verify_ok INTEGER,
+  verify_detail TEXT
+);
+CREATE INDEX backups_node ON backups (node_id, id);
+CREATE INDEX backups_state ON backups (state, id);
+CREATE TABLE backup_restores (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  backup_id INTEGER NOT NULL,
+  node_id TEXT NOT NULL,
+  dest TEXT NOT NULL,
+  paths TEXT,
+  dry_run INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  files INTEGER,
+  bytes INTEGER,
+  written TEXT NOT NULL DEFAULT '[]',
+  error TEXT,
+  by_name TEXT NOT NULL,
+  by_kind TEXT NOT NULL
+);
+`,
 ];

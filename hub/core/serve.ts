@@ -35,6 +35,11 @@ import { LiveConnections } from "./connections.ts";
 import { LinkMonitor } from "../network/links.ts";
 import { NetworkScans } from "../network/scans.ts";
 import { NetworkSettings } from "../../shared/protocol/network.ts";
+import { Backups } from "../backups/service.ts";
+import { Restores } from "../backups/restores.ts";
+import { BackupScheduler } from "../backups/scheduler.ts";
+import { NodeConfigs } from "../backups/configs.ts";
+import { NO_BACKUPS } from "../backups/config.ts";
 import { buildApp } from "./app.ts";
 import { AlertService } from "../alerts/service.ts";
 import { HubMetrics } from "../metrics/hub_metrics.ts";
@@ -185,6 +190,17 @@ export async function buildServices(
     metrics.batchesIngested++;
     alerts.ingested(o);
   });
+  const backupConfig = () => config.backups ?? NO_BACKUPS;
+  const backups = new Backups({
+    db,
+    bus,
+    agents,
+    config: backupConfig,
+    clusterNodes: (id) => {
+      const c = roamers.clusters().find((x) => x.id === id);
+      return c ? [...c.nodes, ...c.roamers] : undefined;
+    },
+  });
   const services: HubServices = {
     config,
     db,
@@ -231,6 +247,15 @@ export async function buildServices(
     startedAt: Date.now(),
     alerts,
     metrics,
+    backups,
+    restores: new Restores({ db, bus, agents, backups, config: backupConfig }),
+    backupSchedules: new BackupScheduler({
+      db,
+      backups,
+      config: backupConfig,
+      dataDir: config.dataDir,
+    }),
+    nodeConfigs: new NodeConfigs(db, backupConfig),
     reload: async (by?: AuditActor) => {
       // Validate everything first: an invalid file is refused and the old config stays.
       let fresh: HubConfig;
@@ -252,6 +277,7 @@ export async function buildServices(
       config.inventory = demoOnly ? demoInventory(config.demo) : fresh.inventory;
       config.configFile = fresh.configFile;
       config.network = fresh.network;
+      config.backups = fresh.backups;
       const inv = config.inventory;
       const summary = {
         nodes: inv.nodes.length,
@@ -276,6 +302,7 @@ export async function buildServices(
         : fresh.alerts;
       fleet.inventoryChanged();
       alerts.configChanged();
+      services.backupSchedules.start();
       await services.roamers.start();
       queue.nudge();
       logger.info("config reloaded", { file: config.configFile, ...summary });
@@ -286,6 +313,7 @@ export async function buildServices(
   // Runs a previous hub process left running cannot be finished any more.
   await execs.recover();
   await services.network.recover();
+  await backups.recover();
   return services;
 }
 
@@ -313,6 +341,7 @@ export async function serve(
   await services.roamers.start();
   services.alerts.start();
   await services.swarm.start();
+  services.backupSchedules.start();
   const app = buildApp(services);
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
@@ -359,6 +388,8 @@ export async function serve(
       // Control sockets are long-lived: end them (and what runs on them) before the server
       // waits for in-flight requests.
       await services.execs.shutdown();
+      services.backupSchedules.stop();
+      await services.backups.shutdown();
       services.terminals.closeAll();
       services.network.stop();
       services.agents.stop();

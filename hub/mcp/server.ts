@@ -31,6 +31,7 @@ import { registerLinkTools } from "./tools_links.ts";
 import { registerNodeActionTools } from "./tools_node_actions.ts";
 import { registerAlertTools } from "./tools_alerts.ts";
 import { registerSwarmTools } from "./tools_swarm.ts";
+import { registerBackupTools } from "./tools_backup.ts";
 
 /** Options of {@link buildMcpServer}. */
 export interface McpServerOptions {
@@ -801,6 +802,7 @@ export async function buildMcpServer(
   registerNodeActionTools(add, api);
   registerAlertTools(add, api);
   registerSwarmTools(add, api);
+  registerBackupTools(add, api);
 
   // Resources and prompts only read: every token gets them.
   registerContext(mcp, api);

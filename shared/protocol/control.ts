@@ -17,6 +17,7 @@ import { boundedJson, MAX_JSON_DEPTH } from "./jobs.ts";
 import { TokenKind } from "./tokens.ts";
 import { NetRequestMessage } from "./network.ts";
 import { NodeActionMessage } from "./node_actions.ts";
+import { BackupRequestMessage } from "./backups.ts";
 
 /** The agent's control WebSocket connected or dropped, or its round trip time changed notably. */
 export const NodeControlEvent = z.object({
@@ -304,6 +305,7 @@ export const HubMessage = z.union([
   NetRequestMessage,
   ControlError,
   NodeActionMessage,
+  BackupRequestMessage,
 ]);
 export type HubMessage = z.infer<typeof HubMessage>;
 

@@ -46,7 +46,7 @@ export const EXEC_NODE_STATES = [
 export const OUTPUT_STREAMS = ["stdout", "stderr"] as const;
 
 /** What an agent offers on its control channel. */
-export const CONTROL_CAPABILITIES = ["exec", "pty", "docker", "net", "actions"] as const;
+export const CONTROL_CAPABILITIES = ["exec", "pty", "docker", "net", "actions", "backup"] as const;
 
 /** Error codes of control replies. */
 export const CONTROL_ERROR_CODES = [
@@ -121,3 +121,20 @@ export const SWARM_NODE_ROLES = ["manager", "worker"] as const;
 
 /** A swarm node's availability. */
 export const SWARM_NODE_AVAILABILITIES = ["active", "pause", "drain"] as const;
+
+/** Where one backup (a snapshot of one target on one node) stands. Only `done` is a good one. */
+export const BACKUP_STATES = [
+  "running",
+  "done",
+  "partial",
+  "failed",
+  "cancelled",
+  "interrupted",
+  "pruned",
+] as const;
+
+/** What a backup copies: a Docker volume, a config path, the swarm state, any path. */
+export const BACKUP_TARGET_KINDS = ["volume", "config", "swarm", "path"] as const;
+
+/** Where a restore stands. */
+export const RESTORE_STATES = ["running", "done", "failed", "cancelled", "interrupted"] as const;

@@ -31,6 +31,7 @@ import {
   AlertResolvedEvent,
   AlertUpdatedEvent,
 } from "./alerts.ts";
+import { BackupProgressEvent, BackupStateEvent, RestoreEvent } from "./backups.ts";
 
 /** Every event of the fleet stream. */
 export const FleetEvent = z.discriminatedUnion("type", [
@@ -55,5 +56,8 @@ export const FleetEvent = z.discriminatedUnion("type", [
   AlertResolvedEvent,
   AlertUpdatedEvent,
   AlertDeliveryEvent,
+  BackupStateEvent,
+  BackupProgressEvent,
+  RestoreEvent,
 ]);
 export type FleetEvent = z.infer<typeof FleetEvent>;

@@ -27,3 +27,4 @@ export * from "./links.ts";
 export * from "./node_actions.ts";
 export * from "./alerts.ts";
 export * from "./swarm.ts";
+export * from "./backups.ts";

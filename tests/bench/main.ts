@@ -17,6 +17,8 @@
  * - `control` (control_phase.ts): hub memory per agent, exec fan-out, terminal keystroke echo.
  * - `canvas` (canvas_phase.ts): the UI in headless Chromium next to a bare canvas-2D page.
  * - `metrics` (metrics_phase.ts): `/metrics` scraped at 1,000 nodes; own writer vs prom-client.
+ * - `backup` (backup_phase.ts): backup/restore throughput and RSS on a real Ceph RGW, next to
+ *   `tar | gzip` and a plain S3 PUT loop (`--only backup`; not in the default list: ~5 min at 1 GiB).
  *
  * @module
  */
@@ -32,6 +34,7 @@ import { roamerPhase } from "./roamer_phase.ts";
 import { controlPhase } from "./control_phase.ts";
 import { canvasPhase } from "./canvas_phase.ts";
 import { metricsPhase } from "./metrics_phase.ts";
+import { backupPhase } from "./backup_phase.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -46,6 +49,7 @@ const PHASE_NAMES = [
   "control",
   "canvas",
   "metrics",
+  "backup",
 ] as const;
 type PhaseName = typeof PHASE_NAMES[number];
 
@@ -115,6 +119,7 @@ const ORDER: [PhaseName, (ctx: PhaseContext, out: Json) => Promise<void>][] = [
     });
   }],
   ["metrics", metricsPhase],
+  ["backup", backupPhase],
 ];
 
 /** The bare baselines are the ingest numbers' denominators, so `ingest` brings them along. */

@@ -13,6 +13,7 @@ import { metricsRows } from "./metrics_phase.ts";
 import type { RoamerPhaseResult } from "./roamer_phase.ts";
 import { canvasNotes, type CanvasPhaseResult, canvasRows } from "./canvas_phase.ts";
 import { type ControlPhaseResult, controlRows } from "./control_phase.ts";
+import { type BackupPhaseResult, backupRows } from "./backup_phase.ts";
 
 /** SPEC §7 baselines on the reference machine, for the drift factor. */
 const SPEC_BASELINE = { normal: 11_600, full: 3_800, bareLoopRssMb: 44 };
@@ -209,6 +210,7 @@ function buildRows(out: Json): Row[] {
   }
   rows.push(...controlRows(out.control as ControlPhaseResult | undefined, FORMAT));
   rows.push(...canvasRows(out.canvas as CanvasPhaseResult | undefined, FORMAT));
+  rows.push(...backupRows(out.backup as BackupPhaseResult | undefined, FORMAT));
   return rows;
 }
 

@@ -80,6 +80,15 @@ const EXCLUDED: Record<string, string> = {
   "PUT /api/v1/layout": "a token kind's canvas arrangement: changes nothing in the fleet",
   "POST /mcp": "MCP transport: its write tools call the audited routes in process",
   "DELETE /mcp": "MCP transport: stateless, there is no MCP session to end",
+  // Backups need a real S3: their entries (backup.create, .cancel, .restore, .verify, .prune,
+  // .hub_db) are checked against Ceph RGW in backup_fleet_test.ts.
+  "POST /api/v1/backups": "audited as backup.create; checked with real S3 in backup_fleet_test",
+  "POST /api/v1/backups/hub-db": "audited as backup.hub_db; checked in backup_fleet_test",
+  "POST /api/v1/backups/prune": "audited as backup.prune; checked in backup_fleet_test",
+  "POST /api/v1/backups/:id/cancel": "audited as backup.cancel; checked in backup_fleet_test",
+  "POST /api/v1/backups/:id/restore": "audited as backup.restore; checked in backup_fleet_test",
+  "POST /api/v1/backups/:id/verify": "audited as backup.verify; checked in backup_fleet_test",
+  "PUT /api/v1/agent/configs": "node agent: its config dir (audited as backup.configs.push)",
 };
 
 /** Audited write routes, run in this order (release after assign, logout last). */

@@ -39,6 +39,7 @@ const READ_ONLY_TOOLS = [
   "fleet_alert_config",
   "fleet_alerts_list",
   "fleet_audit_list",
+  "fleet_backup_list",
   "fleet_cluster_list",
   "fleet_docker_logs",
   "fleet_docker_ps",

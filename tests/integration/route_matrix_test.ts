@@ -387,6 +387,31 @@ const ROWS: Row[] = [
   // Prometheus: metrics tokens (which read nothing else), viewers and admins.
   { route: "GET /metrics", access: "metrics" },
 
+  // Backups (no S3 in this hub: the allowed callers get 503/404, never 401/403).
+  { route: "GET /api/v1/backups", access: "read" },
+  { route: "GET /api/v1/backups/status", access: "read" },
+  { route: "GET /api/v1/backups/:id", access: "read", path: "/api/v1/backups/1" },
+  { route: "GET /api/v1/backups/:id/tree", access: "read", path: "/api/v1/backups/1/tree" },
+  { route: "GET /api/v1/backups/restores/:id", access: "read", path: "/api/v1/backups/restores/1" },
+  { route: "POST /api/v1/backups", access: "admin", body: { nodes: ["n1"] } },
+  { route: "POST /api/v1/backups/hub-db", access: "admin" },
+  { route: "POST /api/v1/backups/prune", access: "admin" },
+  { route: "POST /api/v1/backups/:id/cancel", access: "admin", path: "/api/v1/backups/1/cancel" },
+  {
+    route: "POST /api/v1/backups/:id/restore",
+    access: "admin",
+    path: "/api/v1/backups/1/restore",
+    body: { dry_run: true },
+  },
+  {
+    route: "POST /api/v1/backups/:id/verify",
+    access: "admin",
+    path: "/api/v1/backups/1/verify",
+    body: {},
+  },
+  { route: "GET /api/v1/agent/configs", access: "node" },
+  { route: "PUT /api/v1/agent/configs", access: "node", body: { files: [] } },
+
   // The MCP endpoint: admin and viewer tokens (the token's kind then decides which tools work).
   {
     route: "POST /mcp",

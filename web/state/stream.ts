@@ -113,6 +113,9 @@ const APPLY: FleetEventHandlers = {
   "alert.resolved": (e) => applyAlert(e.alert),
   "alert.updated": (e) => applyAlert(e.alert),
   "alert.delivery": (e) => applyDelivery(e.delivery),
+  "backup.state": ignore,
+  "backup.progress": ignore,
+  "backup.restore": ignore,
 };
 
 function dispatch<T extends FleetEventType>(type: T, event: FleetEventOf<T>): void {

@@ -17,6 +17,7 @@ export const VIEWS = [
   "network",
   "alerts",
   "swarm",
+  "backups",
 ] as const;
 export type View = typeof VIEWS[number];
 

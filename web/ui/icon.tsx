@@ -50,6 +50,11 @@ const PATHS: Record<string, string> = {
   popout: "M14 4h6v6M20 4l-9 9M18 14v5a1 1 0 01-1 1H5a1 1 0 01-1-1V7a1 1 0 011-1h5",
   "chevron-down": "M6 9l6 6 6-6",
   "chevron-up": "M6 15l6-6 6 6",
+  backups: "M12 3v10M8 9l4 4 4-4M4 15v4h16v-4M8 17h.01",
+  folder: "M3 6h6l2 2h10v11H3z",
+  file: "M6 3h8l4 4v14H6zM14 3v4h4",
+  link:
+    "M10 14a4 4 0 005.7 0l3-3a4 4 0 00-5.7-5.7l-1 1M14 10a4 4 0 00-5.7 0l-3 3a4 4 0 005.7 5.7l1-1",
 };
 
 /** One icon; `logo` is the product mark. */

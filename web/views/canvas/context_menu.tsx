@@ -10,6 +10,7 @@ import { isAdmin } from "../../state/session.ts";
 import { act, go, selectedNode, selection } from "../../state/ui.ts";
 import { api } from "../../state/api.ts";
 import { runCommandOn } from "../../state/exec.ts";
+import { openBackupDialog } from "../../state/backups.ts";
 import { openTerminal } from "../terminal/terminal_state.ts";
 import { terminalBlocked } from "../terminal/open_button.tsx";
 import { openCleanupDialog, restartAgent, runRecovery } from "../node_panel/node_actions.tsx";
@@ -120,6 +121,13 @@ export function ContextMenu(
           run: () => void nodeAction(sw, "activate"),
         },
     );
+  }
+  if (isAdmin.value) {
+    items.push({
+      label: "Back up…",
+      testid: "menu-backup",
+      run: () => openBackupDialog(selection.value.has(id) ? [...selection.value] : [id]),
+    });
   }
   if (isAdmin.value) {
     items.push({

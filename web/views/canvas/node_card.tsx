@@ -18,6 +18,7 @@ import { positionOf } from "../../canvas/flow_model.ts";
 import { attachDrag } from "../../canvas/drag.ts";
 import { lod } from "../../canvas/level_of_detail.ts";
 import { firingByNode } from "../../state/alerts.ts";
+import { BackupAge } from "../backups/backup_age.tsx";
 
 function level(v: number | undefined): string {
   if (v === undefined) return "";
@@ -245,6 +246,7 @@ export function NodeCard(
             <div class="nc-foot">
               <span class={(v?.temp_c ?? 0) >= 80 ? "hot" : ""}>{formatTemp(v?.temp_c)}</span>
               <span>{formatWatts(v?.power_mw)}</span>
+              <BackupAge id={id} />
               <span class={`nc-age ${n.status}`} data-testid="last-seen">{age}</span>
             </div>
           </>
