@@ -6,9 +6,9 @@
  * spool that stopped dropping) keep one timer per subject, set and cleared by the status change
  * that starts or ends them. Nothing polls.
  *
- * A rule kind is one evaluator in {@link AlertEngine}; a backup-age rule plugs in the same way
- * once backups publish their runs on the bus (`backup.*` events): on each finished run, fire when
- * the newest good run of a target is older than its schedule allows, resolve on the next good run.
+ * Backup age is an absence rule too: each node × target a schedule covers gets one timer, due when
+ * its newest good backup gets older than the schedule allows; a good backup (`backup.state` done)
+ * resolves it and re-arms the timer.
  *
  * @module
  */
@@ -19,7 +19,7 @@ import type {
   NodeStatus,
   RoamerState,
 } from "../../shared/protocol/mod.ts";
-import type { AlertRule, RuleOf } from "./rules.ts";
+import { type AlertRule, BACKUP_GRACE, type RuleOf, span } from "./rules.ts";
 
 /** What the engine asks the service to raise. */
 export interface FireSpec {
@@ -69,6 +69,27 @@ export function sensorReadings(s: Sample): { name: string; c: number }[] {
 const fmt = (n: number) => String(Math.round(n * 10) / 10);
 const secs = (ms: number) => (ms >= 120_000 ? `${fmt(ms / 60_000)} min` : `${fmt(ms / 1000)} s`);
 
+/** setTimeout's longest wait; longer ones (a monthly schedule's deadline) are waited in steps. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** A node × target that backup schedules cover. */
+export interface BackupSubject {
+  node: string;
+  /** The target's label (`volume:models`, `config:/etc/fleet`). */
+  target: string;
+  /** The covering schedules' names. */
+  schedules: string[];
+  /** The tightest covering schedule's longest gap between runs (ms); null if unknown. */
+  interval_ms: number | null;
+  /** Finish time of its newest good backup, or null if it never had one. */
+  last_good: number | null;
+}
+
+/** A subject as the engine keeps it: since when it has been covered (the clock of "never"). */
+interface BackupWatch extends BackupSubject {
+  since: number;
+}
+
 const NONE: readonly AlertRule[] = [];
 
 /** A rule's scope: which nodes it covers. */
@@ -92,6 +113,8 @@ export class AlertEngine {
   #dropped = new Map<string, number>();
   /** Job outcomes per job_failure_rate rule (true = failed), newest last. */
   #outcomes = new Map<string, boolean[]>();
+  /** Backup subjects by `node|target`. */
+  #backups = new Map<string, BackupWatch>();
   #clusterOf: (node: string) => string | null = () => null;
   #isOffline: (node: string) => boolean = () => false;
 
@@ -284,9 +307,10 @@ export class AlertEngine {
   #timer(key: string, ms: number, fn: () => void): void {
     clearTimeout(this.#timers.get(key));
     const t = setTimeout(() => {
+      if (ms > MAX_TIMER_MS) return this.#timer(key, ms - MAX_TIMER_MS, fn);
       this.#timers.delete(key);
       fn();
-    }, Math.max(0, ms));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, ms)));
     // An absence timer must not keep the process alive on its own.
     Deno.unrefTimer(t);
     this.#timers.set(key, t);
@@ -414,6 +438,119 @@ export class AlertEngine {
     }
   }
 
+  /**
+   * The node × target pairs backup schedules cover now (start, reload, a node added). A pair seen
+   * for the first time starts its "never backed up" clock at `now`; a pair no longer covered
+   * resolves. Firing alerts whose deadline moved past `now` (a looser rule) resolve too.
+   */
+  backupSubjects(subjects: BackupSubject[], now: number): void {
+    const next = new Map<string, BackupWatch>();
+    for (const s of subjects) {
+      const id = `${s.node}|${s.target}`;
+      const old = this.#backups.get(id);
+      const last = Math.max(s.last_good ?? -Infinity, old?.last_good ?? -Infinity);
+      next.set(id, {
+        ...s,
+        last_good: Number.isFinite(last) ? last : null,
+        since: old?.since ?? now,
+      });
+    }
+    this.#backups = next;
+    const wanted = new Set<string>();
+    for (const w of next.values()) {
+      for (const r of this.#rulesOf("backup_stale", w.node)) {
+        const key = this.#armBackup(r, w, now, false);
+        if (key) wanted.add(key);
+      }
+    }
+    const stale = new Set(this.#byKind.get("backup_stale")?.map((r) => r.name) ?? []);
+    const ruleOf = (key: string) => key.slice(0, key.indexOf("|"));
+    for (const key of [...this.#timers.keys()]) {
+      if (stale.has(ruleOf(key)) && !wanted.has(key)) this.#clearTimer(key);
+    }
+    for (const key of [...this.#firing.keys()]) {
+      if (stale.has(ruleOf(key)) && !wanted.has(key)) {
+        this.resolve(key, null, `${key.split("|").slice(1).join(" ")}: no schedule covers it now`);
+      }
+    }
+  }
+
+  /**
+   * A backup finished good (`done`) at `at`: the alerts of its node × target resolve and their
+   * deadlines move on. A backup no schedule covers changes nothing.
+   */
+  backupGood(node: string, target: string, at: number, now: number): void {
+    const w = this.#backups.get(`${node}|${target}`);
+    if (!w) return;
+    const landed = w.last_good === null || at > w.last_good;
+    if (landed) w.last_good = at;
+    for (const r of this.#rulesOf("backup_stale", node)) this.#armBackup(r, w, now, landed);
+  }
+
+  /** The age a rule allows a subject's newest good backup (ms), and why; null: no bound. */
+  #allowance(r: RuleOf<"backup_stale">, w: BackupWatch): { ms: number; why: string } | null {
+    if (r.older_than !== undefined) {
+      return { ms: r.older_than, why: `older_than ${span(r.older_than)}` };
+    }
+    if (w.interval_ms === null) return null;
+    const grace = r.grace ?? BACKUP_GRACE;
+    return {
+      ms: w.interval_ms * grace,
+      why: `${w.schedules.join(", ")} every ${span(w.interval_ms)} × ${grace}`,
+    };
+  }
+
+  /** Fires, resolves or (re)arms the deadline of one rule on one subject; returns its key. */
+  #armBackup(
+    r: RuleOf<"backup_stale">,
+    w: BackupWatch,
+    now: number,
+    landed: boolean,
+  ): string | null {
+    if (r.schedules && !w.schedules.some((s) => r.schedules!.includes(s))) return null;
+    if (r.targets && !r.targets.includes(w.target)) return null;
+    const allowed = this.#allowance(r, w);
+    if (!allowed) return null;
+    const key = alertKey(r.name, w.node, w.target);
+    const deadline = (w.last_good ?? w.since) + allowed.ms;
+    this.#clearTimer(key);
+    if (this.#firing.has(key)) {
+      // A subject that never had a good backup stays firing until one lands (a restart of the
+      // hub restarts its clock, not its alert).
+      if (deadline <= now || (w.last_good === null && !landed)) return key;
+      const age = w.last_good === null ? null : (now - w.last_good) / 1000;
+      this.resolve(
+        key,
+        age,
+        landed
+          ? `${w.node} ${w.target}: a good backup landed`
+          : `${w.node} ${w.target}: within its allowed age again (${allowed.why})`,
+      );
+    }
+    const fire = () => {
+      const t = Date.now();
+      this.#fire({
+        rule: r.name,
+        kind: r.kind,
+        severity: r.severity,
+        node_id: w.node,
+        subject: w.target,
+        value: w.last_good === null ? null : Math.round((t - w.last_good) / 1000),
+        threshold: allowed.ms / 1000,
+        message: w.last_good === null
+          ? `${w.node} ${w.target}: no good backup in ${span(t - w.since)} (allowed ${
+            span(allowed.ms)
+          }: ${allowed.why})`
+          : `${w.node} ${w.target}: last good backup ${span(t - w.last_good)} ago (allowed ${
+            span(allowed.ms)
+          }: ${allowed.why})`,
+      });
+    };
+    if (deadline <= now) fire();
+    else this.#timer(key, deadline - now, fire);
+    return key;
+  }
+
   /** A node was deleted: its alerts resolve, its state goes. */
   nodeRemoved(node: string): void {
     for (const key of [...this.#firing.keys()]) {
@@ -423,6 +560,7 @@ export class AlertEngine {
       if (key.split("|")[1] === node) this.#clearTimer(key);
     }
     this.#dropped.delete(node);
+    for (const [id, w] of this.#backups) if (w.node === node) this.#backups.delete(id);
   }
 
   /** Stops every timer. */

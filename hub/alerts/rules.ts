@@ -104,6 +104,42 @@ const RoamerStuckRule = z.strictObject({
   for: forDuration,
 });
 
+/**
+ * A node × target that a backup schedule covers has no good (`done`) backup newer than the
+ * schedule's interval × `grace` (or than `older_than`); resolved when a good one lands. Failed,
+ * partial, cancelled and interrupted backups never resolve it.
+ */
+const BackupStaleRule = z.strictObject({
+  ...common,
+  kind: z.literal("backup_stale"),
+  /** Allowed age as a multiple of the schedule's longest gap between runs (default 1.5). */
+  grace: z.number().min(1).max(100).optional(),
+  /** Allowed age as a fixed duration instead (1 min to 400 d). */
+  older_than: DurationSchema.refine(
+    (ms) => ms >= 60_000 && ms <= 400 * 86_400_000,
+    "1m to 400d",
+  ).optional(),
+  /** Only nodes × targets of these schedules (default: every schedule). */
+  schedules: z.array(RuleName).min(1).max(100).optional(),
+  /** Only these targets, as the Backups view labels them (`volume:models`, `config:/etc/fleet`). */
+  targets: z.array(z.string().min(1).max(1100)).min(1).max(64).optional(),
+}).refine((r) => !(r.grace !== undefined && r.older_than !== undefined), {
+  message: "give grace or older_than, not both",
+  path: ["older_than"],
+});
+
+/** A duration for a person: `90 s`, `12 min`, `30 h`, `2.5 d`. */
+export function span(ms: number): string {
+  const f = (n: number) => String(Math.round(n * 10) / 10);
+  if (ms < 120_000) return `${f(ms / 1000)} s`;
+  if (ms < 7_200_000) return `${f(ms / 60_000)} min`;
+  if (ms < 172_800_000) return `${f(ms / 3_600_000)} h`;
+  return `${f(ms / 86_400_000)} d`;
+}
+
+/** The default `grace` of a backup_stale rule. */
+export const BACKUP_GRACE = 1.5;
+
 /** One rule of fleet.yml. */
 export const AlertRule = z.discriminatedUnion("kind", [
   OfflineRule,
@@ -113,6 +149,7 @@ export const AlertRule = z.discriminatedUnion("kind", [
   SpoolDroppingRule,
   JobFailureRateRule,
   RoamerStuckRule,
+  BackupStaleRule,
 ]);
 export type AlertRule = z.infer<typeof AlertRule>;
 export type RuleOf<K extends AlertRule["kind"]> = Extract<AlertRule, { kind: K }>;
@@ -215,5 +252,11 @@ export function describeRule(r: AlertRule): string {
       return `over ${r.above} % of the last ${r.window} jobs failed`;
     case "roamer_stuck":
       return `roamer in ${r.states.join("/")}${forText(r.for)}`;
+    case "backup_stale":
+      return `no good backup of ${r.targets?.join(", ") ?? "a scheduled target"} within ${
+        r.older_than !== undefined
+          ? span(r.older_than)
+          : `${r.grace ?? BACKUP_GRACE} × its schedule's interval`
+      }${r.schedules ? ` (schedules ${r.schedules.join(", ")})` : ""}`;
   }
 }

@@ -2,7 +2,8 @@
  * Alerting: feeds fleet events (samples, status changes, job and roamer transitions, ingest
  * batches) to the rule engine, stores what fires and resolves (history is kept), announces it on
  * the stream, and hands notifications to the webhooks — unless the alert's rule and subject are
- * silenced. Acknowledging, silencing and test sends are audited.
+ * silenced. Acknowledging, silencing and test sends are audited. Backup schedules of fleet.yml
+ * tell the backup_stale rules which node × target pairs to watch; `backup.state` events feed them.
  *
  * @module
  */
@@ -24,7 +25,9 @@ import type {
 } from "../../shared/protocol/mod.ts";
 import { ALERT_SEVERITIES } from "../../shared/protocol/enums.ts";
 import { getLogger } from "../../shared/log.ts";
-import { AlertEngine, type FireSpec } from "./engine.ts";
+import { AlertEngine, type BackupSubject, type FireSpec } from "./engine.ts";
+import { cronIntervalMs } from "../backups/config.ts";
+import { targetLabel } from "../../shared/protocol/mod.ts";
 import { describeRule } from "./rules.ts";
 import { type DeliveryPayload, WebhookSender, webhookTarget } from "./webhooks.ts";
 import {
@@ -34,6 +37,7 @@ import {
   getAlert,
   insertFiring,
   isSilenced,
+  lastGoodBackups,
   listAlerts,
   listDeliveries,
   listFiring,
@@ -126,6 +130,56 @@ export class AlertService {
       this.engine.status(n.id, "offline", Math.max(0, now - since));
     }
     for (const r of roamers.list()) this.engine.roamer(r.node_id, r.state, now - r.state_at, true);
+    this.#backupPlan(now);
+  }
+
+  /**
+   * Which node × target pairs the backup schedules cover (all: every node; cluster: its members
+   * in fleet.yml; nodes: those of them the fleet knows), with the tightest schedule's interval and
+   * the newest good backup of each, handed to the backup_stale rules.
+   */
+  #backupPlan(now: number): void {
+    const { config, fleet, db } = this.#o;
+    if (!config.alerts.rules.some((r) => r.kind === "backup_stale")) {
+      this.engine.backupSubjects([], now);
+      return;
+    }
+    const known = fleet.list().map((n) => n.id);
+    const knownSet = new Set(known);
+    const last = lastGoodBackups(db);
+    const subjects = new Map<string, BackupSubject>();
+    for (const s of config.backups?.schedules ?? []) {
+      const nodes = s.all
+        ? known
+        : s.cluster !== undefined
+        ? config.inventory.clusters.find((c) => c.id === s.cluster)?.nodes ?? []
+        : (s.nodes ?? []);
+      let interval: number | null = null;
+      try {
+        interval = cronIntervalMs(s.cron);
+      } catch { /* validated at load; a cron with no next run has no interval */ }
+      for (const node of nodes) {
+        if (!knownSet.has(node)) continue;
+        for (const t of s.targets) {
+          const target = targetLabel(t);
+          const id = `${node}|${target}`;
+          const had = subjects.get(id);
+          const tightest = had?.interval_ms == null
+            ? interval
+            : interval === null
+            ? had.interval_ms
+            : Math.min(had.interval_ms, interval);
+          subjects.set(id, {
+            node,
+            target,
+            schedules: [...(had?.schedules ?? []), s.name],
+            interval_ms: tightest,
+            last_good: last.get(id) ?? null,
+          });
+        }
+      }
+    }
+    this.engine.backupSubjects([...subjects.values()], now);
   }
 
   #event(event: FleetEvent): void {
@@ -140,13 +194,27 @@ export class AlertService {
         case "node.removed":
           this.engine.nodeRemoved(event.node_id);
           break;
+        case "node.added":
+          // A schedule of `all` (or naming it) covers a node that just joined.
+          if (this.#started) this.#backupPlan(Date.now());
+          break;
         case "job.state":
           if (event.state === "done" || event.state === "failed") {
             this.engine.jobFinished(event.node, event.state === "failed");
           }
           break;
-        // Backups will feed a backup-age evaluator here from their `backup.*` events (see the
-        // module comment of engine.ts): fire when a target's newest good run is too old.
+        case "backup.state":
+          // Only a good backup moves a deadline: failed, partial, interrupted ones never do.
+          if (event.backup.state === "done") {
+            const b = event.backup;
+            this.engine.backupGood(
+              b.node_id,
+              b.target_label,
+              b.finished_at ?? Date.now(),
+              Date.now(),
+            );
+          }
+          break;
         case "roamer.state":
           if (event.roamer.state !== event.previous) {
             this.engine.roamer(event.roamer.node_id, event.roamer.state);

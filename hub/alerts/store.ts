@@ -331,3 +331,15 @@ export function getDelivery(db: Database, id: number): StoredDelivery | undefine
   const r = db.get<DeliveryRow>("SELECT * FROM alert_deliveries WHERE id = ?", id);
   return r ? delivery(r) : undefined;
 }
+
+/**
+ * Per node and target label, the finish time of the newest good (`done`) backup: the starting
+ * point of the backup_stale rules (read once at start and reload; bus events keep it after).
+ */
+export function lastGoodBackups(db: Database): Map<string, number> {
+  const rows = db.all<{ node_id: string; target_label: string; at: number }>(
+    `SELECT node_id, target_label, max(finished_at) AS at FROM backups
+     WHERE state = 'done' AND finished_at IS NOT NULL GROUP BY node_id, target_label`,
+  );
+  return new Map(rows.map((r) => [`${r.node_id}|${r.target_label}`, r.at]));
+}

@@ -93,6 +93,7 @@ export const ALERT_KINDS = [
   "spool_dropping",
   "job_failure_rate",
   "roamer_stuck",
+  "backup_stale",
 ] as const;
 
 /** How loud an alert is. */

@@ -11,7 +11,7 @@ import {
   type FireSpec,
   isPlaceholderTemp,
 } from "../../hub/alerts/engine.ts";
-import { AlertsSection } from "../../hub/alerts/rules.ts";
+import { AlertsSection, describeRule } from "../../hub/alerts/rules.ts";
 import { renderBody, scrubUrl } from "../../hub/alerts/webhooks.ts";
 import type { Sample } from "../../shared/protocol/mod.ts";
 import { waitFor } from "../helpers/process.ts";
@@ -153,6 +153,108 @@ Deno.test("alert engine: offline, roamer stuck and spool rules run on timers set
   } finally {
     e.stop();
   }
+});
+
+Deno.test("alert engine: backup_stale fires past the allowed age; only a newer good backup resolves it", async () => {
+  const { e, fired, resolved } = engine([
+    { name: "stale", kind: "backup_stale" }, // grace 1.5 × the schedule's interval
+    { name: "models", kind: "backup_stale", older_than: "1h", targets: ["volume:models"] },
+  ]);
+  const cfg = "config:/etc/fleet";
+  const keys = () => fired.map((f) => f.key);
+  try {
+    const now = Date.now();
+    e.backupSubjects([
+      // Never backed up: its clock starts now, due after 150 ms.
+      { node: "n1", target: cfg, schedules: ["fast"], interval_ms: 100, last_good: null },
+      // Last good backup 1 s ago on a 100 ms schedule: due already.
+      { node: "n2", target: cfg, schedules: ["fast"], interval_ms: 100, last_good: now - 1000 },
+      // Weekly: 2 h old is fine for `stale` but too old for `models` (1 h).
+      {
+        node: "n2",
+        target: "volume:models",
+        schedules: ["weekly"],
+        interval_ms: 7 * 86_400_000,
+        last_good: now - 7_200_000,
+      },
+      // Monthly: a deadline past setTimeout's 24.8-day limit must not fire at once.
+      {
+        node: "n3",
+        target: cfg,
+        schedules: ["monthly"],
+        interval_ms: 31 * 86_400_000,
+        last_good: now,
+      },
+    ], now);
+    assert.deepEqual(keys().sort(), [
+      alertKey("models", "n2", "volume:models"),
+      alertKey("stale", "n2", cfg),
+    ]);
+    const n1 = alertKey("stale", "n1", cfg);
+    await waitFor(() => keys().includes(n1), "the never-backed-up subject to fire", 5_000, 10);
+    const first = fired.find((f) => f.key === n1)!;
+    assert.match(
+      first.message,
+      /n1 config:\/etc\/fleet: no good backup in .* \(allowed 0\.2 s: fast every/,
+    );
+    assert.equal(first.threshold, 0.15);
+    assert.ok(!keys().some((k) => k.includes("n3")), "a monthly deadline waits");
+
+    // A re-published old good backup (e.g. after a verify) is no new backup.
+    e.backupGood("n2", "volume:models", now - 7_200_000, Date.now());
+    // Nor is a good backup of a target no schedule covers.
+    e.backupGood("n9", cfg, Date.now(), Date.now());
+    assert.equal(resolved.length, 0);
+
+    e.backupGood("n1", cfg, Date.now(), Date.now());
+    assert.deepEqual(resolved.map((r) => r.key), [n1]);
+    assert.match(resolved[0].message, /good backup landed/);
+    // The deadline moved on: with no further backup it fires again.
+    await waitFor(
+      () => fired.filter((f) => f.key === n1).length === 2,
+      "the next deadline to pass",
+      5_000,
+      10,
+    );
+
+    // A reload whose schedules no longer cover n2 resolves its alerts.
+    e.backupSubjects([
+      { node: "n1", target: cfg, schedules: ["fast"], interval_ms: 100, last_good: null },
+    ], Date.now());
+    assert.ok(resolved.some((r) => r.key === alertKey("stale", "n2", cfg)));
+    assert.ok(resolved.some((r) => r.key === alertKey("models", "n2", "volume:models")));
+    assert.ok(e.firing(n1), "n1 stays firing");
+  } finally {
+    e.stop();
+  }
+  // A hub restart with a never-backed-up subject already firing keeps it firing (no resolve).
+  const again = engine([{ name: "stale", kind: "backup_stale", grace: 2 }]);
+  try {
+    again.e.markFiring(alertKey("stale", "n1", cfg), null);
+    again.e.backupSubjects([
+      { node: "n1", target: cfg, schedules: ["nightly"], interval_ms: 86_400_000, last_good: null },
+    ], Date.now());
+    assert.equal(again.resolved.length, 0);
+    assert.ok(again.e.firing(alertKey("stale", "n1", cfg)));
+  } finally {
+    again.e.stop();
+  }
+});
+
+Deno.test("backup_stale rule: grace or older_than, bounded, described", () => {
+  const both = AlertsSection.safeParse({
+    rules: [{ name: "b", kind: "backup_stale", grace: 2, older_than: "1d" }],
+  });
+  assert.deepEqual(both.error!.issues.map((i) => i.path.join(".")), ["rules.0.older_than"]);
+  const low = AlertsSection.safeParse({ rules: [{ name: "b", kind: "backup_stale", grace: 0.5 }] });
+  assert.deepEqual(low.error!.issues.map((i) => i.path.join(".")), ["rules.0.grace"]);
+  const [r] = AlertsSection.parse({
+    rules: [{ name: "b", kind: "backup_stale", older_than: "2d", schedules: ["nightly"] }],
+  }).rules;
+  assert.equal(
+    describeRule(r),
+    "no good backup of a scheduled target within 2 d (schedules nightly)",
+  );
 });
 
 Deno.test("alert engine: removed rules leave their firing alerts as orphans", () => {
