@@ -106,6 +106,7 @@ export const HubFile = z.strictObject({
     max_body: size.refine((b) => b >= MIN_MAX_BODY, `must be at least ${MIN_MAX_BODY} bytes`)
       .optional(),
     max_clock_skew: duration.optional(),
+    max_pending: size.optional(),
   }).optional(),
   control: z.strictObject({
     ping_every: duration.optional(),
@@ -181,6 +182,8 @@ export interface HubConfig {
   maxBodyBytes: number;
   /** A node clock off the hub's by more than this has its samples placed on the hub's clock. */
   maxClockSkewMs: number;
+  /** Request bytes of ingest in flight beyond which new batches get 503 + Retry-After. */
+  ingestMaxPendingBytes: number;
   jobLeaseMs: number;
   sweepMs: number;
   autoscaleMs: number;
@@ -501,6 +504,15 @@ export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "invent
     kind: "duration",
     default: "30s",
     help: "a node clock off by more is shown, and its samples are placed on hub time",
+  },
+  {
+    key: "ingestMaxPendingBytes",
+    flag: "ingest-max-pending",
+    env: "FLEET_INGEST_MAX_PENDING",
+    yaml: "ingest.max_pending",
+    kind: "size",
+    default: "8MB",
+    help: "ingest bytes in flight beyond which batches are refused with 503 + Retry-After",
   },
 ];
 

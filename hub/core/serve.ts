@@ -134,6 +134,7 @@ export async function buildServices(
     config.inventory = demoInventory(config.demo);
   }
   const db = await openDatabase(join(config.dataDir, "fleet.db"));
+  await db.startWriter();
   await db.write((tx) => {
     for (const n of config.inventory.nodes) ensureNode(tx, n.id, n.name ?? n.id);
   });
@@ -334,7 +335,7 @@ export async function serve(
       services.sse.close();
       await server.shutdown();
       await services.verifier.flushUsage().catch(() => {});
-      db.close();
+      await db.closeAsync();
       logger.info("stopped");
       finished.resolve();
     })();
