@@ -107,6 +107,7 @@ export const HubFile = z.strictObject({
       .optional(),
     max_clock_skew: duration.optional(),
     max_pending: size.optional(),
+    writer: z.enum(["worker", "main"]).optional(),
   }).optional(),
   control: z.strictObject({
     ping_every: duration.optional(),
@@ -184,6 +185,8 @@ export interface HubConfig {
   maxClockSkewMs: number;
   /** Request bytes of ingest in flight beyond which new batches get 503 + Retry-After. */
   ingestMaxPendingBytes: number;
+  /** Where the hot writes commit: the request thread (default) or a writer worker thread. */
+  dbWriter: "worker" | "main";
   jobLeaseMs: number;
   sweepMs: number;
   autoscaleMs: number;
@@ -513,6 +516,15 @@ export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "invent
     kind: "size",
     default: "8MB",
     help: "ingest bytes in flight beyond which batches are refused with 503 + Retry-After",
+  },
+  {
+    key: "dbWriter",
+    flag: "db-writer",
+    env: "FLEET_DB_WRITER",
+    yaml: "ingest.writer",
+    kind: "enum:worker|main",
+    default: "main",
+    help: "commit ingest and claims on the request thread, or on a writer worker thread",
   },
 ];
 

@@ -134,7 +134,7 @@ export async function buildServices(
     config.inventory = demoInventory(config.demo);
   }
   const db = await openDatabase(join(config.dataDir, "fleet.db"));
-  await db.startWriter();
+  if (config.dbWriter === "worker") await db.startWriter();
   await db.write((tx) => {
     for (const n of config.inventory.nodes) ensureNode(tx, n.id, n.name ?? n.id);
   });

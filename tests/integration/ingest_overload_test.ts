@@ -15,9 +15,9 @@ const NODES = 12;
 const BATCHES = 6;
 const PER_BATCH = 5;
 
-Deno.test("ingest flood past the in-flight bound: 503 + Retry-After, refused batches change nothing, data exact", async () => {
+async function flood(writer: "main" | "worker"): Promise<void> {
   // A 1-byte bound admits one batch at a time: every batch that arrives meanwhile is refused.
-  const hub = await startHub({ args: ["--ingest-max-pending", "1"] });
+  const hub = await startHub({ args: ["--ingest-max-pending", "1", "--db-writer", writer] });
   let refused = 0;
   try {
     const tokens: string[] = [];
@@ -84,4 +84,9 @@ Deno.test("ingest flood past the in-flight bound: 503 + Retry-After, refused bat
     db.close();
     await Deno.remove(hub.dataDir, { recursive: true });
   }
+}
+
+Deno.test("ingest flood past the in-flight bound: 503 + Retry-After, refused batches change nothing, data exact", async (t) => {
+  await t.step("writes committed on the request thread", () => flood("main"));
+  await t.step("writes committed on the writer worker", () => flood("worker"));
 });
