@@ -514,7 +514,9 @@ export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "invent
     env: "FLEET_INGEST_MAX_PENDING",
     yaml: "ingest.max_pending",
     kind: "size",
-    default: "8MB",
+    // A parsed, validated batch holds ~10× its body in the JS heap: 4 MB bounds that near 50 MB
+    // and still admits ten 200-sample replay batches at once.
+    default: "4MB",
     help: "ingest bytes in flight beyond which batches are refused with 503 + Retry-After",
   },
   {
