@@ -7,10 +7,10 @@
  * transaction (each in its own savepoint, so one failing write does not undo the others), and
  * every caller's promise settles after that single commit.
  *
- * The hub (`serve`) also starts a writer worker ({@link Database.startWriter}, `writer.ts`):
- * a second thread with its own connection to the same file that runs the hot writes, named
- * operations with plain-data arguments (`write_ops.ts`: ingest batches, job claim, heartbeat,
- * finish), in its own group commits, so the request thread parses, validates and answers while
+ * With `--db-writer worker` the hub also starts a writer worker ({@link Database.startWriter},
+ * `writer.ts`): a second thread with its own connection to the same file that runs the hot
+ * writes, named operations with plain-data arguments (`write_ops.ts`: ingest batches, job claim,
+ * heartbeat, finish), in its own group commits, so the request thread parses, validates and answers while
  * the disk works. Callers are answered only after the worker's COMMIT returned, i.e. after its
  * fsync (`synchronous=FULL` on both connections); a claim is still one `BEGIN IMMEDIATE`
  * transaction, on the worker. Reads stay on this thread's connection (WAL: they see every
@@ -23,6 +23,10 @@
  * letting both connections race for SQLite's lock because a losing `BEGIN IMMEDIATE` on this
  * thread would sleep in SQLite's busy handler and stall every request (SQLITE_BUSY), and
  * because the lock keeps the order: a write issued after an operation commits after it.
+ *
+ * The request thread stays the default writer: on 2 cores the worker measured slower (structured
+ * clone of batches and answers, a second isolate's heap) than the fsync overlap it buys; see
+ * docs/benchmarks.md.
  *
  * @module
  */
