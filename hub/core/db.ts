@@ -8,13 +8,13 @@
  * every caller's promise settles after that single commit.
  *
  * With `--db-writer worker` the hub also starts a writer worker ({@link Database.startWriter},
- * `writer.ts`): a second thread with its own connection to the same file that runs the hot
- * writes, named operations with plain-data arguments (`write_ops.ts`: ingest batches, job claim,
- * heartbeat, finish), in its own group commits, so the request thread parses, validates and
- * answers while the disk works. Callers are answered only after the worker's COMMIT returned, i.e. after its
- * fsync (`synchronous=FULL` on both connections); a claim is still one `BEGIN IMMEDIATE`
- * transaction, on the worker. Reads stay on this thread's connection (WAL: they see every
- * committed write and never wait for the writer).
+ * `writer.ts`): a second thread with its own connection to the same file that runs the hot writes,
+ * named operations with plain-data arguments (`write_ops.ts`: ingest batches, job claim, heartbeat,
+ * finish), in its own group commits, so the request thread parses, validates and answers while the
+ * disk works. Callers are answered only after the worker's COMMIT returned, i.e. after its fsync
+ * (`synchronous=FULL` on both connections); a claim is still one `BEGIN IMMEDIATE` transaction, on
+ * the worker. Reads stay on this thread's connection (WAL: they see every committed write and never
+ * wait for the writer).
  *
  * Closures cannot cross a Worker, so the generic {@link Database.write} keeps running here, on
  * this connection, with the same group commit. There is still one writer at a time: before
