@@ -10,6 +10,9 @@
 import { clearImmediate, setImmediate } from "node:timers";
 import { BadInput, Conflict, Forbidden, HttpProblem, NotFound } from "./errors.ts";
 import type { Problem } from "../../shared/protocol/mod.ts";
+import { getLogger } from "../../shared/log.ts";
+
+const logger = getLogger("store");
 
 /** What crosses from the worker for a failed write. */
 export interface WireError {
@@ -78,6 +81,7 @@ export class WriterLink {
   #closed: (() => void) | undefined;
   #outbox: WriterOp[] = [];
   #sendTimer: ReturnType<typeof setImmediate> | undefined;
+  #broken: Error | undefined;
   /** Group commits the worker has made. */
   commits = 0;
 
@@ -101,7 +105,22 @@ export class WriterLink {
       worker.postMessage({ kind: "open", path, synchronous } satisfies ToWriter);
     });
     worker.onmessage = (e: MessageEvent<FromWriter>) => link.#receive(e.data);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      link.#fail(new Error(`writer worker failed: ${e.message}`));
+    };
     return link;
+  }
+
+  /** The worker died: every write waiting on it fails (not durable), and so does every new one. */
+  #fail(error: Error): void {
+    if (this.#broken) return;
+    this.#broken = error;
+    logger.error("writer worker failed; hot writes are refused", { error: error.message });
+    for (const p of this.#pending.values()) p.reject(error);
+    this.#pending.clear();
+    for (const resolve of this.#lockWaiters.splice(0)) resolve();
+    this.#closed?.();
   }
 
   #receive(m: FromWriter): void {
@@ -125,6 +144,7 @@ export class WriterLink {
    * group (one message each made groups small: more fsyncs, fewer writes per second).
    */
   call(name: string, args: unknown[]): Promise<unknown> {
+    if (this.#broken) return Promise.reject(this.#broken);
     if (this.#closed) return Promise.reject(new Error("database is closed"));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
@@ -145,6 +165,8 @@ export class WriterLink {
 
   /** Resolves when the worker has committed all it was sent and holds the rest for us. */
   lock(): Promise<void> {
+    // A dead worker holds no lock: the main connection writes alone.
+    if (this.#broken) return Promise.resolve();
     this.#send();
     return new Promise((resolve) => {
       this.#lockWaiters.push(resolve);
@@ -159,6 +181,10 @@ export class WriterLink {
 
   /** Commits what the worker holds, closes its connection and ends it. */
   close(): Promise<void> {
+    if (this.#broken) {
+      this.#worker.terminate();
+      return Promise.resolve();
+    }
     if (this.#closed) return Promise.resolve();
     this.#send();
     const done = new Promise<void>((resolve) => (this.#closed = resolve));
