@@ -5,41 +5,12 @@
  *
  * @module
  */
-import { z } from "zod";
-import { ConfigError, parseYamlConfig, readConfigFile } from "../shared/yaml_config.ts";
-import { DurationSchema, SizeSchema } from "../shared/duration.ts";
+import { ConfigError } from "../shared/config_error.ts";
+import { readConfigFile } from "../shared/read_config.ts";
 import { resolveSettings, type SettingSpec } from "../shared/settings.ts";
-import { NodeId } from "../shared/protocol/mod.ts";
-
-/** The schema of `/etc/fleet/agent.yml`. */
-export const AgentFile = z.strictObject({
-  hub: z.url().optional(),
-  token: z.string().min(1).optional(),
-  node_id: NodeId.optional(),
-  interval: DurationSchema.optional(),
-  state_dir: z.string().min(1).optional(),
-  root: z.string().min(1).optional(),
-  tegrastats: z.string().min(1).optional(),
-  nvidia_smi: z.string().min(1).optional(),
-  docker_socket: z.string().min(1).optional(),
-  docker_network: z.string().min(1).optional(),
-  log_level: z.enum(["debug", "info", "warn", "error"]).optional(),
-  log_format: z.enum(["text", "json"]).optional(),
-  jobs: z.enum(["on", "off"]).optional(),
-  control: z.enum(["on", "off"]).optional(),
-  essential_containers: z.array(z.string().min(1).max(128)).optional(),
-  spool: z.strictObject({ max_size: SizeSchema.optional(), max_age: DurationSchema.optional() })
-    .optional(),
-  /** What `cleanup` (CLI, or the hub's node action) does beyond its fixed steps. */
-  cleanup: z.strictObject({
-    image_age: DurationSchema.optional(),
-    journal_size: z.string().regex(/^([1-9][0-9]*[KMGT]?|off)$/, "a size like 500M or 2G, or off")
-      .optional(),
-    volumes: z.boolean().optional(),
-    rotated_logs: z.boolean().optional(),
-    tmp_max_age: DurationSchema.optional(),
-  }).optional(),
-});
+import { NODE_ID_PATTERN } from "../shared/protocol/constants.ts";
+import type { AgentFileValues } from "./config_file.ts";
+import { readSimpleAgentFile } from "./config_simple.ts";
 
 /** The agent.yml `cleanup:` settings (the opt-in steps off unless set). */
 export interface CleanupSettings {
@@ -269,9 +240,13 @@ export async function loadAgentConfig(
   if (text === undefined && explicit !== undefined) {
     throw new ConfigError(`${path}: cannot read: file not found`);
   }
-  const file = text === undefined ? {} : parseYamlConfig(text, path, AgentFile);
+  // zod and the YAML parser load only for a file beyond what install writes (flat plain values);
+  // a missing file, or one of only comments and blank lines, is an empty document.
+  const file: AgentFileValues = text === undefined
+    ? {}
+    : readSimpleAgentFile(text) ?? (await import("./config_file.ts")).parseAgentFile(text, path);
   const v = resolveSettings(AGENT_SETTINGS, flags, env, file);
-  const c = (file as z.output<typeof AgentFile>).cleanup ?? {};
+  const c = file.cleanup ?? {};
   for (const required of ["hub", "token"] as const) {
     if (v[required] === undefined) {
       throw new ConfigError(
@@ -284,7 +259,7 @@ export async function loadAgentConfig(
   } catch {
     throw new ConfigError(`--hub: not a URL: ${v.hub} (e.g. http://control:8765)`);
   }
-  if (v.nodeId !== undefined && !NodeId.safeParse(v.nodeId).success) {
+  if (v.nodeId !== undefined && !NODE_ID_PATTERN.test(String(v.nodeId))) {
     throw new ConfigError(`--node-id: not a valid node id: ${v.nodeId}`);
   }
   return {
@@ -307,7 +282,7 @@ export async function loadAgentConfig(
     control: v.control === "on",
     essentialContainers: v.essentialContainers !== undefined
       ? String(v.essentialContainers).split(",").map((x) => x.trim()).filter(Boolean)
-      : (file as { essential_containers?: string[] }).essential_containers ?? [],
+      : file.essential_containers ?? [],
     cleanup: {
       imageAgeMs: c.image_age ?? 24 * 3_600_000,
       journalSize: c.journal_size,

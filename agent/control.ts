@@ -4,7 +4,7 @@
  * (version, capabilities), the hub answers `welcome` and pings; the agent answers every ping
  * with a `pong` (the hub measures RTT from it) and treats three missed pings as a dead link.
  * Everything else is multiplexed on the socket by channel id: batch exec (`exec.ts`), terminals
- * (`pty.ts`), container operations (`containers.ts`) and node actions (`node_actions.ts`: cleanup,
+ * (`pty.ts`), container operations (`containers.ts`), backups and restores (`backup.ts`) and node actions (`node_actions.ts`: cleanup,
  * recovery, restart; only when the agent offers them). A frame that is not JSON or not a known
  * message is logged and answered with an `error`; it never ends the connection.
  *
@@ -15,12 +15,9 @@
  * @module
  */
 import type { AgentMessage, ControlCapability, HubMessage } from "../shared/protocol/mod.ts";
-import { HUB_FRAMES, parseFrame } from "../shared/control_frames.ts";
-import { ExecRunner } from "./exec.ts";
-import { PtySessions } from "./pty.ts";
-import { ContainerOps } from "./containers.ts";
-import { NetOps } from "./network/net_ops.ts";
-import { type NodeActionHandlers, NodeActionRunner } from "./node_actions.ts";
+import type { FrameResult } from "../shared/control_frames.ts";
+import type { NodeActionHandlers } from "./node_actions.ts";
+import { NODE_ID_PATTERN } from "../shared/protocol/constants.ts";
 import { DEFAULT_DOCKER_SOCKET } from "../shared/docker_api.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
 import { getLogger } from "../shared/log.ts";
@@ -55,6 +52,53 @@ export function controlUrl(hub: string): string {
   return u.toString();
 }
 
+/** The frame schemas (zod), loaded with the first frame that is not a plain ping or welcome. */
+let frames: typeof import("../shared/control_frames.ts") | undefined;
+
+/**
+ * A well-formed `ping` or `welcome`, checked in plain code so that an idle agent never loads the
+ * frame schemas; anything else, malformed ones included, goes to the strict schemas (and their
+ * errors). Keys the schemas do not name are dropped, as they drop them.
+ */
+export function quickFrame(data: unknown): HubMessage | undefined {
+  if (typeof data !== "string" || data.length > 256) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== "object" || raw === null) return undefined;
+  const m = raw as Record<string, unknown>;
+  if (m.type === "ping" && typeof m.t === "number" && Number.isFinite(m.t)) {
+    return { type: "ping", t: m.t };
+  }
+  if (
+    m.type === "welcome" && typeof m.node_id === "string" && NODE_ID_PATTERN.test(m.node_id) &&
+    typeof m.ping_ms === "number" && Number.isSafeInteger(m.ping_ms) && m.ping_ms > 0
+  ) {
+    return { type: "welcome", node_id: m.node_id, ping_ms: m.ping_ms };
+  }
+  return undefined;
+}
+
+/** A part of the channel whose code loads on first use; calls run in arrival order. */
+class Lazy<T> {
+  #make: () => Promise<T>;
+  #p: Promise<T> | undefined;
+  value: T | undefined;
+  constructor(make: () => Promise<T>) {
+    this.#make = make;
+  }
+  /** Whether anything asked for it yet. */
+  get started(): boolean {
+    return this.#p !== undefined;
+  }
+  get(): Promise<T> {
+    return this.#p ??= this.#make().then((v) => (this.value = v));
+  }
+}
+
 /** How one connection ended. */
 interface Ended {
   /** The hub accepted us (welcome received). */
@@ -73,7 +117,7 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
   let pingMs = 5000;
   let watchdog: ReturnType<typeof setInterval> | undefined;
   let malformed = 0;
-  const capabilities: ControlCapability[] = ["exec", "pty", "net"];
+  const capabilities: ControlCapability[] = ["exec", "pty", "net", "backup"];
   if (o.dockerSocket !== false) capabilities.push("docker");
   if (o.actions) capabilities.push("actions");
   let nodeId = "";
@@ -89,13 +133,39 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
     } catch { /* closing: the close handler cleans up */ }
   };
   const buffered = () => ws.bufferedAmount;
-  const exec = new ExecRunner(send);
-  const pty = new PtySessions(send, buffered);
-  const net = new NetOps(send);
-  const docker = o.dockerSocket === false
+  // Exec, terminals, network tools, containers and node actions load when first asked for.
+  const exec = new Lazy(async () => new (await import("./exec.ts")).ExecRunner(send));
+  const pty = new Lazy(async () => new (await import("./pty.ts")).PtySessions(send, buffered));
+  const net = new Lazy(async () => new (await import("./network/net_ops.ts")).NetOps(send));
+  const dockerSocket = o.dockerSocket;
+  const docker = dockerSocket === false
     ? undefined
-    : new ContainerOps(send, buffered, o.dockerSocket ?? DEFAULT_DOCKER_SOCKET);
-  const actions = o.actions && new NodeActionRunner(send, o.actions, () => nodeId);
+    : new Lazy(async () =>
+      new (await import("./containers.ts")).ContainerOps(
+        send,
+        buffered,
+        dockerSocket ?? DEFAULT_DOCKER_SOCKET,
+      )
+    );
+  const handlers = o.actions;
+  const actions = handlers &&
+    new Lazy(async () =>
+      new (await import("./node_actions.ts")).NodeActionRunner(send, handlers, () => nodeId)
+    );
+  // Backups (the S3 client, chunker and crypto) load with the first backup or restore.
+  const backups = new Lazy(async () =>
+    new (await import("./backup.ts")).BackupRunner(
+      send,
+      dockerSocket === false ? false : dockerSocket ?? DEFAULT_DOCKER_SOCKET,
+    )
+  );
+  let closed = false;
+  /** Runs `fn` on a part once loaded, unless the connection ended meanwhile. */
+  const use = <T>(part: Lazy<T>, fn: (v: T) => unknown) => {
+    part.get().then((v) => {
+      if (!closed) fn(v);
+    }).catch((error) => logger.error("control request failed", { error }));
+  };
 
   const onAbort = () => ws.close(1000, "agent stopping");
   o.signal.addEventListener("abort", onAbort, { once: true });
@@ -111,8 +181,23 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
   ws.onopen = () => {
     send({ type: "hello", version: o.version, capabilities, hostname: o.hostname });
   };
+  // Frames waiting for the schemas to load; later frames queue behind them to keep their order.
+  let queued = 0;
+  let queue: Promise<void> = Promise.resolve();
   ws.onmessage = (e) => {
-    const parsed = parseFrame<HubMessage>(e.data, HUB_FRAMES);
+    if (queued === 0) {
+      const quick = quickFrame(e.data);
+      if (quick) return dispatch({ ok: true, msg: quick });
+      if (frames) return dispatch(frames.parseFrame<HubMessage>(e.data, frames.HUB_FRAMES));
+    }
+    queued++;
+    queue = queue.then(async () => {
+      frames ??= await import("../shared/control_frames.ts");
+      if (!closed) dispatch(frames.parseFrame<HubMessage>(e.data, frames.HUB_FRAMES));
+    }).catch((error) => logger.error("control frame failed", { error }))
+      .finally(() => queued--);
+  };
+  const dispatch = (parsed: FrameResult<HubMessage>) => {
     if (!parsed.ok) return reject(parsed.error, parsed.ch);
     const m = parsed.msg;
     switch (m.type) {
@@ -134,19 +219,19 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
         lastPing = Date.now();
         return send({ type: "pong", t: m.t });
       case "exec.start":
-        return exec.start(m);
+        return use(exec, (x) => x.start(m));
       case "exec.cancel":
-        return exec.cancel(m.ch);
+        return exec.started && use(exec, (x) => x.cancel(m.ch));
       case "pty.open":
-        return pty.open(m);
+        return use(pty, (x) => x.open(m));
       case "pty.input":
-        return pty.input(m.ch, m.data);
+        return use(pty, (x) => x.input(m.ch, m.data));
       case "pty.resize":
-        return pty.resize(m);
+        return use(pty, (x) => x.resize(m));
       case "pty.flow":
-        return pty.flow(m.ch, m.paused);
+        return pty.started && use(pty, (x) => x.flow(m.ch, m.paused));
       case "pty.close":
-        return pty.close(m.ch);
+        return pty.started && use(pty, (x) => x.close(m.ch));
       case "docker":
         if (!docker) {
           const error = "this agent runs without Docker (--docker-socket off)";
@@ -154,8 +239,7 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
           else send({ type: "reply", ch: m.ch, ok: false, code: "unavailable", error });
           return;
         }
-        docker.handle(m);
-        return;
+        return use(docker, (x) => x.handle(m));
       case "node.action":
         if (!actions) {
           return send({
@@ -166,13 +250,20 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
             error: "this agent offers no node actions (a simulated or embedded agent)",
           });
         }
-        actions.handle(m);
-        return;
+        return use(actions, (x) => x.handle(m));
       case "stream.cancel":
-        if (net.cancel(m.ch)) return;
-        return docker?.cancel(m.ch);
+        // Only a part that was used can hold the stream; a backup's first, then net, then docker.
+        if (backups.started) use(backups, (x) => x.cancel(m.ch));
+        if (net.started) {
+          return use(net, (x) => {
+            if (!x.cancel(m.ch) && docker?.started) use(docker, (d) => d.cancel(m.ch));
+          });
+        }
+        return docker?.started && use(docker, (x) => x.cancel(m.ch));
       case "net":
-        return net.handle(m);
+        return use(net, (x) => x.handle(m));
+      case "backup":
+        return use(backups, (x) => x.handle(m));
       case "error":
         logger.warn("hub reported an error", { ch: m.ch, error: m.message });
         return;
@@ -185,10 +276,12 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
   ws.onclose = (e) => {
     clearInterval(watchdog);
     o.signal.removeEventListener("abort", onAbort);
-    exec.abortAll();
-    pty.closeAll();
-    net.close();
-    docker?.close();
+    closed = true;
+    exec.value?.abortAll();
+    pty.value?.closeAll();
+    net.value?.close();
+    docker?.value?.close();
+    backups.value?.abortAll();
     if (welcomed) o.onState?.(false);
     resolve({ welcomed, code: e.code, reason: e.reason, lastedMs: Date.now() - started });
   };

@@ -14,7 +14,7 @@ import { stringify } from "yaml";
 import { z } from "zod";
 import { ApiClient, ApiError } from "../shared/api_client.ts";
 import { agentUnit, DEFAULT_UNIT_PATHS, recoveryUnit } from "./units.ts";
-import { AgentFile } from "./config.ts";
+import { AgentFile } from "./config_file.ts";
 import { UsageError } from "../shared/cli.ts";
 import { parseYamlConfig, readConfigFile } from "../shared/yaml_config.ts";
 import { getLogger } from "../shared/log.ts";

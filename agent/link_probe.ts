@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { LINK_WINDOW, type LinkProbe } from "../shared/protocol/mod.ts";
+import type { LinkProbe } from "../shared/protocol/mod.ts";
+import { LINK_WINDOW } from "../shared/protocol/constants.ts";
 import { sleep } from "../shared/backoff.ts";
 
 /** Probes the hub until stopped; {@link HubProbe.current} gives the newest reading. */

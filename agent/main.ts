@@ -5,25 +5,16 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "../shared/args.ts";
 import { AGENT_SETTINGS, loadAgentConfig, RUN_FLAGS } from "./config.ts";
 import { startAgent } from "./mod.ts";
 import { createSampler } from "./collect/sampler.ts";
 import { createProcessExecutor } from "./worker/process.ts";
-import { createDockerExecutor } from "./worker/docker.ts";
+import type { Executor } from "./worker/executor.ts";
 import { DEFAULT_DOCKER_SOCKET } from "../shared/docker_api.ts";
 import { EXIT_CODES_HELP, runCli, UsageError } from "../shared/cli.ts";
-import { install, status, uninstall } from "./install.ts";
-import { recover } from "./recover.ts";
 import type { NodeActionHandlers } from "./node_actions.ts";
-import {
-  cleanupOptionsOf,
-  cleanupSkipped,
-  humanBytes,
-  planCleanup,
-  runCleanup,
-} from "./node_cleanup.ts";
-import { parseDuration } from "../shared/duration.ts";
+import { parseDuration } from "../shared/duration_text.ts";
 import { settingsHelp } from "../shared/settings.ts";
 import { getLogger, setLogFormat, setLogLevel } from "../shared/log.ts";
 import { VERSION } from "../shared/version.ts";
@@ -54,6 +45,22 @@ Options (flag, env twin, default); flags beat env, env beats the config file:
 ${settingsHelp(AGENT_SETTINGS)}
   -h, --help
 `;
+
+// Commands other than `run`, the Docker executor, recovery and cleanup load when used (dynamic
+// imports with literal specifiers, so `deno compile` still bundles them): an agent holds in
+// memory only the code its run needs.
+const installCode = () => import("./install.ts");
+const recoverCode = () => import("./recover.ts");
+const cleanupCode = () => import("./node_cleanup.ts");
+
+/** An executor whose code loads with its first job. */
+function lazyExecutor(kind: Executor["kind"], load: () => Promise<Executor>): Executor {
+  let loaded: Promise<Executor> | undefined;
+  return {
+    kind,
+    run: async (job, options) => await (await (loaded ??= load())).run(job, options),
+  };
+}
 
 async function osName(root: string): Promise<string | undefined> {
   try {
@@ -134,9 +141,9 @@ async function runOnce(
     : config.dockerSocket ?? DEFAULT_DOCKER_SOCKET;
   let restart = false;
   const actions: NodeActionHandlers = {
-    cleanupOptions: (force) => cleanupOptionsOf(config, force),
+    cleanupOptions: async (force) => (await cleanupCode()).cleanupOptionsOf(config, force),
     // Bounded: the operator waits for the answer (the boot unit's 60 tries are for a cold start).
-    recover: () => recover(config, { attempts: 3, delayMs: 2000 }),
+    recover: async () => (await recoverCode()).recover(config, { attempts: 3, delayMs: 2000 }),
     restartMode: underSystemd ? "systemd" : "in_place",
     restart: () => {
       restart = true;
@@ -157,10 +164,14 @@ async function runOnce(
       executors: {
         process: createProcessExecutor(),
         ...(config.dockerSocket === false ? {} : {
-          docker: createDockerExecutor({
-            socketPath: config.dockerSocket,
-            networkMode: config.dockerNetwork,
-          }),
+          docker: lazyExecutor(
+            "docker",
+            async () =>
+              (await import("./worker/docker.ts")).createDockerExecutor({
+                socketPath: config.dockerSocket || undefined,
+                networkMode: config.dockerNetwork,
+              }),
+          ),
         }),
       },
       dockerSocket,
@@ -204,7 +215,7 @@ async function installCommand(args: string[]): Promise<number> {
   const hub = values.hub ?? Deno.env.get("FLEET_HUB");
   const token = values.token ?? Deno.env.get("FLEET_TOKEN");
   if (!hub || !token) throw new UsageError(`--hub and --token are required\n\n${INSTALL_HELP}`);
-  await install({
+  await (await installCode()).install({
     hub,
     token,
     root: values.root ?? "",
@@ -224,7 +235,7 @@ async function uninstallCommand(args: string[]): Promise<number> {
       purge: { type: "boolean" },
     },
   });
-  await uninstall({
+  await (await installCode()).uninstall({
     root: values.root ?? "",
     systemctl: !values["no-systemctl"],
     purge: values.purge ?? false,
@@ -233,12 +244,15 @@ async function uninstallCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-function statusCommand(args: string[]): Promise<number> {
+async function statusCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: { root: { type: "string" }, "no-systemctl": { type: "boolean" } },
   });
-  return status({ root: values.root ?? "", systemctl: !values["no-systemctl"] });
+  return (await installCode()).status({
+    root: values.root ?? "",
+    systemctl: !values["no-systemctl"],
+  });
 }
 
 async function recoverCommand(args: string[]): Promise<number> {
@@ -265,7 +279,7 @@ async function recoverCommand(args: string[]): Promise<number> {
   if (values["retry-delay"] !== undefined && !delayMs) {
     throw new UsageError(`--retry-delay: not a duration: ${values["retry-delay"]}`);
   }
-  const results = await recover(config, { attempts, delayMs });
+  const results = await (await recoverCode()).recover(config, { attempts, delayMs });
   return results.every((r) => r.ok) ? 0 : 1;
 }
 
@@ -321,15 +335,34 @@ async function cleanupCommand(args: string[]): Promise<number> {
     if (!ms) throw new UsageError(`--tmp-age: not a duration: ${tmpAge}`);
     config.cleanup.tmpMaxAgeMs = ms;
   }
+  const { cleanupOptionsOf, cleanupSkipped, humanBytes, planCleanup, runCleanup } =
+    await cleanupCode();
   const o = await cleanupOptionsOf(config, Boolean(force));
   const plan = await planCleanup(o);
   const dry = Boolean(dryRun);
   console.log(`${dry ? "would" : "will"}:${plan.length ? "" : " nothing to do"}`);
   for (const line of cleanupSkipped(o)) console.log(`  ${line}`);
+  // Sync needs the hub: the real settings (flags, env, agent.yml), not cleanup's placeholders.
+  const hubConfig = await loadAgentConfig(values as Record<string, string | undefined>, env)
+    .catch(() => undefined);
+  // Loaded here only: the sync code (zod, the API client) is no part of an agent's run.
+  const { configApi, configDir, pushConfigs } = await import("./config_sync.ts");
+  console.log(
+    `  sync ${configDir(config.configFile)} to S3${
+      hubConfig ? " (through the hub)" : ": skipped (no hub configured)"
+    }`,
+  );
   for (const a of plan) {
     console.log(`  ${a.kind} ${a.detail}${a.bytes ? ` (${humanBytes(a.bytes)})` : ""}`);
   }
   if (dry) return 0;
+  if (hubConfig) {
+    const synced = await pushConfigs(
+      configApi(hubConfig.hub, hubConfig.token),
+      hubConfig.configFile,
+    );
+    console.log(`sync to S3: ${synced.ok ? "" : "FAILED: "}${synced.detail}`);
+  }
   const done = await runCleanup(plan, o);
   console.log(`freed about ${humanBytes(done.freed_b)}`);
   for (const f of done.failed) {

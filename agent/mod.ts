@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../shared/join_path.ts";
 import type { AgentInfo, JobSpec, SampleMetrics } from "../shared/protocol/mod.ts";
 import { Spool } from "./spool.ts";
 import { Pusher } from "./push.ts";

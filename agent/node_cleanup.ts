@@ -4,8 +4,8 @@
  * would go: running containers not labelled `fleet.essential=true` are stopped and removed with
  * the stopped ones, images no container uses and older than `--image-age` are deleted, the
  * journal is vacuumed to `--journal-size`, and the job temp dirs are cleared. It refuses while a
- * job container runs (a roamer at work) unless `--force`. Syncing /etc/fleet to S3 first needs
- * S3 backups, which this version lacks, so that step is reported as skipped.
+ * job container runs (a roamer at work) unless `--force`. Before anything goes, `/etc/fleet` is
+ * synced to S3 through the hub (`config_sync.ts`, in the command).
  *
  * Three more steps are opt-in (agent.yml `cleanup:`), because each can delete what someone
  * wanted: named volumes no remaining container uses (`volumes: true`), rotated logs under

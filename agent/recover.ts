@@ -4,8 +4,8 @@
  * swarm with the hub's join token when the engine is in none (a join still pending from an
  * earlier try is watched, not repeated); start the configured essential containers (e.g. the
  * Portainer agent) that are not running. The results are reported to the hub
- * (`POST /api/v1/nodes/:id/recovery`). Pulling configs from S3 needs backups, which this version lacks, and is
- * reported as skipped.
+ * (`POST /api/v1/nodes/:id/recovery`). Configs are pulled from S3 through the hub
+ * (`config_sync.ts`; skipped when the hub has no S3).
  *
  * @module
  */
@@ -20,6 +20,7 @@ import {
 } from "../shared/docker_api.ts";
 import type { AgentConfig } from "./config.ts";
 import { sleep } from "../shared/backoff.ts";
+import { pullConfigs } from "./config_sync.ts";
 import { getLogger } from "../shared/log.ts";
 
 const logger = getLogger("recover");
@@ -225,11 +226,8 @@ export async function recover(
       docker.close();
     }
   }
-  results.push({
-    step: "configs from S3",
-    ok: true,
-    detail: "S3 is not in this version: skipped",
-  });
+  const pulled = await pullConfigs(api, config.configFile);
+  results.push({ step: "configs from S3", ok: pulled.ok, detail: pulled.detail });
   for (const r of results) {
     (r.ok ? logger.info : logger.error)(`recovery step ${r.ok ? "ok" : "failed"}`, { ...r });
   }

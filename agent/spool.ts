@@ -7,8 +7,9 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { type Sample, type SampleMetrics, SEQ_MAX } from "../shared/protocol/mod.ts";
+import { join } from "../shared/join_path.ts";
+import type { Sample, SampleMetrics } from "../shared/protocol/mod.ts";
+import { SEQ_MAX } from "../shared/protocol/constants.ts";
 import { getLogger } from "../shared/log.ts";
 
 const logger = getLogger("spool");

@@ -20,6 +20,7 @@ import { sleep } from "../shared/backoff.ts";
 import { createSimulatedExecutor } from "../agent/worker/simulated.ts";
 import { createSimulatedCollector } from "../agent/collect/simulated.ts";
 import { VERSION } from "../shared/version.ts";
+import { AlertsSection } from "./alerts/rules.ts";
 import { getLogger } from "../shared/log.ts";
 
 const logger = getLogger("demo");
@@ -83,6 +84,20 @@ export function demoInventory(n: number): HubConfig["inventory"] {
       },
     },
   };
+}
+
+/**
+ * The demo's alert rules (used when fleet.yml has none): a GPU heat rule low enough that busy
+ * simulated nodes trip and clear it, so the Alerts view and the cards show alerts live.
+ */
+export function demoAlerts(): AlertsSection {
+  return AlertsSection.parse({
+    rules: [
+      { name: "node-down", kind: "offline", for: "30s", severity: "critical" },
+      { name: "gpu-hot", kind: "temperature", sensors: ["GPU"], above: 56, margin: 2, for: "20s" },
+      { name: "disk-full", kind: "disk", above: 90 },
+    ],
+  });
 }
 
 /**

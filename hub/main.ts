@@ -1,6 +1,7 @@
 /**
  * `fleet-hub`: the control-box program. Commands: `serve`, `token`, `job`, `roamer`, `network`,
- * `mcp`, `version`, `help`. Exit codes: 0 done, 1 refused or failed, 2 usage or configuration error.
+ * `swarm`, `backup`, `restore-db`, `mcp`, `version`, `help`. Exit codes: 0 done, 1 refused or
+ * failed, 2 usage or configuration error.
  * The same file runs under `deno run` and is what `deno compile` builds.
  *
  * @module
@@ -12,6 +13,8 @@ import { tokenCommand } from "./cli/token.ts";
 import { jobCommand, roamerCommand } from "./cli/client.ts";
 import { mcpCommand } from "./cli/mcp.ts";
 import { networkCommand } from "./cli/network.ts";
+import { swarmCommand } from "./cli/swarm.ts";
+import { backupCommand, restoreDbCommand } from "./cli/backup.ts";
 import { EXIT_CODES_HELP, runCli } from "../shared/cli.ts";
 import { getLogger } from "../shared/log.ts";
 import { settingsHelp } from "../shared/settings.ts";
@@ -28,6 +31,9 @@ Commands:
   roamer     list, assign and release roamers (see 'roamer --help')
   network    LAN scans, port scans, WAN checks and node sockets (see 'network --help')
   mcp        serve the fleet to AI assistants over MCP on stdio (see 'mcp --help')
+  swarm      Docker Swarm: services, deploy, build, logs, nodes, stacks (see 'swarm --help')
+  backup     back up nodes to S3, list, browse, restore, verify (see 'backup --help')
+  restore-db bring the hub database back from S3 into an empty data dir
   version    print the version
 
 Quick start:  fleet-hub serve --demo 20     (a simulated fleet of 20 nodes, on 127.0.0.1)
@@ -107,6 +113,9 @@ export function main(args: string[]): Promise<number> {
     roamer: roamerCommand,
     network: networkCommand,
     mcp: mcpCommand,
+    swarm: swarmCommand,
+    backup: backupCommand,
+    "restore-db": restoreDbCommand,
   }, args);
 }
 

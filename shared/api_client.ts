@@ -9,14 +9,23 @@
 import type { z } from "zod";
 import type {
   AgentSelf,
+  AlertConfigInfo,
+  AlertInfo,
+  AlertPage,
   AuditEntry,
+  BackupCreate,
+  BackupInfo,
+  BackupStatus,
   ClusterInfo,
+  ConfigFile,
   ContainerInfo,
+  DeliveryInfo,
   EnrollRequest,
   EnrollResponse,
   ExecInfo,
   ExecRequest,
   FleetSnapshot,
+  HubDbBackupInfo,
   HubStats,
   IngestAck,
   IngestBatch,
@@ -29,6 +38,8 @@ import type {
   NodeRecovery,
   NodeSummary,
   Problem,
+  RestoreInfo,
+  RestoreRequest,
   RoamerAssign,
   RoamerInfo,
   SessionInfo as SessionInfoSchema,
@@ -36,6 +47,8 @@ import type {
   TokenCreate,
   TokenCreated,
   TokenInfo,
+  TreeListing,
+  VerifyResult,
 } from "./protocol/mod.ts";
 import type {
   LanScanRequest,
@@ -51,6 +64,73 @@ import type {
   NodeRecoverReport,
   NodeRestartReport,
 } from "./protocol/mod.ts";
+import type {
+  RegistryCatalog,
+  RegistryTags,
+  SwarmBuildRequest,
+  SwarmBuildRun,
+  SwarmCatalogEntry,
+  SwarmCatalogVersion,
+  SwarmDefinitionInput,
+  SwarmDiff,
+  SwarmHealth,
+  SwarmLogs,
+  SwarmNode,
+  SwarmNodeAction,
+  SwarmNodeLabels,
+  SwarmProject,
+  SwarmService,
+  SwarmServiceActionResult,
+  SwarmServiceDetail,
+  SwarmStack,
+  SwarmStackDeploy,
+  SwarmStackDetail,
+  SwarmStackResult,
+  SwarmUpdate,
+} from "./protocol/mod.ts";
+
+/** A definition for the swarm catalog: JSON (validated by the hub) or YAML text. */
+export type SwarmDefinitionBody =
+  | { definition: SwarmDefinitionInput; note?: string }
+  | { yaml: string; note?: string };
+
+/** One server-sent event: its name and its parsed JSON data. */
+export interface SseMessage {
+  event: string;
+  data: unknown;
+}
+
+/** Parses a `text/event-stream` body into events (comments and heartbeats dropped). */
+function sseEvents(body: ReadableStream<Uint8Array<ArrayBuffer>>): ReadableStream<SseMessage> {
+  let buf = "";
+  return body.pipeThrough(new TextDecoderStream()).pipeThrough(
+    new TransformStream<string, SseMessage>({
+      transform(chunk, controller) {
+        buf += chunk;
+        let at: number;
+        while ((at = buf.indexOf("\n\n")) >= 0) {
+          const block = buf.slice(0, at);
+          buf = buf.slice(at + 2);
+          let event = "message";
+          const data: string[] = [];
+          for (const line of block.split("\n")) {
+            if (line.startsWith("event:")) event = line.slice(6).trim();
+            else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+          }
+          if (!data.length) continue;
+          const raw = data.join("\n");
+          let parsed: unknown = raw;
+          try {
+            parsed = JSON.parse(raw);
+          } catch { /* plain text data */ }
+          controller.enqueue({ event, data: parsed });
+        }
+      },
+    }),
+  );
+}
+
+const enc = encodeURIComponent;
 
 /** `GET /api/v1/session` answer: who the browser's session cookie stands for. */
 export type SessionInfo = z.infer<typeof SessionInfoSchema>;
@@ -563,5 +643,354 @@ export class ApiClient {
       undefined,
       options,
     );
+  }
+
+  /** Opens an SSE route (no timeout: it streams until the caller aborts or the hub ends it). */
+  async #events(path: string, options: CallOptions = {}): Promise<ReadableStream<SseMessage>> {
+    const res = await this.#send("GET", path, undefined, this.#signalFor(options.signal, false));
+    return sseEvents(res.body!);
+  }
+
+  // --- Docker Swarm (docs/swarm.md) ---
+
+  /** `GET /api/v1/swarm/health`: managers, nodes and services in one answer. */
+  swarmHealth(options?: CallOptions): Promise<SwarmHealth> {
+    return this.request("GET", "/api/v1/swarm/health", undefined, options);
+  }
+
+  /** `GET /api/v1/swarm/catalog`: every definition (newest version), with `live`. */
+  swarmCatalog(options?: CallOptions): Promise<SwarmCatalogEntry[]> {
+    return this.request("GET", "/api/v1/swarm/catalog", undefined, options);
+  }
+
+  /** `GET /api/v1/swarm/catalog/:name`. */
+  swarmCatalogEntry(name: string): Promise<SwarmCatalogEntry> {
+    return this.request("GET", `/api/v1/swarm/catalog/${enc(name)}`);
+  }
+
+  /** `POST /api/v1/swarm/catalog`: registers a definition (409 if the name exists). */
+  swarmCatalogCreate(body: SwarmDefinitionBody): Promise<SwarmCatalogEntry> {
+    return this.request("POST", "/api/v1/swarm/catalog", body);
+  }
+
+  /** `PUT /api/v1/swarm/catalog/:name`: a new version (or the first); unchanged → same version. */
+  swarmCatalogUpdate(name: string, body: SwarmDefinitionBody): Promise<SwarmCatalogEntry> {
+    return this.request("PUT", `/api/v1/swarm/catalog/${enc(name)}`, body);
+  }
+
+  /** `DELETE /api/v1/swarm/catalog/:name`: forgets the definition (a live service stays). */
+  swarmCatalogDelete(name: string): Promise<void> {
+    return this.request("DELETE", `/api/v1/swarm/catalog/${enc(name)}`);
+  }
+
+  /** `GET /api/v1/swarm/catalog/:name/versions`: newest first. */
+  swarmCatalogVersions(name: string): Promise<SwarmCatalogVersion[]> {
+    return this.request("GET", `/api/v1/swarm/catalog/${enc(name)}/versions`);
+  }
+
+  /** `GET /api/v1/swarm/catalog/:name/versions/:version`. */
+  swarmCatalogVersion(name: string, version: number): Promise<SwarmCatalogVersion> {
+    return this.request("GET", `/api/v1/swarm/catalog/${enc(name)}/versions/${version}`);
+  }
+
+  /** `GET /api/v1/swarm/catalog/:name/diff`: the live service against a version (default newest). */
+  swarmCatalogDiff(name: string, version?: number): Promise<SwarmDiff> {
+    const qs = version === undefined ? "" : `?version=${version}`;
+    return this.request("GET", `/api/v1/swarm/catalog/${enc(name)}/diff${qs}`);
+  }
+
+  /** `POST /api/v1/swarm/catalog/:name/deploy`: creates or updates the live service. */
+  swarmCatalogDeploy(name: string, version?: number): Promise<SwarmServiceActionResult> {
+    return this.request(
+      "POST",
+      `/api/v1/swarm/catalog/${enc(name)}/deploy`,
+      version === undefined ? {} : { version },
+    );
+  }
+
+  /** `POST /api/v1/swarm/deploy`: registers (or updates) a definition and deploys it. */
+  swarmDeploy(body: SwarmDefinitionBody): Promise<SwarmServiceActionResult> {
+    return this.request("POST", "/api/v1/swarm/deploy", body);
+  }
+
+  /** `POST /api/v1/swarm/catalog/:name/build`: starts a build (+ push); answers 202 at once. */
+  swarmBuild(name: string, body: SwarmBuildRequest = {}): Promise<SwarmBuildRun> {
+    return this.request("POST", `/api/v1/swarm/catalog/${enc(name)}/build`, body);
+  }
+
+  /** `GET /api/v1/swarm/builds`: newest first, without output. */
+  swarmBuilds(query: { service?: string; limit?: number } = {}): Promise<SwarmBuildRun[]> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return this.request("GET", `/api/v1/swarm/builds${q.size ? `?${q}` : ""}`);
+  }
+
+  /** `GET /api/v1/swarm/builds/:id`: one run with its stored output. */
+  swarmBuildRun(id: string): Promise<SwarmBuildRun> {
+    return this.request("GET", `/api/v1/swarm/builds/${enc(id)}`);
+  }
+
+  /**
+   * `GET /api/v1/swarm/builds/:id/events` (SSE): `output` events `{text}` (the output so far
+   * first), then one `end` event `{run}`.
+   */
+  swarmBuildEvents(id: string, options?: CallOptions): Promise<ReadableStream<SseMessage>> {
+    return this.#events(`/api/v1/swarm/builds/${enc(id)}/events`, options);
+  }
+
+  /** `GET /api/v1/swarm/projects`: folders of the projects directory (build contexts). */
+  swarmProjects(): Promise<SwarmProject[]> {
+    return this.request("GET", "/api/v1/swarm/projects");
+  }
+
+  /** `GET /api/v1/swarm/services`: live services with replicas and task counts. */
+  swarmServices(options?: CallOptions): Promise<SwarmService[]> {
+    return this.request("GET", "/api/v1/swarm/services", undefined, options);
+  }
+
+  /** `GET /api/v1/swarm/services/:name`: one live service and its tasks. */
+  swarmService(name: string, options?: CallOptions): Promise<SwarmServiceDetail> {
+    return this.request("GET", `/api/v1/swarm/services/${enc(name)}`, undefined, options);
+  }
+
+  /** `POST /api/v1/swarm/services/:name/scale`. */
+  swarmScale(name: string, replicas: number): Promise<SwarmServiceActionResult> {
+    return this.request("POST", `/api/v1/swarm/services/${enc(name)}/scale`, { replicas });
+  }
+
+  /** `POST /api/v1/swarm/services/:name/update`: a rolling update. */
+  swarmUpdate(name: string, body: SwarmUpdate): Promise<SwarmServiceActionResult> {
+    return this.request("POST", `/api/v1/swarm/services/${enc(name)}/update`, body);
+  }
+
+  /** `POST /api/v1/swarm/services/:name/restart`: recreates every task (`--force`). */
+  swarmRestart(name: string): Promise<SwarmServiceActionResult> {
+    return this.request("POST", `/api/v1/swarm/services/${enc(name)}/restart`);
+  }
+
+  /** `DELETE /api/v1/swarm/services/:name`: stop = remove from the swarm (definition kept). */
+  swarmStop(name: string): Promise<SwarmServiceActionResult> {
+    return this.request("DELETE", `/api/v1/swarm/services/${enc(name)}`);
+  }
+
+  /** `GET /api/v1/swarm/services/:name/logs?tail=N`: the last lines. */
+  swarmServiceLogs(name: string, tail = 200): Promise<SwarmLogs> {
+    return this.request("GET", `/api/v1/swarm/services/${enc(name)}/logs?tail=${tail}`);
+  }
+
+  /** `GET /api/v1/swarm/services/:name/logs?follow=1` (SSE): `log` events of {@link SwarmLogs}' lines. */
+  swarmFollowServiceLogs(
+    name: string,
+    tail = 100,
+    options?: CallOptions,
+  ): Promise<ReadableStream<SseMessage>> {
+    return this.#events(
+      `/api/v1/swarm/services/${enc(name)}/logs?tail=${tail}&follow=1`,
+      options,
+    );
+  }
+
+  /** `GET /api/v1/alerts`: newest first, filtered by state, node, rule. */
+  alerts(
+    query: {
+      state?: "firing" | "resolved";
+      node?: string;
+      rule?: string;
+      limit?: number;
+      cursor?: string;
+    } = {},
+  ): Promise<AlertPage> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return this.request("GET", `/api/v1/alerts${q.size ? `?${q}` : ""}`);
+  }
+
+  /** `GET /api/v1/alerts/:id`. */
+  alert(id: string): Promise<AlertInfo> {
+    return this.request("GET", `/api/v1/alerts/${encodeURIComponent(id)}`);
+  }
+
+  /** `POST /api/v1/alerts/:id/ack`. */
+  ackAlert(id: string): Promise<AlertInfo> {
+    return this.request("POST", `/api/v1/alerts/${encodeURIComponent(id)}/ack`);
+  }
+
+  /** `POST /api/v1/alerts/:id/silence`: hold notifications back `for_s` seconds (0 lifts it). */
+  silenceAlert(id: string, forS: number): Promise<AlertInfo> {
+    return this.request("POST", `/api/v1/alerts/${encodeURIComponent(id)}/silence`, {
+      for_s: forS,
+    });
+  }
+
+  /** `GET /api/v1/alerts/config`: rules and webhooks with their delivery counts. */
+  alertConfig(): Promise<AlertConfigInfo> {
+    return this.request("GET", "/api/v1/alerts/config");
+  }
+
+  /** `GET /api/v1/alerts/deliveries`: newest first. */
+  alertDeliveries(query: { webhook?: string; limit?: number } = {}): Promise<DeliveryInfo[]> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return this.request("GET", `/api/v1/alerts/deliveries${q.size ? `?${q}` : ""}`);
+  }
+
+  /** `POST /api/v1/alerts/webhooks/:name/test`: sends a test alert. */
+  testWebhook(name: string): Promise<DeliveryInfo> {
+    return this.request("POST", `/api/v1/alerts/webhooks/${encodeURIComponent(name)}/test`);
+  }
+
+  /** `GET /api/v1/swarm/stacks`. */
+  swarmStacks(options?: CallOptions): Promise<SwarmStack[]> {
+    return this.request("GET", "/api/v1/swarm/stacks", undefined, options);
+  }
+
+  /** `GET /api/v1/swarm/stacks/:name`: its services and the compose file the hub deployed. */
+  swarmStack(name: string): Promise<SwarmStackDetail> {
+    return this.request("GET", `/api/v1/swarm/stacks/${enc(name)}`);
+  }
+
+  /** `POST /api/v1/swarm/stacks`: `docker stack deploy` of a compose file. */
+  swarmStackDeploy(body: SwarmStackDeploy): Promise<SwarmStackResult> {
+    return this.request("POST", "/api/v1/swarm/stacks", body);
+  }
+
+  /** `DELETE /api/v1/swarm/stacks/:name`: `docker stack rm`. */
+  swarmStackRemove(name: string): Promise<SwarmStackResult> {
+    return this.request("DELETE", `/api/v1/swarm/stacks/${enc(name)}`);
+  }
+
+  /** `GET /api/v1/swarm/nodes`. */
+  swarmNodes(options?: CallOptions): Promise<SwarmNode[]> {
+    return this.request("GET", "/api/v1/swarm/nodes", undefined, options);
+  }
+
+  /** `GET /api/v1/swarm/nodes/:id` (swarm id or hostname). */
+  swarmNode(id: string): Promise<SwarmNode> {
+    return this.request("GET", `/api/v1/swarm/nodes/${enc(id)}`);
+  }
+
+  /** `POST /api/v1/swarm/nodes/:id/{drain,activate,pause,promote,demote}`. */
+  swarmNodeAction(id: string, action: SwarmNodeAction): Promise<SwarmNode> {
+    return this.request("POST", `/api/v1/swarm/nodes/${enc(id)}/${action}`);
+  }
+
+  /** `PATCH /api/v1/swarm/nodes/:id/labels`. */
+  swarmNodeLabels(id: string, body: SwarmNodeLabels): Promise<SwarmNode> {
+    return this.request("PATCH", `/api/v1/swarm/nodes/${enc(id)}/labels`, body);
+  }
+
+  /** `DELETE /api/v1/swarm/nodes/:id`: removes a node from the swarm (`force` for a live one). */
+  swarmNodeRemove(id: string, force = false): Promise<void> {
+    return this.request("DELETE", `/api/v1/swarm/nodes/${enc(id)}${force ? "?force=1" : ""}`);
+  }
+
+  /** `GET /api/v1/swarm/registry`: repositories of the configured registry. */
+  registryCatalog(options?: CallOptions): Promise<RegistryCatalog> {
+    return this.request("GET", "/api/v1/swarm/registry", undefined, options);
+  }
+
+  /** `GET /api/v1/swarm/registry/tags?repository=…`: tags with size and architectures. */
+  registryTags(repository: string): Promise<RegistryTags> {
+    return this.request("GET", `/api/v1/swarm/registry/tags?repository=${enc(repository)}`);
+  }
+
+  /**
+   * `DELETE /api/v1/swarm/registry/tags?repository=…&tag=…`: deletes the tag's manifest (409
+   * when other tags share it, unless `force`: they would go too).
+   */
+  registryDeleteTag(repository: string, tag: string, force = false): Promise<void> {
+    return this.request(
+      "DELETE",
+      `/api/v1/swarm/registry/tags?repository=${enc(repository)}&tag=${enc(tag)}` +
+        (force ? "&force=1" : ""),
+    );
+  }
+
+  /** `POST /api/v1/backups`: one backup per node × target (refused ones come back `failed`). */
+  createBackup(req: BackupCreate): Promise<{ backups: BackupInfo[] }> {
+    return this.request("POST", "/api/v1/backups", req);
+  }
+
+  /** `GET /api/v1/backups`: newest first. */
+  backups(
+    query: { node?: string; state?: string; good?: boolean; limit?: number; cursor?: string } = {},
+    options?: CallOptions,
+  ): Promise<{ backups: BackupInfo[]; next_cursor: string | null }> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return this.request("GET", `/api/v1/backups${q.size ? `?${q}` : ""}`, undefined, options);
+  }
+
+  /** `GET /api/v1/backups/:id` (with live progress while it runs). */
+  backup(id: string, options?: CallOptions): Promise<BackupInfo> {
+    return this.request("GET", `/api/v1/backups/${encodeURIComponent(id)}`, undefined, options);
+  }
+
+  /** `POST /api/v1/backups/:id/cancel`. */
+  cancelBackup(id: string): Promise<BackupInfo> {
+    return this.request("POST", `/api/v1/backups/${encodeURIComponent(id)}/cancel`);
+  }
+
+  /** `GET /api/v1/backups/status`: S3, schedules, each node's last good backup. */
+  backupStatus(options?: CallOptions): Promise<BackupStatus> {
+    return this.request("GET", "/api/v1/backups/status", undefined, options);
+  }
+
+  /** `GET /api/v1/backups/:id/tree`: entries under `path` of the backup's snapshot. */
+  backupTree(
+    id: string,
+    query: { path?: string; recursive?: boolean; limit?: number } = {},
+    options?: CallOptions,
+  ): Promise<TreeListing> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return this.request(
+      "GET",
+      `/api/v1/backups/${encodeURIComponent(id)}/tree${q.size ? `?${q}` : ""}`,
+      undefined,
+      options,
+    );
+  }
+
+  /** `POST /api/v1/backups/:id/restore`: a dry run answers its plan; a restore runs on (202). */
+  restoreBackup(id: string, req: RestoreRequest): Promise<RestoreInfo> {
+    return this.request("POST", `/api/v1/backups/${encodeURIComponent(id)}/restore`, req);
+  }
+
+  /** `GET /api/v1/backups/restores/:id`. */
+  restore(id: string, options?: CallOptions): Promise<RestoreInfo> {
+    return this.request(
+      "GET",
+      `/api/v1/backups/restores/${encodeURIComponent(id)}`,
+      undefined,
+      options,
+    );
+  }
+
+  /** `POST /api/v1/backups/:id/verify`: chunks present (and `read_data` of them re-hashed). */
+  verifyBackup(id: string, readData = 0): Promise<VerifyResult> {
+    return this.request("POST", `/api/v1/backups/${encodeURIComponent(id)}/verify`, {
+      read_data: readData,
+    });
+  }
+
+  /** `POST /api/v1/backups/hub-db`: a consistent snapshot of the hub's database, now. */
+  backupHubDb(): Promise<HubDbBackupInfo> {
+    return this.request("POST", "/api/v1/backups/hub-db");
+  }
+
+  /** `POST /api/v1/backups/prune`: retention per schedule, then unreferenced chunks go. */
+  pruneBackups(): Promise<{ removed: number; chunks_deleted: number }> {
+    return this.request("POST", "/api/v1/backups/prune");
+  }
+
+  /** `GET /api/v1/agent/configs` (node token): this node's files in the configs bucket. */
+  pullConfigs(): Promise<{ files: ConfigFile[]; where: string }> {
+    return this.request("GET", "/api/v1/agent/configs");
+  }
+
+  /** `PUT /api/v1/agent/configs` (node token): stores this node's config files. */
+  pushConfigs(files: ConfigFile[]): Promise<{ files: number; bytes: number; where: string }> {
+    return this.request("PUT", "/api/v1/agent/configs", { files });
   }
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ConfigError } from "./yaml_config.ts";
+import { ConfigError } from "./config_error.ts";
 import { VERSION } from "./version.ts";
 
 /** A command-line mistake: printed without a stack trace, exit code 2. */

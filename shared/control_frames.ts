@@ -10,6 +10,7 @@ import {
   AgentHello,
   AgentMessage,
   AgentPong,
+  BackupRequestMessage,
   ControlError,
   DockerRequestMessage,
   ExecCancelMessage,
@@ -67,6 +68,7 @@ export const HUB_FRAMES: Record<HubMessage["type"], z.ZodType> = {
   "stream.cancel": StreamCancelMessage,
   net: NetRequestMessage,
   error: ControlError,
+  backup: BackupRequestMessage,
 };
 
 /** A parsed frame, or why it was refused (with its channel when it named one). */

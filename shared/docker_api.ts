@@ -43,8 +43,12 @@ export class DockerUnavailableError extends Error {
 export interface DockerRequestOptions {
   /** Query parameters; objects (e.g. `filters`) are sent as JSON. */
   query?: Record<string, string | number | boolean | object | undefined>;
-  /** Request body, sent as JSON. */
+  /** Request body, sent as JSON (unless {@link DockerRequestOptions.raw}). */
   body?: unknown;
+  /** A body sent as is (e.g. the tar stream of `/build`), with `contentType`. */
+  raw?: { body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>; contentType: string };
+  /** Extra request headers (e.g. `X-Registry-Auth`). */
+  headers?: Record<string, string>;
   /** Aborts the call (and the reading of a streamed body). */
   signal?: AbortSignal;
   /** Deadline for the whole call including its body; only for calls that read the body. */
@@ -143,7 +147,138 @@ export interface SwarmInfo {
 /** The part of `GET /info` that we read. */
 export interface EngineInfo {
   Runtimes?: Record<string, unknown>;
-  Swarm?: SwarmInfo;
+  Swarm?: SwarmInfo & { Cluster?: { ID?: string } | null };
+  ServerVersion?: string;
+  Architecture?: string;
+}
+
+/** Swarm object version (optimistic concurrency of updates). */
+export interface SwarmVersion {
+  Index: number;
+}
+
+/** A service spec as the Engine API takes and returns it (the fields the hub sets or reads). */
+export interface ServiceSpec {
+  Name: string;
+  Labels?: Record<string, string> | null;
+  TaskTemplate: {
+    ContainerSpec: {
+      Image: string;
+      Command?: string[] | null;
+      Args?: string[] | null;
+      Env?: string[] | null;
+      Labels?: Record<string, string> | null;
+      Mounts?: {
+        Type: string;
+        Source?: string;
+        Target: string;
+        ReadOnly?: boolean;
+        TmpfsOptions?: { SizeBytes?: number };
+      }[] | null;
+      [key: string]: unknown;
+    };
+    Resources?: {
+      Limits?: { NanoCPUs?: number; MemoryBytes?: number } | null;
+      Reservations?: {
+        NanoCPUs?: number;
+        MemoryBytes?: number;
+        GenericResources?: { DiscreteResourceSpec?: { Kind: string; Value: number } }[] | null;
+      } | null;
+    } | null;
+    RestartPolicy?: { Condition?: string; MaxAttempts?: number; Delay?: number } | null;
+    Placement?: { Constraints?: string[] | null; [key: string]: unknown } | null;
+    Networks?: { Target: string; Aliases?: string[] }[] | null;
+    ForceUpdate?: number;
+    [key: string]: unknown;
+  };
+  Mode?: {
+    Replicated?: { Replicas?: number };
+    Global?: Record<string, never>;
+    ReplicatedJob?: { MaxConcurrent?: number; TotalCompletions?: number };
+    GlobalJob?: Record<string, never>;
+  };
+  UpdateConfig?: {
+    Parallelism?: number;
+    Delay?: number;
+    FailureAction?: string;
+    Order?: string;
+    [key: string]: unknown;
+  } | null;
+  EndpointSpec?: {
+    Ports?: {
+      Protocol?: string;
+      TargetPort: number;
+      PublishedPort?: number;
+      PublishMode?: string;
+    }[];
+    [key: string]: unknown;
+  } | null;
+  [key: string]: unknown;
+}
+
+/** One entry of `GET /services` (with `status=true`). */
+export interface ServiceInfo {
+  ID: string;
+  Version: SwarmVersion;
+  CreatedAt: string;
+  UpdatedAt: string;
+  Spec: ServiceSpec;
+  Endpoint?: {
+    Ports?: {
+      Protocol?: string;
+      TargetPort: number;
+      PublishedPort?: number;
+      PublishMode?: string;
+    }[];
+  };
+  UpdateStatus?: { State?: string; Message?: string } | null;
+  ServiceStatus?: { RunningTasks?: number; DesiredTasks?: number } | null;
+}
+
+/** One entry of `GET /tasks`. */
+export interface TaskInfo {
+  ID: string;
+  ServiceID: string;
+  NodeID?: string;
+  Slot?: number;
+  CreatedAt: string;
+  UpdatedAt: string;
+  DesiredState: string;
+  Spec?: { ContainerSpec?: { Image?: string } };
+  Status: {
+    State: string;
+    Message?: string;
+    Err?: string;
+    Timestamp?: string;
+    ContainerStatus?: { ExitCode?: number; ContainerID?: string };
+  };
+}
+
+/** One entry of `GET /nodes`. */
+export interface NodeInfo {
+  ID: string;
+  Version: SwarmVersion;
+  Spec: {
+    Name?: string;
+    Labels?: Record<string, string> | null;
+    Role: string;
+    Availability: string;
+  };
+  Description?: {
+    Hostname?: string;
+    Platform?: { Architecture?: string; OS?: string };
+    Resources?: {
+      NanoCPUs?: number;
+      MemoryBytes?: number;
+      GenericResources?: {
+        DiscreteResourceSpec?: { Kind: string; Value: number };
+        NamedResourceSpec?: { Kind: string; Value: string };
+      }[] | null;
+    };
+    Engine?: { EngineVersion?: string };
+  };
+  Status: { State: string; Message?: string; Addr?: string };
+  ManagerStatus?: { Leader?: boolean; Reachability?: string; Addr?: string } | null;
 }
 
 function buildUrl(path: string, query: DockerRequestOptions["query"]): string {
@@ -211,10 +346,15 @@ export function createDockerApi(socketPath: string = DEFAULT_DOCKER_SOCKET): Doc
       client,
       signal: options.signal,
     };
-    if (options.body !== undefined) {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.raw) {
+      init.body = options.raw.body;
+      headers["content-type"] = options.raw.contentType;
+    } else if (options.body !== undefined) {
       init.body = JSON.stringify(options.body);
-      init.headers = { "content-type": "application/json" };
+      headers["content-type"] = "application/json";
     }
+    init.headers = headers;
     let res: Response;
     try {
       res = await fetch(buildUrl(path, options.query), init);
@@ -281,6 +421,33 @@ export function createDockerApi(socketPath: string = DEFAULT_DOCKER_SOCKET): Doc
       client = undefined;
     },
   };
+}
+
+/**
+ * Reads a stream of JSON messages (build and push progress: one object per line, possibly split
+ * across chunks) and hands each parsed object to `onMessage`; lines that are not JSON are skipped.
+ */
+export async function readJsonMessages(
+  body: ReadableStream<Uint8Array>,
+  onMessage: (m: Record<string, unknown>) => void,
+): Promise<void> {
+  let buf = "";
+  const flush = (line: string) => {
+    if (!line.trim()) return;
+    try {
+      const m = JSON.parse(line);
+      if (m && typeof m === "object") onMessage(m);
+    } catch { /* not JSON: skip */ }
+  };
+  for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
+    buf += chunk;
+    let at: number;
+    while ((at = buf.indexOf("\n")) >= 0) {
+      flush(buf.slice(0, at));
+      buf = buf.slice(at + 1);
+    }
+  }
+  flush(buf);
 }
 
 /**

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { ConfigError } from "./yaml_config.ts";
-import { parseDuration, parseSize } from "./duration.ts";
+import { ConfigError } from "./config_error.ts";
+import { parseDuration, parseSize } from "./duration_text.ts";
 
 /** How a setting's text is read. */
 export type SettingKind = "string" | "int" | "port" | "duration" | "size" | `enum:${string}`;

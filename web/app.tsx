@@ -9,6 +9,7 @@ import { effect } from "@preact/signals";
 import { checkSession, logout, session } from "./state/session.ts";
 import { connect, disconnect, streamError, streamState } from "./state/stream.ts";
 import { startQueueState } from "./state/queue.ts";
+import { startBackupState } from "./state/backups.ts";
 import { loadLayout } from "./state/layout.ts";
 import { hubInfo, statusCounts } from "./state/fleet.ts";
 import { go, selectedNode, toasts, type View, view, VIEWS } from "./state/ui.ts";
@@ -21,7 +22,12 @@ import { NodePanel } from "./views/node_panel.tsx";
 import { ExecView } from "./views/exec_view.tsx";
 import { AuditView } from "./views/audit_view.tsx";
 import { NetworkView } from "./views/network/network_view.tsx";
+import { SwarmView } from "./views/swarm/swarm_view.tsx";
+import { BackupsView } from "./views/backups_view.tsx";
+import { NewBackupDialogHost } from "./views/backups/new_backup_dialog.tsx";
 import { TerminalDock } from "./views/terminal/terminal_dock.tsx";
+import { AlertsView } from "./views/alerts/alerts_view.tsx";
+import { unackedCount } from "./state/alerts.ts";
 import { Icon } from "./ui/icon.tsx";
 
 const LABELS: Record<View, string> = {
@@ -30,8 +36,11 @@ const LABELS: Record<View, string> = {
   roamers: "Roamer pool",
   jobs: "Jobs",
   exec: "Batch exec",
+  backups: "Backups",
   audit: "Audit log",
   network: "Network",
+  alerts: "Alerts",
+  swarm: "Swarm",
 };
 
 // Log in → load and stream; log out → stop.
@@ -39,6 +48,7 @@ effect(() => {
   if (session.value) {
     connect();
     startQueueState();
+    startBackupState();
     void loadLayout();
   } else if (session.value === null) {
     disconnect();
@@ -86,6 +96,9 @@ function Nav() {
         >
           <Icon name={v} />
           <span>{LABELS[v]}</span>
+          {v === "alerts" && unackedCount.value > 0
+            ? <b class="nav-badge" data-testid="alerts-badge">{unackedCount.value}</b>
+            : null}
         </button>
       ))}
     </nav>
@@ -132,6 +145,12 @@ function CurrentView() {
       return <AuditView />;
     case "network":
       return <NetworkView />;
+    case "alerts":
+      return <AlertsView />;
+    case "swarm":
+      return <SwarmView />;
+    case "backups":
+      return <BackupsView />;
     default:
       return <CanvasView />;
   }
@@ -160,6 +179,7 @@ export function App() {
         </div>
         <TerminalDock />
       </div>
+      <NewBackupDialogHost />
       <Toasts />
     </div>
   );

@@ -65,6 +65,9 @@ export const STYLE_SHEETS: readonly string[] = [
   "views/audit.css",
   "views/network.css",
   "views/network_scans.css",
+  "views/alerts.css",
+  "views/swarm.css",
+  "views/backups.css",
 ];
 
 function hash(text: string): string {

@@ -1,12 +1,12 @@
 /**
  * The filesystem-usage collector: one entry per real mounted filesystem listed in
- * `<root>/proc/mounts`, sized with statfs(2) of `<root>/<mount>` (via `node:fs`, which Deno
- * implements). Pseudo filesystems are skipped, a device mounted twice (bind mounts, btrfs
- * subvolumes) is reported once, and a mount whose path is missing or unreadable is left out.
+ * `<root>/proc/mounts`, sized with statfs(2) of `<root>/<mount>` (`statfs.ts`). Pseudo
+ * filesystems are skipped, a device mounted twice (bind mounts, btrfs subvolumes) is reported
+ * once, and a mount whose path is missing or unreadable is left out.
  *
  * @module
  */
-import { promises as fs } from "node:fs";
+import { type FsStats, statfs } from "./statfs.ts";
 import type { CollectContext, Collector } from "./collector.ts";
 import type { SampleMetrics } from "../../shared/protocol/mod.ts";
 
@@ -78,13 +78,13 @@ function joinRoot(root: string, mount: string): string {
   return root.replace(/\/+$/, "") + mount;
 }
 
-async function statfsBounded(path: string): Promise<import("node:fs").StatsFs | undefined> {
+async function statfsBounded(path: string): Promise<FsStats | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), STATFS_TIMEOUT_MS);
   });
   try {
-    return await Promise.race([fs.statfs(path).catch(() => undefined), timeout]);
+    return await Promise.race([statfs(path).catch(() => undefined), timeout]);
   } finally {
     clearTimeout(timer);
   }
@@ -93,8 +93,8 @@ async function statfsBounded(path: string): Promise<import("node:fs").StatsFs | 
 async function usageOf(root: string, entry: MountEntry): Promise<DiskUsage | undefined> {
   const s = await statfsBounded(joinRoot(root, entry.mount));
   if (!s) return undefined;
-  // f_frsize is the unit of the block counts; Deno exposes it, Node's types only know bsize.
-  const unit = (s as { frsize?: number }).frsize || s.bsize;
+  // f_frsize is the unit of the block counts.
+  const unit = s.frsize || s.bsize;
   const total = s.blocks * unit;
   if (!(total > 0)) return undefined;
   const used = Math.max(0, (s.blocks - s.bfree) * unit);

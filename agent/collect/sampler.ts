@@ -10,15 +10,14 @@
  * @module
  */
 import type { Collector } from "./collector.ts";
-import { SampleMetrics } from "../../shared/protocol/mod.ts";
+import type { CollectContext } from "./collector.ts";
+import type { SampleMetrics } from "../../shared/protocol/mod.ts";
 import { getLogger, type Logger } from "../../shared/log.ts";
 import { createProcCollector } from "./proc.ts";
 import { createDisksCollector } from "./disks.ts";
 import { createThermalCollector } from "./thermal.ts";
-import { createTegrastatsCollector } from "./tegrastats.ts";
-import { createNvidiaSmiCollector } from "./nvidia_smi.ts";
-import { createDockerCollector } from "./docker.ts";
-import { createSysfsCollector, hasJetsonSysfs } from "./sysfs.ts";
+import { hasJetsonSysfs } from "./jetson_detect.ts";
+import { checkMetrics } from "./check_metrics.ts";
 
 /** Options of {@link createSampler}. */
 export interface SamplerOptions {
@@ -65,6 +64,24 @@ export function findExecutable(
   return undefined;
 }
 
+/**
+ * A collector whose code loads on its first use: a node without tegrastats, nvidia-smi, Docker
+ * or Jetson sysfs never loads theirs.
+ */
+function lazyCollector(name: string, load: () => Promise<Collector>): Collector {
+  let loaded: Promise<Collector> | undefined;
+  return {
+    name,
+    async collect(ctx: CollectContext) {
+      loaded ??= load();
+      return await (await loaded).collect(ctx);
+    },
+    async close() {
+      if (loaded) await (await loaded.catch(() => undefined))?.close?.();
+    },
+  };
+}
+
 type Temp = NonNullable<SampleMetrics["temps"]>[number];
 
 function mergeTemps(...lists: (Temp[] | undefined)[]): Temp[] | undefined {
@@ -99,16 +116,20 @@ export function createSampler(opts: SamplerOptions): Sampler {
     createThermalCollector(),
   ];
   // Jetson sysfs fills what tegrastats does not give (absent, failing, or no GPU load on JP7).
-  if (hasJetsonSysfs(opts.root)) collectors.push(createSysfsCollector());
+  if (hasJetsonSysfs(opts.root)) {
+    collectors.push(
+      lazyCollector("sysfs", async () => (await import("./sysfs.ts")).createSysfsCollector()),
+    );
+  }
 
   const external = (
     option: string | false | undefined,
     name: string,
-    make: (path: string) => Collector,
+    make: (path: string) => Promise<Collector>,
   ) => {
     if (option === false) return;
     const found = findExecutable(option ?? name);
-    if (found) collectors.push(make(found));
+    if (found) collectors.push(lazyCollector(name.replace("-", "_"), () => make(found)));
     // An explicitly configured tool that is missing is worth a word; a missing default is normal.
     else if (option !== undefined) {
       logger.warn(`${name} not found; its metrics are disabled`, { path: option });
@@ -117,14 +138,26 @@ export function createSampler(opts: SamplerOptions): Sampler {
   external(
     opts.tegrastats,
     "tegrastats",
-    (path) => createTegrastatsCollector({ path, intervalMs: opts.intervalMs }),
+    async (path) =>
+      (await import("./tegrastats.ts")).createTegrastatsCollector({
+        path,
+        intervalMs: opts.intervalMs,
+      }),
   );
-  external(opts.nvidiaSmi, "nvidia-smi", (path) => createNvidiaSmiCollector({ path }));
+  external(
+    opts.nvidiaSmi,
+    "nvidia-smi",
+    async (path) => (await import("./nvidia_smi.ts")).createNvidiaSmiCollector({ path }),
+  );
   if (opts.dockerSocket !== false) {
-    collectors.push(createDockerCollector({
-      socketPath: opts.dockerSocket ?? "/var/run/docker.sock",
-      timeoutMs: Math.min(4000, Math.max(1000, opts.intervalMs - 500)),
-    }));
+    const socketPath = opts.dockerSocket ?? "/var/run/docker.sock";
+    collectors.push(
+      lazyCollector("docker", async () =>
+        (await import("./docker.ts")).createDockerCollector({
+          socketPath,
+          timeoutMs: Math.min(4000, Math.max(1000, opts.intervalMs - 500)),
+        })),
+    );
   }
 
   const failing = new Set<string>();
@@ -170,23 +203,18 @@ export function createSampler(opts: SamplerOptions): Sampler {
     if (gpus) merged.gpus = gpus;
 
     // A collector bug must cost one field, not the sample: drop what fails the schema.
-    for (let attempt = 0; attempt < 16; attempt++) {
-      const parsed = SampleMetrics.safeParse(merged);
-      if (parsed.success) return parsed.data;
-      const keys = new Set(parsed.error.issues.map((i) => String(i.path[0] ?? "")));
-      for (const key of keys) {
-        if (!invalidLogged.has(key)) {
-          invalidLogged.add(key);
-          logger.error("dropping a metric field that fails the schema", {
-            field: key,
-            issue: parsed.error.issues.find((i) => String(i.path[0]) === key)?.message,
-          });
-        }
-        delete merged[key];
+    const checked = checkMetrics(merged);
+    if (checked.ok) return checked.data;
+    for (const [key, issue] of checked.fields) {
+      if (!invalidLogged.has(key)) {
+        invalidLogged.add(key);
+        logger.error("dropping a metric field that fails the schema", { field: key, issue });
       }
-      if (keys.has("")) return {};
+      delete merged[key];
     }
-    return {};
+    if (checked.fields.has("")) return {};
+    const again = checkMetrics(merged);
+    return again.ok ? again.data : {};
   }
 
   async function close(): Promise<void> {

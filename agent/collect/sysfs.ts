@@ -25,12 +25,14 @@
 import type { CollectContext, Collector } from "./collector.ts";
 import type { SampleMetrics } from "../../shared/protocol/mod.ts";
 import { thermalZoneName } from "./thermal.ts";
+import { IGPU_NAMES } from "./jetson_detect.ts";
+
+export { hasJetsonSysfs } from "./jetson_detect.ts";
 
 type Temp = NonNullable<SampleMetrics["temps"]>[number];
 type PowerRail = NonNullable<SampleMetrics["power"]>[number];
 
 /** Names (`device/of_node/name`) of Jetson integrated GPUs. */
-const IGPU_NAMES = new Set(["gv11b", "ga10b", "gp10b", "gpu"]);
 
 async function readText(path: string): Promise<string | undefined> {
   try {
@@ -226,31 +228,4 @@ export function createSysfsCollector(): Collector {
   }
 
   return { name: "sysfs", collect };
-}
-
-/**
- * Whether `root` looks like a Jetson's sysfs (an integrated-GPU devfreq device or an INA3221
- * power monitor): the sampler adds the sysfs collector only there.
- */
-export function hasJetsonSysfs(root: string): boolean {
-  const names = (dir: string): string[] => {
-    try {
-      return [...Deno.readDirSync(dir)].map((e) => e.name);
-    } catch {
-      return [];
-    }
-  };
-  const read = (path: string): string => {
-    try {
-      return Deno.readTextFileSync(path).replace(/\0/g, "").trim();
-    } catch {
-      return "";
-    }
-  };
-  const devfreq = `${root}/sys/class/devfreq`;
-  if (names(devfreq).some((d) => IGPU_NAMES.has(read(`${devfreq}/${d}/device/of_node/name`)))) {
-    return true;
-  }
-  const i2c = `${root}/sys/bus/i2c/devices`;
-  return names(i2c).some((d) => read(`${i2c}/${d}/name`).includes("ina3221"));
 }

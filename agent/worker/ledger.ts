@@ -13,8 +13,7 @@
  *
  * @module
  */
-import process from "node:process";
-import { join } from "node:path";
+import { join } from "../../shared/join_path.ts";
 import type { JobSpec } from "../../shared/protocol/mod.ts";
 import type { RunHandle } from "./executor.ts";
 import { type ContainerSummary, createDockerApi } from "../../shared/docker_api.ts";
@@ -237,7 +236,7 @@ async function reapProcesses(
     const now = processStartTime(r.pgid!, procRoot);
     if (now !== undefined && now !== r.start_time) continue;
     try {
-      process.kill(-r.pgid!, "SIGKILL");
+      Deno.kill(-r.pgid!, "SIGKILL");
       signalled.add(r.pgid!);
     } catch { /* the group is gone */ }
   }
@@ -247,7 +246,7 @@ async function reapProcesses(
       // Re-check right before the signal so a PID recycled meanwhile is left alone.
       if (processStartTime(p.pid, procRoot) !== p.start_time) continue;
       try {
-        process.kill(p.pid, "SIGKILL");
+        Deno.kill(p.pid, "SIGKILL");
       } catch {
         continue; // exited meanwhile
       }

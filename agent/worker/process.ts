@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { spawn } from "node:child_process";
 import type { JobSpec } from "../../shared/protocol/mod.ts";
 import type { ExecOptions, ExecResult, Executor } from "./executor.ts";
 import { JOB_TAG_ENV, processStartTime } from "./ledger.ts";
@@ -51,10 +50,10 @@ export class OutputTail {
   }
 }
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+function killGroup(pid: number | undefined, signal: Deno.Signal): void {
   if (pid === undefined) return;
   try {
-    process.kill(-pid, signal);
+    Deno.kill(-pid, signal);
   } catch { /* group already gone */ }
 }
 
@@ -89,8 +88,10 @@ export interface ProcessGroupOptions {
  * });
  * ```
  */
-export function runProcessGroup(o: ProcessGroupOptions): Promise<ExecResult> {
+export async function runProcessGroup(o: ProcessGroupOptions): Promise<ExecResult> {
   const started_at = Date.now();
+  // node:child_process for `detached` (a new session and group), loaded with the first run.
+  const { spawn } = await import("node:child_process");
   const tail = new OutputTail(o.tailCapBytes);
   return new Promise<ExecResult>((resolve) => {
     let timedOut = false;

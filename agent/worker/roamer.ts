@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../../shared/join_path.ts";
 import type { ApiClient } from "../../shared/api_client.ts";
 import type { RoamerInfo } from "../../shared/protocol/mod.ts";
 import { pullImage } from "./docker.ts";

@@ -11,12 +11,11 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../../shared/join_path.ts";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
 import type { JobSpec } from "../../shared/protocol/mod.ts";
 import type { ExecResult, Executor } from "./executor.ts";
 import { OutputTail } from "./process.ts";
-import { followAssignment } from "./roamer.ts";
 import { JobLedger, type JobRecord, reapLeftovers } from "./ledger.ts";
 import { backoffDelay, sleep } from "../../shared/backoff.ts";
 import { getLogger } from "../../shared/log.ts";
@@ -258,6 +257,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       job = answer.job;
       failures = 0;
       if (answer.roamer && !job) {
+        // Roamer code (Docker provisioning) loads only on a node that is assigned one.
+        const { followAssignment } = await import("./roamer.ts");
         await followAssignment({
           api,
           dockerSocket: options.dockerSocket,

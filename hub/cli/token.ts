@@ -23,9 +23,10 @@ import { parseDuration } from "../../shared/duration.ts";
 export const TOKEN_HELP = `Usage: fleet-hub token <command> [--data-dir DIR]
 
 Commands:
-  create --kind admin|viewer|node|enrollment [--node ID] [--name N] [--ttl 24h]
-         [--reenroll]
+  create --kind admin|viewer|node|enrollment|metrics [--node ID] [--name N]
+         [--ttl 24h] [--reenroll]
                  issue a token; prints only the token on stdout (shown once).
+                 A metrics token may only scrape /metrics (Prometheus).
                  An enrollment token (default ttl 24h) lets one new node join as
                  --node ID (or its --name when that is a valid id, else the
                  hostname's id, made unique). A node that already has a live
@@ -74,7 +75,7 @@ export async function tokenCommand(args: string[]): Promise<number> {
       case "create": {
         const kind = TokenKind.safeParse(values.kind);
         if (!kind.success) {
-          throw new UsageError("--kind must be admin, viewer, node or enrollment");
+          throw new UsageError("--kind must be admin, viewer, node, enrollment or metrics");
         }
         let ttlMs: number | undefined;
         if (values.ttl !== undefined) {

@@ -19,8 +19,11 @@ import { swarmRoutes } from "../swarm/routes.ts";
 import { mcpRoutes } from "../mcp/routes.ts";
 import { linkRoutes } from "../network/links_routes.ts";
 import { networkRoutes } from "../network/routes.ts";
+import { backupRoutes } from "../backups/routes.ts";
 import { healthRoutes, statsRoutes } from "./routes.ts";
 import { webRoutes } from "../web.ts";
+import { alertRoutes } from "../alerts/routes.ts";
+import { metricsRoutes } from "../metrics/routes.ts";
 import { getLogger } from "../../shared/log.ts";
 
 const logger = getLogger("http");
@@ -84,6 +87,9 @@ export function buildApp(s: HubServices): Hono {
   app.route("/api/v1", controlRoutes(s));
   app.route("/api/v1", linkRoutes(s));
   app.route("/api/v1", networkRoutes(s));
+  app.route("/api/v1", alertRoutes(s));
+  app.route("/", metricsRoutes(s));
+  app.route("/api/v1", backupRoutes(s));
   // Its tools call this very app in-process, with the caller's own token.
   app.route("/", mcpRoutes(s, (req) => app.fetch(req)));
 

@@ -93,15 +93,17 @@ function principalOf(row: TokenRow, session_id: string | null): Principal | unde
 
 /**
  * What a route needs: `read` (admin, viewer), `admin` (admin only), `node` (node tokens),
- * `node_or_admin` (e.g. the swarm join token, for recovering nodes and for operators).
+ * `node_or_admin` (e.g. the swarm join token, for recovering nodes and for operators), `metrics`
+ * (`/metrics`: admin, viewer and the scrape-only `metrics` tokens).
  */
-export type Access = "read" | "admin" | "node" | "node_or_admin";
+export type Access = "read" | "admin" | "node" | "node_or_admin" | "metrics";
 
 const PREFIX: Record<TokenKind, string> = {
   admin: "fca_",
   viewer: "fcv_",
   node: "fcn_",
   enrollment: "fce_",
+  metrics: "fcm_",
 };
 
 /** Default lifetime of an enrollment token. */
@@ -482,6 +484,7 @@ const ALLOWED: Record<Access, readonly TokenKind[]> = {
   admin: ["admin"],
   node: ["node"],
   node_or_admin: ["node", "admin"],
+  metrics: ["admin", "viewer", "metrics"],
 };
 
 /**
@@ -506,6 +509,8 @@ export function requireAuth(
           ? "this route is for node agents and admins"
           : access === "admin"
           ? `a ${principal.kind} token cannot do this: use an admin token`
+          : access === "metrics"
+          ? `a ${principal.kind} token cannot read /metrics: use a metrics, viewer or admin token`
           : `a ${principal.kind} token cannot read fleet data: use an admin or viewer token`,
       );
     }

@@ -47,7 +47,7 @@ export class EventBus {
   #oldest = 1;
   #bytes = 0;
   #maxBytes: number;
-  #listeners = new Set<(e: BusEvent) => void>();
+  #listeners = new Set<(e: BusEvent, event: FleetEvent) => void>();
 
   /** Keeps at most `capacity` events and at most `maxBytes` of encoded frames for resume. */
   constructor(capacity: number, maxBytes = Number.POSITIVE_INFINITY) {
@@ -86,12 +86,16 @@ export class EventBus {
       this.#ring[old] = undefined;
       this.#oldest++;
     }
-    for (const listener of this.#listeners) listener(e);
+    for (const listener of this.#listeners) listener(e, event);
     return id;
   }
 
-  /** Calls `listener` for every event from now on; returns the unsubscribe function. */
-  subscribe(listener: (e: BusEvent) => void): () => void {
+  /**
+   * Calls `listener` for every event from now on, with the encoded event and the event itself
+   * (in-process consumers such as alerting read it without decoding); returns the unsubscribe
+   * function.
+   */
+  subscribe(listener: (e: BusEvent, event: FleetEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }

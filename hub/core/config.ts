@@ -20,6 +20,13 @@ import {
   NodeId,
 } from "../../shared/protocol/mod.ts";
 import { NetworkSettings } from "../../shared/protocol/network.ts";
+import { AlertsSection, NO_ALERTS } from "../alerts/rules.ts";
+import {
+  type BackupConfig,
+  BackupsSection,
+  resolveBackupConfig,
+  S3Section,
+} from "../backups/config.ts";
 
 const duration = DurationSchema;
 const size = SizeSchema;
@@ -146,6 +153,10 @@ export const HubFile = z.strictObject({
     });
   }).optional(),
   templates: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/), Template).optional(),
+  swarm: z.strictObject({
+    projects_dir: z.string().min(1).optional(),
+    registry: z.string().min(1).max(512).optional(),
+  }).optional(),
   queue: z.strictObject({
     lease: duration.optional(),
     sweep_every: duration.optional(),
@@ -154,6 +165,12 @@ export const HubFile = z.strictObject({
     roamer_idle_grace: duration.optional(),
   }).optional(),
   network: NetworkSettings.optional(),
+  /** Alert rules and webhooks (see docs/alerts.md). */
+  alerts: AlertsSection.optional(),
+  /** The S3 repository of backups and node configs. */
+  s3: S3Section.optional(),
+  /** Backup schedules, retention and the hub database's snapshots. */
+  backups: BackupsSection.optional(),
 });
 export type HubFile = z.infer<typeof HubFile>;
 
@@ -206,6 +223,10 @@ export interface HubConfig {
   sessionLifetimeMs: number;
   /** Extra origin (scheme://host[:port]) the browser may use, e.g. behind a TLS proxy. */
   publicOrigin?: string;
+  /** Folders the swarm builds images from (`build_context` is relative to it). */
+  swarmProjectsDir: string;
+  /** The swarm's registry, `http://HOST:PORT` (HTTP for a LAN registry); unset: none. */
+  swarmRegistry?: string;
   inventory: {
     nodes: z.infer<typeof InventoryNode>[];
     clusters: z.infer<typeof Cluster>[];
@@ -216,10 +237,16 @@ export interface HubConfig {
   };
   /** Network tools: public targets allowed, WAN check targets, scans kept (fleet.yml). */
   network?: NetworkSettings;
+  /** Alert rules and webhooks of fleet.yml (applied again on reload). */
+  alerts: AlertsSection;
+  /** S3, schedules and retention of backups (absent in tests that build a config by hand). */
+  backups?: BackupConfig;
 }
 
 /** Every scalar setting of `serve`: flag, env twin, YAML key, default. */
-export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "inventory">>[] = [
+export const HUB_SETTINGS: readonly SettingSpec<
+  Exclude<keyof HubConfig, "inventory" | "alerts">
+>[] = [
   {
     key: "port",
     flag: "port",
@@ -528,6 +555,24 @@ export const HUB_SETTINGS: readonly SettingSpec<Exclude<keyof HubConfig, "invent
     default: "main",
     help: "commit ingest and claims on the request thread, or on a writer worker thread",
   },
+  {
+    key: "swarmProjectsDir",
+    flag: "swarm-projects-dir",
+    env: "FLEET_SWARM_PROJECTS_DIR",
+    yaml: "swarm.projects_dir",
+    kind: "string",
+    default: "./projects",
+    help: "folders swarm services are built from (a definition's build_context)",
+  },
+  {
+    key: "swarmRegistry",
+    flag: "swarm-registry",
+    env: "FLEET_SWARM_REGISTRY",
+    yaml: "swarm.registry",
+    kind: "string",
+    default: null,
+    help: "registry images are pushed to and browsed in, e.g. http://192.168.1.100:5000",
+  },
 ];
 
 /** Flag names `serve` accepts (all take a value). */
@@ -619,6 +664,25 @@ export async function loadHubConfig(
     }
     resolved.publicOrigin = origin.origin;
   }
+  if (resolved.swarmRegistry !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(resolved.swarmRegistry);
+    } catch { /* reported below */ }
+    if (!url || !/^https?:$/.test(url.protocol) || url.pathname !== "/") {
+      throw new ConfigError(
+        `swarm registry (--swarm-registry, FLEET_SWARM_REGISTRY, swarm.registry): ` +
+          `${JSON.stringify(resolved.swarmRegistry)} is not a URL like http://192.168.1.100:5000`,
+      );
+    }
+    resolved.swarmRegistry = url.origin;
+  }
+  resolved.backups = resolveBackupConfig(
+    file.s3,
+    file.backups,
+    env,
+    (file.clusters ?? []).map((c) => c.id),
+  );
   resolved.inventory = {
     nodes: file.nodes ?? [],
     clusters: file.clusters ?? [],
@@ -627,5 +691,6 @@ export async function loadHubConfig(
     templates: file.templates ?? {},
   };
   resolved.network = file.network ?? NetworkSettings.parse({});
+  resolved.alerts = file.alerts ?? NO_ALERTS;
   return resolved;
 }

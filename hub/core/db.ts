@@ -69,6 +69,8 @@ export class Database {
   #commits = 0;
   /** The writer worker running the named hot writes, when started (see the module doc). */
   writer: WriterLink | undefined;
+  /** Called after each group commit with its duration (ms) and writes (the hub's /metrics). */
+  onCommit: ((ms: number, writes: number) => void) | undefined;
 
   constructor(raw: DatabaseSync, path: string, groupCommitMs: number) {
     this.raw = raw;
@@ -176,6 +178,7 @@ export class Database {
     if (jobs.length === 0) return;
     this.#queue = [];
     const results: { ok: boolean; value: unknown }[] = [];
+    const started = performance.now();
     try {
       this.prepare("BEGIN IMMEDIATE").run();
       // Prepared once and reused: parsing these on every write cost measurable ingest time.
@@ -195,6 +198,7 @@ export class Database {
       }
       this.prepare("COMMIT").run();
       this.#commits++;
+      this.onCommit?.(performance.now() - started, jobs.length);
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing in this batch is durable.
       try {

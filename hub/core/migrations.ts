@@ -263,4 +263,144 @@ CREATE TABLE link_minutes (
 ) WITHOUT ROWID;
 CREATE INDEX link_minutes_minute ON link_minutes (minute);
 `,
+  `
+-- Alerts: one row per firing (kept as history once resolved; at most one firing row per key),
+-- silences per rule and subject, and webhook deliveries with their attempts.
+CREATE TABLE alerts (
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  state TEXT NOT NULL,
+  node_id TEXT,
+  subject TEXT,
+  message TEXT NOT NULL,
+  value REAL,
+  threshold REAL,
+  fired_at INTEGER NOT NULL,
+  resolved_at INTEGER,
+  acked_at INTEGER,
+  acked_by TEXT
+);
+CREATE UNIQUE INDEX alerts_firing ON alerts (key) WHERE state = 'firing';
+CREATE INDEX alerts_node ON alerts (node_id, id);
+CREATE INDEX alerts_resolved ON alerts (resolved_at) WHERE state = 'resolved';
+CREATE TABLE alert_silences (
+  key TEXT PRIMARY KEY,
+  until INTEGER NOT NULL,
+  by_name TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE alert_deliveries (
+  id INTEGER PRIMARY KEY,
+  webhook TEXT NOT NULL,
+  alert_id INTEGER,
+  event TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER,
+  last_status INTEGER,
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX alert_deliveries_open ON alert_deliveries (next_at) WHERE state IN ('pending', 'retrying');
+CREATE INDEX alert_deliveries_webhook ON alert_deliveries (webhook, id);
+`,
+  `
+-- Swarm: the service catalog (one row per definition, its versions apart), build runs with their
+-- output, and the compose files of stacks the hub deployed.
+CREATE TABLE swarm_catalog (
+  name TEXT PRIMARY KEY,
+  version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL,
+  deployed_version INTEGER,
+  deployed_at INTEGER
+);
+CREATE TABLE swarm_catalog_versions (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  definition TEXT NOT NULL,
+  yaml TEXT,
+  note TEXT,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  PRIMARY KEY (name, version)
+);
+CREATE TABLE swarm_builds (
+  id TEXT PRIMARY KEY,
+  service TEXT NOT NULL,
+  context TEXT NOT NULL,
+  dockerfile TEXT NOT NULL,
+  image TEXT NOT NULL,
+  platform TEXT,
+  push INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  step TEXT NOT NULL,
+  error TEXT,
+  digest TEXT,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  started_by TEXT NOT NULL,
+  output TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX swarm_builds_service ON swarm_builds (service, started_at);
+CREATE TABLE swarm_stacks (
+  name TEXT PRIMARY KEY,
+  compose TEXT NOT NULL,
+  deployed_at INTEGER NOT NULL,
+  deployed_by TEXT NOT NULL
+);
+`,
+  `
+-- Backups to S3: one row per snapshot attempt of one target on one node (only state 'done' has a
+-- manifest in the bucket and is listed as good), and the restores made from them.
+CREATE TABLE backups (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  node_id TEXT NOT NULL,
+  target TEXT NOT NULL,
+  target_label TEXT NOT NULL,
+  state TEXT NOT NULL,
+  snapshot_id TEXT,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  files INTEGER,
+  size_b INTEGER,
+  new_b INTEGER,
+  chunks_new INTEGER,
+  chunks_reused INTEGER,
+  warnings TEXT NOT NULL DEFAULT '[]',
+  error TEXT,
+  schedule TEXT,
+  note TEXT,
+  by_name TEXT NOT NULL,
+  by_kind TEXT NOT NULL,
+  verified_at INTEGER,
+  verify_ok INTEGER,
+  verify_detail TEXT
+);
+CREATE INDEX backups_node ON backups (node_id, id);
+CREATE INDEX backups_state ON backups (state, id);
+CREATE TABLE backup_restores (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  backup_id INTEGER NOT NULL,
+  node_id TEXT NOT NULL,
+  dest TEXT NOT NULL,
+  paths TEXT,
+  dry_run INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  files INTEGER,
+  bytes INTEGER,
+  written TEXT NOT NULL DEFAULT '[]',
+  error TEXT,
+  by_name TEXT NOT NULL,
+  by_kind TEXT NOT NULL
+);
+`,
 ];

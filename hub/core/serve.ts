@@ -25,6 +25,7 @@ import { Onboarding } from "../onboarding/service.ts";
 import { NodeContainers } from "../control/containers.ts";
 import { NodeActions } from "../control/node_actions.ts";
 import { AuditLog } from "../control/audit.ts";
+import { Swarm } from "../swarm/service.ts";
 import { JobQueue } from "../jobs/service.ts";
 import { RoamerPool } from "../jobs/roamers.ts";
 import { AgentSessions } from "../control/agent_sessions.ts";
@@ -34,9 +35,16 @@ import { LiveConnections } from "./connections.ts";
 import { LinkMonitor } from "../network/links.ts";
 import { NetworkScans } from "../network/scans.ts";
 import { NetworkSettings } from "../../shared/protocol/network.ts";
+import { Backups } from "../backups/service.ts";
+import { Restores } from "../backups/restores.ts";
+import { BackupScheduler } from "../backups/scheduler.ts";
+import { NodeConfigs } from "../backups/configs.ts";
+import { NO_BACKUPS } from "../backups/config.ts";
 import { buildApp } from "./app.ts";
+import { AlertService } from "../alerts/service.ts";
+import { HubMetrics } from "../metrics/hub_metrics.ts";
 import { startPruner } from "../fleet/retention.ts";
-import { demoInventory, startDemo } from "../demo.ts";
+import { demoAlerts, demoInventory, startDemo } from "../demo.ts";
 import type { HubServices } from "./services.ts";
 import { getLogger, setLogFormat, setLogLevel } from "../../shared/log.ts";
 import { VERSION } from "../../shared/version.ts";
@@ -130,6 +138,7 @@ export async function buildServices(
   setLogFormat(config.logFormat);
   await privateDataDir(config.dataDir);
   await privateDataFiles(config.dataDir);
+  if (config.demo > 0 && config.alerts.rules.length === 0) config.alerts = demoAlerts();
   if (config.demo > 0 && config.inventory.nodes.length === 0) {
     config.inventory = demoInventory(config.demo);
   }
@@ -170,6 +179,29 @@ export async function buildServices(
     },
     clusterIds: () => config.inventory.clusters.map((c) => c.id),
   });
+  const metrics = new HubMetrics();
+  db.onCommit = (ms, writes) => {
+    metrics.commitSeconds.observe(ms / 1000);
+    metrics.commitWrites += writes;
+  };
+  queue.onClaimTimed = (ms) => metrics.claimSeconds.observe(ms / 1000);
+  const alerts = new AlertService({ db, bus, config, fleet, roamers });
+  nodes.ingestObservers.add((o) => {
+    metrics.samplesIngested += o.stored;
+    metrics.batchesIngested++;
+    alerts.ingested(o);
+  });
+  const backupConfig = () => config.backups ?? NO_BACKUPS;
+  const backups = new Backups({
+    db,
+    bus,
+    agents,
+    config: backupConfig,
+    clusterNodes: (id) => {
+      const c = roamers.clusters().find((x) => x.id === id);
+      return c ? [...c.nodes, ...c.roamers] : undefined;
+    },
+  });
   const services: HubServices = {
     config,
     db,
@@ -206,7 +238,25 @@ export async function buildServices(
       retentionMs: config.rollupRetentionMs,
     }),
     nodeActions: new NodeActions({ db, agents, bus }),
+    swarm: new Swarm({
+      db,
+      connections,
+      dockerSocket: config.dockerSocket,
+      projectsDir: config.swarmProjectsDir,
+      registry: config.swarmRegistry,
+    }),
     startedAt: Date.now(),
+    alerts,
+    metrics,
+    backups,
+    restores: new Restores({ db, bus, agents, backups, config: backupConfig }),
+    backupSchedules: new BackupScheduler({
+      db,
+      backups,
+      config: backupConfig,
+      dataDir: config.dataDir,
+    }),
+    nodeConfigs: new NodeConfigs(db, backupConfig),
     reload: async (by?: AuditActor) => {
       // Validate everything first: an invalid file is refused and the old config stays.
       let fresh: HubConfig;
@@ -228,6 +278,7 @@ export async function buildServices(
       config.inventory = demoOnly ? demoInventory(config.demo) : fresh.inventory;
       config.configFile = fresh.configFile;
       config.network = fresh.network;
+      config.backups = fresh.backups;
       const inv = config.inventory;
       const summary = {
         nodes: inv.nodes.length,
@@ -247,7 +298,12 @@ export async function buildServices(
           });
         }
       });
+      config.alerts = config.demo > 0 && fresh.alerts.rules.length === 0
+        ? demoAlerts()
+        : fresh.alerts;
       fleet.inventoryChanged();
+      alerts.configChanged();
+      services.backupSchedules.start();
       await services.roamers.start();
       queue.nudge();
       logger.info("config reloaded", { file: config.configFile, ...summary });
@@ -258,6 +314,7 @@ export async function buildServices(
   // Runs a previous hub process left running cannot be finished any more.
   await execs.recover();
   await services.network.recover();
+  await backups.recover();
   return services;
 }
 
@@ -283,6 +340,9 @@ export async function serve(
     },
   }, CONNECTION_SWEEP_MS);
   await services.roamers.start();
+  services.alerts.start();
+  await services.swarm.start();
+  services.backupSchedules.start();
   const app = buildApp(services);
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
@@ -325,14 +385,18 @@ export async function serve(
       services.fleet.stop();
       services.queue.stop();
       services.roamers.stop();
+      services.alerts.stop();
       // Control sockets are long-lived: end them (and what runs on them) before the server
       // waits for in-flight requests.
       await services.execs.shutdown();
+      services.backupSchedules.stop();
+      await services.backups.shutdown();
       services.terminals.closeAll();
       services.network.stop();
       services.agents.stop();
       await services.links.stop();
       services.sse.close();
+      await services.swarm.shutdown();
       await server.shutdown();
       await services.verifier.flushUsage().catch(() => {});
       await db.closeAsync();

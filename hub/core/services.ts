@@ -24,6 +24,13 @@ import type { AuditActor } from "./store.ts";
 import type { LinkMonitor } from "../network/links.ts";
 import type { NetworkScans } from "../network/scans.ts";
 import type { NodeActions } from "../control/node_actions.ts";
+import type { AlertService } from "../alerts/service.ts";
+import type { HubMetrics } from "../metrics/hub_metrics.ts";
+import type { Swarm } from "../swarm/service.ts";
+import type { Backups } from "../backups/service.ts";
+import type { Restores } from "../backups/restores.ts";
+import type { BackupScheduler } from "../backups/scheduler.ts";
+import type { NodeConfigs } from "../backups/configs.ts";
 
 /** The hub's running parts. */
 export interface HubServices {
@@ -57,7 +64,21 @@ export interface HubServices {
   links: LinkMonitor;
   /** Restart, cleanup and recovery on nodes, through their agents. */
   nodeActions: NodeActions;
+  /** Docker Swarm control through the hub's engine. */
+  swarm: Swarm;
   startedAt: number;
+  /** Alert rules, history, acknowledgements, silences and webhooks. */
+  alerts: AlertService;
+  /** The hub's own counters and latencies for /metrics. */
+  metrics: HubMetrics;
+  /** Node backups to S3: start, list, browse, verify, retention. */
+  backups: Backups;
+  /** Restores of node backups. */
+  restores: Restores;
+  /** Backup schedules and the hub database's snapshots. */
+  backupSchedules: BackupScheduler;
+  /** Node config files in the configs bucket, for `fleet-agent recover` and `cleanup`. */
+  nodeConfigs: NodeConfigs;
   /**
    * Re-reads fleet.yml and applies its inventory and templates (state is kept); with `by`, the
    * reload is audited (`config.reload`), ok or refused.

@@ -84,11 +84,22 @@ export interface FleetNodesOptions {
   tokensRevoked: (tokenIds: string[], reason: string) => void;
 }
 
+/** What one committed ingest batch brought (for alerting and the hub's own metrics). */
+export interface IngestObservation {
+  node_id: string;
+  /** Samples newly stored. */
+  stored: number;
+  /** The agent's spool-drop counter, when the batch carried it. */
+  spool_dropped: number | undefined;
+}
+
 /** The fleet's node operations. */
 export class FleetNodes {
   #o: FleetNodesOptions;
   /** Bounds the ingest bytes in flight (the route admits each batch through it). */
   readonly gate: IngestGate;
+  /** Called after every committed ingest batch, in order. */
+  readonly ingestObservers: Set<(o: IngestObservation) => void> = new Set();
 
   constructor(options: FleetNodesOptions) {
     this.#o = options;
@@ -128,6 +139,13 @@ export class FleetNodes {
     };
     const stored = await writeOp(this.#o.db, "ingestBatch", batch, now, policy);
     this.#o.fleet.ingested(stored, now);
+    for (const observe of this.ingestObservers) {
+      observe({
+        node_id: stored.node_id,
+        stored: stored.stored,
+        spool_dropped: batch.spool_dropped,
+      });
+    }
     return {
       node_id: stored.node_id,
       acked_seq: stored.acked_seq,

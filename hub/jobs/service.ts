@@ -61,6 +61,8 @@ export class JobQueue {
   #waiters = new Set<() => void>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
+  /** Called with the duration (ms) of every claim attempt, committed (the hub's /metrics). */
+  onClaimTimed: ((ms: number) => void) | undefined;
 
   constructor(db: Database, bus: EventBus, config: HubConfig) {
     this.#db = db;
@@ -234,6 +236,7 @@ export class JobQueue {
     // Bounded: every pass either returns or waits for a wake-up or the deadline.
     for (;;) {
       const now = Date.now();
+      const started = performance.now();
       // Eligibility is read here, not in the transaction: it is ordered before any write issued
       // after this claim (the writer lock), so the claim sees the assignment it was made under.
       const claimed = await writeOp(
@@ -244,6 +247,7 @@ export class JobQueue {
         this.#config.jobLeaseMs,
         now,
       );
+      this.onClaimTimed?.(performance.now() - started);
       if (claimed) {
         this.#announce([claimed.transition]);
         return claimed.row;

@@ -29,6 +29,9 @@ import { count, countText, fleetStatus, registerContext } from "./context.ts";
 import { registerNetworkTools } from "./tools_network.ts";
 import { registerLinkTools } from "./tools_links.ts";
 import { registerNodeActionTools } from "./tools_node_actions.ts";
+import { registerAlertTools } from "./tools_alerts.ts";
+import { registerSwarmTools } from "./tools_swarm.ts";
+import { registerBackupTools } from "./tools_backup.ts";
 
 /** Options of {@link buildMcpServer}. */
 export interface McpServerOptions {
@@ -797,6 +800,9 @@ export async function buildMcpServer(
   registerNetworkTools(add, api);
   registerLinkTools(add, api);
   registerNodeActionTools(add, api);
+  registerAlertTools(add, api);
+  registerSwarmTools(add, api);
+  registerBackupTools(add, api);
 
   // Resources and prompts only read: every token gets them.
   registerContext(mcp, api);

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { NODE_ID_MESSAGE, NODE_ID_PATTERN } from "./constants.ts";
 
 /** Version of this protocol; part of every API path (`/api/v1`). */
 export const PROTOCOL_VERSION = 1;
@@ -18,8 +19,5 @@ export const pct = finite.min(0).max(100);
 export const shortText = z.string().min(1).max(256);
 
 /** Node ids are short, URL- and file-name-safe. */
-export const NodeId = z.string().regex(
-  /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
-  "node id: 1-63 chars of letters, digits, '.', '_', '-', starting with a letter or digit",
-);
+export const NodeId = z.string().regex(NODE_ID_PATTERN, NODE_ID_MESSAGE);
 export type NodeId = z.infer<typeof NodeId>;

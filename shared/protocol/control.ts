@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { NodeId } from "./common.ts";
+import { MAX_CONTROL_FRAME } from "./constants.ts";
 import {
   CONTROL_CAPABILITIES,
   CONTROL_ERROR_CODES,
@@ -16,6 +17,7 @@ import { boundedJson, MAX_JSON_DEPTH } from "./jobs.ts";
 import { TokenKind } from "./tokens.ts";
 import { NetRequestMessage } from "./network.ts";
 import { NodeActionMessage } from "./node_actions.ts";
+import { BackupRequestMessage } from "./backups.ts";
 
 /** The agent's control WebSocket connected or dropped, or its round trip time changed notably. */
 export const NodeControlEvent = z.object({
@@ -75,7 +77,7 @@ export const ExecFinishedEvent = z.object({
 // message; the connection stays up.
 
 /** Largest control frame either side accepts (bytes of JSON text). */
-export const MAX_CONTROL_FRAME = 1_048_576;
+export { MAX_CONTROL_FRAME };
 
 /** What an agent can do over its control channel (sent in `hello`). */
 export const ControlCapability = z.enum(CONTROL_CAPABILITIES);
@@ -303,6 +305,7 @@ export const HubMessage = z.union([
   NetRequestMessage,
   ControlError,
   NodeActionMessage,
+  BackupRequestMessage,
 ]);
 export type HubMessage = z.infer<typeof HubMessage>;
 

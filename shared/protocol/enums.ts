@@ -9,7 +9,8 @@
 export const NODE_STATUSES = ["pending", "online", "degraded", "offline"] as const;
 
 /** Token kinds. */
-export const TOKEN_KINDS = ["admin", "viewer", "node", "enrollment"] as const;
+/** Token kinds (`metrics`: may read only `/metrics`, for a Prometheus scraper). */
+export const TOKEN_KINDS = ["admin", "viewer", "node", "enrollment", "metrics"] as const;
 
 /** Job states. */
 export const JOB_STATES = ["pending", "claimed", "running", "done", "failed", "cancelled"] as const;
@@ -45,7 +46,7 @@ export const EXEC_NODE_STATES = [
 export const OUTPUT_STREAMS = ["stdout", "stderr"] as const;
 
 /** What an agent offers on its control channel. */
-export const CONTROL_CAPABILITIES = ["exec", "pty", "docker", "net", "actions"] as const;
+export const CONTROL_CAPABILITIES = ["exec", "pty", "docker", "net", "actions", "backup"] as const;
 
 /** Error codes of control replies. */
 export const CONTROL_ERROR_CODES = [
@@ -83,3 +84,57 @@ export const TERMINAL_CLOSE = {
 
 /** Node actions an admin starts from the hub. */
 export const NODE_ACTIONS = ["cleanup", "recover", "restart"] as const;
+/** What an alert rule watches. */
+export const ALERT_KINDS = [
+  "offline",
+  "temperature",
+  "disk",
+  "gpu_pinned",
+  "spool_dropping",
+  "job_failure_rate",
+  "roamer_stuck",
+] as const;
+
+/** How loud an alert is. */
+export const ALERT_SEVERITIES = ["info", "warning", "critical"] as const;
+
+/** An alert fires, then resolves (and stays as history). */
+export const ALERT_STATES = ["firing", "resolved"] as const;
+
+/** Where one webhook delivery stands. */
+export const DELIVERY_STATES = ["pending", "retrying", "delivered", "failed"] as const;
+
+/** A swarm task as the UI shows it: `complete` (exited 0) is grey "stopped", `failed` is red. */
+export const SWARM_TASK_PHASES = [
+  "pending",
+  "running",
+  "complete",
+  "failed",
+  "shutdown",
+] as const;
+
+/** A build (and push) run of the swarm catalog. */
+export const SWARM_BUILD_STATES = ["running", "succeeded", "failed"] as const;
+
+/** A swarm node's role. */
+export const SWARM_NODE_ROLES = ["manager", "worker"] as const;
+
+/** A swarm node's availability. */
+export const SWARM_NODE_AVAILABILITIES = ["active", "pause", "drain"] as const;
+
+/** Where one backup (a snapshot of one target on one node) stands. Only `done` is a good one. */
+export const BACKUP_STATES = [
+  "running",
+  "done",
+  "partial",
+  "failed",
+  "cancelled",
+  "interrupted",
+  "pruned",
+] as const;
+
+/** What a backup copies: a Docker volume, a config path, the swarm state, any path. */
+export const BACKUP_TARGET_KINDS = ["volume", "config", "swarm", "path"] as const;
+
+/** Where a restore stands. */
+export const RESTORE_STATES = ["running", "done", "failed", "cancelled", "interrupted"] as const;

@@ -25,6 +25,13 @@ import { RoamerEvent } from "./roamers.ts";
 import { LinkQualityEvent } from "./links.ts";
 import { NetworkScanEvent } from "./network.ts";
 import { NodeActionEvent } from "./node_actions.ts";
+import {
+  AlertDeliveryEvent,
+  AlertFiringEvent,
+  AlertResolvedEvent,
+  AlertUpdatedEvent,
+} from "./alerts.ts";
+import { BackupProgressEvent, BackupStateEvent, RestoreEvent } from "./backups.ts";
 
 /** Every event of the fleet stream. */
 export const FleetEvent = z.discriminatedUnion("type", [
@@ -45,5 +52,12 @@ export const FleetEvent = z.discriminatedUnion("type", [
   LinkQualityEvent,
   NetworkScanEvent,
   NodeActionEvent,
+  AlertFiringEvent,
+  AlertResolvedEvent,
+  AlertUpdatedEvent,
+  AlertDeliveryEvent,
+  BackupStateEvent,
+  BackupProgressEvent,
+  RestoreEvent,
 ]);
 export type FleetEvent = z.infer<typeof FleetEvent>;

@@ -8,9 +8,10 @@
  */
 import { z } from "zod";
 import { NodeId, nonNeg, pct } from "./common.ts";
+import { LINK_WINDOW } from "./constants.ts";
 
 /** Pings (and probes) a loss percentage is computed over. */
-export const LINK_WINDOW = 20;
+export { LINK_WINDOW };
 
 /**
  * The agent's own probe of the hub, carried in its samples as `link`: round trip of a small

@@ -25,3 +25,6 @@ export * from "./canvas.ts";
 export * from "./network.ts";
 export * from "./links.ts";
 export * from "./node_actions.ts";
+export * from "./alerts.ts";
+export * from "./swarm.ts";
+export * from "./backups.ts";

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { finite, NodeId, nonNeg, pct, shortText } from "./common.ts";
 import { LinkProbe } from "./links.ts";
+import { SEQ_MAX } from "./constants.ts";
 
 /** One logical CPU core. `online: false` for cores that tegrastats reports as `off`. */
 export const CpuCore = z.object({
@@ -122,7 +123,7 @@ export type SampleMetrics = z.infer<typeof SampleMetrics>;
  * Highest seq the hub accepts (2^48: 9 million years at one sample a second). Far below
  * `Number.MAX_SAFE_INTEGER`, so a node's seq can never be pushed to where the next one is unsafe.
  */
-export const SEQ_MAX = 2 ** 48;
+export { SEQ_MAX };
 
 /**
  * How far one batch may move a node's seq beyond the hub's `last_seq` (plus

@@ -2,7 +2,8 @@
  * The bench's `agent` phase (SPEC §7 agent RSS and CPU), driven by `main.ts`: the real agent
  * (`--interval 5s`, root `/`) pushing to a hub, next to `bare_loop.ts` (a bare Deno /proc loop
  * with the agent's V8 flags), measured from the agent's first push on. VmRSS and utime+stime come
- * from `/proc/<pid>`.
+ * from `/proc/<pid>`; at the end, RssAnon and RssFile split each RSS into private memory and the
+ * runtime's executable pages in use.
  *
  * @module
  */
@@ -11,6 +12,19 @@ import { startAgent } from "../helpers/agent.ts";
 import { AGENT_V8_FLAGS } from "../../shared/runtime_flags.ts";
 import { CpuMeter, type Json, RssSampler, sleep } from "./common.ts";
 import type { PhaseContext } from "./context.ts";
+
+/**
+ * RssAnon and RssFile of `pid` in MB: private memory, and the pages of the Deno executable (and
+ * other files) in use, which are shared and can be dropped under memory pressure.
+ */
+function rssSplit(pid: number): { anon: number; file: number } {
+  const text = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
+  return {
+    anon: Math.round(kb("RssAnon") / 102.4) / 10,
+    file: Math.round(kb("RssFile") / 102.4) / 10,
+  };
+}
 
 /** Runs the phase; fills `out.agent`. */
 export async function agentPhase(ctx: PhaseContext, out: Json): Promise<void> {
@@ -54,14 +68,23 @@ export async function agentPhase(ctx: PhaseContext, out: Json): Promise<void> {
       const ra = rssAgent.stop();
       const rb = rssBare.stop();
       const seq1 = (await hub.admin.node("bench-agent")).last_seq;
+      const sa = rssSplit(agent.proc.pid);
+      const sb = rssSplit(bare.proc.pid);
       out.agent = {
         window_s: a.wall_s,
-        agent: { cpu_pct: a.pct, cpu_s: a.cpu_s, rss_mb: ra, samples_pushed: seq1 - seq0 },
-        bare_loop: { cpu_pct: b.pct, cpu_s: b.cpu_s, rss_mb: rb },
+        agent: {
+          cpu_pct: a.pct,
+          cpu_s: a.cpu_s,
+          rss_mb: ra,
+          rss_split_mb: sa,
+          samples_pushed: seq1 - seq0,
+        },
+        bare_loop: { cpu_pct: b.pct, cpu_s: b.cpu_s, rss_mb: rb, rss_split_mb: sb },
       };
       ctx.log(
-        `agent: RSS max ${ra.max_mb} MB, CPU ${a.pct}% (${seq1 - seq0} samples pushed); ` +
-          `bare loop: RSS max ${rb.max_mb} MB, CPU ${b.pct}%`,
+        `agent: RSS max ${ra.max_mb} MB (at the end ${sa.anon} anonymous + ${sa.file} file-backed), ` +
+          `CPU ${a.pct}% (${seq1 - seq0} samples pushed); bare loop: RSS max ${rb.max_mb} MB ` +
+          `(${sb.anon} + ${sb.file}), CPU ${b.pct}%`,
       );
     } finally {
       await agent.stop();

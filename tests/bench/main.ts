@@ -16,6 +16,9 @@
  * - `roamer` (roamer_phase.ts): roamer IDLE → RUNNING with a cached image on a real dockerd.
  * - `control` (control_phase.ts): hub memory per agent, exec fan-out, terminal keystroke echo.
  * - `canvas` (canvas_phase.ts): the UI in headless Chromium next to a bare canvas-2D page.
+ * - `metrics` (metrics_phase.ts): `/metrics` scraped at 1,000 nodes; own writer vs prom-client.
+ * - `backup` (backup_phase.ts): backup/restore throughput and RSS on a real Ceph RGW, next to
+ *   `tar | gzip` and a plain S3 PUT loop (`--only backup`; not in the default list: ~5 min at 1 GiB).
  *
  * @module
  */
@@ -30,6 +33,8 @@ import { queuePhase } from "./queue_phase.ts";
 import { roamerPhase } from "./roamer_phase.ts";
 import { controlPhase } from "./control_phase.ts";
 import { canvasPhase } from "./canvas_phase.ts";
+import { metricsPhase } from "./metrics_phase.ts";
+import { backupPhase } from "./backup_phase.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -43,6 +48,8 @@ const PHASE_NAMES = [
   "roamer",
   "control",
   "canvas",
+  "metrics",
+  "backup",
 ] as const;
 type PhaseName = typeof PHASE_NAMES[number];
 
@@ -50,7 +57,7 @@ const flags = parseCli("deno task bench [flags]  (or: deno run --allow-all tests
   only: {
     type: "string",
     arg: "LIST",
-    default: "ingest,sse,agent,queue,roamer,control,canvas",
+    default: "ingest,sse,agent,queue,roamer,control,canvas,metrics",
     help: `phases to run, from ${PHASE_NAMES.join(",")}; ingest brings baseline`,
   },
   quick: { type: "boolean", help: "shorter windows and queues everywhere" },
@@ -111,6 +118,8 @@ const ORDER: [PhaseName, (ctx: PhaseContext, out: Json) => Promise<void>][] = [
       track: (c) => void ctx.track(c),
     });
   }],
+  ["metrics", metricsPhase],
+  ["backup", backupPhase],
 ];
 
 /** The bare baselines are the ingest numbers' denominators, so `ingest` brings them along. */

@@ -9,9 +9,11 @@
 import { join } from "node:path";
 import { BENCH_DIR, type Json, type LoadResult, type Row, type RowFormat } from "./common.ts";
 import { queueNotes, queueRows } from "./queue_phase.ts";
+import { metricsRows } from "./metrics_phase.ts";
 import type { RoamerPhaseResult } from "./roamer_phase.ts";
 import { canvasNotes, type CanvasPhaseResult, canvasRows } from "./canvas_phase.ts";
 import { type ControlPhaseResult, controlRows } from "./control_phase.ts";
+import { type BackupPhaseResult, backupRows } from "./backup_phase.ts";
 
 /** SPEC §7 baselines on the reference machine, for the drift factor. */
 const SPEC_BASELINE = { normal: 11_600, full: 3_800, bareLoopRssMb: 44 };
@@ -198,6 +200,7 @@ function buildRows(out: Json): Row[] {
     });
   }
   rows.push(...queueRows(out.queue, FORMAT));
+  rows.push(...metricsRows(out.metrics, FORMAT));
   const r = out.roamer as RoamerPhaseResult | undefined;
   if (r?.idle_to_running_ms) {
     rows.push({
@@ -228,6 +231,7 @@ function buildRows(out: Json): Row[] {
   }
   rows.push(...controlRows(out.control as ControlPhaseResult | undefined, FORMAT));
   rows.push(...canvasRows(out.canvas as CanvasPhaseResult | undefined, FORMAT));
+  rows.push(...backupRows(out.backup as BackupPhaseResult | undefined, FORMAT));
   return rows;
 }
 

@@ -1,5 +1,5 @@
 /**
- * A URL naming a view that does not exist (`#/swarm`) says so in a toast and shows the canvas,
+ * A URL naming a view that does not exist (`#/warp-drive`) says so in a toast and shows the canvas,
  * instead of silently showing another view; known views still open from the URL.
  */
 import assert from "node:assert/strict";
@@ -13,11 +13,11 @@ browserTest("an unknown view in the URL is named in a toast; the canvas shows", 
   try {
     const g = await newPage(browser, hub.url);
     await login(g.page, hub.adminToken);
-    await g.page.goto(`${hub.url}/#/swarm`);
+    await g.page.goto(`${hub.url}/#/warp-drive`);
     await g.page.reload();
     const toast = g.page.locator(".toast.error", { hasText: "No such view" });
     await toast.waitFor({ timeout: T });
-    assert.match((await toast.textContent()) ?? "", /#\/swarm.*canvas/);
+    assert.match((await toast.textContent()) ?? "", /#\/warp-drive.*canvas/);
     await g.page.locator("[data-testid=canvas]").first().waitFor({ timeout: T });
     // A known view from the URL opens without a toast.
     await g.page.goto(`${hub.url}/#/jobs`);

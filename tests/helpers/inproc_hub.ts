@@ -55,6 +55,7 @@ export async function closeInProcessHub(hub: InProcessHub): Promise<void> {
   await services.execs.shutdown();
   services.agents.stop();
   services.sse.close();
+  await services.swarm.shutdown();
   await services.verifier.flushUsage();
   services.db.close();
   await Deno.remove(hub.dir, { recursive: true });

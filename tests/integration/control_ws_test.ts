@@ -205,7 +205,7 @@ Deno.test("control channel: malformed frames from the hub get error frames, the 
   });
   try {
     const hello = await next((m) => m.type === "hello", 0);
-    assert.deepEqual(hello.capabilities, ["exec", "pty", "net", "actions"]);
+    assert.deepEqual(hello.capabilities, ["exec", "pty", "net", "backup", "actions"]);
     for (
       const [frame, re] of [
         ["garbage", /not JSON/],

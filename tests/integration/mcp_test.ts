@@ -36,7 +36,10 @@ roamers:
 `;
 
 const READ_ONLY_TOOLS = [
+  "fleet_alert_config",
+  "fleet_alerts_list",
   "fleet_audit_list",
+  "fleet_backup_list",
   "fleet_cluster_list",
   "fleet_docker_logs",
   "fleet_docker_ps",
@@ -47,8 +50,15 @@ const READ_ONLY_TOOLS = [
   "fleet_node_get",
   "fleet_node_list",
   "fleet_node_metrics",
+  "fleet_registry_images",
   "fleet_roamer_list",
+  "fleet_service_get",
+  "fleet_service_list",
+  "fleet_service_logs",
+  "fleet_stack_list",
   "fleet_status",
+  "fleet_swarm_health",
+  "fleet_swarm_node_list",
 ];
 
 interface ToolResult {

@@ -17,13 +17,14 @@ import { makeSample } from "../helpers/samples.ts";
 /** The origin requests are made to (and the one a same-origin page sends). */
 
 /** Who may call a route (README "HTTP API"; `public` needs no credential). */
-type Access = "public" | "read" | "admin" | "node" | "node_or_admin";
+type Access = "public" | "read" | "admin" | "node" | "node_or_admin" | "metrics";
 
 const ALLOWED: Record<Exclude<Access, "public">, readonly TokenKind[]> = {
   read: ["admin", "viewer"],
   admin: ["admin"],
   node: ["node"],
   node_or_admin: ["node", "admin"],
+  metrics: ["admin", "viewer", "metrics"],
 };
 
 /** The kinds of caller every row is tried with. */
@@ -37,6 +38,7 @@ const CALLERS = [
   "viewer",
   "admin",
   "cookie",
+  "metrics",
 ] as const;
 type Caller = typeof CALLERS[number];
 
@@ -52,6 +54,7 @@ const CALLER_KIND: Record<Caller, TokenKind | undefined> = {
   admin: "admin",
   // The browser session of an admin token.
   cookie: "admin",
+  metrics: "metrics",
 };
 
 /** A value, or a function making a fresh one per request (for rows that use something up). */
@@ -75,10 +78,13 @@ interface Row {
 
 /** Tokens, ids and a request helper shared by every row. */
 class Fixture {
-  tokens = {} as Record<"admin" | "node" | "other_node" | "enrollment" | "viewer" | "revoked", {
-    id: string;
-    token: string;
-  }>;
+  tokens = {} as Record<
+    "admin" | "node" | "other_node" | "enrollment" | "viewer" | "revoked" | "metrics",
+    {
+      id: string;
+      token: string;
+    }
+  >;
   cookie = "";
   jobId = "";
   execId = "";
@@ -361,6 +367,51 @@ const ROWS: Row[] = [
     path: "/api/v1/nodes/n1/actions/restart",
   },
 
+  // Alerts: read by admins and viewers; acknowledged, silenced and test-sent by admins.
+  { route: "GET /api/v1/alerts", access: "read", path: "/api/v1/alerts?limit=5" },
+  { route: "GET /api/v1/alerts/config", access: "read" },
+  { route: "GET /api/v1/alerts/deliveries", access: "read" },
+  { route: "GET /api/v1/alerts/:id", access: "read", path: "/api/v1/alerts/1" },
+  { route: "POST /api/v1/alerts/:id/ack", access: "admin", path: "/api/v1/alerts/1/ack" },
+  {
+    route: "POST /api/v1/alerts/:id/silence",
+    access: "admin",
+    path: "/api/v1/alerts/1/silence",
+    body: { for_s: 600 },
+  },
+  {
+    route: "POST /api/v1/alerts/webhooks/:name/test",
+    access: "admin",
+    path: "/api/v1/alerts/webhooks/ops/test",
+  },
+  // Prometheus: metrics tokens (which read nothing else), viewers and admins.
+  { route: "GET /metrics", access: "metrics" },
+
+  // Backups (no S3 in this hub: the allowed callers get 503/404, never 401/403).
+  { route: "GET /api/v1/backups", access: "read" },
+  { route: "GET /api/v1/backups/status", access: "read" },
+  { route: "GET /api/v1/backups/:id", access: "read", path: "/api/v1/backups/1" },
+  { route: "GET /api/v1/backups/:id/tree", access: "read", path: "/api/v1/backups/1/tree" },
+  { route: "GET /api/v1/backups/restores/:id", access: "read", path: "/api/v1/backups/restores/1" },
+  { route: "POST /api/v1/backups", access: "admin", body: { nodes: ["n1"] } },
+  { route: "POST /api/v1/backups/hub-db", access: "admin" },
+  { route: "POST /api/v1/backups/prune", access: "admin" },
+  { route: "POST /api/v1/backups/:id/cancel", access: "admin", path: "/api/v1/backups/1/cancel" },
+  {
+    route: "POST /api/v1/backups/:id/restore",
+    access: "admin",
+    path: "/api/v1/backups/1/restore",
+    body: { dry_run: true },
+  },
+  {
+    route: "POST /api/v1/backups/:id/verify",
+    access: "admin",
+    path: "/api/v1/backups/1/verify",
+    body: {},
+  },
+  { route: "GET /api/v1/agent/configs", access: "node" },
+  { route: "PUT /api/v1/agent/configs", access: "node", body: { files: [] } },
+
   // The MCP endpoint: admin and viewer tokens (the token's kind then decides which tools work).
   {
     route: "POST /mcp",
@@ -369,6 +420,121 @@ const ROWS: Row[] = [
   },
   { route: "GET /mcp", access: "read" },
   { route: "DELETE /mcp", access: "read" },
+
+  // Docker Swarm (no engine here: callers let through get 503, "engine unreachable").
+  ...[
+    "/health",
+    "/catalog",
+    "/catalog/app",
+    "/catalog/app/versions",
+    "/catalog/app/versions/1",
+    "/catalog/app/diff",
+    "/builds",
+    "/builds/00000000-0000-4000-8000-000000000000",
+    "/builds/00000000-0000-4000-8000-000000000000/events",
+    "/projects",
+    "/services",
+    "/services/app",
+    "/services/app/logs?tail=10&follow=1",
+    "/stacks",
+    "/stacks/demo",
+    "/nodes",
+    "/nodes/n1",
+    "/registry",
+    "/registry/tags?repository=fleet/app",
+  ].map((p): Row => ({
+    route: `GET /api/v1/swarm${
+      p.split("?")[0]
+        .replace(/\/catalog\/app\/versions\/1$/, "/catalog/:name/versions/:version")
+        .replace(/\/(catalog|services|stacks)\/(app|demo)/, "/$1/:name")
+        .replace(/\/builds\/[0-9a-f-]{36}/, "/builds/:id")
+        .replace(/\/nodes\/n1/, "/nodes/:id")
+    }`,
+    access: "read",
+    path: `/api/v1/swarm${p}`,
+  })),
+  {
+    route: "POST /api/v1/swarm/catalog",
+    access: "admin",
+    body: { definition: { name: "app", image: "127.0.0.1:5000/app:1" } },
+  },
+  {
+    route: "PUT /api/v1/swarm/catalog/:name",
+    access: "admin",
+    path: "/api/v1/swarm/catalog/app",
+    body: { definition: { name: "app", image: "127.0.0.1:5000/app:1" } },
+  },
+  {
+    route: "DELETE /api/v1/swarm/catalog/:name",
+    access: "admin",
+    path: "/api/v1/swarm/catalog/app",
+  },
+  {
+    route: "POST /api/v1/swarm/catalog/:name/deploy",
+    access: "admin",
+    path: "/api/v1/swarm/catalog/app/deploy",
+    body: {},
+  },
+  {
+    route: "POST /api/v1/swarm/catalog/:name/build",
+    access: "admin",
+    path: "/api/v1/swarm/catalog/app/build",
+    body: {},
+  },
+  {
+    route: "POST /api/v1/swarm/deploy",
+    access: "admin",
+    body: { definition: { name: "app", image: "127.0.0.1:5000/app:1" } },
+  },
+  {
+    route: "POST /api/v1/swarm/services/:name/scale",
+    access: "admin",
+    path: "/api/v1/swarm/services/app/scale",
+    body: { replicas: 2 },
+  },
+  {
+    route: "POST /api/v1/swarm/services/:name/update",
+    access: "admin",
+    path: "/api/v1/swarm/services/app/update",
+    body: { force: true },
+  },
+  {
+    route: "POST /api/v1/swarm/services/:name/restart",
+    access: "admin",
+    path: "/api/v1/swarm/services/app/restart",
+  },
+  {
+    route: "DELETE /api/v1/swarm/services/:name",
+    access: "admin",
+    path: "/api/v1/swarm/services/app",
+  },
+  {
+    route: "POST /api/v1/swarm/stacks",
+    access: "admin",
+    body: { name: "demo", compose: "services:\n  web:\n    image: x\n" },
+  },
+  {
+    route: "DELETE /api/v1/swarm/stacks/:name",
+    access: "admin",
+    path: "/api/v1/swarm/stacks/demo",
+  },
+  {
+    route: "POST /api/v1/swarm/nodes/:id/:action",
+    access: "admin",
+    path: "/api/v1/swarm/nodes/n1/drain",
+  },
+  {
+    route: "PATCH /api/v1/swarm/nodes/:id/labels",
+    access: "admin",
+    path: "/api/v1/swarm/nodes/n1/labels",
+    body: { add: { gpu: "orin" } },
+  },
+  { route: "DELETE /api/v1/swarm/nodes/:id", access: "admin", path: "/api/v1/swarm/nodes/n1" },
+  {
+    route: "DELETE /api/v1/swarm/registry/tags",
+    access: "admin",
+    path: "/api/v1/swarm/registry/tags?repository=fleet/app&tag=1",
+  },
 
   // Logging out needs no credential (a dead session must be able to log out); last, as it ends
   // the cookie caller's session.
@@ -429,6 +595,7 @@ async function setUp(app: Hono, services: HubServices): Promise<Fixture> {
   fx.tokens.node = await fx.token({ kind: "node", node_id: "n1" });
   fx.tokens.other_node = await fx.token({ kind: "node", node_id: "n2" });
   fx.tokens.enrollment = await fx.token({ kind: "enrollment", name: "pending-node" });
+  fx.tokens.metrics = await fx.token({ kind: "metrics", name: "scraper" });
   // An admin token, so only its revocation can be why it is refused.
   fx.tokens.revoked = await fx.token({ kind: "admin", name: "revoked" });
   await fx.admin("DELETE", `/api/v1/tokens/${fx.tokens.revoked.id}`);

@@ -2,7 +2,8 @@
  * The edge layer: one `<canvas>` under the cards on which every frame draws the hub → node edges
  * (batched by status: one path per colour) and the particles moving along them. Particle count and
  * speed follow the node's network rate; colour says what the traffic is: metrics (cyan, node →
- * hub), jobs (green, both ways) and control (violet, hub → node). Offline edges are grey and
+ * hub), jobs (green, both ways), control (violet, hub → node) and backup (pink, node → hub, while
+ * the node uploads a backup). Offline edges are grey and
  * still; degraded ones amber. Edges outside the view are skipped, so 1,000 nodes stay smooth.
  * With link quality: bandwidth sets the count, a long round trip slows the particles down, lost
  * pings show as red particles, and hovering an edge labels it (round trip, loss, rx/tx).
@@ -22,6 +23,8 @@ export interface EdgeTraffic {
   jobsByNode(): Readonly<Record<string, readonly string[]>>;
   /** Changes whenever a node's status changes or a node comes or goes: the edges are redrawn. */
   statusVersion(): number;
+  /** Nodes uploading a backup now. */
+  uploading?(): ReadonlySet<string>;
   /** A node's measured link to the hub, if known (also cheap: called every frame). */
   link?(id: string): EdgeLink | undefined;
 }
@@ -42,6 +45,7 @@ export const TRAFFIC = {
   jobs: "#34d399",
   control: "#a78bfa",
   lost: "#f87171",
+  backup: "#f472b6",
 } as const;
 type Kind = keyof typeof TRAFFIC;
 
@@ -274,6 +278,8 @@ export function startEdgeLayer(canvas: HTMLCanvasElement, traffic: EdgeTraffic):
     const jobSprite = sprites.get("jobs", px);
     const control = sprites.get("control", px);
     const lostSprite = sprites.get("lost", px);
+    const backupSprite = sprites.get("backup", px);
+    const uploading = traffic.uploading?.();
     for (const v of visible) {
       // The node signal holds the newest sample; the edge list only knows which nodes are visible.
       const n = traffic.node(v.e.id) ?? v.n;
@@ -302,6 +308,10 @@ export function startEdgeLayer(canvas: HTMLCanvasElement, traffic: EdgeTraffic):
       }
       // The control channel (exec, terminal, pings) is up: one violet particle towards the node.
       if (control && n.control) drawRun(e.p, 1, clock * speed * 1.3 + seed, true, control);
+      // A backup uploading: a dense pink stream towards the hub (the bucket lives beside it).
+      if (backupSprite && uploading?.has(n.id)) {
+        drawRun(e.p, Math.min(most, 4), clock * speed * 1.6 + seed + 0.25, false, backupSprite);
+      }
     }
 
     if (hovered) drawLabel(hovered);

@@ -12,6 +12,7 @@ import { backoffDelay } from "../../shared/backoff.ts";
 import { api } from "./api.ts";
 import { addNode, applySample, applySnapshot, patchNode, removeNode } from "./fleet.ts";
 import { hubNow } from "./clock.ts";
+import { applyAlert, applyDelivery, loadAlerts } from "./alerts.ts";
 
 /** `connecting` before the first open, `live` while open, `reconnecting` after a drop. */
 export const streamState = signal<"idle" | "connecting" | "live" | "reconnecting">("idle");
@@ -108,6 +109,13 @@ const APPLY: FleetEventHandlers = {
   "link.quality": ignore,
   "network.scan": ignore,
   "node.action": ignore,
+  "alert.firing": (e) => applyAlert(e.alert),
+  "alert.resolved": (e) => applyAlert(e.alert),
+  "alert.updated": (e) => applyAlert(e.alert),
+  "alert.delivery": (e) => applyDelivery(e.delivery),
+  "backup.state": ignore,
+  "backup.progress": ignore,
+  "backup.restore": ignore,
 };
 
 function dispatch<T extends FleetEventType>(type: T, event: FleetEventOf<T>): void {
@@ -142,6 +150,7 @@ async function resync(): Promise<void> {
     applySnapshot(snap);
     streamError.value = null;
     open(snap.event_id);
+    void loadAlerts();
     for (const fn of resyncs) fn();
   } catch (err) {
     streamError.value = (err as Error).message;

@@ -15,6 +15,9 @@ export const VIEWS = [
   "exec",
   "audit",
   "network",
+  "alerts",
+  "swarm",
+  "backups",
 ] as const;
 export type View = typeof VIEWS[number];
 

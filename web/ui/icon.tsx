@@ -13,6 +13,9 @@ const PATHS: Record<string, string> = {
   audit: "M7 3h8l4 4v14H7zM15 3v4h4M10 12h6M10 16h6",
   network: "M12 4a2 2 0 100 4 2 2 0 000-4zM5 16a2 2 0 100 4 2 2 0 000-4zM19 16a2 2 0 100 4 " +
     "2 2 0 000-4zM12 8v4M12 12l-6 4M12 12l6 4",
+  alerts: "M6 16v-5a6 6 0 1112 0v5l2 2H4zM10 20.5a2 2 0 004 0",
+  swarm:
+    "M3 14h4v4H3zM8 14h4v4H8zM13 14h4v4h-4zM8 9h4v4H8zM13 9h4v4h-4zM13 4h4v4h-4zM18 14c1.8 0 3 1 3 2.5S19.5 20 17 20H4",
   terminal: "M4 5h16v14H4zM7 9l3 3-3 3M12 15h5",
   fit: "M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5",
   plus: "M12 5v14M5 12h14",
@@ -47,6 +50,11 @@ const PATHS: Record<string, string> = {
   popout: "M14 4h6v6M20 4l-9 9M18 14v5a1 1 0 01-1 1H5a1 1 0 01-1-1V7a1 1 0 011-1h5",
   "chevron-down": "M6 9l6 6 6-6",
   "chevron-up": "M6 15l6-6 6 6",
+  backups: "M12 3v10M8 9l4 4 4-4M4 15v4h16v-4M8 17h.01",
+  folder: "M3 6h6l2 2h10v11H3z",
+  file: "M6 3h8l4 4v14H6zM14 3v4h4",
+  link:
+    "M10 14a4 4 0 005.7 0l3-3a4 4 0 00-5.7-5.7l-1 1M14 10a4 4 0 00-5.7 0l-3 3a4 4 0 005.7 5.7l1-1",
 };
 
 /** One icon; `logo` is the product mark. */

@@ -39,6 +39,7 @@ import { Icon } from "../ui/icon.tsx";
 import { isAdmin } from "../state/session.ts";
 import { runCommandOn } from "../state/exec.ts";
 import { linkOf } from "../state/network.ts";
+import { uploadingNodes } from "../state/backups.ts";
 
 // The canvas adapter lays out what the app hands it from the start, so positions are ready when
 // the canvas first opens.
@@ -55,6 +56,7 @@ const traffic: EdgeTraffic = {
   jobsByNode: () => nodeJobs.peek(),
   statusVersion: fleetStatusVersion,
   link: linkOf,
+  uploading: () => uploadingNodes.peek(),
 };
 
 let fittedOnce = false;
@@ -218,6 +220,9 @@ export function CanvasView() {
         </span>
         <span title="share of pings not answered within the ping timeout">
           <i class="lg lost" />lost pings
+        </span>
+        <span>
+          <i class="lg backup" />backup
         </span>
         <span>
           <i class="lg degraded" />degraded

@@ -23,6 +23,7 @@ import { RecentJobs } from "./node_panel/recent_jobs.tsx";
 import { Services } from "./node_panel/services.tsx";
 import { PowerRails, Temps } from "./node_panel/sensors.tsx";
 import { Disks, Memory } from "./node_panel/storage.tsx";
+import { NodeAlerts } from "./alerts/node_alerts.tsx";
 
 function close(): void {
   selectedNode.value = null;
@@ -76,6 +77,7 @@ export function NodePanel({ id }: { id: string }) {
     >
       <PanelHeader node={node} />
       <div class="panel-body">
+        <NodeAlerts id={id} />
         <LiveSparks node={node} />
         <History key={id} id={id} />
         {s

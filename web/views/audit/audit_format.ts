@@ -19,6 +19,7 @@ export const FAMILIES: Record<string, { icon: string; label: string }> = {
   node: { icon: "canvas", label: "Nodes" },
   config: { icon: "layout", label: "Config" },
   session: { icon: "bolt", label: "Sessions" },
+  alert: { icon: "alerts", label: "Alerts" },
 };
 
 /** Filter choices of the action select: families and their known actions. */
@@ -51,6 +52,11 @@ export const ACTION_CHOICES: { value: string; label: string; family?: boolean }[
   { value: "session.", label: "Sessions: all", family: true },
   { value: "session.open", label: "session.open" },
   { value: "session.close", label: "session.close" },
+  { value: "alert.", label: "Alerts: all", family: true },
+  { value: "alert.ack", label: "alert.ack" },
+  { value: "alert.silence", label: "alert.silence" },
+  { value: "alert.unsilence", label: "alert.unsilence" },
+  { value: "alert.webhook_test", label: "alert.webhook_test" },
 ];
 
 /** The family of an action (`exec` of `exec.run`). */
@@ -145,6 +151,11 @@ export function summary(e: AuditEntry): string {
       return error ??
         [str(d.hostname), str(d.requested) ? `asked for ${str(d.requested)}` : ""].filter(Boolean)
           .join(" · ");
+    case "alert.silence":
+      return error ??
+        (typeof d.for_s === "number" ? `notifications held ${duration(d.for_s)}` : "");
+    case "alert.webhook_test":
+      return error ?? (str(d.delivery) ? `delivery ${str(d.delivery)}` : "");
     default:
       return error ?? "";
   }

@@ -10,9 +10,12 @@ import { isAdmin } from "../../state/session.ts";
 import { act, go, selectedNode, selection } from "../../state/ui.ts";
 import { api } from "../../state/api.ts";
 import { runCommandOn } from "../../state/exec.ts";
+import { openBackupDialog } from "../../state/backups.ts";
 import { openTerminal } from "../terminal/terminal_state.ts";
 import { terminalBlocked } from "../terminal/open_button.tsx";
 import { openCleanupDialog, restartAgent, runRecovery } from "../node_panel/node_actions.tsx";
+import { swarmRoles } from "../../state/swarm.ts";
+import { nodeAction } from "../swarm/node_actions.ts";
 
 /** One menu entry. */
 interface Item {
@@ -102,6 +105,29 @@ export function ContextMenu(
         run: () => void act(`Release ${id}`, () => api.releaseRoamer(id)),
       });
     }
+  }
+  const sw = swarmRoles.value[id];
+  if (isAdmin.value && sw) {
+    items.push(
+      sw.availability === "active"
+        ? {
+          label: "Drain (swarm)…",
+          testid: "menu-swarm-drain",
+          run: () => void nodeAction(sw, "drain"),
+        }
+        : {
+          label: "Activate (swarm)",
+          testid: "menu-swarm-activate",
+          run: () => void nodeAction(sw, "activate"),
+        },
+    );
+  }
+  if (isAdmin.value) {
+    items.push({
+      label: "Back up…",
+      testid: "menu-backup",
+      run: () => openBackupDialog(selection.value.has(id) ? [...selection.value] : [id]),
+    });
   }
   if (isAdmin.value) {
     items.push({

@@ -9,6 +9,7 @@ import { useEffect, useRef } from "preact/hooks";
 import { useComputed } from "@preact/signals";
 import { latestSeries, nodeSignal } from "../../state/fleet.ts";
 import { nodeJobs, roamers } from "../../state/queue.ts";
+import { swarmRoles } from "../../state/swarm.ts";
 import { formatAge, now } from "../../state/clock.ts";
 import { formatSkew, formatTemp, formatWatts, skewTitle } from "../../state/format.ts";
 import { searchQuery, selectedNode, selection } from "../../state/ui.ts";
@@ -16,6 +17,8 @@ import { movePositions } from "../../state/layout.ts";
 import { positionOf } from "../../canvas/flow_model.ts";
 import { attachDrag } from "../../canvas/drag.ts";
 import { lod } from "../../canvas/level_of_detail.ts";
+import { firingByNode } from "../../state/alerts.ts";
+import { BackupAge } from "../backups/backup_age.tsx";
 
 function level(v: number | undefined): string {
   if (v === undefined) return "";
@@ -51,6 +54,7 @@ export function NodeCard(
   const coveredBy = useComputed(() =>
     Object.values(roamers.value).find((r) => r.assignment?.covering === id)?.node_id
   );
+  const swarm = useComputed(() => swarmRoles.value[id]);
   const age = useComputed(() => formatAge(node.value.last_seen, now.value));
   const match = useComputed(() => {
     const q = searchQuery.value.trim().toLowerCase();
@@ -60,19 +64,31 @@ export function NodeCard(
   });
   const isSelected = useComputed(() => selection.value.has(id));
   const isOpen = useComputed(() => selectedNode.value === id);
+  const alerts = useComputed(() => firingByNode.value.get(id) ?? []);
   useEffect(() => attachDrag(ref.current!, id, pane, movePositions), [id, pane]);
 
   const n = node.value;
   const p = pos.value;
   const v = latestSeries(n);
   const r = roamer.value;
+  const firing = alerts.value;
+  const unacked = firing.filter((a) => a.acked_at === null);
+  const worst = (unacked.length ? unacked : firing).reduce<string | null>(
+    (w, a) => (w === "critical" || a.severity === "critical" ? "critical" : w ?? a.severity),
+    null,
+  );
+  const sw = swarm.value;
+  // A drained swarm node takes no tasks: the card says so at any zoom.
+  const drained = sw && sw.availability !== "active" ? `swarm-${sw.availability}` : "";
   const classes = [
     "node-card",
     n.status,
+    drained,
     match.value,
     isSelected.value ? "selected" : "",
     isOpen.value ? "open" : "",
     lod.value,
+    unacked.length ? `alerting ${worst}` : "",
   ].join(" ");
   const onClick = (e: MouseEvent) => {
     if (e.shiftKey || e.metaKey || e.ctrlKey) {
@@ -121,6 +137,18 @@ export function NodeCard(
             </span>
           )
           : null}
+        {firing.length
+          ? (
+            <span
+              class={`chip nc-alert ${worst}${unacked.length ? "" : " acked"}`}
+              title={firing.map((a) => a.message).join("\n")}
+              data-testid="alert-badge"
+              data-acked={unacked.length ? "no" : "yes"}
+            >
+              ⚠ {firing.length}
+            </span>
+          )
+          : null}
         {jobCount.value > 0
           ? (
             <span
@@ -134,6 +162,21 @@ export function NodeCard(
           : null}
         {r && lod.value === "compact"
           ? <span class={`chip nc-roamer ${r.state.toLowerCase()}`}>{r.state}</span>
+          : null}
+        {drained
+          ? (
+            <span
+              class="chip nc-drained"
+              title={`swarm: ${
+                sw!.availability === "drain"
+                  ? "drained, takes no tasks"
+                  : "paused, takes no new tasks"
+              }`}
+              data-testid="swarm-drained"
+            >
+              {sw!.availability === "drain" ? "drained" : "paused"}
+            </span>
+          )
           : null}
       </div>
       {r?.assignment?.covering || coveredBy.value
@@ -178,6 +221,17 @@ export function NodeCard(
                 ]
                   .filter(Boolean).join(" · ") || n.id}
               </span>
+              {sw
+                ? (
+                  <span
+                    class={`chip nc-swarm ${sw.role}`}
+                    title={`swarm ${sw.leader ? "manager (leader)" : sw.role} · ${sw.state}`}
+                    data-testid="swarm-role"
+                  >
+                    {sw.leader ? "leader" : sw.role === "manager" ? "manager" : "worker"}
+                  </span>
+                )
+                : null}
               {r
                 ? (
                   <span class={`chip nc-roamer ${r.state.toLowerCase()}`} data-testid="roamer-chip">
@@ -192,6 +246,7 @@ export function NodeCard(
             <div class="nc-foot">
               <span class={(v?.temp_c ?? 0) >= 80 ? "hot" : ""}>{formatTemp(v?.temp_c)}</span>
               <span>{formatWatts(v?.power_mw)}</span>
+              <BackupAge id={id} />
               <span class={`nc-age ${n.status}`} data-testid="last-seen">{age}</span>
             </div>
           </>

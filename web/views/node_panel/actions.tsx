@@ -16,6 +16,7 @@ import { confirmDialog } from "../../ui/modal.tsx";
 import { Section } from "./section.tsx";
 import { OpenTerminalButton, terminalBlocked } from "../terminal/open_button.tsx";
 import { NodeActionStatus, openCleanupDialog, restartAgent, runRecovery } from "./node_actions.tsx";
+import { openBackupDialog } from "../../state/backups.ts";
 
 /** The actions block; renders nothing for a viewer. */
 export function Actions({ node }: { node: NodeSummary }) {
@@ -86,6 +87,9 @@ export function Actions({ node }: { node: NodeSummary }) {
       {/* Control actions: the terminal (exec runs from the canvas selection). */}
       <div class="panel-actions extra" data-testid="panel-actions-extra">
         <OpenTerminalButton node={node} />
+        <button type="button" onClick={() => openBackupDialog([id])} data-testid="action-backup">
+          <Icon name="backups" size={15} /> Back up…
+        </button>
       </div>
       {/* Node actions through the agent's control channel. */}
       <div class="panel-actions extra" data-testid="panel-node-actions">
