@@ -47,6 +47,8 @@ export interface Target {
   v8Flags: string;
   /** Permission flags baked into the binary. */
   permissions: readonly string[];
+  /** Modules loaded only as Workers, which `deno compile` embeds only when named (`--include`). */
+  include: readonly string[];
 }
 
 /**
@@ -101,6 +103,7 @@ function target(program: Target["program"], arch: Arch): Target {
     entry: hub ? "hub/main.ts" : "agent/main.ts",
     v8Flags: hub ? HUB_V8_FLAGS : AGENT_V8_FLAGS,
     permissions: hub ? HUB_PERMISSIONS : AGENT_PERMISSIONS,
+    include: hub ? ["hub/core/writer_worker.ts"] : [],
   };
 }
 
@@ -123,6 +126,7 @@ export function compileArgs(t: Target, output: string): string[] {
     output,
     `--v8-flags=${t.v8Flags}`,
     ...t.permissions,
+    ...t.include.flatMap((file) => ["--include", file]),
     t.entry,
   ];
 }

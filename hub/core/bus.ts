@@ -60,12 +60,15 @@ export class EventBus {
     return `${this.bootId}-${this.#seq}`;
   }
 
-  /** Publishes an event to every subscriber; returns its id. */
-  publish(event: FleetEvent): string {
+  /**
+   * Publishes an event to every subscriber; returns its id. `json`, when given, is the event
+   * already serialised (`JSON.stringify(event)`'s text), so a hot path encodes it only once.
+   */
+  publish(event: FleetEvent, json?: string): string {
     const seq = ++this.#seq;
     const id = `${this.bootId}-${seq}`;
     const frame = encoder.encode(
-      `id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`,
+      `id: ${id}\nevent: ${event.type}\ndata: ${json ?? JSON.stringify(event)}\n\n`,
     );
     const e: BusEvent = { seq, id, type: event.type, frame };
     const slot = seq % this.#ring.length;

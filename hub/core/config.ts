@@ -113,6 +113,8 @@ export const HubFile = z.strictObject({
     max_body: size.refine((b) => b >= MIN_MAX_BODY, `must be at least ${MIN_MAX_BODY} bytes`)
       .optional(),
     max_clock_skew: duration.optional(),
+    max_pending: size.optional(),
+    writer: z.enum(["worker", "main"]).optional(),
   }).optional(),
   control: z.strictObject({
     ping_every: duration.optional(),
@@ -198,6 +200,10 @@ export interface HubConfig {
   maxBodyBytes: number;
   /** A node clock off the hub's by more than this has its samples placed on the hub's clock. */
   maxClockSkewMs: number;
+  /** Request bytes of ingest in flight beyond which new batches get 503 + Retry-After. */
+  ingestMaxPendingBytes: number;
+  /** Where the hot writes commit: the request thread (default) or a writer worker thread. */
+  dbWriter: "worker" | "main";
   jobLeaseMs: number;
   sweepMs: number;
   autoscaleMs: number;
@@ -528,6 +534,26 @@ export const HUB_SETTINGS: readonly SettingSpec<
     kind: "duration",
     default: "30s",
     help: "a node clock off by more is shown, and its samples are placed on hub time",
+  },
+  {
+    key: "ingestMaxPendingBytes",
+    flag: "ingest-max-pending",
+    env: "FLEET_INGEST_MAX_PENDING",
+    yaml: "ingest.max_pending",
+    kind: "size",
+    // A parsed, validated batch holds ~10× its body in the JS heap: 4 MB bounds that near 50 MB
+    // and still admits ten 200-sample replay batches at once.
+    default: "4MB",
+    help: "ingest bytes in flight beyond which batches are refused with 503 + Retry-After",
+  },
+  {
+    key: "dbWriter",
+    flag: "db-writer",
+    env: "FLEET_DB_WRITER",
+    yaml: "ingest.writer",
+    kind: "enum:worker|main",
+    default: "main",
+    help: "commit ingest and claims on the request thread, or on a writer worker thread",
   },
   {
     key: "swarmProjectsDir",

@@ -7,6 +7,27 @@
  * transaction (each in its own savepoint, so one failing write does not undo the others), and
  * every caller's promise settles after that single commit.
  *
+ * With `--db-writer worker` the hub also starts a writer worker ({@link Database.startWriter},
+ * `writer.ts`): a second thread with its own connection to the same file that runs the hot writes,
+ * named operations with plain-data arguments (`write_ops.ts`: ingest batches, job claim, heartbeat,
+ * finish), in its own group commits, so the request thread parses, validates and answers while the
+ * disk works. Callers are answered only after the worker's COMMIT returned, i.e. after its fsync
+ * (`synchronous=FULL` on both connections); a claim is still one `BEGIN IMMEDIATE` transaction, on
+ * the worker. Reads stay on this thread's connection (WAL: they see every committed write and never
+ * wait for the writer).
+ *
+ * Closures cannot cross a Worker, so the generic {@link Database.write} keeps running here, on
+ * this connection, with the same group commit. There is still one writer at a time: before
+ * committing, this thread takes the write lock from the worker (`lock()`: the worker commits
+ * everything it was sent before, then holds new operations until `unlock()`). Chosen over
+ * letting both connections race for SQLite's lock because a losing `BEGIN IMMEDIATE` on this
+ * thread would sleep in SQLite's busy handler and stall every request (SQLITE_BUSY), and
+ * because the lock keeps the order: a write issued after an operation commits after it.
+ *
+ * The request thread stays the default writer: on 2 cores the worker measured slower (structured
+ * clone of batches and answers, a second isolate's heap) than the fsync overlap it buys; see
+ * docs/benchmarks.md.
+ *
  * @module
  */
 import { backoffDelay, sleep } from "../../shared/backoff.ts";
@@ -14,6 +35,7 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlit
 import { clearImmediate, setImmediate } from "node:timers";
 import { MIGRATIONS } from "./migrations.ts";
 import { getLogger } from "../../shared/log.ts";
+import { WriterLink } from "./writer.ts";
 
 const logger = getLogger("store");
 
@@ -44,8 +66,9 @@ export class Database {
   #groupCommitMs: number;
   #statements = new Map<string, StatementSync>();
   #closed = false;
-  /** Number of group transactions committed (for stats and the bench). */
-  commitBatches = 0;
+  #commits = 0;
+  /** The writer worker running the named hot writes, when started (see the module doc). */
+  writer: WriterLink | undefined;
   /** Called after each group commit with its duration (ms) and writes (the hub's /metrics). */
   onCommit: ((ms: number, writes: number) => void) | undefined;
 
@@ -53,6 +76,33 @@ export class Database {
     this.raw = raw;
     this.path = path;
     this.#groupCommitMs = groupCommitMs;
+  }
+
+  /** Number of group transactions committed, here and on the writer worker (stats, bench). */
+  get commitBatches(): number {
+    return this.#commits + (this.writer?.commits ?? 0);
+  }
+
+  /**
+   * Starts the writer worker on this database's file (after migrations): from now on the named
+   * hot writes (`write_ops.ts`) run there. Not for `:memory:` databases.
+   */
+  async startWriter(synchronous?: "FULL" | "NORMAL"): Promise<void> {
+    if (this.writer) return;
+    this.writer = await WriterLink.start(this.path, synchronous);
+  }
+
+  /** The group-commit timer fired: commit, first taking the write lock from the worker. */
+  #commitDue(): void {
+    const writer = this.writer;
+    if (!writer) return this.flush();
+    writer.lock().then(() => {
+      try {
+        this.flush();
+      } finally {
+        writer.unlock();
+      }
+    });
   }
 
   /** A cached prepared statement for `sql`. */
@@ -111,8 +161,8 @@ export class Database {
         // arrived meanwhile joins this transaction. (A 0 ms setTimeout costs ~2 ms per hop in
         // Deno, which capped claims at ~4,000/s; setImmediate runs after pending I/O.)
         this.#timer = this.#groupCommitMs > 0
-          ? setTimeout(() => this.flush(), this.#groupCommitMs)
-          : setImmediate(() => this.flush());
+          ? setTimeout(() => this.#commitDue(), this.#groupCommitMs)
+          : setImmediate(() => this.#commitDue());
       }
     });
   }
@@ -147,7 +197,7 @@ export class Database {
         }
       }
       this.prepare("COMMIT").run();
-      this.commitBatches++;
+      this.#commits++;
       this.onCommit?.(performance.now() - started, jobs.length);
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing in this batch is durable.
@@ -178,13 +228,25 @@ export class Database {
     }
   }
 
-  /** Commits pending writes and closes the connection. */
+  /**
+   * Commits pending writes and closes the connection. The writer worker, if any, is told to
+   * commit what it holds and end; {@link closeAsync} also waits for that.
+   */
   close(): void {
     if (this.#closed) return;
+    // The worker may be mid-commit: this connection waits for its lock (busy_timeout).
     this.flush();
     this.#closed = true;
     this.#statements.clear();
     this.raw.close();
+    void this.writer?.close();
+  }
+
+  /** {@link close}, resolving once the writer worker has committed and ended. */
+  async closeAsync(): Promise<void> {
+    const writer = this.writer;
+    if (writer) await writer.close();
+    this.close();
   }
 }
 

@@ -143,6 +143,7 @@ export async function buildServices(
     config.inventory = demoInventory(config.demo);
   }
   const db = await openDatabase(join(config.dataDir, "fleet.db"));
+  if (config.dbWriter === "worker") await db.startWriter();
   await db.write((tx) => {
     for (const n of config.inventory.nodes) ensureNode(tx, n.id, n.name ?? n.id);
   });
@@ -398,7 +399,7 @@ export async function serve(
       await services.swarm.shutdown();
       await server.shutdown();
       await services.verifier.flushUsage().catch(() => {});
-      db.close();
+      await db.closeAsync();
       logger.info("stopped");
       finished.resolve();
     })();

@@ -30,9 +30,10 @@ import {
   seriesFromRaw,
   seriesFromRollups,
   setRecovery,
-  storeBatch,
 } from "./store.ts";
+import { writeOp } from "../core/write_ops.ts";
 import { type FleetView, skewSeconds } from "./service.ts";
+import { IngestGate } from "./admission.ts";
 
 /** Most buckets one metrics answer may hold. */
 const MAX_BUCKETS = 10_000;
@@ -95,11 +96,14 @@ export interface IngestObservation {
 /** The fleet's node operations. */
 export class FleetNodes {
   #o: FleetNodesOptions;
+  /** Bounds the ingest bytes in flight (the route admits each batch through it). */
+  readonly gate: IngestGate;
   /** Called after every committed ingest batch, in order. */
   readonly ingestObservers: Set<(o: IngestObservation) => void> = new Set();
 
   constructor(options: FleetNodesOptions) {
     this.#o = options;
+    this.gate = new IngestGate(options.config.ingestMaxPendingBytes);
   }
 
   #row(id: string): NodeRow {
@@ -133,7 +137,7 @@ export class FleetNodes {
       rawRetentionMs: config.rawRetentionMs,
       rollupRetentionMs: config.rollupRetentionMs,
     };
-    const stored = await this.#o.db.write((tx) => storeBatch(tx, batch, now, policy));
+    const stored = await writeOp(this.#o.db, "ingestBatch", batch, now, policy);
     this.#o.fleet.ingested(stored, now);
     for (const observe of this.ingestObservers) {
       observe({

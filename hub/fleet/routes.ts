@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import {
   type FleetSnapshot,
@@ -19,6 +19,7 @@ import { VERSION } from "../../shared/version.ts";
 import { callingNode, type Env, requireAuth } from "../core/auth.ts";
 import type { HubServices } from "../core/services.ts";
 import { validate } from "../core/validate.ts";
+import { Overloaded } from "./admission.ts";
 
 const Params = z.object({ id: NodeId });
 
@@ -74,7 +75,27 @@ export function fleetRoutes(s: HubServices): Hono<Env> {
     (c) => c.json(s.nodes.metrics(c.req.valid("param").id, c.req.valid("query"))),
   );
 
-  app.post("/ingest", asNode, validate("json", IngestBatch), async (c) => {
+  // Before the body is read: a batch beyond the in-flight bound costs neither memory nor parsing.
+  const admit: MiddlewareHandler<Env> = async (c, next) => {
+    const length = Number(c.req.header("content-length"));
+    const bytes = length > 0 ? length : s.config.maxBodyBytes;
+    try {
+      s.nodes.gate.enter(bytes);
+    } catch (error) {
+      if (!(error instanceof Overloaded)) throw error;
+      return c.body(JSON.stringify(error.toProblem()), 503, {
+        "content-type": "application/problem+json",
+        "retry-after": String(error.retryAfterS),
+      });
+    }
+    try {
+      await next();
+    } finally {
+      s.nodes.gate.leave(bytes);
+    }
+  };
+
+  app.post("/ingest", asNode, admit, validate("json", IngestBatch), async (c) => {
     const caller = callingNode(c.get("principal"));
     return c.json(await s.nodes.ingest(caller, c.req.valid("json")));
   });

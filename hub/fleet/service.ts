@@ -174,7 +174,11 @@ export class FleetView {
     const newest: Sample | undefined = stored.fresh.at(-1);
     if (newest && newest.seq >= (t.sample?.seq ?? 0)) {
       t.sample = newest;
-      this.#bus.publish({ type: "node.sample", node_id: stored.node_id, sample: newest });
+      const event = { type: "node.sample", node_id: stored.node_id, sample: newest } as const;
+      // The sample's JSON as stored is reused: each sample is encoded once on the hot path.
+      const data = stored.newestText === undefined ? undefined : `{"type":"node.sample",` +
+        `"node_id":${JSON.stringify(stored.node_id)},"sample":${stored.newestText}}`;
+      this.#bus.publish(event, data);
     }
     const status = this.#statusOf(now, now);
     if (status !== t.status) this.#announce(stored.node_id, t, status);

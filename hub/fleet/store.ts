@@ -130,8 +130,11 @@ export interface StoredBatch {
   duplicates: number;
   /** Highest seq the hub holds for the node after this batch. */
   last_seq: number;
-  /** The newly stored samples, in seq order (for the live stream), with the ts they got. */
+  /** The newly stored samples, in seq order (for the live stream), with the ts they got (ingest
+   * keeps only the newest: see `write_ops.ts`). */
   fresh: Sample[];
+  /** The newest fresh sample as stored (JSON): the live stream reuses it instead of re-encoding. */
+  newestText?: string;
   /** Node clock minus hub clock (ms) when beyond the allowed skew; null when in sync. */
   clock_skew_ms: number | null;
   /** Samples placed at another time than their own ts (skewed clock, impossible ts). */
@@ -300,6 +303,7 @@ export function storeBatch(
 
   const samples = [...batch.samples].sort((a, b) => a.seq - b.seq);
   const fresh: Sample[] = [];
+  let newestText: string | undefined;
   const minutes = new Map<number, RollupAcc>();
   const unknownNames = new Set<string>();
   let unknownKeys = 0;
@@ -318,18 +322,20 @@ export function storeBatch(
       sample = { ...sample, ts };
       retimed++;
     }
+    const text = JSON.stringify(sample);
     const changed = db.run(
       INSERT_SAMPLE,
       batch.node_id,
       sample.seq,
       ts,
-      JSON.stringify(sample),
+      text,
       now,
       ts === agentTs ? null : agentTs,
     ).changes;
     if (changed === 0) continue;
     accumulate(minutes, sample);
     fresh.push(sample);
+    newestText = text;
   }
   for (const [minute, acc] of minutes) {
     db.run(UPSERT_ROLLUP, ...rollupParams(batch.node_id, minute, acc));
@@ -348,6 +354,7 @@ export function storeBatch(
     duplicates: samples.length - fresh.length,
     last_seq: newLastSeq,
     fresh,
+    newestText,
     clock_skew_ms: skew,
     retimed,
     unknown_keys: unknownKeys,

@@ -8,14 +8,12 @@
  * @module
  */
 import type { Database } from "../core/db.ts";
+import { writeOp } from "../core/write_ops.ts";
 import { type AuditActor, insertAudit } from "../core/store.ts";
 import {
   cancelJob,
-  claimJob,
   type Eligibility,
-  finishJob,
   getJobRow,
-  heartbeatJob,
   insertJob,
   jobHistory,
   jobInfo,
@@ -239,8 +237,15 @@ export class JobQueue {
     for (;;) {
       const now = Date.now();
       const started = performance.now();
-      const claimed = await this.#db.write((tx) =>
-        claimJob(tx, nodeId, this.eligibility(nodeId), this.#config.jobLeaseMs, now)
+      // Eligibility is read here, not in the transaction: it is ordered before any write issued
+      // after this claim (the writer lock), so the claim sees the assignment it was made under.
+      const claimed = await writeOp(
+        this.#db,
+        "claimJob",
+        nodeId,
+        this.eligibility(nodeId),
+        this.#config.jobLeaseMs,
+        now,
       );
       this.onClaimTimed?.(performance.now() - started);
       if (claimed) {
@@ -265,10 +270,10 @@ export class JobQueue {
 
   async #guarded<T extends { transition?: JobTransition }>(
     id: number,
-    fn: (tx: Database) => T | undefined,
+    write: Promise<T | undefined>,
     what: string,
   ): Promise<T> {
-    const result = await this.#db.write(fn);
+    const result = await write;
     if (!result) {
       const exists = getJobRow(this.#db, id);
       if (!exists) throw new NotFound(`no job ${id}`);
@@ -291,9 +296,10 @@ export class JobQueue {
     logTail?: string,
   ): Promise<{ row: JobRow }> {
     const now = Date.now();
+    const lease = this.#config.jobLeaseMs;
     return this.#guarded(
       id,
-      (tx) => heartbeatJob(tx, id, nodeId, attempt, running, logTail, this.#config.jobLeaseMs, now),
+      writeOp(this.#db, "heartbeatJob", id, nodeId, attempt, running, logTail, lease, now),
       "report on",
     );
   }
@@ -301,7 +307,11 @@ export class JobQueue {
   /** Ends the attempt; 409 when the caller lost the job. */
   finish(id: number, nodeId: string, attempt: number, outcome: Outcome): Promise<{ row: JobRow }> {
     const now = Date.now();
-    return this.#guarded(id, (tx) => finishJob(tx, id, nodeId, attempt, outcome, now), "report on");
+    return this.#guarded(
+      id,
+      writeOp(this.#db, "finishJob", id, nodeId, attempt, outcome, now),
+      "report on",
+    );
   }
 
   /** Cancels an unfinished job (audited as `by`); its worker learns it on its next heartbeat. */
@@ -309,7 +319,7 @@ export class JobQueue {
     const now = Date.now();
     return this.#guarded(
       id,
-      (tx) => this.#audited(tx, cancelJob(tx, id, now), "cancel", by),
+      this.#db.write((tx) => this.#audited(tx, cancelJob(tx, id, now), "cancel", by)),
       "cancel",
     );
   }
@@ -319,7 +329,7 @@ export class JobQueue {
     const now = Date.now();
     return this.#guarded(
       id,
-      (tx) => this.#audited(tx, retryJob(tx, id, now), "retry", by),
+      this.#db.write((tx) => this.#audited(tx, retryJob(tx, id, now), "retry", by)),
       "retry",
     );
   }

@@ -21,9 +21,19 @@ export interface Profile {
   timeDeltas: number[];
 }
 
-/** Reads the `.cpuprofile` that `--cpu-prof-dir=dir` wrote; returns it and its path. */
-export async function readProfile(dir: string): Promise<{ profile: Profile; file: string }> {
-  const e = [...Deno.readDirSync(dir)].find((e) => e.name.endsWith(".cpuprofile"));
+/**
+ * Reads the `.cpuprofile` that `--cpu-prof-dir=dir` wrote for the main thread (or, with
+ * `worker`, the one of the Worker whose file name holds it, e.g. `worker-1`); returns it and
+ * its path.
+ */
+export async function readProfile(
+  dir: string,
+  worker?: string,
+): Promise<{ profile: Profile; file: string }> {
+  const e = [...Deno.readDirSync(dir)].find((e) =>
+    e.name.endsWith(".cpuprofile") &&
+    (worker === undefined ? !e.name.includes(".worker-") : e.name.includes(`.${worker}.`))
+  );
   if (!e) throw new Error(`no .cpuprofile written in ${dir}`);
   const file = join(dir, e.name);
   return { profile: JSON.parse(await Deno.readTextFile(file)) as Profile, file };

@@ -39,6 +39,24 @@ export async function ingestPhase(ctx: PhaseContext, out: Json): Promise<void> {
     });
     const statsAfter = await hub.admin.stats();
     const batchSeq = await checkSeqs(hub, batch.result);
+    for (const n of nodes) n.seq = batch.result.sent[n.id];
+    // A replay storm: 8× the connections with 100-sample batches (~200 KB each) offer far more
+    // than the hub's in-flight bound (--ingest-max-pending); the rest must get 503 + Retry-After
+    // while RSS stays bounded and every acknowledged seq is held.
+    const flood = await runLoad(ctx, "hub, flood: 100 samples/request", hub.url, pid, nodes, {
+      batch: 100,
+      mode: "saturate",
+      concurrency: ctx.concurrency * 8,
+      warmMs: D.ingestWarmMs,
+      ms: D.ingestMs,
+    });
+    // A node whose every flood batch was refused holds what it held before the flood.
+    for (const n of nodes) {
+      if (flood.result.acked[n.id] === n.seq) flood.result.acked[n.id] = batch.result.acked[n.id];
+    }
+    const floodSeq = await checkSeqs(hub, flood.result);
+    const refused = Object.entries(flood.result.error_kinds)
+      .filter(([k]) => k.startsWith("http 503")).reduce((a, [, n]) => a + n, 0);
     const perCommit = (r: LoadResult, c0: number, c1: number) =>
       round((r.requests + r.unmeasured_requests) / Math.max(1, c1 - c0), 1);
     out.ingest = {
@@ -63,10 +81,23 @@ export async function ingestPhase(ctx: PhaseContext, out: Json): Promise<void> {
           statsAfter.commit_batches,
         ),
       },
+      flood: {
+        ...flood,
+        concurrency: ctx.concurrency * 8,
+        seq_check: floodSeq,
+        refused,
+        other_errors: flood.result.errors - refused,
+      },
       samples_stored: statsAfter.samples_stored,
       sse_dropped: statsAfter.sse_dropped,
     };
-    for (const [name, check] of [["1/request", singleSeq], ["10/request", batchSeq]] as const) {
+    for (
+      const [name, check] of [
+        ["1/request", singleSeq],
+        ["10/request", batchSeq],
+        ["flood", floodSeq],
+      ] as const
+    ) {
       if (check.mismatches > 0) {
         ctx.log(`ingest ${name}: SEQ CHECK FAILED on ${check.mismatches} nodes: ${check.examples}`);
       }
@@ -74,6 +105,7 @@ export async function ingestPhase(ctx: PhaseContext, out: Json): Promise<void> {
     // The per-node seq maps were only needed for the check.
     compact(single.result);
     compact(batch.result);
+    compact(flood.result);
   } finally {
     await ctx.stopHub(hub);
   }

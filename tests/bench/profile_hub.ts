@@ -80,6 +80,17 @@ try {
   console.log("\ninclusive time:");
   for (const l of a.inclusive) console.log(l);
   console.log(`\nprofile: ${profFile}`);
+  // The hub's writer worker (ingest SQL, group commit, fsync) writes its own profile.
+  const worker = await readProfile(outDir, "worker-1").catch(() => undefined);
+  if (worker) {
+    const wTo = worker.profile.endTime - (stopWall - cfg.endAt) * 1000;
+    const w = analyzeProfile(worker.profile, wTo - seconds * 1_000_000, wTo);
+    console.log(`
+hub writer worker, ${w.total_ms} ms of the load window; self time:`);
+    for (const l of w.self) console.log(l);
+    console.log(`
+profile: ${worker.file}`);
+  }
 } finally {
   await client?.stop();
   await hub.stop();

@@ -91,6 +91,27 @@ function buildRows(out: Json): Row[] {
       target: "p99 < 20",
       met: verdict(b.latency_ms.p99 < 20),
     });
+    const f = out.ingest.flood;
+    if (f) {
+      rows.push({
+        metric: `ingest flood (${fmt(f.concurrency)} in flight, 100/req): hub RSS max MB`,
+        measured: fmt(f.server_rss_mb.max_mb, 1),
+        baseline: "-",
+        ratio: "-",
+        target: "< 150",
+        met: verdict(f.server_rss_mb.max_mb < 150),
+      });
+      rows.push({
+        metric: "ingest flood: samples/s, refused 503 / other errors / seq mismatches",
+        measured: `${fmt(f.result.samples_per_s)}, ${
+          fmt(f.refused)
+        } / ${f.other_errors} / ${f.seq_check.mismatches}`,
+        baseline: fmt(full?.samples_per_s),
+        ratio: ratio(f.result.samples_per_s, full?.samples_per_s),
+        target: "503s, 0 / 0",
+        met: verdict(f.refused > 0 && f.other_errors === 0 && f.seq_check.mismatches === 0),
+      });
+    }
     const seqBad = out.ingest.single.seq_check.mismatches + out.ingest.batch10.seq_check.mismatches;
     const errs = s.errors + b.errors + s.bad_acks + b.bad_acks;
     rows.push({
@@ -251,8 +272,9 @@ function notes(out: Json): string[] {
     );
   }
   if (out.ingest) {
-    for (const k of ["single", "batch10"]) {
+    for (const k of ["single", "batch10", "flood"]) {
       const r = out.ingest[k];
+      if (!r) continue;
       n.push(
         `${r.target}: hub CPU ${r.server_cpu_pct}% of one core, load client CPU ` +
           `${r.result.client_cpu_pct}%, ${r.writes_per_commit} writes per group commit, ` +

@@ -684,6 +684,8 @@ Deno.test("dist: targets, compile arguments, denort choice, checksums", async ()
     "/out/fleet-hub-linux-arm64",
     `--v8-flags=${HUB_V8_FLAGS}`,
     ...HUB_PERMISSIONS,
+    "--include",
+    "hub/core/writer_worker.ts",
     "hub/main.ts",
   ]);
   assert.ok(!hub.includes("--no-check") && !hub.includes("--allow-all"));
