@@ -101,6 +101,8 @@ Deno.test("templates: listed from fleet.yml for the job and roamer dialogs", asy
         gpu: false,
         startup_s: null,
         timeout_s: null,
+        memory_b: null,
+        cpus: null,
       },
       {
         name: "sdxl",
@@ -110,6 +112,8 @@ Deno.test("templates: listed from fleet.yml for the job and roamer dialogs", asy
         gpu: true,
         startup_s: 40,
         timeout_s: 600,
+        memory_b: null,
+        cpus: null,
       },
     ]);
     const anon = await fetch(`${hub.url}/api/v1/templates`);
