@@ -1,6 +1,6 @@
 /**
- * The agent's configuration: flags > `FLEET_*` env > `/etc/fleet/agent.yml` > defaults
- * (SPEC §8). The YAML file is validated strictly: unknown keys and wrong types are errors with
+ * The agent's configuration: flags > `FLEET_*` env > `/etc/fleet/agent.yml` > defaults.
+ * The YAML file is validated strictly: unknown keys and wrong types are errors with
  * their line.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * `fleet-agent cleanup [--dry-run]`: frees a node for the next workload (SPEC §4.6). The plan is
+ * `fleet-agent cleanup [--dry-run]`: frees a node for the next workload. The plan is
  * computed first and a real run executes exactly that plan, so `--dry-run` shows precisely what
  * would go: running containers not labelled `fleet.essential=true` are stopped and removed with
  * the stopped ones, images no container uses and older than `--image-age` are deleted, the

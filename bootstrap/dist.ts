@@ -9,7 +9,7 @@
  * | fleet-agent-linux-arm64 | aarch64-unknown-linux-gnu  | agent/main.ts |
  * | fleet-agent-linux-amd64 | x86_64-unknown-linux-gnu   | agent/main.ts |
  *
- * The entry points are the files that `deno run` runs (SPEC §9), compiled with type checking, the
+ * The entry points are the files that `deno run` runs, compiled with type checking, the
  * lockfile frozen, the V8 flags of `shared/runtime_flags.ts` and the permissions below baked in.
  *
  * `deno compile` embeds the program into `denort`, a runtime it downloads per target from
@@ -286,7 +286,7 @@ Environment:
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /**
- * Hook for the web UI bundle. The canvas (SPEC §4.9) is embedded in the hub as a generated
+ * Hook for the web UI bundle. The canvas is embedded in the hub as a generated
  * TypeScript module, so it must be rebuilt before the hub is compiled. `web/build.ts` arrives
  * with the canvas issue; until it exists there is nothing to do here.
  */

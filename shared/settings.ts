@@ -1,5 +1,5 @@
 /**
- * Scalar settings resolved by precedence: flag > `FLEET_*` env > YAML file > default (SPEC §8).
+ * Scalar settings resolved by precedence: flag > `FLEET_*` env > YAML file > default.
  * Each program lists its settings once (flag, env twin, YAML path, default, help); the CLI's
  * `--help` and the README print the same table.
  *

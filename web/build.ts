@@ -1,6 +1,6 @@
 /**
  * Builds the canvas UI into `web/dist/bundle.gen.ts`, a generated module the hub imports, so the
- * UI lives inside the `fleet-hub` binary (SPEC §9: no run-time reads of files the binary would
+ * UI lives inside the `fleet-hub` binary (no run-time reads of files the binary would
  * not hold). `deno bundle --platform browser --minify --code-splitting` turns `web/main.tsx` into
  * the start script plus chunks loaded on demand (the terminal's xterm.js is only fetched when a
  * terminal opens); the style sheets under `web/styles/` are bundled too, in the order of

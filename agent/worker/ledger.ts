@@ -1,6 +1,6 @@
 /**
  * What this agent is running, on disk, so a `kill -9` of the agent cannot leave a job running
- * behind it (SPEC §6). Before a job starts, the worker writes a record to `<stateDir>/running`:
+ * behind it. Before a job starts, the worker writes a record to `<stateDir>/running`:
  * job id, attempt and a random tag that the run carries (`FLEET_JOB_TAG` in a process job's
  * environment, the `fleet.tag` label of a docker job's container). As soon as the run exists the
  * record gains its process group and the leader's start time (from `/proc/<pid>/stat`), or its

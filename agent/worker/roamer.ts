@@ -1,5 +1,5 @@
 /**
- * What a roamer's agent does with its assignment (SPEC §4.2): when assigned, provision (pull the
+ * What a roamer's agent does with its assignment: when assigned, provision (pull the
  * template's image, or the custom image it was assigned to, so jobs start fast) and report RUNNING; when released,
  * clean up (remove job containers, prune dangling images, clear job temp dirs) and report IDLE.
  * A failed cleanup reports FAILED, which keeps the node out of work until an operator releases it.

@@ -1,5 +1,5 @@
 /**
- * Tokens and access control (SPEC §5). Kinds: `admin` (everything), `viewer` (read only), `node`
+ * Tokens and access control. Kinds: `admin` (everything), `viewer` (read only), `node`
  * (ingest and agent calls, only as its own node). Secrets are random, shown once, stored as
  * SHA-256 and compared in constant time. A request authenticates with `Authorization: Bearer`
  * or the UI's HttpOnly session cookie.

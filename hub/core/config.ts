@@ -1,6 +1,6 @@
 /**
- * The hub's configuration: command-line flags > `FLEET_*` environment > `fleet.yml` > defaults
- * (SPEC §8), resolved into one typed {@link HubConfig}. Every setting has a flag, an env twin and
+ * The hub's configuration: command-line flags > `FLEET_*` environment > `fleet.yml` > defaults,
+ * resolved into one typed {@link HubConfig}. Every setting has a flag, an env twin and
  * a YAML key, listed once in {@link HUB_SETTINGS} (the README's table is generated from the same
  * names).
  *

@@ -71,7 +71,7 @@ CREATE TABLE tokens (
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `,
   `
--- Jobs (SPEC 4.3). The integer id gives FIFO order within a priority.
+-- Jobs. The integer id gives FIFO order within a priority.
 CREATE TABLE jobs (
   id INTEGER PRIMARY KEY,
   state TEXT NOT NULL,
@@ -114,7 +114,7 @@ CREATE TABLE job_events (
 CREATE INDEX job_events_job ON job_events (job_id, at);
 `,
   `
--- Roamer pool (SPEC 4.2): one row per roamer node with its state and assignment.
+-- Roamer pool: one row per roamer node with its state and assignment.
 CREATE TABLE roamers (
   node_id TEXT PRIMARY KEY,
   state TEXT NOT NULL DEFAULT 'IDLE',
@@ -146,7 +146,7 @@ CREATE TABLE layouts (
 );
 `,
   `
--- Control channel (SPEC 4.4): batch exec runs, one result row per target node, and the audit log.
+-- Control channel: batch exec runs, one result row per target node, and the audit log.
 CREATE TABLE exec_runs (
   id INTEGER PRIMARY KEY,
   command TEXT NOT NULL,

@@ -1,5 +1,5 @@
 /**
- * The roamer pool (SPEC §4.2, seed `jessica-cluster-architecture.md`): idle nodes lent to a
+ * The roamer pool: idle nodes lent to a
  * cluster (or a template) on demand. The hub assigns (by hand or by the autoscaler) and
  * releases by the assignment's mode; the roamer's agent reports PROVISIONING → RUNNING →
  * CLEANUP → IDLE (or FAILED). Illegal transitions are refused with 409 and change nothing.

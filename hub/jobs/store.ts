@@ -1,5 +1,5 @@
 /**
- * The job queue's tables (SPEC §4.3). Every change is one statement guarded by the state it
+ * The job queue's tables. Every change is one statement guarded by the state it
  * expects (`WHERE state = 'pending'`, `AND claimed_by = ? AND attempts = ?`), run inside the
  * hub's single writer transaction, so a job can never be handed to two workers and a stale
  * worker can never finish a job it lost. Each transition is also written to `job_events`.

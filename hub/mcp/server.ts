@@ -1,5 +1,5 @@
 /**
- * The fleet for AI assistants (SPEC §4.10): an MCP server whose every tool calls the hub's HTTP
+ * The fleet for AI assistants: an MCP server whose every tool calls the hub's HTTP
  * API through {@link ApiClient}, so the same server runs on a laptop against a remote hub
  * (`fleet-hub mcp`, stdio) and inside the hub (`/mcp`, Streamable HTTP). Hub errors come back as
  * tool errors carrying the hub's message; viewer tokens and `readOnly` get only read-only tools.

@@ -1,5 +1,5 @@
 /**
- * Onboarding over HTTP. Public (SPEC §5): `GET /install.sh`, `GET /dist/:file` (the agent
+ * Onboarding over HTTP. Public: `GET /install.sh`, `GET /dist/:file` (the agent
  * binaries and `SHA256SUMS`, read-only, no paths), `POST /api/v1/enroll` (an enrollment token
  * traded once for the node's own token) and the browser login/logout at `/api/v1/session`.
  * Admin: the token routes. The behaviour is in `service.ts`.

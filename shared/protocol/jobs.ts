@@ -8,7 +8,7 @@ import { NodeId } from "./common.ts";
 import { JOB_EXECUTORS, JOB_STATES } from "./enums.ts";
 import { parseSize } from "../duration.ts";
 
-// Jobs (SPEC §4.3)
+// Jobs
 
 /** Lifecycle of a job. */
 export const JobState = z.enum(JOB_STATES);

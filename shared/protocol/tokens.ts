@@ -8,7 +8,7 @@ import { NodeId } from "./common.ts";
 import { TOKEN_KINDS } from "./enums.ts";
 
 /**
- * Token kinds (SPEC §5). `enrollment` tokens are one-time and expiring: a new node exchanges one
+ * Token kinds. `enrollment` tokens are one-time and expiring: a new node exchanges one
  * for its own `node` token at `POST /api/v1/enroll`.
  */
 export const TokenKind = z.enum(TOKEN_KINDS);

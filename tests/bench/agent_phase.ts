@@ -1,5 +1,5 @@
 /**
- * The bench's `agent` phase (SPEC §7 agent RSS and CPU), driven by `main.ts`: the real agent
+ * The bench's `agent` phase (agent RSS and CPU), driven by `main.ts`: the real agent
  * (`--interval 5s`, root `/`) pushing to a hub, next to `bare_loop.ts` (a bare Deno /proc loop
  * with the agent's V8 flags), measured from the agent's first push on. VmRSS and utime+stime come
  * from `/proc/<pid>`; at the end, RssAnon and RssFile split each RSS into private memory and the

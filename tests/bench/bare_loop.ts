@@ -1,5 +1,5 @@
 /**
- * The bare agent baseline of SPEC §7: a Deno loop that reads /proc/stat, /proc/meminfo,
+ * The bare agent baseline of the performance targets: a Deno loop that reads /proc/stat, /proc/meminfo,
  * /proc/loadavg and /proc/net/dev every interval (default 5 s) and does nothing else. It imports
  * nothing, so its RSS is Deno's floor. The bench measures its RSS and CPU exactly as it measures
  * the real agent.

@@ -1,5 +1,5 @@
 /**
- * The bench's `baseline` phase (SPEC §7 bare baseline), driven by `main.ts` after `ingest` or on
+ * The bench's `baseline` phase (bare baseline), driven by `main.ts` after `ingest` or on
  * its own: `baseline_server.ts` (bare Hono + `node:sqlite`, one transaction per sample) with
  * synchronous=FULL and then NORMAL, saturated by the same load client as the hub, same node count
  * and concurrency.

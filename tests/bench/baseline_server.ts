@@ -1,5 +1,5 @@
 /**
- * The bare baseline of SPEC §7: Hono + `node:sqlite`, WAL, one sample per request inserted in its
+ * The bare baseline of the performance targets: Hono + `node:sqlite`, WAL, one sample per request inserted in its
  * own transaction (so with `synchronous=FULL` one fsync per request), no auth, no validation, no
  * rollups, no fan-out. Same route and ack shape as the hub, so the same load client drives both.
  *

@@ -1,5 +1,5 @@
 /**
- * Bench phase `canvas` (SPEC §7: the canvas with animated particles at ≥ 55 fps with 500 nodes
+ * Bench phase `canvas` (target: the canvas with animated particles at ≥ 55 fps with 500 nodes
  * and ≥ 50 fps with 1,000, in headless Chromium): the real UI in headless Debian Chromium
  * (playwright-core, tests/helpers/browser.ts, software rendering as in CI), next to a bare
  * canvas-2D page drawing the same scene, in the same run.
@@ -23,8 +23,8 @@
  *    does (from the nodes' network rates, the UI's formula) and every card as a box with a name
  *    and three bars, at the UI's own card rectangles — with no DOM per node and no live data.
  *
- * Also measured once: the SPEC's reference scene (2,000 boxes + 6,000 particles on the bare
- * page as plain rectangles and 3-px squares, 59–60 fps on the SPEC machine) as the machine
+ * Also measured once: the reference scene (2,000 boxes + 6,000 particles on the bare
+ * page as plain rectangles and 3-px squares, 59–60 fps on the reference machine) as the machine
  * factor, and the bundle's size as the hub
  * serves it (JS and CSS, raw and gzip). Screenshots: `tests/bench/out/canvas-<N>.png` and
  * `canvas-baseline-<N>.png`.
@@ -66,11 +66,11 @@ import {
 } from "./common.ts";
 import type { NodeSummary } from "../../shared/protocol/mod.ts";
 
-/** SPEC §7 frame-rate targets by node count. */
+/** Frame-rate targets by node count. */
 export const CANVAS_TARGETS: Record<number, number> = { 500: 55, 1000: 50 };
 
-/** The SPEC's reference scene for the bare page, and its frame rate on the SPEC machine. */
-export const SPEC_REFERENCE = { boxes: 2000, particles: 6000, fps: 59.5 };
+/** The reference scene for the bare page, and its frame rate on the reference machine. */
+export const REFERENCE_SCENE = { boxes: 2000, particles: 6000, fps: 59.5 };
 
 /** Frames counted over a window. */
 export interface FpsResult {
@@ -471,8 +471,8 @@ export async function canvasPhase(options: CanvasPhaseOptions = {}): Promise<Can
   try {
     result.reference = await reference(ctx);
     log(
-      `reference scene (${SPEC_REFERENCE.boxes} boxes + ${SPEC_REFERENCE.particles} particles, ` +
-        `SPEC machine ${SPEC_REFERENCE.fps}): ${result.reference.fps} fps, load ` +
+      `reference scene (${REFERENCE_SCENE.boxes} boxes + ${REFERENCE_SCENE.particles} particles, ` +
+        `reference machine ${REFERENCE_SCENE.fps}): ${result.reference.fps} fps, load ` +
         `${result.reference.loadavg}`,
     );
     for (const n of options.sizes ?? [100, 500, 1000]) {
@@ -507,16 +507,16 @@ interface SizeContext {
   onFirstRender: (hub: HubProcess, assets: string[]) => Promise<unknown>;
 }
 
-/** The SPEC's reference scene on the bare page: boxes in a grid, 3 particles each. */
+/** The reference scene on the bare page: boxes in a grid, 3 particles each. */
 async function reference(ctx: SizeContext): Promise<Window & { boxes: number; particles: number }> {
   const cols = 50, w = 34, h = 20;
-  const boxes = Array.from({ length: SPEC_REFERENCE.boxes }, (_, i) => ({
+  const boxes = Array.from({ length: REFERENCE_SCENE.boxes }, (_, i) => ({
     name: `n${i}`,
     x: 60 + (i % cols) * (w + 2),
     y: 200 + Math.floor(i / cols) * (h + 1),
     w,
     h,
-    particles: SPEC_REFERENCE.particles / SPEC_REFERENCE.boxes,
+    particles: REFERENCE_SCENE.particles / REFERENCE_SCENE.boxes,
     speed: 0.35,
   }));
   const g = await newPage(ctx.browser, ctx.baselineUrl, VIEWPORT);
@@ -529,7 +529,7 @@ async function reference(ctx: SizeContext): Promise<Window & { boxes: number; pa
     });
     const m = await measure(g.page, ctx.windowMs);
     g.assertClean();
-    return { ...m, boxes: SPEC_REFERENCE.boxes, particles: SPEC_REFERENCE.particles };
+    return { ...m, boxes: REFERENCE_SCENE.boxes, particles: REFERENCE_SCENE.particles };
   } finally {
     await g.close();
   }
@@ -539,7 +539,7 @@ interface Scene {
   hub: { x: number; y: number; w: number; h: number };
   boxes: { name: string; x: number; y: number; w: number; h: number; particles: number }[];
   particlePx: number;
-  /** Bare rectangles and squares (the SPEC's reference scene). */
+  /** Bare rectangles and squares (the reference scene). */
   plain?: boolean;
 }
 
@@ -761,10 +761,10 @@ export function canvasRows(r: CanvasPhaseResult | undefined, h: RowFormat): Row[
   if (r.reference) {
     rows.push({
       metric: `bare canvas-2D reference, ${r.reference.boxes} boxes + ${r.reference.particles} ` +
-        `particles, fps (SPEC machine ~60)`,
+        `particles, fps (reference machine ~60)`,
       measured: h.fmt(r.reference.fps, 1),
-      baseline: h.fmt(SPEC_REFERENCE.fps, 1),
-      ratio: h.ratio(r.reference.fps, SPEC_REFERENCE.fps),
+      baseline: h.fmt(REFERENCE_SCENE.fps, 1),
+      ratio: h.ratio(r.reference.fps, REFERENCE_SCENE.fps),
       target: "-",
       met: "-",
     });

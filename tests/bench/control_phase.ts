@@ -1,5 +1,5 @@
 /**
- * The bench's `control` phase (SPEC §4.4), driven by `main.ts`, against the real hub subprocess
+ * The bench's `control` phase, driven by `main.ts`, against the real hub subprocess
  * and the real agent control code (`control_agents.ts`, N agents in one process):
  *
  * 1. WS memory per connected agent: hub RSS before and after N agents hold their control

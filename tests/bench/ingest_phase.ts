@@ -1,5 +1,5 @@
 /**
- * The bench's `ingest` phase (SPEC §7 "ingest"), driven by `main.ts`: the real hub subprocess
+ * The bench's `ingest` phase ("ingest"), driven by `main.ts`: the real hub subprocess
  * (WAL + synchronous=FULL + group commit), `--nodes` node tokens, and `load_client.ts` saturating
  * `POST /api/v1/ingest` with `--concurrency` requests in flight, one sample per request and then
  * batches of 10. Every node's seq increases, and afterwards the hub must hold exactly the highest

@@ -1,5 +1,5 @@
 /**
- * `deno task bench`: measures the hub and the agent against SPEC §7, each next to a bare
+ * `deno task bench`: measures the hub and the agent against its targets, each next to a bare
  * baseline measured in the same run, and prints one table (metric | measured | baseline | ratio |
  * target | met?). The full results go to `tests/bench/out/bench-<timestamp>.json` and
  * `tests/bench/out/latest.json`.

@@ -1,5 +1,5 @@
 /**
- * In-process job-queue bench (SPEC §7 "job claims: in-process ≥ 20,000/s"), run as its own
+ * In-process job-queue bench ("job claims: in-process ≥ 20,000/s"), run as its own
  * subprocess so it owns its event loop and its database file:
  *
  * ```sh
@@ -18,7 +18,7 @@
  *   waiting for the group-commit timer, the claim SQL, or BEGIN/savepoints/COMMIT + fsync.
  * - `sql`: the same `claimJob` SQL with one `db.transaction` (BEGIN IMMEDIATE … COMMIT) per claim,
  *   in a plain loop: the hub's statement cost without group commit or the event loop.
- * - `bare`: the bare claim loop of SPEC §7: raw `node:sqlite` `DatabaseSync`, WAL, a minimal jobs
+ * - `bare`: the bare claim loop of the performance targets: raw `node:sqlite` `DatabaseSync`, WAL, a minimal jobs
  *   table, one `BEGIN IMMEDIATE` per claim with `UPDATE … WHERE id = (SELECT … LIMIT 1)
  *   RETURNING id`, `--synchronous FULL` or `NORMAL`; `--repeat` runs (fresh file each), the
  *   median one reported, since fsync time varies from run to run.

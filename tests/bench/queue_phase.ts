@@ -1,5 +1,5 @@
 /**
- * The bench's `queue` phase (SPEC §4.3, §7 "job claims"), driven by `main.ts`:
+ * The bench's `queue` phase, driven by `main.ts`:
  *
  * 1. In-process: `queue_inproc.ts --mode hub`, the hub's own `openDatabase` (WAL, FULL, group
  *    commit) + `insertJob` + `claimJob` through `db.write` from 16 concurrent async workers.
@@ -20,9 +20,9 @@ import type { PhaseContext } from "./context.ts";
 import type { QueueInprocResult } from "./queue_inproc.ts";
 import type { QueueLoadConfig, QueueLoadResult } from "./queue_client.ts";
 
-/** SPEC §7 reference machine: bare claim loop, claims/s. */
-export const SPEC_QUEUE_BASELINE = { full: 6_600, normal: 30_000 };
-/** SPEC §7 targets. */
+/** Reference machine: bare claim loop, claims/s. */
+export const REFERENCE_QUEUE_BASELINE = { full: 6_600, normal: 30_000 };
+/** targets. */
 export const QUEUE_TARGETS = { inprocPerS: 20_000, httpPerS: 5_000, httpP99Ms: 10 };
 
 /** The phase's sizes and bounds. */
@@ -227,8 +227,8 @@ export function queueRows(q: Json | undefined, f: RowFormat): Row[] {
   const thr = (label: string, v: number, target: number) => {
     for (
       const [name, base, specBase] of [
-        ["FULL", full, SPEC_QUEUE_BASELINE.full],
-        ["NORMAL", normal, SPEC_QUEUE_BASELINE.normal],
+        ["FULL", full, REFERENCE_QUEUE_BASELINE.full],
+        ["NORMAL", normal, REFERENCE_QUEUE_BASELINE.normal],
       ] as const
     ) {
       const need = target / specBase;
@@ -316,13 +316,13 @@ export function queueRows(q: Json | undefined, f: RowFormat): Row[] {
   }
   for (
     const [name, base, spec] of [
-      ["FULL", full, SPEC_QUEUE_BASELINE.full],
-      ["NORMAL", normal, SPEC_QUEUE_BASELINE.normal],
+      ["FULL", full, REFERENCE_QUEUE_BASELINE.full],
+      ["NORMAL", normal, REFERENCE_QUEUE_BASELINE.normal],
     ] as const
   ) {
     if (!base) continue;
     rows.push({
-      metric: `bare claim loop ${name}, claims/s (SPEC machine ~${f.fmt(spec)})`,
+      metric: `bare claim loop ${name}, claims/s (reference machine ~${f.fmt(spec)})`,
       measured: f.fmt(base.claims_per_s),
       baseline: f.fmt(spec),
       ratio: f.ratio(base.claims_per_s, spec),

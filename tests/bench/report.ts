@@ -1,5 +1,5 @@
 /**
- * The bench's report: the table (metric | measured | baseline | ratio | SPEC §7 target | met?)
+ * The bench's report: the table (metric | measured | baseline | ratio | target | met?)
  * built from the phases' results, the notes under it, and the JSON written to
  * `tests/bench/out/bench-<timestamp>.json` and `tests/bench/out/latest.json`. The queue, control
  * and canvas phases build their own rows with the formatting lent here.
@@ -15,8 +15,8 @@ import { canvasNotes, type CanvasPhaseResult, canvasRows } from "./canvas_phase.
 import { type ControlPhaseResult, controlRows } from "./control_phase.ts";
 import { type BackupPhaseResult, backupRows } from "./backup_phase.ts";
 
-/** SPEC §7 baselines on the reference machine, for the drift factor. */
-const SPEC_BASELINE = { normal: 11_600, full: 3_800, bareLoopRssMb: 44 };
+/** Baselines on the reference machine, for the drift factor. */
+const REFERENCE_BASELINE = { normal: 11_600, full: 3_800, bareLoopRssMb: 44 };
 
 /** A number for the table: `-` when missing, grouped thousands, at most `digits` decimals. */
 function fmt(v: number | undefined | null, digits = 0): string {
@@ -49,8 +49,8 @@ function buildRows(out: Json): Row[] {
     const thr = (label: string, v: number, target: number) => {
       for (
         const [name, base, specBase] of [
-          ["FULL", full, SPEC_BASELINE.full],
-          ["NORMAL", normal, SPEC_BASELINE.normal],
+          ["FULL", full, REFERENCE_BASELINE.full],
+          ["NORMAL", normal, REFERENCE_BASELINE.normal],
         ] as const
       ) {
         const need = target / specBase;
@@ -125,20 +125,20 @@ function buildRows(out: Json): Row[] {
   }
   if (full) {
     rows.push({
-      metric: "bare baseline FULL, req/s (SPEC machine ~3,800)",
+      metric: "bare baseline FULL, req/s (reference machine ~3,800)",
       measured: fmt(full.samples_per_s),
-      baseline: fmt(SPEC_BASELINE.full),
-      ratio: ratio(full.samples_per_s, SPEC_BASELINE.full),
+      baseline: fmt(REFERENCE_BASELINE.full),
+      ratio: ratio(full.samples_per_s, REFERENCE_BASELINE.full),
       target: "-",
       met: "-",
     });
   }
   if (normal) {
     rows.push({
-      metric: "bare baseline NORMAL, req/s (SPEC machine ~11,600)",
+      metric: "bare baseline NORMAL, req/s (reference machine ~11,600)",
       measured: fmt(normal.samples_per_s),
-      baseline: fmt(SPEC_BASELINE.normal),
-      ratio: ratio(normal.samples_per_s, SPEC_BASELINE.normal),
+      baseline: fmt(REFERENCE_BASELINE.normal),
+      ratio: ratio(normal.samples_per_s, REFERENCE_BASELINE.normal),
       target: "-",
       met: "-",
     });
@@ -242,7 +242,7 @@ function printTable(rows: Row[]): string {
     measured: "measured",
     baseline: "baseline",
     ratio: "ratio",
-    target: "SPEC §7 target",
+    target: "target",
     met: "met?",
   };
   const keys = Object.keys(head) as (keyof Row)[];
@@ -260,14 +260,16 @@ function notes(out: Json): string[] {
   const full = out.baseline?.full?.result as LoadResult | undefined;
   const normal = out.baseline?.normal?.result as LoadResult | undefined;
   if (full && normal) {
-    const fFull = full.samples_per_s / SPEC_BASELINE.full;
-    const fNormal = normal.samples_per_s / SPEC_BASELINE.normal;
+    const fFull = full.samples_per_s / REFERENCE_BASELINE.full;
+    const fNormal = normal.samples_per_s / REFERENCE_BASELINE.normal;
     n.push(
-      `machine factor vs SPEC reference: FULL ${fFull.toFixed(2)}, NORMAL ${fNormal.toFixed(2)}`,
+      `machine factor vs the reference machine: FULL ${fFull.toFixed(2)}, NORMAL ${
+        fNormal.toFixed(2)
+      }`,
     );
     n.push(
-      "throughput targets read 'absolute / ratio': the SPEC §7 number, and the same number " +
-        "divided by the SPEC machine's baseline (3,800 FULL, 11,600 NORMAL), which is " +
+      "throughput targets read 'absolute / ratio': the target number, and the same number " +
+        "divided by the reference machine's baseline (3,800 FULL, 11,600 NORMAL), which is " +
         "comparable across machines",
     );
   }

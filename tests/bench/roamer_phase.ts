@@ -1,5 +1,5 @@
 /**
- * Bench phase `roamer`: time from assigning an idle roamer to it reporting RUNNING (SPEC §7:
+ * Bench phase `roamer`: time from assigning an idle roamer to it reporting RUNNING (target:
  * < 10 s with a cached image), on a real dockerd with the loopback registry, with the real hub
  * and agent as subprocesses. Each round: assign (manual) → RUNNING → release → IDLE; the image
  * is cached after the first pull, which is reported separately.

@@ -1,5 +1,5 @@
 /**
- * The bench's `sse` phase (SPEC §7 "sample → SSE", hub RSS), driven by `main.ts`: a fresh hub
+ * The bench's `sse` phase ("sample → SSE", hub RSS), driven by `main.ts`: a fresh hub
  * with `--nodes` nodes. Its replay ring is filled first at the nominal rate (a hub that has run
  * for a minute holds a full ring), then the nodes push every 5 s (≈200 samples/s at 1,000, evenly
  * spread) to `--sse-clients` SSE clients in their own subprocess (`sse_client.ts`), which measure

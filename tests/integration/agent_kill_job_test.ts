@@ -1,5 +1,5 @@
 /**
- * `kill -9` of an agent mid-job, with a real hub and real agent processes (SPEC §6): no process
+ * `kill -9` of an agent mid-job, with a real hub and real agent processes: no process
  * of the job outlives the agent's restart, the job returns to the queue as soon as the agent
  * reconnects (not after its 5-minute lease) and runs exactly once more; a lease expiry is never
  * reported as a timeout while a live agent's timeout still is; and the route an agent reports

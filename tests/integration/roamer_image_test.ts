@@ -1,5 +1,5 @@
 /**
- * A roamer assigned to a custom image (SPEC §4.2): the API takes `image` (+ command, env, gpu)
+ * A roamer assigned to a custom image: the API takes `image` (+ command, env, gpu)
  * and refuses bad ones naming the field; the roamer provisions it like a template's image —
  * on a real dockerd it pulls it from the loopback registry — serves no queue, and runs jobs sent
  * to it by node.
