@@ -9,7 +9,7 @@
  * @module
  */
 import { ApiClient } from "../../shared/api_client.ts";
-import type { NodeSummary, Sample } from "../../shared/protocol/mod.ts";
+import type { NodeSummary } from "../../shared/protocol/mod.ts";
 import { scrape } from "../../hub/metrics/service.ts";
 import { HubMetrics } from "../../hub/metrics/hub_metrics.ts";
 import {
