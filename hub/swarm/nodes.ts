@@ -147,11 +147,26 @@ export class SwarmNodes {
     });
   }
 
-  /** Removes a node from the swarm (`force` for one that is still up). */
+  /**
+   * Removes a node from the swarm (`force` for one that is still up). Refused (409) up front for
+   * a manager and for a live node without `force`: the engine's own refusal is a bare 400.
+   */
   async remove(idOrName: string, force: boolean): Promise<SwarmNode> {
     const n = await this.get(idOrName);
     if (n.self) {
       throw new Conflict(`${n.hostname} is the manager the hub talks to: it cannot remove itself`);
+    }
+    if (n.role === "manager") {
+      throw new Conflict(
+        `${n.hostname} (${n.id}) is a manager: demote it first ` +
+          `(POST /api/v1/swarm/nodes/${n.id}/demote), then remove it`,
+      );
+    }
+    if (!force && n.state !== "down") {
+      throw new Conflict(
+        `${n.hostname} (${n.id}) is ${n.state}, not down: run 'docker swarm leave' on it and ` +
+          "wait until it shows down, or remove it with force (?force=1)",
+      );
     }
     await this.#engine.send("DELETE", `/nodes/${n.id}`, { query: force ? { force: true } : {} });
     return n;

@@ -419,8 +419,10 @@ export function swarmRoutes(s: HubServices): Hono<Env> {
     audited(s, "swarm.node.remove", param("id")),
     manager,
     async (c) => {
-      const n = await sw.nodes.remove(c.req.valid("param").id, c.req.valid("query").force);
-      noteAudit(c, { hostname: n.hostname, force: c.req.valid("query").force });
+      const force = c.req.valid("query").force;
+      noteAudit(c, { force }); // before the call: a refusal is audited with it too
+      const n = await sw.nodes.remove(c.req.valid("param").id, force);
+      noteAudit(c, { hostname: n.hostname });
       return c.body(null, 204);
     },
   );
