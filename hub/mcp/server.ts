@@ -179,6 +179,8 @@ export interface ToolDef<I extends z.ZodRawShape, O extends z.ZodRawShape> {
   readOnly: boolean;
   destructive?: boolean;
   idempotent?: boolean;
+  /** Reaches hosts outside the fleet (internet or LAN hosts that are no node); default false. */
+  openWorld?: boolean;
   run(
     args: z.infer<z.ZodObject<I>>,
     ctx: ToolContext,
@@ -257,7 +259,7 @@ export async function buildMcpServer(
           readOnlyHint: def.readOnly,
           destructiveHint: def.readOnly ? false : def.destructive ?? false,
           idempotentHint: def.readOnly ? true : def.idempotent ?? false,
-          openWorldHint: false,
+          openWorldHint: def.openWorld ?? false,
         },
       },
       // The SDK's generic callback type does not follow our generic shape: checked by run's type.
@@ -735,8 +737,10 @@ export async function buildMcpServer(
   add({
     name: "fleet_audit_list",
     title: "Audit log",
-    description: "Who did what, newest first: exec runs, container actions, jobs, roamers, " +
-      "tokens, enrollments. Actions taken through MCP carry detail.via = mcp.",
+    description: "Who did what, newest first: exec runs, terminals, container actions, jobs, " +
+      "roamers, tokens, enrollments, node actions (restart, cleanup, recover), network scans, " +
+      "swarm changes, backups and restores, alert acks, silences and webhooks, config reloads, " +
+      "logins and logouts. Actions taken through MCP carry detail.via = mcp.",
     input: {
       action: z.string().max(64).optional().describe("an action (exec.run) or family (exec.)"),
       target: z.string().max(256).optional(),

@@ -85,7 +85,7 @@ export function registerAlertTools(add: AddTool, api: ApiClient): void {
   add({
     name: "fleet_alert_silence",
     title: "Silence an alert's notifications",
-    description: "Stops webhook notifications for the alert's rule and subject (e.g. hot-gpu on " +
+    description: "Stops webhook notifications for the alert's rule and subject (e.g. gpu-hot on " +
       "agx-01 GPU) for for_s seconds; it still fires, resolves and stays in the history. for_s " +
       "0 lifts the silence. Audited.",
     input: {

@@ -53,6 +53,7 @@ export function registerNetworkTools(add: AddTool, api: ApiClient): void {
     },
     output: ScanOut,
     readOnly: false,
+    openWorld: true,
     run: async ({ node, cidr, force, time_limit_s }, ctx) => {
       await ctx.progress(0, 1, `sweeping ${cidr} from ${node}`);
       const s = await api.lanScan({ node, cidr, force, time_limit_s, wait: true });
@@ -85,6 +86,7 @@ export function registerNetworkTools(add: AddTool, api: ApiClient): void {
     },
     output: ScanOut,
     readOnly: false,
+    openWorld: true,
     run: async ({ node, host, ports, timeout_ms, force }, ctx) => {
       await ctx.progress(0, 1, `scanning ${host} from ${node}`);
       const s = await api.portScan({ node, host, ports, timeout_ms, force, wait: true });
@@ -114,6 +116,7 @@ export function registerNetworkTools(add: AddTool, api: ApiClient): void {
     },
     output: ScanOut,
     readOnly: false,
+    openWorld: true,
     run: async ({ node, timeout_ms }) => {
       const s = await api.wanCheck({ node, timeout_ms, wait: true });
       const targets = s.result?.kind === "wan" ? s.result.targets : [];
