@@ -116,3 +116,16 @@ Deno.test("CLI errors: busy port, missing database, bad ids and flags, bad hub U
     await Deno.remove(scratch, { recursive: true });
   }
 });
+
+Deno.test("fleet-agent: uninstall, status and recover answer --help (exit 0)", async () => {
+  for (const command of ["uninstall", "status", "recover"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", join(import.meta.dirname!, "../../agent/main.ts"), command, "--help"],
+      stdin: "null",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, text);
+    assert.match(text, new RegExp(`^Usage: fleet-agent ${command}`), text);
+    assert.doesNotMatch(text, /Unknown option/);
+  }
+});
