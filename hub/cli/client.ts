@@ -108,6 +108,15 @@ export function jobId(id: string | undefined, command: string): string {
   return id;
 }
 
+/** `--minutes M`: a whole number, checked here so "abc" is not sent on as NaN. */
+function wholeMinutes(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) {
+    throw new UsageError(`--minutes: not a whole number of minutes: ${text}`);
+  }
+  return n;
+}
+
 /** Rows as aligned columns. */
 export function table(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -387,7 +396,7 @@ export async function roamerCommand(args: string[]): Promise<number> {
           env: values.env ? env : undefined,
           gpu: values.gpu,
           mode: values.mode,
-          minutes: values.minutes === undefined ? undefined : Number(values.minutes),
+          minutes: values.minutes === undefined ? undefined : wholeMinutes(values.minutes),
         };
         const checked = RoamerAssign.safeParse(JSON.parse(JSON.stringify(body)));
         if (!checked.success) {

@@ -79,6 +79,18 @@ Deno.test("CLI errors: busy port, missing database, bad ids and flags, bad hub U
       assert.equal(cancel.code, 2, cancel.stderr);
       assert.match(cancel.stderr, /job cancel: ID is a job number/);
       assert.doesNotMatch(cancel.stderr, /NaN/);
+      const minutes = await hubCli([
+        "roamer",
+        "assign",
+        "r1",
+        "--cluster",
+        "c",
+        "--minutes",
+        "abc",
+        ...conn,
+      ]);
+      assert.equal(minutes.code, 2, minutes.stderr);
+      assert.match(minutes.stderr, /--minutes: not a whole number of minutes: abc/);
       const scan = await hubCli(["network", "scan", "agx-01", "10.0.0.0/20", ...conn]);
       assert.equal(scan.code, 2, scan.stderr);
       assert.match(scan.stderr, /need --force/);
