@@ -106,6 +106,8 @@ interface Ended {
   code: number;
   reason: string;
   lastedMs: number;
+  /** The HTTP status the hub refused the upgrade with, when it answered one. */
+  status?: number;
 }
 
 /** Runs one connection until it closes (or `signal` aborts). */
@@ -269,8 +271,12 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
         return;
     }
   };
+  let status: number | undefined;
   ws.onerror = (e) => {
     const message = (e as ErrorEvent).message ?? "error";
+    // A refused upgrade only shows as text ("… Invalid status code: 401"); the close has code 0.
+    const m = /status code:? (\d{3})/i.exec(message);
+    if (m) status = Number(m[1]);
     logger.debug("control socket error", { error: message });
   };
   ws.onclose = (e) => {
@@ -283,7 +289,13 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
     docker?.value?.close();
     backups.value?.abortAll();
     if (welcomed) o.onState?.(false);
-    resolve({ welcomed, code: e.code, reason: e.reason, lastedMs: Date.now() - started });
+    resolve({
+      welcomed,
+      code: e.code,
+      reason: e.reason,
+      lastedMs: Date.now() - started,
+      status,
+    });
   };
   return promise;
 }
@@ -309,11 +321,25 @@ export async function runControl(o: ControlOptions): Promise<void> {
     if (ended.welcomed && ended.lastedMs > 10_000) failures = 0;
     const delay = backoffDelay(failures, { baseMs: min, capMs: max, jitter: "equal" });
     failures = Math.min(failures + 1, 20);
-    const what = ended.welcomed ? "control channel lost" : "control channel unavailable";
-    const line = `${what}:${ended.code}`;
+    const refused = ended.status === 401 || ended.status === 403;
+    const what = refused
+      ? `control channel: the hub refused this agent's token (${ended.status})`
+      : ended.welcomed
+      ? "control channel lost"
+      : "control channel unavailable";
+    const line = `${what}:${ended.code}:${ended.status ?? ""}`;
     // Log each kind of failure once, not every retry.
     if (line !== lastLogged) {
-      logger.warn(what, { code: ended.code, reason: ended.reason, retry_in_ms: Math.round(delay) });
+      if (refused) {
+        logger.warn(what, { status: ended.status, retry_in_ms: Math.round(delay) });
+      } else {
+        logger.warn(what, {
+          code: ended.code,
+          reason: ended.reason,
+          status: ended.status,
+          retry_in_ms: Math.round(delay),
+        });
+      }
       lastLogged = line;
     }
     if (ended.welcomed) lastLogged = "";

@@ -226,6 +226,41 @@ async function installCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+const UNINSTALL_HELP = `Usage: fleet-agent uninstall [--purge] [--root DIR] [--no-systemctl]
+
+Stops and disables fleet-agent.service and fleet-recovery.service, then removes the units and
+/etc/fleet/agent.yml. The node stays in the hub's inventory (revoke its token there).
+
+  --purge          also remove the state dir
+  --root DIR       work below DIR instead of /
+  --no-systemctl   remove the files but do not call systemctl
+
+${EXIT_CODES_HELP}
+`;
+
+const STATUS_HELP = `Usage: fleet-agent status [--root DIR] [--no-systemctl]
+
+Prints the installed config (token redacted), the state of fleet-agent.service and
+fleet-recovery.service, and whether the hub answers. Exit 0 when all is well, 1 otherwise.
+
+  --root DIR       read below DIR instead of /
+  --no-systemctl   do not ask systemctl for the unit states
+
+${EXIT_CODES_HELP}
+`;
+
+const RECOVER_HELP =
+  `Usage: fleet-agent recover [run's flags] [--config FILE] [--attempts 60] [--retry-delay 5s]
+
+Boot recovery, run by fleet-recovery.service before the agent: waits for the hub and Docker,
+checks swarm membership, starts the essential containers and pulls configs from S3 when set up
+(bounded: --attempts tries per step, --retry-delay apart); logs each step and reports the steps
+to the hub. Exit 1 if a step failed. Takes the flags of
+'fleet-agent run' (see 'run --help') to find the hub and the config.
+
+${EXIT_CODES_HELP}
+`;
+
 async function uninstallCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -233,8 +268,13 @@ async function uninstallCommand(args: string[]): Promise<number> {
       root: { type: "string" },
       "no-systemctl": { type: "boolean" },
       purge: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     },
   });
+  if (values.help) {
+    console.log(UNINSTALL_HELP);
+    return 0;
+  }
   await (await installCode()).uninstall({
     root: values.root ?? "",
     systemctl: !values["no-systemctl"],
@@ -247,8 +287,16 @@ async function uninstallCommand(args: string[]): Promise<number> {
 async function statusCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { root: { type: "string" }, "no-systemctl": { type: "boolean" } },
+    options: {
+      root: { type: "string" },
+      "no-systemctl": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
   });
+  if (values.help) {
+    console.log(STATUS_HELP);
+    return 0;
+  }
   return (await installCode()).status({
     root: values.root ?? "",
     systemctl: !values["no-systemctl"],
@@ -256,13 +304,18 @@ async function statusCommand(args: string[]): Promise<number> {
 }
 
 async function recoverCommand(args: string[]): Promise<number> {
-  const options: Record<string, { type: "string" | "boolean" }> = {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
     config: { type: "string" },
     attempts: { type: "string" },
     "retry-delay": { type: "string" },
+    help: { type: "boolean", short: "h" },
   };
   for (const f of RUN_FLAGS) options[f] = { type: "string" };
   const { values } = parseArgs({ args, options });
+  if (values.help) {
+    console.log(RECOVER_HELP);
+    return 0;
+  }
   const config = await loadAgentConfig(
     values as Record<string, string | undefined>,
     Deno.env.toObject(),

@@ -100,7 +100,6 @@ export async function cleanupOptionsOf(
 export function cleanupSkipped(o: CleanupOptions): string[] {
   const off = (what: string, key: string) => `${what}: off (agent.yml cleanup.${key})`;
   return [
-    "sync /etc/fleet to S3: skipped (S3 backups are not in this version)",
     ...(o.dockerSocket ? [] : ["containers, images, volumes: skipped (no Docker engine here)"]),
     ...(o.volumes || !o.dockerSocket ? [] : [off("remove unused volumes", "volumes")]),
     ...(o.journalSize

@@ -8,13 +8,14 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
-import { JobSubmit, RoamerAssign } from "../../shared/protocol/mod.ts";
+import { JobState, JobSubmit, RoamerAssign } from "../../shared/protocol/mod.ts";
 import type { JobInfo, RoamerInfo } from "../../shared/protocol/mod.ts";
 import { EXIT_CODES_HELP, RefusedError, UsageError } from "../../shared/cli.ts";
 
 /** The connection options every client command takes, for its help. */
 export const CONNECTION = `Connection (every command):
-  --hub URL        hub address     [env FLEET_HUB, default http://127.0.0.1:8765]
+  --hub URL        hub address, with http:// or https://
+                                   [env FLEET_HUB, default http://127.0.0.1:8765]
   --token T        admin token     [env FLEET_TOKEN, default: <data-dir>/admin.token]
   --data-dir DIR   where admin.token is looked up [env FLEET_DATA_DIR, default ./data]
   --json           print JSON instead of a table`;
@@ -67,6 +68,7 @@ export const COMMON = {
 export async function client(values: Record<string, unknown>): Promise<ApiClient> {
   const hub = (values.hub as string | undefined) ?? Deno.env.get("FLEET_HUB") ??
     "http://127.0.0.1:8765";
+  checkHubUrl(hub);
   let token = (values.token as string | undefined) ?? Deno.env.get("FLEET_TOKEN");
   if (!token) {
     const dir = (values["data-dir"] as string | undefined) ?? Deno.env.get("FLEET_DATA_DIR") ??
@@ -80,6 +82,39 @@ export async function client(values: Record<string, unknown>): Promise<ApiClient
     }
   }
   return new ApiClient({ hub, token });
+}
+
+/** A usage error (exit 2) for a hub address that is not an http(s) URL, e.g. without a scheme. */
+export function checkHubUrl(hub: string): void {
+  let protocol = "";
+  try {
+    protocol = new URL(hub).protocol;
+  } catch { /* not a URL at all */ }
+  if (protocol !== "http:" && protocol !== "https:") {
+    throw new UsageError(
+      `--hub ${hub}: the hub address needs http:// or https:// (e.g. http://${
+        hub.replace(/^[a-z]+:\/\//i, "")
+      })`,
+    );
+  }
+}
+
+/** A job id argument: a positive whole number, checked before asking the hub. */
+export function jobId(id: string | undefined, command: string): string {
+  if (!id) throw new UsageError(`usage: fleet-hub job ${command} ID`);
+  if (!/^[1-9]\d{0,15}$/.test(id)) {
+    throw new UsageError(`job ${command}: ID is a job number (see 'job list'), not ${id}`);
+  }
+  return id;
+}
+
+/** `--minutes M`: a whole number, checked here so "abc" is not sent on as NaN. */
+function wholeMinutes(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) {
+    throw new UsageError(`--minutes: not a whole number of minutes: ${text}`);
+  }
+  return n;
 }
 
 /** Rows as aligned columns. */
@@ -104,7 +139,11 @@ export async function call<T>(api: ApiClient, fn: () => Promise<T>): Promise<T> 
     return await fn();
   } catch (error) {
     if (error instanceof ApiError) {
-      const fields = error.problem?.errors?.map((e) => `${e.path}: ${e.message}`).join("; ");
+      // Field details the hub's message already spells out are not repeated.
+      const fields = error.problem?.errors
+        ?.map((e) => `${e.path}: ${e.message}`)
+        .filter((f) => !error.message.includes(f))
+        .join("; ");
       throw new RefusedError(
         `hub answered ${error.status}: ${error.message}${fields ? ` (${fields})` : ""}`,
       );
@@ -226,7 +265,11 @@ export async function jobCommand(args: string[]): Promise<number> {
       const checked = JobSubmit.safeParse(JSON.parse(JSON.stringify(spec)));
       if (!checked.success) {
         throw new UsageError(
-          checked.error.issues.map((i) => `${i.path.join(".") || "job"}: ${i.message}`).join("; "),
+          checked.error.issues.map((i) =>
+            i.message === "give either template or executor"
+              ? "say what to run: give one of --template T, --process CMD or --image IMG"
+              : `${i.path.join(".") || "job"}: ${i.message}`
+          ).join("; "),
         );
       }
       const created = await call(api, () => api.submitJob(JSON.parse(JSON.stringify(spec))));
@@ -234,6 +277,11 @@ export async function jobCommand(args: string[]): Promise<number> {
       return 0;
     }
     case "list": {
+      if (values.state !== undefined && !JobState.safeParse(values.state).success) {
+        throw new UsageError(
+          `--state: not a job state: ${values.state} (one of ${JobState.options.join(", ")})`,
+        );
+      }
       const r = await call(api, () =>
         api.jobs({
           state: values.state,
@@ -261,7 +309,7 @@ export async function jobCommand(args: string[]): Promise<number> {
     case "show":
     case "cancel":
     case "retry": {
-      if (!id) throw new UsageError(`usage: fleet-hub job ${command} ID`);
+      jobId(id, command);
       const j = command === "show"
         ? await call(api, () => api.job(id))
         : await call(api, () => api.jobAction(id, command));
@@ -348,7 +396,7 @@ export async function roamerCommand(args: string[]): Promise<number> {
           env: values.env ? env : undefined,
           gpu: values.gpu,
           mode: values.mode,
-          minutes: values.minutes === undefined ? undefined : Number(values.minutes),
+          minutes: values.minutes === undefined ? undefined : wholeMinutes(values.minutes),
         };
         const checked = RoamerAssign.safeParse(JSON.parse(JSON.stringify(body)));
         if (!checked.success) {

@@ -8,8 +8,9 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { ApiClient } from "../../shared/api_client.ts";
-import { EXIT_CODES_HELP, UsageError } from "../../shared/cli.ts";
+import { ApiClient, ApiError } from "../../shared/api_client.ts";
+import { EXIT_CODES_HELP, RefusedError, UsageError } from "../../shared/cli.ts";
+import { checkHubUrl } from "./client.ts";
 import { getLogger } from "../../shared/log.ts";
 import { buildMcpServer, MCP_CLIENT_HEADER } from "../mcp/server.ts";
 
@@ -19,7 +20,8 @@ export const MCP_HELP = `Usage: fleet-hub mcp [options]
 Serves the fleet to an AI assistant over MCP on stdin/stdout.
 
 Options:
-  --hub URL      hub address          [env FLEET_HUB, default http://127.0.0.1:8765]
+  --hub URL      hub address, with http:// or https://
+                                      [env FLEET_HUB, default http://127.0.0.1:8765]
   --token T      admin or viewer token [env FLEET_TOKEN]
   --read-only    offer only read-only tools [env FLEET_MCP_READ_ONLY=1]
   -h, --help
@@ -50,12 +52,25 @@ export async function mcpCommand(args: string[]): Promise<number> {
   console.info = console.error;
   const hub = values.hub ?? Deno.env.get("FLEET_HUB") ?? "http://127.0.0.1:8765";
   const token = values.token ?? Deno.env.get("FLEET_TOKEN");
+  checkHubUrl(hub);
   if (!token) throw new UsageError("no token: pass --token or set FLEET_TOKEN");
   const envReadOnly = (Deno.env.get("FLEET_MCP_READ_ONLY") ?? "").toLowerCase();
   const readOnly = values["read-only"] === true || ["1", "true", "yes"].includes(envReadOnly);
   const logger = getLogger("mcp");
   const api = new ApiClient({ hub, token, timeoutMs: 30_000, headers: MCP_CLIENT_HEADER });
-  const server = await buildMcpServer(api, { readOnly });
+  // A token the hub refuses would make every tool fail: say so now. A hub that is down at start
+  // is allowed (its tools report it until it is back).
+  let tokenKind: string | undefined;
+  try {
+    tokenKind = (await api.session()).kind;
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+      throw new RefusedError(
+        `the hub refused this token (${error.status}): check --token or FLEET_TOKEN`,
+      );
+    }
+  }
+  const server = await buildMcpServer(api, { readOnly, tokenKind });
   const transport = new StdioServerTransport();
   const closed = Promise.withResolvers<void>();
   transport.onclose = () => closed.resolve();

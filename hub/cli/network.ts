@@ -9,6 +9,13 @@ import { parseArgs } from "node:util";
 import type { ApiClient } from "../../shared/api_client.ts";
 import type { NetworkScan, NodeConnections } from "../../shared/protocol/mod.ts";
 import { EXIT_CODES_HELP, UsageError } from "../../shared/cli.ts";
+import {
+  expandPorts,
+  LAN_MAX_PREFIX_FORCED,
+  LAN_MAX_PREFIX_UNFORCED,
+  parseCidr,
+  PORTS_MAX_UNFORCED,
+} from "../../shared/protocol/network.ts";
 import { call, client, COMMON, CONNECTION, table } from "./client.ts";
 
 /** Help of `network`. */
@@ -143,10 +150,45 @@ function printScan(s: NetworkScan): void {
   }
 }
 
-function printConnections(node: string, c: NodeConnections): void {
+/** The hub's size limits, checked here so the message names the flag (`--force`). */
+function checkCidr(text: string, force: boolean): void {
+  const cidr = parseCidr(text);
+  if (!cidr) throw new UsageError(`CIDR: not a network like 192.168.1.0/24: ${text}`);
+  if (cidr.prefix < LAN_MAX_PREFIX_FORCED) {
+    throw new UsageError(
+      `CIDR: /${cidr.prefix} holds ${cidr.hosts.toLocaleString("en")} addresses; the largest ` +
+        `sweep is a /${LAN_MAX_PREFIX_FORCED}`,
+    );
+  }
+  if (cidr.prefix < LAN_MAX_PREFIX_UNFORCED && !force) {
+    throw new UsageError(
+      `CIDR: /${cidr.prefix} holds ${cidr.hosts.toLocaleString("en")} addresses; sweeps ` +
+        `larger than /${LAN_MAX_PREFIX_UNFORCED} need --force`,
+    );
+  }
+}
+
+/** PORTS as the hub reads it; over the unforced limit the message names `--force`. */
+function checkPorts(text: string, force: boolean): void {
+  try {
+    expandPorts(text, force ? 65535 : PORTS_MAX_UNFORCED);
+  } catch (error) {
+    const message = (error as Error).message.replace("use force", "use --force");
+    throw new UsageError(
+      `PORTS: ${message}${
+        !force && /more than \d+ ports/.test(message) && !message.includes("--force")
+          ? " (--force allows up to 65535)"
+          : ""
+      }`,
+    );
+  }
+}
+
+/** Prints a node's listening and established sockets as one table. */
+export function printConnections(node: string, c: NodeConnections): void {
   const row = (s: NodeConnections["listening"][number], remote: boolean) => [
     s.proto,
-    remote ? `:${s.local_port}` : `${s.local}:${s.local_port}`,
+    `${s.local}:${s.local_port}`,
     remote ? `${s.remote}:${s.remote_port}` : "",
     s.process ? `${s.process} (${s.pid})` : "?",
   ];
@@ -196,6 +238,7 @@ export async function networkCommand(args: string[]): Promise<number> {
     case "scan": {
       const [node, cidr] = rest;
       if (!node || !cidr) throw new UsageError("usage: fleet-hub network scan NODE CIDR");
+      checkCidr(cidr, values.force === true);
       const ports = values.ports?.split(",").map((p) => num(p.trim(), "ports")!);
       return print(
         await follow(api, () =>
@@ -214,6 +257,7 @@ export async function networkCommand(args: string[]): Promise<number> {
       if (!node || !host || !ports) {
         throw new UsageError("usage: fleet-hub network ports NODE HOST PORTS");
       }
+      checkPorts(ports, values.force === true);
       return print(
         await follow(api, () =>
           api.portScan({

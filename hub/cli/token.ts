@@ -18,6 +18,7 @@ const CLI_ACTOR = { name: "fleet-hub token (local CLI)", kind: "cli", token_id: 
 import { NodeId, type TokenCreated, TokenKind } from "../../shared/protocol/mod.ts";
 import { EXIT_CODES_HELP, RefusedError, UsageError } from "../../shared/cli.ts";
 import { parseDuration } from "../../shared/duration.ts";
+import { setLogLevel } from "../../shared/log.ts";
 
 /** Help text of `token`. */
 export const TOKEN_HELP = `Usage: fleet-hub token <command> [--data-dir DIR]
@@ -68,8 +69,20 @@ export async function tokenCommand(args: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const dataDir = values["data-dir"] ?? Deno.env.get("FLEET_DATA_DIR") ?? "./data";
-  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const db = await openDatabase(join(dataDir, "fleet.db"));
+  const file = join(dataDir, "fleet.db");
+  // A typo in --data-dir must not make a fresh database whose tokens the hub never sees.
+  try {
+    await Deno.stat(file);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new RefusedError(
+      `no hub database in ${dataDir} (start the hub once with serve --data-dir ${dataDir}, ` +
+        "or pass the right --data-dir)",
+    );
+  }
+  // Migration and open lines are for the hub's log, not this command's output.
+  setLogLevel("warn");
+  const db = await openDatabase(file);
   try {
     switch (command) {
       case "create": {

@@ -48,6 +48,7 @@ import { demoAlerts, demoInventory, startDemo } from "../demo.ts";
 import type { HubServices } from "./services.ts";
 import { getLogger, setLogFormat, setLogLevel } from "../../shared/log.ts";
 import { VERSION } from "../../shared/version.ts";
+import { ConfigError } from "../../shared/config_error.ts";
 
 const logger = getLogger("hub");
 
@@ -318,11 +319,31 @@ export async function buildServices(
   return services;
 }
 
+/** The operator's message for a port another process holds (exit 2, no stack trace). */
+function portInUse(port: number): ConfigError {
+  return new ConfigError(`port ${port} is in use (another hub running? choose --port)`);
+}
+
+/**
+ * Fails before the data dir, database or first admin token are touched when the port is taken,
+ * so a second `serve` on a busy port neither mints a token nor prints one.
+ */
+function checkPortFree(host: string, port: number): void {
+  if (port === 0) return;
+  try {
+    Deno.listen({ hostname: host, port }).close();
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) throw portInUse(port);
+    throw error;
+  }
+}
+
 /** Starts the hub with `config`; resolves once it listens. */
 export async function serve(
   config: HubConfig,
   readConfig: () => Promise<HubConfig> = () => Promise.resolve(config),
 ): Promise<RunningHub> {
+  checkPortFree(config.host, config.port);
   const services = await buildServices(config, readConfig);
   const { db, connections, verifier } = services;
 
@@ -345,11 +366,18 @@ export async function serve(
   services.backupSchedules.start();
   const app = buildApp(services);
   const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    port: config.port,
-    hostname: config.host,
-    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
-  }, app.fetch);
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      port: config.port,
+      hostname: config.host,
+      onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+    }, app.fetch);
+  } catch (error) {
+    // Taken between the check above and now (a race with another process).
+    if (error instanceof Deno.errors.AddrInUse) throw portInUse(config.port);
+    throw error;
+  }
   const addr = await listening.promise;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
   const url = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${addr.port}`;

@@ -293,8 +293,15 @@ export class RoamerPool {
       return assigned;
     });
     if (!row) {
+      const now = getRoamerRow(this.#db, nodeId) ?? before;
+      // A release under way ends in IDLE by itself: "release it" would be the wrong advice.
+      if (now.release_requested === 1 || now.state === "CLEANUP") {
+        throw new Conflict(
+          `roamer ${nodeId} is releasing; wait until it is IDLE, then assign it again`,
+        );
+      }
       throw new Conflict(
-        `roamer ${nodeId} is ${before.state}; only an IDLE roamer can be assigned — release it ` +
+        `roamer ${nodeId} is ${now.state}; only an IDLE roamer can be assigned — release it ` +
           `or wait until it is IDLE again`,
       );
     }

@@ -51,7 +51,7 @@ Deno.test("CLI: job submit/list/show/cancel/retry and roamer list/assign/release
     assert.match(bad.stderr, /unknown template nope/);
     const badLocal = await hubCli(["job", "submit", ...conn]);
     assert.equal(badLocal.code, 2);
-    assert.match(badLocal.stderr, /either template or executor/);
+    assert.match(badLocal.stderr, /one of --template T, --process CMD or --image IMG/);
 
     const roamers = await hubCli(["roamer", "list", ...conn]);
     assert.match(roamers.stdout, /^r1\s+IDLE/m);

@@ -105,7 +105,10 @@ Deno.test("control channel: only node tokens connect; a revoked token is dropped
     await hub.admin.revokeToken(node.id);
     await waitControl(hub.admin, "c2", false);
     // …and it cannot come back.
-    await agent.waitForLine((l) => l.includes("control channel unavailable"), 30_000);
+    await agent.waitForLine(
+      (l) => l.includes("control channel: the hub refused this agent's token (401)"),
+      30_000,
+    );
     assert.equal((await hub.admin.node("c2")).control, false);
   } finally {
     await agent.stop();

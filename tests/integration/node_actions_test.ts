@@ -101,6 +101,11 @@ Deno.test("node actions: cleanup dry run then run, recovery now, agent restart, 
       assert.ok(!plan.actions.some((a) => a.kind === "vacuum-journal"));
       assert.ok(plan.skipped.some((s) => /journal: skipped/.test(s)), plan.skipped.join("; "));
       assert.ok(plan.skipped.some((s) => /no Docker engine/.test(s)), plan.skipped.join("; "));
+      // Backups exist: the plan no longer claims an S3 sync is "not in this version".
+      assert.ok(
+        !plan.skipped.some((s) => /S3|not in this version/.test(s)),
+        plan.skipped.join("; "),
+      );
       assert.equal(plan.bytes, 7 * 100);
       for (const f of [...gone, ...kept]) assert.ok(await exists(f), `${f} is still there`);
       planId = plan.plan_id;

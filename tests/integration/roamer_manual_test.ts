@@ -8,6 +8,7 @@ import { startHub } from "../helpers/hub.ts";
 import { startAgent } from "../helpers/agent.ts";
 import { type Child, waitFor } from "../helpers/process.ts";
 import type { RoamerInfo } from "../../shared/protocol/mod.ts";
+import { ApiError } from "../../shared/api_client.ts";
 
 const FLEET = `clusters:
   - id: vision
@@ -73,7 +74,18 @@ Deno.test("manual_only roamer: the autoscaler leaves it IDLE under load; it can 
       "r2 ran a job",
       30_000,
     );
-    await api.releaseRoamer("r2");
+    const releasing = await api.releaseRoamer("r2");
+    assert.ok(
+      releasing.release_requested || releasing.state === "CLEANUP",
+      `release under way: ${JSON.stringify(releasing)}`,
+    );
+    // Assigning it while the release runs says to wait, not to release it (again).
+    await assert.rejects(
+      () => api.assignRoamer("r2", { cluster: "vision", mode: "manual" }),
+      (e: unknown) =>
+        e instanceof ApiError && e.status === 409 &&
+        /r2 is releasing; wait until it is IDLE/.test(e.message) && !/release it/.test(e.message),
+    );
     await waitFor(async () => (await r("r2")).state === "IDLE", "r2 back to IDLE", 30_000);
   } finally {
     await Promise.all(agents.map((a) => a.stop()));

@@ -14,6 +14,7 @@ import {
   parseCidr,
 } from "../../shared/protocol/mod.ts";
 import { macVendor } from "../../hub/network/oui.ts";
+import { printConnections } from "../../hub/cli/network.ts";
 
 // Captured from a Linux 6.1 host (sshd on 22, a client connection, a TIME_WAIT).
 const TCP =
@@ -105,4 +106,35 @@ Deno.test("network parsers and bounds", async (t) => {
     // Locally administered (veth, VMs, random): no vendor rather than a wrong one.
     assert.equal(await macVendor("4a:9e:13:0c:77:01"), null);
   });
+});
+
+Deno.test("network connections table: established rows show the full local address", () => {
+  const sock = (local: string, port: number, remote: string, rport: number, state: string) => ({
+    proto: "tcp" as const,
+    state,
+    local,
+    local_port: port,
+    remote,
+    remote_port: rport,
+    pid: 1,
+    process: "agent",
+  });
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => lines.push(a.join(" "));
+  try {
+    printConnections("agx-01", {
+      at: 0,
+      listening: [sock("0.0.0.0", 22, "0.0.0.0", 0, "LISTEN")],
+      established: [sock("10.0.0.5", 6800, "10.0.0.9", 51234, "ESTABLISHED")],
+      other: {},
+      truncated: false,
+      processes_complete: true,
+    });
+  } finally {
+    console.log = log;
+  }
+  const text = lines.join("\n");
+  assert.match(text, /^tcp\s+10\.0\.0\.5:6800\s+10\.0\.0\.9:51234\s+agent \(1\)$/m, text);
+  assert.match(text, /^tcp\s+0\.0\.0\.0:22\s+agent \(1\)$/m, text);
 });
