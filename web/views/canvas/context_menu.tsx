@@ -13,7 +13,12 @@ import { runCommandOn } from "../../state/exec.ts";
 import { openBackupDialog } from "../../state/backups.ts";
 import { openTerminal } from "../terminal/terminal_state.ts";
 import { terminalBlocked } from "../terminal/open_button.tsx";
-import { openCleanupDialog, restartAgent, runRecovery } from "../node_panel/node_actions.tsx";
+import {
+  nodeActionsBlocked,
+  openCleanupDialog,
+  restartAgent,
+  runRecovery,
+} from "../node_panel/node_actions.tsx";
 import { swarmRoles } from "../../state/swarm.ts";
 import { nodeAction } from "../swarm/node_actions.ts";
 
@@ -138,8 +143,8 @@ export function ContextMenu(
     });
   }
   if (isAdmin.value) {
-    // Through the agent's control channel, like the terminal.
-    const blocked = terminalBlocked(n);
+    // Through the agent's control channel, and only when the agent offers node actions.
+    const blocked = nodeActionsBlocked(n);
     items.push(
       {
         label: "Cleanup…",

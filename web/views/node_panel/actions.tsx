@@ -14,8 +14,14 @@ import { act, go, selectedNode } from "../../state/ui.ts";
 import { Icon } from "../../ui/icon.tsx";
 import { confirmDialog } from "../../ui/modal.tsx";
 import { Section } from "./section.tsx";
-import { OpenTerminalButton, terminalBlocked } from "../terminal/open_button.tsx";
-import { NodeActionStatus, openCleanupDialog, restartAgent, runRecovery } from "./node_actions.tsx";
+import { OpenTerminalButton } from "../terminal/open_button.tsx";
+import {
+  nodeActionsBlocked,
+  NodeActionStatus,
+  openCleanupDialog,
+  restartAgent,
+  runRecovery,
+} from "./node_actions.tsx";
 import { openBackupDialog } from "../../state/backups.ts";
 
 /** The actions block; renders nothing for a viewer. */
@@ -23,7 +29,7 @@ export function Actions({ node }: { node: NodeSummary }) {
   if (!isAdmin.value) return null;
   const roamer = roamers.value[node.id];
   const id = node.id;
-  const blocked = terminalBlocked(node);
+  const blocked = nodeActionsBlocked(node);
 
   const showJobs = () => {
     jobFilter.value = { node: id };

@@ -46,8 +46,23 @@ function Unavailable() {
       <pre class="snippet">
         {notManager
           ? "docker swarm init --advertise-addr <control-box-ip>"
-          : "systemctl status docker\nls -l /var/run/docker.sock"}
+          : "systemctl status docker\nls -l /var/run/docker.sock\nfleet-hub serve --docker-socket /var/run/docker.sock   # or FLEET_DOCKER_SOCKET"}
       </pre>
+    </div>
+  );
+}
+
+/** Above the catalog while the engine is away: the stored catalog still reads. */
+function UnavailableBanner() {
+  const u = swarmUnavailable.value!;
+  return (
+    <div class="inline-error" role="alert" data-testid="swarm-unavailable-banner">
+      <Icon name="alert" size={14} />{" "}
+      {u.status === 409
+        ? "This engine is not a swarm manager"
+        : "The Docker engine does not answer"}
+      : the catalog below is read from the hub's database; deploy, save, build and delete need the
+      engine. {u.message}
     </div>
   );
 }
@@ -109,7 +124,16 @@ export function SwarmView() {
           </button>
         ))}
       </div>
-      {down ? <Unavailable /> : <Body />}
+      {down && tab === "catalog"
+        ? (
+          <>
+            <UnavailableBanner />
+            <Body />
+          </>
+        )
+        : down
+        ? <Unavailable />
+        : <Body />}
     </div>
   );
 }
