@@ -168,10 +168,12 @@ function Row({ b, selected, onOpen }: {
   );
 }
 
-function StatusLine() {
+function StatusLine({ empty }: { empty: boolean }) {
   const s = backupStatus.value;
   if (!s) return null;
   if (!s.configured) {
+    // An empty list explains it in full (with the steps) instead.
+    if (empty) return null;
     return (
       <div class="inline-error" role="alert" data-testid="backup-unconfigured">
         <Icon name="alert" size={14} /> S3 is not configured: set <code>s3:</code> in fleet.yml or
@@ -284,7 +286,7 @@ export function BackupsView() {
             )
             : null}
         </div>
-        <StatusLine />
+        <StatusLine empty={!list.length} />
         {backupsError.value
           ? (
             <div class="inline-error" role="alert">

@@ -56,13 +56,17 @@ function Unavailable() {
 function UnavailableBanner() {
   const u = swarmUnavailable.value!;
   return (
-    <div class="inline-error" role="alert" data-testid="swarm-unavailable-banner">
-      <Icon name="alert" size={14} />{" "}
-      {u.status === 409
-        ? "This engine is not a swarm manager"
-        : "The Docker engine does not answer"}
-      : the catalog below is read from the hub's database; deploy, save, build and delete need the
-      engine. {u.message}
+    <div class="inline-error sw-banner" role="alert" data-testid="swarm-unavailable-banner">
+      <Icon name="alert" size={14} />
+      <div>
+        <b>
+          {u.status === 409
+            ? "This engine is not a swarm manager"
+            : "The Docker engine does not answer"}
+        </b>: the catalog below is read from the hub's database; deploy, save, build and delete need
+        the engine.
+        <div class="error-text">{u.message}</div>
+      </div>
     </div>
   );
 }
