@@ -99,7 +99,10 @@ async function leaveTo(name: string): Promise<void> {
 }
 
 function EntryList({ list, open }: { list: SwarmCatalogEntry[]; open: string | null }) {
-  const live = new Map((swarmServices.value ?? []).map((s) => [s.name, s]));
+  // Without the engine the last live answer is stale: show no replica counts then.
+  const live = new Map(
+    (engineBlocked.value ? [] : swarmServices.value ?? []).map((s) => [s.name, s]),
+  );
   return (
     <nav class="sw-cat-list card" data-testid="catalog-list">
       {isAdmin.value
@@ -139,6 +142,14 @@ function EntryList({ list, open }: { list: SwarmCatalogEntry[]; open: string | n
                   >
                     <i class="state-dot" />
                     {s.replicas_running}/{s.replicas_desired ?? "global"}
+                  </span>
+                )
+                : engineBlocked.value
+                ? (
+                  <span class="chip state tone-off" title="live state unknown: no engine">
+                    {e.deployed_version !== null
+                      ? `deployed v${e.deployed_version}`
+                      : "never deployed"}
                   </span>
                 )
                 : <span class="chip state tone-off">not deployed</span>}
@@ -200,6 +211,7 @@ function Projects({ text, onPick }: { text: string; onPick: (text: string) => vo
 
 /** The live state of a just-deployed definition: replicas converging, or how it ended. */
 function LiveLine({ name }: { name: string }) {
+  if (engineBlocked.value) return null;
   const s = (swarmServices.value ?? []).find((x) => x.name === name);
   const p = pending.value[name];
   if (!s && !p) return null;

@@ -56,7 +56,12 @@ function Unavailable() {
 function UnavailableBanner() {
   const u = swarmUnavailable.value!;
   return (
-    <div class="inline-error sw-banner" role="alert" data-testid="swarm-unavailable-banner">
+    <div
+      class="inline-error sw-banner"
+      role="alert"
+      data-testid="swarm-unavailable-banner"
+      data-status={u.status}
+    >
       <Icon name="alert" size={14} />
       <div>
         <b>
