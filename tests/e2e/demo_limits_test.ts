@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startHub } from "../helpers/hub.ts";
+import { waitControl } from "../helpers/control.ts";
 import { browserTest, login, newPage, screenshot } from "../helpers/browser.ts";
 
 const T = 20_000;
@@ -37,7 +38,23 @@ browserTest("demo hub: actions it cannot do are disabled with the reason", async
     const card = page.locator(`[data-testid=node-card][data-node-id="agx-01"]`);
     await card.waitFor({ timeout: T });
 
-    // 1. A simulated agent offers no node actions: disabled, the tooltip says why.
+    // 1. A simulated agent offers no node actions: disabled, the tooltip says why (once its
+    // control channel is up; before, the reason is that it is not connected).
+    await waitControl(hub.admin, "agx-01");
+    await card.click();
+    const panel = page.locator(`[data-testid=node-panel][data-node-id="agx-01"]`);
+    await panel.waitFor({ timeout: T });
+    await panel.locator("[data-testid=action-cleanup][title*='simulated demo agent']")
+      .waitFor({ timeout: T });
+    for (const id of ["action-cleanup", "action-recover", "action-restart-agent"]) {
+      const b = panel.locator(`[data-testid=${id}]`);
+      assert.equal(await b.isDisabled(), true, id);
+      assert.match(await b.getAttribute("title") ?? "", /offers no node actions/, id);
+    }
+    // The terminal still works on a demo node (the control channel is real).
+    assert.equal(await panel.locator("[data-testid=action-terminal]").isDisabled(), false);
+    await panel.locator("[data-testid=panel-node-actions]").scrollIntoViewIfNeeded();
+    await screenshot(page, "demo-limits-node-actions");
     await card.click({ button: "right" });
     const menu = page.locator("[data-testid=context-menu]");
     await menu.waitFor({ timeout: T });
@@ -47,19 +64,6 @@ browserTest("demo hub: actions it cannot do are disabled with the reason", async
       assert.match(await item.getAttribute("title") ?? "", /offers no node actions/, id);
     }
     await page.keyboard.press("Escape");
-    await card.click();
-    const panel = page.locator(`[data-testid=node-panel][data-node-id="agx-01"]`);
-    await panel.waitFor({ timeout: T });
-    for (const id of ["action-cleanup", "action-recover", "action-restart-agent"]) {
-      const b = panel.locator(`[data-testid=${id}]`);
-      await b.waitFor({ timeout: T });
-      assert.equal(await b.isDisabled(), true, id);
-      assert.match(await b.getAttribute("title") ?? "", /simulated demo agent/, id);
-    }
-    // The terminal still works on a demo node (the control channel is real).
-    assert.equal(await panel.locator("[data-testid=action-terminal]").isDisabled(), false);
-    await panel.locator("[data-testid=panel-node-actions]").scrollIntoViewIfNeeded();
-    await screenshot(page, "demo-limits-node-actions");
 
     // 5b. The roles read answered 503 (no engine); a reload does not ask again.
     await page.waitForFunction(() => localStorage.getItem("fleet.swarm.skip") !== null, null, {
