@@ -51,6 +51,10 @@ browserTest("demo hub: actions it cannot do are disabled with the reason", async
       assert.equal(await b.isDisabled(), true, id);
       assert.match(await b.getAttribute("title") ?? "", /offers no node actions/, id);
     }
+    // Without S3 the node's "Back up…" says why too.
+    const backup = panel.locator("[data-testid=action-backup]");
+    assert.equal(await backup.isDisabled(), true);
+    assert.match(await backup.getAttribute("title") ?? "", /S3 is not configured/);
     // The terminal still works on a demo node (the control channel is real).
     assert.equal(await panel.locator("[data-testid=action-terminal]").isDisabled(), false);
     await panel.locator("[data-testid=panel-node-actions]").scrollIntoViewIfNeeded();
@@ -63,6 +67,10 @@ browserTest("demo hub: actions it cannot do are disabled with the reason", async
       assert.equal(await item.isDisabled(), true, id);
       assert.match(await item.getAttribute("title") ?? "", /offers no node actions/, id);
     }
+    assert.match(
+      await menu.locator("[data-testid=menu-backup]").getAttribute("title") ?? "",
+      /S3 is not configured/,
+    );
     await page.keyboard.press("Escape");
 
     // 5b. The roles read answered 503 (no engine); a reload does not ask again.

@@ -10,7 +10,7 @@ import { isAdmin } from "../../state/session.ts";
 import { act, go, selectedNode, selection } from "../../state/ui.ts";
 import { api } from "../../state/api.ts";
 import { runCommandOn } from "../../state/exec.ts";
-import { openBackupDialog } from "../../state/backups.ts";
+import { backupBlocked, openBackupDialog } from "../../state/backups.ts";
 import { openTerminal } from "../terminal/terminal_state.ts";
 import { terminalBlocked } from "../terminal/open_button.tsx";
 import {
@@ -131,6 +131,7 @@ export function ContextMenu(
     items.push({
       label: "Back up…",
       testid: "menu-backup",
+      disabled: backupBlocked.value,
       run: () => openBackupDialog(selection.value.has(id) ? [...selection.value] : [id]),
     });
   }

@@ -22,7 +22,7 @@ import {
   restartAgent,
   runRecovery,
 } from "./node_actions.tsx";
-import { openBackupDialog } from "../../state/backups.ts";
+import { backupBlocked, openBackupDialog } from "../../state/backups.ts";
 
 /** The actions block; renders nothing for a viewer. */
 export function Actions({ node }: { node: NodeSummary }) {
@@ -93,7 +93,13 @@ export function Actions({ node }: { node: NodeSummary }) {
       {/* Control actions: the terminal (exec runs from the canvas selection). */}
       <div class="panel-actions extra" data-testid="panel-actions-extra">
         <OpenTerminalButton node={node} />
-        <button type="button" onClick={() => openBackupDialog([id])} data-testid="action-backup">
+        <button
+          type="button"
+          disabled={backupBlocked.value !== null}
+          title={backupBlocked.value ?? "Back up this node's config, a volume or a path"}
+          onClick={() => openBackupDialog([id])}
+          data-testid="action-backup"
+        >
           <Icon name="backups" size={15} /> Back up…
         </button>
       </div>
