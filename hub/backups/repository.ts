@@ -92,6 +92,9 @@ export async function bucketProblem(s3: S3Settings, timeoutMs = 15_000): Promise
   }
 }
 
+/** What the CLI and MCP say when the hub has no S3 (so no backups can exist or start). */
+export const S3_UNCONFIGURED = "S3 is not configured (set s3: in fleet.yml or FLEET_S3_*)";
+
 /** Throws 503 when S3 is not configured. */
 export function requireS3(s3: S3Settings | null): S3Settings {
   if (!s3) {

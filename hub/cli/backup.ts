@@ -15,7 +15,7 @@ import { sleep } from "../../shared/backoff.ts";
 import { call, client, table } from "./client.ts";
 import { loadHubConfig } from "../core/config.ts";
 import { restoreHubDb } from "../backups/hub_db.ts";
-import { failureMessage } from "../backups/repository.ts";
+import { failureMessage, S3_UNCONFIGURED } from "../backups/repository.ts";
 
 /** Help of `backup`. */
 export const BACKUP_HELP = `Usage: fleet-hub backup <command>
@@ -187,6 +187,8 @@ export async function backupCommand(args: string[]): Promise<number> {
     if (!id) throw new UsageError(`backup ${sub} needs a backup id (see 'backup list')`);
     return id;
   };
+  // Without S3 no backup exists or can start: say so instead of an empty table or a late 503.
+  const s3Missing = async () => !(await call(api, () => api.backupStatus())).configured;
   switch (sub) {
     case "create": {
       const sel = [v.all ? 1 : 0, v.node?.length ? 1 : 0, v.cluster ? 1 : 0].reduce((a, b) =>
@@ -194,6 +196,7 @@ export async function backupCommand(args: string[]): Promise<number> {
       );
       if (sel !== 1) throw new UsageError("give one of --all, --node N or --cluster C");
       const targets = parseTargets(v);
+      if (await s3Missing()) throw new RefusedError(S3_UNCONFIGURED);
       const created = await call(api, () =>
         api.createBackup({
           ...(v.all
@@ -226,6 +229,12 @@ export async function backupCommand(args: string[]): Promise<number> {
       return 0;
     }
     case "list": {
+      if (await s3Missing()) {
+        if (json) console.log("[]");
+        // On stderr under --json so the output stays parseable.
+        (json ? console.error : console.log)(`no backups: ${S3_UNCONFIGURED}`);
+        return 0;
+      }
       const r = await call(api, () =>
         api.backups({
           node: v.node?.[0],
@@ -322,6 +331,7 @@ export async function backupCommand(args: string[]): Promise<number> {
       return 0;
     }
     case "hub-db": {
+      if (await s3Missing()) throw new RefusedError(S3_UNCONFIGURED);
       const r = await call(api, () => api.backupHubDb());
       if (json) console.log(JSON.stringify(r, null, 2));
       else {

@@ -274,9 +274,15 @@ export class AgentSessions {
   }
 
   /** What the fleet snapshot shows about a node's control channel. */
-  info(nodeId: string): { control: boolean; rtt_ms: number | null } {
+  info(
+    nodeId: string,
+  ): { control: boolean; rtt_ms: number | null; capabilities: ControlCapability[] } {
     const s = this.#sessions.get(nodeId);
-    return { control: s !== undefined, rtt_ms: s?.rttMs ?? null };
+    return {
+      control: s !== undefined,
+      rtt_ms: s?.rttMs ?? null,
+      capabilities: s ? [...s.capabilities] : [],
+    };
   }
 
   /**
@@ -321,7 +327,7 @@ export class AgentSessions {
       version: hello.version,
       capabilities: hello.capabilities,
     });
-    this.#announce(nodeId, true, null);
+    this.#announce(nodeId, true, null, hello.capabilities);
     return session;
   }
 
@@ -331,7 +337,7 @@ export class AgentSessions {
     if (this.#sessions.get(session.nodeId) !== session) return;
     this.#sessions.delete(session.nodeId);
     logger.info("agent disconnected", { node_id: session.nodeId, reason });
-    this.#announce(session.nodeId, false, null);
+    this.#announce(session.nodeId, false, null, []);
   }
 
   /** Records a pong: the RTT of the ping it answers. */
@@ -372,9 +378,20 @@ export class AgentSessions {
     if (session.send({ type: "ping", t: now })) session.pendingPings.add(now);
   }
 
-  #announce(nodeId: string, connected: boolean, rtt: number | null): void {
+  #announce(
+    nodeId: string,
+    connected: boolean,
+    rtt: number | null,
+    capabilities?: readonly ControlCapability[],
+  ): void {
     this.#published.set(nodeId, { rtt, at: Date.now() });
-    this.#bus.publish({ type: "node.control", node_id: nodeId, connected, rtt_ms: rtt });
+    this.#bus.publish({
+      type: "node.control",
+      node_id: nodeId,
+      connected,
+      rtt_ms: rtt,
+      ...(capabilities ? { capabilities: [...capabilities] } : {}),
+    });
   }
 
   #pingRound(): void {

@@ -59,8 +59,8 @@ export class NodeActions {
     }
     if (!session.can("actions")) {
       throw new Unavailable(
-        `the agent on ${nodeId} offers no node actions (a simulated demo agent, or a version ` +
-          `older than this hub: ${session.version})`,
+        `the agent on ${nodeId} offers no node actions (a simulated demo agent, or an agent ` +
+          `older than this hub; agent version ${session.version})`,
       );
     }
     return session;

@@ -10,7 +10,12 @@ import type { Database } from "../core/db.ts";
 import { getNodeRow, listNodeRows, newestSampleText, type NodeRow } from "./store.ts";
 import type { StoredBatch } from "./store.ts";
 import type { EventBus } from "../core/bus.ts";
-import type { NodeStatus, NodeSummary, Sample } from "../../shared/protocol/mod.ts";
+import type {
+  ControlCapability,
+  NodeStatus,
+  NodeSummary,
+  Sample,
+} from "../../shared/protocol/mod.ts";
 import type { HubConfig } from "../core/config.ts";
 import { getLogger } from "../../shared/log.ts";
 
@@ -48,7 +53,9 @@ interface Tracked {
 }
 
 /** Where each node's control-channel state (connected, RTT) comes from. */
-export type ControlSource = (id: string) => { control: boolean; rtt_ms: number | null };
+export type ControlSource = (
+  id: string,
+) => { control: boolean; rtt_ms: number | null; capabilities?: ControlCapability[] };
 
 /** Collaborators of {@link FleetView}. */
 export interface FleetViewOptions {

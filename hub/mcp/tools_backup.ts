@@ -9,6 +9,7 @@ import type { ApiClient } from "../../shared/api_client.ts";
 import type { BackupInfo } from "../../shared/protocol/mod.ts";
 import { BackupTarget } from "../../shared/protocol/mod.ts";
 import type { AddTool } from "./server.ts";
+import { S3_UNCONFIGURED } from "../backups/repository.ts";
 
 const Backup = z.looseObject({
   id: z.string(),
@@ -103,6 +104,10 @@ export function registerBackupTools(add: AddTool, api: ApiClient): void {
     output: { backups: z.array(Backup) },
     readOnly: true,
     run: async ({ node, good, limit }) => {
+      const status = await api.backupStatus();
+      if (!status.configured) {
+        return { summary: `no backups: ${S3_UNCONFIGURED}`, data: { backups: [] } };
+      }
       const r = await api.backups({ node, good, limit });
       return {
         summary: `${r.backups.length} backup(s)` +

@@ -111,7 +111,7 @@ export class SwarmEngine {
   problem(error: unknown): Error {
     if (error instanceof HttpProblem) return error;
     if (error instanceof DockerUnavailableError) {
-      return new EngineUnreachable(`engine unreachable: ${error.message}`);
+      return new EngineUnreachable(`engine unreachable: ${this.#fix(error.message)}`);
     }
     if (error instanceof DockerApiError) {
       if (error.status === 503 && /not a swarm manager|swarm/i.test(error.detail)) {
@@ -124,9 +124,15 @@ export class SwarmEngine {
       return new Upstream(`the Docker engine failed: ${error.detail}`);
     }
     if (error instanceof Error && /did not answer within/.test(error.message)) {
-      return new EngineUnreachable(`engine unreachable: ${error.message}`);
+      return new EngineUnreachable(`engine unreachable: ${this.#fix(error.message)}`);
     }
     return error instanceof Error ? error : new Error(String(error));
+  }
+
+  /** How an operator points the hub at its engine (said with every "unreachable"). */
+  #fix(message: string): string {
+    return `${message.replace(/[.?!]$/, "")}; start dockerd on the control box, or point the ` +
+      "hub at its socket with --docker-socket / FLEET_DOCKER_SOCKET";
   }
 
   /** The worker join token and manager addresses. */

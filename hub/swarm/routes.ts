@@ -123,7 +123,8 @@ export function swarmRoutes(s: HubServices): Hono<Env> {
   app.get("/swarm/health", read, manager, async (c) => c.json(await sw.health()));
 
   // --- catalog ---
-  app.get("/swarm/catalog", read, manager, async (c) => c.json(await sw.catalogWithLive()));
+  // Catalog reads come from the hub's database: they answer without an engine too.
+  app.get("/swarm/catalog", read, async (c) => c.json(await sw.catalogWithLive()));
   app.post(
     "/swarm/catalog",
     admin,
@@ -147,7 +148,6 @@ export function swarmRoutes(s: HubServices): Hono<Env> {
     "/swarm/catalog/:name",
     read,
     validate("param", NameParam),
-    manager,
     (c) => c.json(sw.catalog.get(c.req.valid("param").name)),
   );
   app.put(
@@ -184,14 +184,12 @@ export function swarmRoutes(s: HubServices): Hono<Env> {
     "/swarm/catalog/:name/versions",
     read,
     validate("param", NameParam),
-    manager,
     (c) => c.json(sw.catalog.versions(c.req.valid("param").name)),
   );
   app.get(
     "/swarm/catalog/:name/versions/:version",
     read,
     validate("param", VersionParam),
-    manager,
     (c) => {
       const { name, version } = c.req.valid("param");
       return c.json(sw.catalog.version(name, version));

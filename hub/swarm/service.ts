@@ -13,6 +13,7 @@ import type {
   SwarmHealth,
   SwarmServiceActionResult,
 } from "../../shared/protocol/mod.ts";
+import { HttpProblem } from "../core/errors.ts";
 import { SwarmEngine } from "./engine.ts";
 import { SwarmCatalog } from "./catalog.ts";
 import { SwarmServices } from "./services.ts";
@@ -73,8 +74,12 @@ export class Swarm {
 
   /** The catalog with each entry's `live` flag. */
   async catalogWithLive(): Promise<SwarmCatalogEntry[]> {
-    const live = await this.services.liveNames();
-    return this.catalog.list().map((e) => ({ ...e, live: live.has(e.name) }));
+    // Without a (manager) engine the stored catalog still shows, with `live` unknown.
+    const live = await this.engine.manager().then(() => this.services.liveNames(), (e) => {
+      if (e instanceof HttpProblem && (e.status === 503 || e.status === 409)) return null;
+      throw e;
+    });
+    return this.catalog.list().map((e) => ({ ...e, live: live ? live.has(e.name) : null }));
   }
 
   /** Registers (or updates) a definition and deploys that version. */

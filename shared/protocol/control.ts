@@ -25,6 +25,8 @@ export const NodeControlEvent = z.object({
   node_id: NodeId,
   connected: z.boolean(),
   rtt_ms: z.number().nonnegative().nullable(),
+  /** What the agent offers on its control channel; sent when it connects or drops (empty). */
+  capabilities: z.array(z.enum(CONTROL_CAPABILITIES)).max(16).optional(),
 });
 
 /** Where one node of a batch exec is. `exited` carries the exit code (0 or not). */

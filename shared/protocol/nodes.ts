@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { NodeId } from "./common.ts";
-import { NODE_STATUSES } from "./enums.ts";
+import { CONTROL_CAPABILITIES, NODE_STATUSES } from "./enums.ts";
 import { Sample } from "./samples.ts";
 
 /** Node status as computed by the hub from the age of its last sample. */
@@ -63,6 +63,8 @@ export const NodeSummary = z.object({
   control: z.boolean().optional(),
   /** Last measured hub → agent → hub round trip on the control channel, in ms. */
   rtt_ms: z.number().nonnegative().nullable().optional(),
+  /** What the connected agent offers on its control channel (empty while not connected). */
+  capabilities: z.array(z.enum(CONTROL_CAPABILITIES)).max(16).optional(),
 });
 export type NodeSummary = z.infer<typeof NodeSummary>;
 

@@ -126,10 +126,12 @@ async function swarmUi(browser: Browser): Promise<void> {
     await login(page, hub.adminToken);
     await page.locator("[data-testid=swarm-view]").waitFor({ timeout: T });
 
-    // 0. The engine is no swarm manager yet: the view says so and how to fix it, then recovers
-    // by itself once the swarm exists.
-    const down = page.locator("[data-testid=swarm-unavailable]");
+    // 0. The engine is no swarm manager yet: the view says so and how to fix it (the stored
+    // catalog still shows, its writes disabled), then recovers by itself once the swarm exists.
+    const down = page.locator("[data-testid=swarm-unavailable-banner]");
     await down.waitFor({ timeout: T });
+    await page.locator("[data-testid=catalog-tab]").waitFor({ timeout: T });
+    assert.equal(await page.locator("[data-testid=catalog-new]").isDisabled(), true);
     assert.equal(await down.getAttribute("data-status"), "409");
     assert.match(await down.innerText(), /not a swarm manager/);
     assert.match(await down.innerText(), /docker swarm init/);
@@ -389,12 +391,21 @@ async function swarmUi(browser: Browser): Promise<void> {
     assert.equal(await v.page.locator("[data-testid=catalog-deploy]").count(), 0);
     assert.equal(await v.page.locator("[data-testid=catalog-new]").count(), 0);
 
-    // 8. The engine goes away: the open view says the engine does not answer (503).
+    // 8. The engine goes away: the open view says the engine does not answer (503); the
+    // catalog, stored in the hub's database, still shows its definitions.
     await removeDockerd(d);
     d = null;
-    const gone = v.page.locator("[data-testid=swarm-unavailable][data-status='503']");
+    const gone = v.page.locator("[data-testid=swarm-unavailable-banner][data-status='503']");
     await gone.waitFor({ timeout: T });
     assert.match(await gone.innerText(), /does not answer/);
+    assert.match(await gone.innerText(), /--docker-socket/);
+    await v.page.locator("[data-testid=catalog-pane][data-name=web]").waitFor({ timeout: T });
+    await screenshot(v.page, "swarm-catalog-no-engine");
+    // Other tabs say what is missing and how to fix it.
+    await v.page.locator(".sw-tab[data-tab=services]").click();
+    const full = v.page.locator("[data-testid=swarm-unavailable][data-status='503']");
+    await full.waitFor({ timeout: T });
+    assert.match(await full.innerText(), /FLEET_DOCKER_SOCKET/);
     v.assertClean();
     await v.close();
   } finally {

@@ -33,6 +33,9 @@ Deno.test("control channel: connect, RTT in the fleet, node.control events, reco
       e.event === "node.control" && JSON.parse(e.data).connected === true
     );
     assert.equal(JSON.parse(connected.data).node_id, "c1");
+    // What the agent offers travels with the event and the node summary (the UI disables the
+    // node actions of an agent without `actions`).
+    assert.ok(JSON.parse(connected.data).capabilities.includes("actions"), connected.data);
     // RTT is measured from the pings.
     const node = await waitFor(async () => {
       const n = await hub.admin.node("c1");
@@ -40,6 +43,8 @@ Deno.test("control channel: connect, RTT in the fleet, node.control events, reco
     }, "an RTT for c1");
     assert.ok(node.rtt_ms! >= 0 && node.rtt_ms! < 10_000, `rtt ${node.rtt_ms}`);
     assert.equal(node.control, true);
+    assert.ok(node.capabilities?.includes("actions"), JSON.stringify(node.capabilities));
+    assert.ok(node.capabilities?.includes("exec"), JSON.stringify(node.capabilities));
     const fleet = await hub.admin.fleet();
     assert.equal(fleet.nodes.find((n) => n.id === "c1")?.control, true);
     await agent.waitForLine((l) => l.includes('"msg":"control channel connected"'));
@@ -62,6 +67,7 @@ Deno.test("control channel: connect, RTT in the fleet, node.control events, reco
         JSON.parse(e.data).connected === false
       );
       assert.equal((await hub.admin.node("c1")).rtt_ms, null);
+      assert.deepEqual((await hub.admin.node("c1")).capabilities, []);
     } finally {
       await sse2.close();
     }

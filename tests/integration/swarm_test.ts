@@ -752,9 +752,15 @@ Deno.test({
 
       await step("not a swarm manager: 409 on every swarm route; engine gone: 503", async () => {
         await engine.docker("swarm", "leave", "--force");
+        // The catalog lives in the hub's database: it still reads, its live state unknown.
+        const stored = async () => {
+          const list = await api.swarmCatalog();
+          assert.ok(list.length > 0, "the stored catalog");
+          assert.ok(list.every((e) => e.live === null), JSON.stringify(list.map((e) => e.live)));
+        };
+        await stored();
         const calls: [string, () => Promise<unknown>][] = [
           ["health", () => api.swarmHealth()],
-          ["catalog", () => api.swarmCatalog()],
           ["services", () => api.swarmServices()],
           ["service", () => api.swarmService("web")],
           ["logs", () => api.swarmServiceLogs("web")],
@@ -780,6 +786,10 @@ Deno.test({
           assert.equal(e.status, 503, `${what}: ${e.message}`);
           assert.match(e.message, /engine unreachable/, what);
         }
+        // And how to point the hub at an engine.
+        const gone = await api.swarmHealth().catch((x) => x);
+        assert.match(gone.message, /--docker-socket \/ FLEET_DOCKER_SOCKET/);
+        await stored();
         const refused = await api.audit({ action: "swarm.service.scale", limit: 5 });
         assert.equal(refused.entries[0].result, "error");
         assert.equal(refused.entries[0].detail?.status, 503);

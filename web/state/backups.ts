@@ -26,6 +26,13 @@ export const restores = signal<Record<string, RestoreInfo>>({});
 export const backupStatus = signal<BackupStatus | null>(null);
 export const backupsError = signal<string | null>(null);
 
+/** Why no backup can start now (S3 is not configured), or null when it can (or is not known yet). */
+export const backupBlocked = computed<string | null>(() =>
+  backupStatus.value && !backupStatus.value.configured
+    ? "S3 is not configured (set s3: in fleet.yml or FLEET_S3_*, then restart the hub)"
+    : null
+);
+
 /** Nodes uploading right now (the canvas draws backup particles on their edges). */
 export const uploadingNodes = computed<ReadonlySet<string>>(() =>
   new Set(backups.value.filter((b) => b.state === "running" && !b.queued).map((b) => b.node_id))

@@ -96,7 +96,12 @@ const APPLY: FleetEventHandlers = {
   "node.added": (e) => addNode(e.node),
   "node.removed": (e) => removeNode(e.node_id),
   "node.recovery": (e) => patchNode(e.node_id, { recovery: e.recovery }),
-  "node.control": (e) => patchNode(e.node_id, { control: e.connected, rtt_ms: e.rtt_ms }),
+  "node.control": (e) =>
+    patchNode(e.node_id, {
+      control: e.connected,
+      rtt_ms: e.rtt_ms,
+      ...(e.capabilities ? { capabilities: e.capabilities } : {}),
+    }),
   "node.clock": (e) => patchNode(e.node_id, { clock_skew_s: e.clock_skew_s }),
   "stream.reset": () => void resync(),
   "job.state": ignore,

@@ -73,6 +73,15 @@ export interface PendingAction {
 export const pending = signal<Record<string, PendingAction>>({});
 
 /** The swarm role and availability of each fleet node that is a swarm node. */
+/** Why what needs the engine (deploy, save, build, delete) cannot run now, or null. */
+export const engineBlocked = computed<string | null>(() => {
+  const u = swarmUnavailable.value;
+  if (!u) return null;
+  return u.status === 409
+    ? "Needs a swarm manager: the hub's Docker engine is not one"
+    : "Needs the hub's Docker engine, which does not answer (see --docker-socket)";
+});
+
 export const swarmRoles = computed(() => {
   const map: Record<string, SwarmNode> = {};
   for (const n of swarmNodes.value ?? []) if (n.fleet_node_id) map[n.fleet_node_id] = n;
@@ -91,7 +100,8 @@ async function read<T>(list: string, fn: () => Promise<T>, apply: (v: T) => void
   try {
     apply(await fn());
     setError(list, null);
-    if (swarmUnavailable.peek()) swarmUnavailable.value = null;
+    // The catalog answers from the hub's database, so it says nothing about the engine.
+    if (list !== "catalog") engineAnswered();
   } catch (err) {
     // Only the engine's own problems close the whole view (an unreachable registry is the
     // Registry tab's error alone).
@@ -279,14 +289,58 @@ export function refreshNow(): void {
 }
 
 // The canvas marks swarm roles and drained nodes: read the nodes while someone is logged in.
+// Without an engine (503) or a manager (409) the read is skipped, across reloads too, for a
+// minute and then longer (up to 15 min) until it answers or the Swarm view reads the swarm.
+const SKIP_KEY = "fleet.swarm.skip";
+const SKIP_MIN_MS = 60_000;
+const SKIP_MAX_MS = 15 * 60_000;
 let nodesTimer: ReturnType<typeof setTimeout> | undefined;
+let polling = false;
+
+function skipState(): { until: number; gap: number } {
+  try {
+    const v = JSON.parse(localStorage.getItem(SKIP_KEY) ?? "null");
+    if (typeof v?.until === "number" && typeof v?.gap === "number") return v;
+  } catch { /* unreadable: start over */ }
+  return { until: 0, gap: 0 };
+}
+
+function setSkip(v: { until: number; gap: number } | null): void {
+  try {
+    if (v) localStorage.setItem(SKIP_KEY, JSON.stringify(v));
+    else localStorage.removeItem(SKIP_KEY);
+  } catch { /* storage off: skip for this page only */ }
+}
+
 function pollNodes(): void {
   clearTimeout(nodesTimer);
+  const skip = skipState();
+  const wait = skip.until - Date.now();
+  if (wait > 0) {
+    nodesTimer = setTimeout(pollNodes, Math.min(wait, SKIP_MAX_MS));
+    return;
+  }
+  polling = true;
   void loadNodes().finally(() => {
+    polling = false;
     if (!session.peek()) return;
-    // Not a manager or no engine: ask seldom, the operator fixes that on the control box.
-    nodesTimer = setTimeout(pollNodes, swarmUnavailable.peek() ? 4 * NODES_MS : NODES_MS);
+    if (swarmUnavailable.peek()) {
+      const gap = Math.min(SKIP_MAX_MS, Math.max(SKIP_MIN_MS, skip.gap * 2));
+      setSkip({ until: Date.now() + gap, gap });
+      nodesTimer = setTimeout(pollNodes, gap);
+    } else {
+      if (skip.gap) setSkip(null);
+      nodesTimer = setTimeout(pollNodes, NODES_MS);
+    }
   });
+}
+
+/** An engine read worked: the swarm is back, and so are the canvas marks (at once). */
+function engineAnswered(): void {
+  if (swarmUnavailable.peek()) swarmUnavailable.value = null;
+  if (!skipState().gap) return;
+  setSkip(null);
+  if (!polling && session.peek()) pollNodes();
 }
 effect(() => {
   if (session.value) pollNodes();

@@ -12,6 +12,7 @@ import { useEffect } from "preact/hooks";
 import type { BackupInfo } from "../../shared/protocol/mod.ts";
 import {
   ageText,
+  backupBlocked,
   backupProgress,
   backups,
   backupsError,
@@ -167,10 +168,12 @@ function Row({ b, selected, onOpen }: {
   );
 }
 
-function StatusLine() {
+function StatusLine({ empty }: { empty: boolean }) {
   const s = backupStatus.value;
   if (!s) return null;
   if (!s.configured) {
+    // An empty list explains it in full (with the steps) instead.
+    if (empty) return null;
     return (
       <div class="inline-error" role="alert" data-testid="backup-unconfigured">
         <Icon name="alert" size={14} /> S3 is not configured: set <code>s3:</code> in fleet.yml or
@@ -211,6 +214,34 @@ function StatusLine() {
   );
 }
 
+/** The empty list while S3 is not configured: how to configure it (the steps for admins). */
+function Unconfigured({ admin }: { admin: boolean }) {
+  return (
+    <div class="empty-state table-empty" data-state="unconfigured" data-testid="backup-setup">
+      <Icon name="backups" size={30} />
+      <h3>Backups need an S3 bucket</h3>
+      {admin
+        ? (
+          <>
+            <p>
+              Give the hub an S3 endpoint (Ceph RGW, MinIO, AWS) in{" "}
+              <code>fleet.yml</code>, or the same as <code>FLEET_S3_*</code>{" "}
+              environment variables, then restart the hub:
+            </p>
+            <pre class="snippet">{S3_SNIPPET}</pre>
+          </>
+        )
+        : <p>An admin has to configure S3 on the hub before any backup can run.</p>}
+    </div>
+  );
+}
+
+const S3_SNIPPET = `s3:                          # in fleet.yml, or the environment:
+  endpoint: http://10.0.0.10:9000   # FLEET_S3_ENDPOINT
+  bucket: fleet-backups             # FLEET_S3_BUCKET
+  access_key: fleet                 # FLEET_S3_ACCESS_KEY
+  secret_key: change-me             # FLEET_S3_SECRET_KEY`;
+
 /** The Backups view. */
 export function BackupsView() {
   const open = useSignal<BackupInfo | null>(null);
@@ -218,6 +249,7 @@ export function BackupsView() {
   const list = backups.value;
   const running = list.filter((b) => b.state === "running");
   const admin = isAdmin.value;
+  const blocked = backupBlocked.value;
   return (
     <div class="view backups-view" data-testid="backups-view">
       <div class="backups-main">
@@ -233,13 +265,18 @@ export function BackupsView() {
               <div class="head-actions">
                 <button
                   type="button"
+                  disabled={blocked !== null}
+                  title={blocked ?? "Snapshot the hub's own database to S3 now"}
                   onClick={() => void act("Hub database saved to S3", () => api.backupHubDb())}
+                  data-testid="backup-hub-db"
                 >
                   Back up hub DB
                 </button>
                 <button
                   type="button"
                   class="primary"
+                  disabled={blocked !== null}
+                  title={blocked ?? "Back up nodes' configs, volumes or paths"}
                   onClick={() => openBackupDialog()}
                   data-testid="new-backup"
                 >
@@ -249,7 +286,7 @@ export function BackupsView() {
             )
             : null}
         </div>
-        <StatusLine />
+        <StatusLine empty={!list.length} />
         {backupsError.value
           ? (
             <div class="inline-error" role="alert">
@@ -294,12 +331,20 @@ export function BackupsView() {
                 </tbody>
               </table>
             )
+            : blocked
+            ? <Unconfigured admin={admin} />
             : (
               <div class="empty-state table-empty" data-state="empty">
                 <Icon name="backups" size={30} />
                 <h3>No backups yet</h3>
-                <p>Back up a node's config, a Docker volume or any path; or from a shell:</p>
-                <pre class="snippet">fleet-hub backup create --all</pre>
+                {admin
+                  ? (
+                    <>
+                      <p>Back up a node's config, a Docker volume or any path; or from a shell:</p>
+                      <pre class="snippet">fleet-hub backup create --all</pre>
+                    </>
+                  )
+                  : <p>An admin starts backups here or on a schedule in fleet.yml.</p>}
               </div>
             )}
         </div>

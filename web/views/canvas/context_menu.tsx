@@ -10,10 +10,15 @@ import { isAdmin } from "../../state/session.ts";
 import { act, go, selectedNode, selection } from "../../state/ui.ts";
 import { api } from "../../state/api.ts";
 import { runCommandOn } from "../../state/exec.ts";
-import { openBackupDialog } from "../../state/backups.ts";
+import { backupBlocked, openBackupDialog } from "../../state/backups.ts";
 import { openTerminal } from "../terminal/terminal_state.ts";
 import { terminalBlocked } from "../terminal/open_button.tsx";
-import { openCleanupDialog, restartAgent, runRecovery } from "../node_panel/node_actions.tsx";
+import {
+  nodeActionsBlocked,
+  openCleanupDialog,
+  restartAgent,
+  runRecovery,
+} from "../node_panel/node_actions.tsx";
 import { swarmRoles } from "../../state/swarm.ts";
 import { nodeAction } from "../swarm/node_actions.ts";
 
@@ -126,6 +131,7 @@ export function ContextMenu(
     items.push({
       label: "Back up…",
       testid: "menu-backup",
+      disabled: backupBlocked.value,
       run: () => openBackupDialog(selection.value.has(id) ? [...selection.value] : [id]),
     });
   }
@@ -138,8 +144,8 @@ export function ContextMenu(
     });
   }
   if (isAdmin.value) {
-    // Through the agent's control channel, like the terminal.
-    const blocked = terminalBlocked(n);
+    // Through the agent's control channel, and only when the agent offers node actions.
+    const blocked = nodeActionsBlocked(n);
     items.push(
       {
         label: "Cleanup…",

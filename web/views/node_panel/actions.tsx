@@ -14,16 +14,22 @@ import { act, go, selectedNode } from "../../state/ui.ts";
 import { Icon } from "../../ui/icon.tsx";
 import { confirmDialog } from "../../ui/modal.tsx";
 import { Section } from "./section.tsx";
-import { OpenTerminalButton, terminalBlocked } from "../terminal/open_button.tsx";
-import { NodeActionStatus, openCleanupDialog, restartAgent, runRecovery } from "./node_actions.tsx";
-import { openBackupDialog } from "../../state/backups.ts";
+import { OpenTerminalButton } from "../terminal/open_button.tsx";
+import {
+  nodeActionsBlocked,
+  NodeActionStatus,
+  openCleanupDialog,
+  restartAgent,
+  runRecovery,
+} from "./node_actions.tsx";
+import { backupBlocked, openBackupDialog } from "../../state/backups.ts";
 
 /** The actions block; renders nothing for a viewer. */
 export function Actions({ node }: { node: NodeSummary }) {
   if (!isAdmin.value) return null;
   const roamer = roamers.value[node.id];
   const id = node.id;
-  const blocked = terminalBlocked(node);
+  const blocked = nodeActionsBlocked(node);
 
   const showJobs = () => {
     jobFilter.value = { node: id };
@@ -87,7 +93,13 @@ export function Actions({ node }: { node: NodeSummary }) {
       {/* Control actions: the terminal (exec runs from the canvas selection). */}
       <div class="panel-actions extra" data-testid="panel-actions-extra">
         <OpenTerminalButton node={node} />
-        <button type="button" onClick={() => openBackupDialog([id])} data-testid="action-backup">
+        <button
+          type="button"
+          disabled={backupBlocked.value !== null}
+          title={backupBlocked.value ?? "Back up this node's config, a volume or a path"}
+          onClick={() => openBackupDialog([id])}
+          data-testid="action-backup"
+        >
           <Icon name="backups" size={15} /> Back up…
         </button>
       </div>

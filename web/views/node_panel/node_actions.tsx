@@ -10,7 +10,8 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { signal } from "@preact/signals";
 import { onEvent } from "../../state/stream.ts";
-import type { CleanupStep, NodeCleanupReport } from "../../../shared/protocol/mod.ts";
+import type { CleanupStep, NodeCleanupReport, NodeSummary } from "../../../shared/protocol/mod.ts";
+import { terminalBlocked } from "../terminal/open_button.tsx";
 import { api } from "../../state/api.ts";
 import { toast } from "../../state/ui.ts";
 import { formatBytes } from "../../state/format.ts";
@@ -56,6 +57,22 @@ export function NodeActionStatus({ id }: { id: string }) {
         : `${what} ${a.state}: ${a.detail ?? ""}`}
     </p>
   );
+}
+
+/**
+ * Why the node actions (cleanup, recovery, restart) cannot run on a node now, or null when they
+ * can: its agent must hold the control channel and offer `actions` (a simulated demo agent or an
+ * older agent does not).
+ */
+export function nodeActionsBlocked(node: NodeSummary): string | null {
+  const blocked = terminalBlocked(node);
+  if (blocked) return blocked;
+  // An older hub sends no capabilities: let the hub answer then.
+  if (node.capabilities && !node.capabilities.includes("actions")) {
+    return `${node.name}'s agent offers no node actions (a simulated demo agent, or an agent ` +
+      `older than this hub${node.agent_version ? `; agent version ${node.agent_version}` : ""})`;
+  }
+  return null;
 }
 
 /** Restarts a node's agent after a confirm; toasts how it restarts. */
@@ -184,6 +201,8 @@ function CleanupDialog({ id, name, onClose }: { id: string; name: string; onClos
         ? `Dry run: ${plan.actions.length + plan.omitted} steps, about ${
           formatBytes(plan.bytes)
         } to free. Nothing has changed yet.`
+        : error
+        ? "The dry run failed: nothing has changed."
         : "Planning (dry run)…"}
       onClose={onClose}
       testid="cleanup-dialog"
@@ -196,7 +215,9 @@ function CleanupDialog({ id, name, onClose }: { id: string; name: string; onClos
         )
         : (
           <>
-            <button type="button" class="ghost" onClick={onClose}>Cancel</button>
+            <button type="button" class="ghost" onClick={onClose} data-testid="cleanup-cancel">
+              {error && !plan ? "Close" : "Cancel"}
+            </button>
             <button type="button" onClick={dryRun} disabled={busy} data-testid="cleanup-replan">
               <Icon name="refresh" size={14} /> Dry run again
             </button>

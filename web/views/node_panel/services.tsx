@@ -35,12 +35,12 @@ function SocketRows({ list, remote }: { list: SocketEntry[]; remote: boolean }) 
               <td class="mono svc-proto">{s.proto}</td>
               <td class="mono">
                 {remote
-                  ? `:${s.local_port} → ${addr(s.remote, s.remote_port)}`
+                  ? `${addr(s.local, s.local_port)} → ${addr(s.remote, s.remote_port)}`
                   : addr(s.local, s.local_port)}
               </td>
               <td class="svc-proc">
                 {s.process ?? <span class="muted">?</span>}
-                {s.pid ? <span class="muted">· {s.pid}</span> : null}
+                {s.pid ? <span class="muted svc-pid">· {s.pid}</span> : null}
               </td>
             </tr>
           ))}
@@ -90,7 +90,6 @@ export function Services({ id }: { id: string }) {
       title="Services & connections"
       icon="net"
       testid="panel-services"
-      note={c ? `${c.listening.length} listening · ${c.established.length} connected` : undefined}
       tools={
         <button
           type="button"
@@ -112,11 +111,15 @@ export function Services({ id }: { id: string }) {
         ? <Quiet>Reading sockets…</Quiet>
         : (
           <>
-            <h4 class="svc-sub">Listening</h4>
+            <h4 class="svc-sub">
+              Listening <span class="svc-count">{c.listening.length}</span>
+            </h4>
             {c.listening.length
               ? <SocketRows list={c.listening} remote={false} />
               : <Quiet>Nothing listens.</Quiet>}
-            <h4 class="svc-sub">Established</h4>
+            <h4 class="svc-sub">
+              Established <span class="svc-count">{c.established.length}</span>
+            </h4>
             {c.established.length
               ? <SocketRows list={c.established} remote />
               : <Quiet>No connections.</Quiet>}

@@ -162,13 +162,11 @@ export function RoamerRow({ r, onAssign, onRelease }: {
               : null}
             {onAssign && r.state !== "IDLE"
               ? (
-                <div
-                  class="sub mute assign-why"
-                  id={`assign-why-${r.node_id}`}
-                  data-testid="roamer-assign-why"
-                >
+                // The reason is the button's tooltip; this copy is for screen readers only, so
+                // a busy row stays one line high.
+                <span class="assign-why" id={`assign-why-${r.node_id}`}>
                   {assignBlocked(r)}
-                </div>
+                </span>
               )
               : null}
             {RELEASABLE.has(r.state) && onRelease

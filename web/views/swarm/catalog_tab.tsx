@@ -16,6 +16,7 @@ import { formatAge, now } from "../../state/clock.ts";
 import { isAdmin } from "../../state/session.ts";
 import {
   endPending,
+  engineBlocked,
   loadCatalog,
   pending,
   refreshNow,
@@ -98,7 +99,10 @@ async function leaveTo(name: string): Promise<void> {
 }
 
 function EntryList({ list, open }: { list: SwarmCatalogEntry[]; open: string | null }) {
-  const live = new Map((swarmServices.value ?? []).map((s) => [s.name, s]));
+  // Without the engine the last live answer is stale: show no replica counts then.
+  const live = new Map(
+    (engineBlocked.value ? [] : swarmServices.value ?? []).map((s) => [s.name, s]),
+  );
   return (
     <nav class="sw-cat-list card" data-testid="catalog-list">
       {isAdmin.value
@@ -106,6 +110,8 @@ function EntryList({ list, open }: { list: SwarmCatalogEntry[]; open: string | n
           <button
             type="button"
             class={open === NEW ? "sw-cat-item new on" : "sw-cat-item new"}
+            disabled={engineBlocked.value !== null}
+            title={engineBlocked.value ?? undefined}
             onClick={() => void leaveTo(NEW)}
             data-testid="catalog-new"
           >
@@ -136,6 +142,14 @@ function EntryList({ list, open }: { list: SwarmCatalogEntry[]; open: string | n
                   >
                     <i class="state-dot" />
                     {s.replicas_running}/{s.replicas_desired ?? "global"}
+                  </span>
+                )
+                : engineBlocked.value
+                ? (
+                  <span class="chip state tone-off" title="live state unknown: no engine">
+                    {e.deployed_version !== null
+                      ? `deployed v${e.deployed_version}`
+                      : "never deployed"}
                   </span>
                 )
                 : <span class="chip state tone-off">not deployed</span>}
@@ -197,6 +211,7 @@ function Projects({ text, onPick }: { text: string; onPick: (text: string) => vo
 
 /** The live state of a just-deployed definition: replicas converging, or how it ended. */
 function LiveLine({ name }: { name: string }) {
+  if (engineBlocked.value) return null;
   const s = (swarmServices.value ?? []).find((x) => x.name === name);
   const p = pending.value[name];
   if (!s && !p) return null;
@@ -232,6 +247,8 @@ function LiveLine({ name }: { name: string }) {
 
 function EntryPane({ entry, isNew }: { entry: SwarmCatalogEntry | null; isNew: boolean }) {
   const admin = isAdmin.value;
+  // Writes need the engine (the hub checks it is a manager first): disabled, with the reason.
+  const blocked = engineBlocked.value;
   const text = useSignal(
     isNew ? example(registryCatalog.peek()?.registry ?? "10.0.0.10:5000") : "",
   );
@@ -383,6 +400,8 @@ function EntryPane({ entry, isNew }: { entry: SwarmCatalogEntry | null; isNew: b
                 ? (
                   <button
                     type="button"
+                    disabled={blocked !== null}
+                    title={blocked ?? undefined}
                     onClick={() => (building.value = true)}
                     data-testid="catalog-build"
                   >
@@ -395,10 +414,11 @@ function EntryPane({ entry, isNew }: { entry: SwarmCatalogEntry | null; isNew: b
                   <button
                     type="button"
                     class="primary"
-                    disabled={!!busy.value}
+                    disabled={!!busy.value || blocked !== null}
                     onClick={() => void deploy()}
                     data-testid="catalog-deploy"
-                    title={dirty ? "Deploys the saved version; save your edits first" : undefined}
+                    title={blocked ??
+                      (dirty ? "Deploys the saved version; save your edits first" : undefined)}
                   >
                     {busy.value === "deploy"
                       ? <span class="spinner small" />
@@ -412,7 +432,8 @@ function EntryPane({ entry, isNew }: { entry: SwarmCatalogEntry | null; isNew: b
                   <button
                     type="button"
                     class="ghost icon sw-stop"
-                    title="Delete from the catalog"
+                    disabled={blocked !== null}
+                    title={blocked ?? "Delete from the catalog"}
                     aria-label="Delete"
                     onClick={() => void remove()}
                   >
@@ -462,7 +483,7 @@ function EntryPane({ entry, isNew }: { entry: SwarmCatalogEntry | null; isNew: b
                 hubErrors.value = [];
               }}
               issues={issues}
-              readOnly={!admin}
+              readOnly={!admin || blocked !== null}
             />
             {admin
               ? (
@@ -488,7 +509,9 @@ function EntryPane({ entry, isNew }: { entry: SwarmCatalogEntry | null; isNew: b
                   {dirty && entry ? <span class="warn-text sw-unsaved">unsaved</span> : null}
                   <button
                     type="button"
-                    disabled={!!busy.value || (!dirty && !!entry) || checkIssues.value.length > 0}
+                    disabled={!!busy.value || (!dirty && !!entry) ||
+                      checkIssues.value.length > 0 || blocked !== null}
+                    title={blocked ?? undefined}
                     onClick={() => void save(false)}
                     data-testid="catalog-save"
                   >
@@ -497,7 +520,9 @@ function EntryPane({ entry, isNew }: { entry: SwarmCatalogEntry | null; isNew: b
                   <button
                     type="button"
                     class="primary"
-                    disabled={!!busy.value || checkIssues.value.length > 0 || (!dirty && !!entry)}
+                    disabled={!!busy.value || checkIssues.value.length > 0 ||
+                      (!dirty && !!entry) || blocked !== null}
+                    title={blocked ?? undefined}
                     onClick={() => void save(true)}
                     data-testid="catalog-save-deploy"
                   >
@@ -571,7 +596,7 @@ export function CatalogTab() {
   return (
     <div class="sw-catalog" data-testid="catalog-tab">
       <EntryList list={sorted} open={open} />
-      {open === NEW || (!entry && isAdmin.value)
+      {open === NEW || (!entry && isAdmin.value && !engineBlocked.value)
         ? <EntryPane key="new" entry={null} isNew />
         : entry
         ? <EntryPane key={entry.name} entry={entry} isNew={false} />

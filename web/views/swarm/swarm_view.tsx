@@ -46,8 +46,32 @@ function Unavailable() {
       <pre class="snippet">
         {notManager
           ? "docker swarm init --advertise-addr <control-box-ip>"
-          : "systemctl status docker\nls -l /var/run/docker.sock"}
+          : "systemctl status docker\nls -l /var/run/docker.sock\nfleet-hub serve --docker-socket /var/run/docker.sock   # or FLEET_DOCKER_SOCKET"}
       </pre>
+    </div>
+  );
+}
+
+/** Above the catalog while the engine is away: the stored catalog still reads. */
+function UnavailableBanner() {
+  const u = swarmUnavailable.value!;
+  return (
+    <div
+      class="inline-error sw-banner"
+      role="alert"
+      data-testid="swarm-unavailable-banner"
+      data-status={u.status}
+    >
+      <Icon name="alert" size={14} />
+      <div>
+        <b>
+          {u.status === 409
+            ? "This engine is not a swarm manager"
+            : "The Docker engine does not answer"}
+        </b>: the catalog below is read from the hub's database; deploy, save, build and delete need
+        the engine.
+        <div class="error-text">{u.message}</div>
+      </div>
     </div>
   );
 }
@@ -109,7 +133,16 @@ export function SwarmView() {
           </button>
         ))}
       </div>
-      {down ? <Unavailable /> : <Body />}
+      {down && tab === "catalog"
+        ? (
+          <>
+            <UnavailableBanner />
+            <Body />
+          </>
+        )
+        : down
+        ? <Unavailable />
+        : <Body />}
     </div>
   );
 }
