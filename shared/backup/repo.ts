@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { openS3, type S3Store } from "../s3.ts";
+import { openS3, S3Failure, type S3Store } from "../s3.ts";
 import { DEFAULT_CHUNKER, gearTable } from "./chunker.ts";
 import { BackupError, toBackupError } from "./errors.ts";
 import {
@@ -265,10 +265,18 @@ export class Repo {
     const out: LockInfo[] = [];
     for (const o of objs) {
       let body: LockBody | null = null;
-      try {
-        const parsed = lockSchema.safeParse(JSON.parse(dec.decode(await this.s3.get(o.key))));
-        if (parsed.success) body = parsed.data;
-      } catch { /* vanished or garbage: judged by name and date */ }
+      // A lock just listed can answer 404 for a moment under load: read it again before judging
+      // it by name and date (an unreadable lock still counts: prune errs on the side of waiting).
+      for (let attempt = 0; attempt < 3 && body === null; attempt++) {
+        try {
+          const parsed = lockSchema.safeParse(JSON.parse(dec.decode(await this.s3.get(o.key))));
+          if (parsed.success) body = parsed.data;
+          break;
+        } catch (e) {
+          if (!(e instanceof S3Failure && e.kind === "not-found")) break;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
       const kind = o.key.slice(this.key("locks/").length).startsWith("prune-") ? "prune" : "backup";
       out.push({
         key: o.key,

@@ -426,7 +426,9 @@ Deno.test({
           });
           const during = (await pruneDuring!) as BackupError | null;
           assert.equal(during?.code, "repo-busy", String(during));
-          assert.match(during!.message, /busy-host/);
+          // The lock names its host, but under load this RGW can answer 404 for a lock it just
+          // listed; prune then still refuses (an unreadable lock counts) and says "by ?".
+          assert.match(during!.message, /a backup by (busy-host|\?) /);
           await repo.deleteManifest(late.id);
           await Deno.remove(`${dir}/late.bin`);
           // And a backup waits for a prune's lock, then gives up with repo-busy.

@@ -401,7 +401,8 @@ Deno.test({
           env: { FLEET_TOKEN: hub!.adminToken },
           stdin: "null",
         }).output();
-        return { code: o.code, out: new TextDecoder().decode(o.stdout) };
+        const text = (b: Uint8Array) => new TextDecoder().decode(b);
+        return { code: o.code, out: text(o.stdout) + text(o.stderr) };
       };
       const ports = await cli("ports", "scanner", b.addr, `${SSH_PORT},${CLOSED_PORT}`);
       assert.equal(ports.code, 0, ports.out);
@@ -410,8 +411,10 @@ Deno.test({
       const conns = await cli("connections", "scanner");
       assert.equal(conns.code, 0);
       assert.match(conns.out, new RegExp(`tcp\\s+127\\.0\\.0\\.1:${hub!.port}\\s+`));
+      // Checked before the hub is asked: a usage error that names the flag.
       const refused = await cli("scan", "scanner", "10.231.0.0/16");
-      assert.equal(refused.code, 1);
+      assert.equal(refused.code, 2, refused.out);
+      assert.match(refused.out, /--force/);
     });
 
     await t.step({
