@@ -9,9 +9,9 @@
  * @module
  */
 import { useSignal } from "@preact/signals";
-import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
+import { useEffect } from "preact/hooks";
 import { probeApi } from "../../state/api.ts";
-import { Modal } from "../../ui/modal.tsx";
+import { LogsDialog, type LogsState } from "../../ui/logs_dialog.tsx";
 
 const TAIL = 200;
 const KEEP_LINES = 5000;
@@ -35,10 +35,8 @@ export function ContainerLogs({ node, cid, name, onClose }: {
 }) {
   const text = useSignal("");
   const follow = useSignal(false);
-  const state = useSignal<"loading" | "ready" | "following" | "ended" | "error">("loading");
+  const state = useSignal<LogsState>("loading");
   const error = useSignal<string | null>(null);
-  const box = useRef<HTMLPreElement>(null);
-  const stick = useRef(true);
 
   useEffect(() => {
     const abort = new AbortController();
@@ -73,82 +71,22 @@ export function ContainerLogs({ node, cid, name, onClose }: {
     return () => abort.abort();
   }, [node, cid, follow.value]);
 
-  useLayoutEffect(() => {
-    const el = box.current;
-    if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [text.value]);
-
   const lines = text.value
     ? text.value.split("\n").length - (text.value.endsWith("\n") ? 1 : 0)
     : 0;
   return (
-    <Modal
-      title={
-        <span class="logs-title">
-          Logs · <code>{name}</code>
-        </span>
-      }
+    <LogsDialog
+      name={name}
       subtitle={`on ${node} · last ${TAIL} lines${follow.value ? ", following new ones" : ""}`}
-      onClose={onClose}
       testid="container-logs-dialog"
-      wide
-      footer={
-        <>
-          <span class="logs-status mute" data-testid="logs-status" data-state={state.value}>
-            {state.value === "loading"
-              ? <span class="spinner small" />
-              : state.value === "following"
-              ? <span class="live-dot" />
-              : null}
-            {state.value === "following"
-              ? "following"
-              : state.value === "ended"
-              ? "the stream ended"
-              : state.value === "error"
-              ? ""
-              : `${lines} ${lines === 1 ? "line" : "lines"}`}
-          </span>
-          <label class="switch" data-testid="logs-follow">
-            <input
-              type="checkbox"
-              checked={follow.value}
-              onChange={(e) => {
-                follow.value = (e.target as HTMLInputElement).checked;
-                stick.current = true;
-              }}
-            />
-            <span class="switch-track">
-              <i />
-            </span>
-            Follow
-          </label>
-          <button type="button" class="primary" onClick={onClose}>Close</button>
-        </>
-      }
+      state={state.value}
+      lineCount={lines}
+      follow={follow}
+      error={error.value}
+      empty="(the container has written nothing)"
+      onClose={onClose}
     >
-      {error.value
-        ? (
-          <div class="form-error" role="alert" data-testid="logs-error">
-            <span>{error.value}</span>
-          </div>
-        )
-        : null}
-      <pre
-        ref={box}
-        class={`logs-box${state.value === "loading" && !text.value ? " loading" : ""}`}
-        data-testid="logs-box"
-        onScroll={(e) => {
-          const el = e.currentTarget as HTMLPreElement;
-          stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
-        }}
-      >
-        {text.value ||
-          (state.value === "loading"
-            ? "Reading the logs…"
-            : state.value === "error"
-            ? ""
-            : "(the container has written nothing)")}
-      </pre>
-    </Modal>
+      {text.value}
+    </LogsDialog>
   );
 }

@@ -7,10 +7,10 @@
  * @module
  */
 import { useSignal } from "@preact/signals";
-import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
+import { useEffect } from "preact/hooks";
 import type { SwarmLogLine } from "../../../shared/protocol/mod.ts";
 import { probeApi } from "../../state/api.ts";
-import { Modal } from "../../ui/modal.tsx";
+import { LogsDialog, type LogsState } from "../../ui/logs_dialog.tsx";
 
 const TAIL = 200;
 const KEEP = 5000;
@@ -19,10 +19,8 @@ const KEEP = 5000;
 export function ServiceLogs({ name, onClose }: { name: string; onClose: () => void }) {
   const lines = useSignal<SwarmLogLine[]>([]);
   const follow = useSignal(false);
-  const state = useSignal<"loading" | "ready" | "following" | "ended" | "error">("loading");
+  const state = useSignal<LogsState>("loading");
   const error = useSignal<string | null>(null);
-  const box = useRef<HTMLPreElement>(null);
-  const stick = useRef(true);
 
   useEffect(() => {
     const abort = new AbortController();
@@ -57,86 +55,25 @@ export function ServiceLogs({ name, onClose }: { name: string; onClose: () => vo
     return () => abort.abort();
   }, [name, follow.value]);
 
-  useLayoutEffect(() => {
-    const el = box.current;
-    if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [lines.value]);
-
   const n = lines.value.length;
   return (
-    <Modal
-      title={
-        <span class="logs-title">
-          Logs · <code>{name}</code>
-        </span>
-      }
+    <LogsDialog
+      name={name}
       subtitle={`every task · last ${TAIL} lines${follow.value ? ", following new ones" : ""}`}
-      onClose={onClose}
       testid="service-logs-dialog"
-      wide
-      footer={
-        <>
-          <span class="logs-status mute" data-testid="logs-status" data-state={state.value}>
-            {state.value === "loading"
-              ? <span class="spinner small" />
-              : state.value === "following"
-              ? <span class="live-dot" />
-              : null}
-            {state.value === "following"
-              ? "following"
-              : state.value === "ended"
-              ? "the stream ended"
-              : state.value === "error"
-              ? ""
-              : `${n} ${n === 1 ? "line" : "lines"}`}
-          </span>
-          <label class="switch" data-testid="logs-follow">
-            <input
-              type="checkbox"
-              checked={follow.value}
-              onChange={(e) => {
-                follow.value = (e.target as HTMLInputElement).checked;
-                stick.current = true;
-              }}
-            />
-            <span class="switch-track">
-              <i />
-            </span>
-            Follow
-          </label>
-          <button type="button" class="primary" onClick={onClose}>Close</button>
-        </>
-      }
+      state={state.value}
+      lineCount={n}
+      follow={follow}
+      error={error.value}
+      empty="(the service has written nothing)"
+      onClose={onClose}
     >
-      {error.value
-        ? (
-          <div class="form-error" role="alert" data-testid="logs-error">
-            <span>{error.value}</span>
-          </div>
-        )
-        : null}
-      <pre
-        ref={box}
-        class={`logs-box${state.value === "loading" && !n ? " loading" : ""}`}
-        data-testid="logs-box"
-        onScroll={(e) => {
-          const el = e.currentTarget as HTMLPreElement;
-          stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
-        }}
-      >
-        {n
-          ? lines.value.map((l, i) => (
-            <span key={i} class={l.stream === "stderr" ? "err" : undefined}>
-              {l.line}
-              {"\n"}
-            </span>
-          ))
-          : state.value === "loading"
-          ? "Reading the logs…"
-          : state.value === "error"
-          ? ""
-          : "(the service has written nothing)"}
-      </pre>
-    </Modal>
+      {lines.value.map((l, i) => (
+        <span key={i} class={l.stream === "stderr" ? "err" : undefined}>
+          {l.line}
+          {"\n"}
+        </span>
+      ))}
+    </LogsDialog>
   );
 }
