@@ -119,3 +119,18 @@ export async function removeDockerd(d: Dockerd): Promise<void> {
   }
   await Deno.remove(d.dir, { recursive: true }).catch(() => {});
 }
+
+/**
+ * Starts one engine in each network namespace, in parallel. When one fails, those that started
+ * are stopped and its error is thrown, so the caller only ever holds engines it must stop.
+ */
+export async function startDockerdIn(namespaces: string[]): Promise<Dockerd[]> {
+  const started = await Promise.allSettled(namespaces.map((ns) => startDockerd({ netns: ns })));
+  const engines = started.flatMap((s) => s.status === "fulfilled" ? [s.value] : []);
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed) {
+    await Promise.all(engines.map((e) => e.stop()));
+    throw failed.reason;
+  }
+  return engines;
+}

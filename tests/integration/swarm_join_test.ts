@@ -16,7 +16,7 @@ import {
   DOCKER_MISSING,
   type Dockerd,
   removeDockerd,
-  startDockerd,
+  startDockerdIn,
 } from "../helpers/dockerd.ts";
 import { createNetnsPair, type NetnsPair, netnsUnavailable } from "../helpers/netns.ts";
 import { waitFor } from "../helpers/process.ts";
@@ -93,11 +93,7 @@ Deno.test({
         console.error(`\n!! SKIPPED swarm join test: no network namespaces here: ${error}\n`);
         return;
       }
-      const started = await Promise.allSettled(
-        [net.a, net.b].map((h) => startDockerd({ netns: h.ns })),
-      );
-      for (const s of started) if (s.status === "fulfilled") engines.push(s.value);
-      for (const s of started) if (s.status === "rejected") throw s.reason;
+      engines.push(...await startDockerdIn([net.a.ns, net.b.ns]));
       const [a, b] = engines;
       const apiA = createDockerApi(a.socket);
       const apiB = createDockerApi(b.socket);
