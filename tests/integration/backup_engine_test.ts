@@ -420,7 +420,16 @@ Deno.test({
             target: "late",
             onProgress: (p) => {
               if (p.phase === "uploading" && p.bytes > 0 && !pruneDuring) {
-                pruneDuring = prune({ repo: rref, graceMs: 0 }).then(() => null, (e) => e);
+                // Prune once the backup's lock shows in the bucket's listing: under load this
+                // RGW lists a new object late, and prune can only honour a lock it can list.
+                pruneDuring = (async () => {
+                  for (let i = 0; i < 50; i++) {
+                    const locks = await repo.listLocks(null);
+                    if (locks.some((l) => l.kind === "backup" && !l.stale)) break;
+                    await new Promise((r) => setTimeout(r, 100));
+                  }
+                  return await prune({ repo: rref, graceMs: 0 }).then(() => null, (e) => e);
+                })();
               }
             },
           });
