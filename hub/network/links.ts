@@ -96,17 +96,24 @@ export function bandwidthOf(
   return { rx: Math.round(rx), tx: Math.round(tx) };
 }
 
-/** What a reading is compared by to decide whether it changed (rounded, without its time). */
-function changeKey(l: NodeLink): string {
-  const r = (v: number | null, step: number) => v === null ? "-" : Math.round(v / step);
+/**
+ * A value's bucket on a 5 % logarithmic scale, `floor` wide near zero: readings in one bucket
+ * count as unchanged. (Dividing a value by 5 % of itself would put every value in bucket 20.)
+ */
+export function changeBucket(v: number | null, floor: number): number | "-" {
+  return v === null ? "-" : Math.round(Math.log(Math.max(0, v) + floor * 20) / Math.log(1.05));
+}
+
+/** What a reading is compared by to decide whether it changed (bucketed, without its time). */
+export function changeKey(l: NodeLink): string {
   return [
     l.connected,
-    r(l.rtt_avg_ms, Math.max(0.5, (l.rtt_avg_ms ?? 0) * 0.05)),
+    changeBucket(l.rtt_avg_ms, 0.5),
     l.loss_pct,
-    r(l.probe_rtt_ms, Math.max(0.5, (l.probe_rtt_ms ?? 0) * 0.05)),
+    changeBucket(l.probe_rtt_ms, 0.5),
     l.probe_loss_pct,
-    r(l.rx_bps, Math.max(100, (l.rx_bps ?? 0) * 0.05)),
-    r(l.tx_bps, Math.max(100, (l.tx_bps ?? 0) * 0.05)),
+    changeBucket(l.rx_bps, 100),
+    changeBucket(l.tx_bps, 100),
   ].join("|");
 }
 

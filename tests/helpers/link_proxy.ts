@@ -74,7 +74,13 @@ export function startLinkProxy(targetPort: number, seed = 1): LinkProxy {
         let off = 0;
         while (off < next.data.length) off += await to.write(next.data.subarray(off));
       }
-    })();
+    })().catch(() => {
+      // The far side is gone (broken pipe, reset): stop reading this direction too.
+      ended = true;
+      try {
+        from.close();
+      } catch { /* closed */ }
+    });
     try {
       const buf = new Uint8Array(64 * 1024);
       while (true) {
@@ -96,7 +102,7 @@ export function startLinkProxy(targetPort: number, seed = 1): LinkProxy {
     }
     ended = true;
     wake?.();
-    await writer.catch(() => {});
+    await writer;
     try {
       await to.closeWrite();
     } catch { /* already closed */ }

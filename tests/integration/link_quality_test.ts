@@ -47,7 +47,15 @@ Deno.test("link quality: RTT and loss through a delaying, dropping proxy", async
       timeoutMs,
       from,
     ).catch((error) => {
-      throw new Error(`${what}: ${error.message}`);
+      // Say what the stream did show, so a failure can be read from the log alone.
+      const seen = sse.data<{ links: NodeLink[] }>("link.quality").slice(-8)
+        .flatMap((d) => d.links.filter((x) => x.node_id === "l1"))
+        .map((x) =>
+          `rtt ${x.rtt_ms} avg ${x.rtt_avg_ms} loss ${x.loss_pct} probe ${x.probe_rtt_ms}/${x.probe_loss_pct}`
+        );
+      throw new Error(
+        `${what}: ${error.message.slice(0, 200)}; last l1 readings: ${seen.join("; ")}`,
+      );
     });
     return found!;
   };
