@@ -236,14 +236,21 @@ export class Repo {
     const write = () => this.s3.put(name, enc.encode(JSON.stringify(body)), { signal });
     await write();
     let failures = 0;
+    let refreshing: Promise<void> = Promise.resolve();
     const timer = setInterval(() => {
-      write().then(() => failures = 0, () => failures++);
+      refreshing = write().then(() => {
+        failures = 0;
+      }, () => {
+        failures++;
+      });
     }, LOCK_REFRESH_MS);
     Deno.unrefTimer(timer);
     return {
       name,
       release: async () => {
         clearInterval(timer);
+        // A refresh still in flight would write the lock again after the delete.
+        await refreshing;
         await this.s3.delete(name).catch(() => {});
       },
       refreshFailures: () => failures,
@@ -265,18 +272,22 @@ export class Repo {
     const out: LockInfo[] = [];
     for (const o of objs) {
       let body: LockBody | null = null;
-      // A lock just listed can answer 404 for a moment under load: read it again before judging
-      // it by name and date (an unreadable lock still counts: prune errs on the side of waiting).
+      let gone = false;
+      // A lock listed and then 404 was released in between (its backup or prune ended): read it
+      // again to be sure, then skip it. Any other unreadable lock still counts, by "?".
       for (let attempt = 0; attempt < 3 && body === null; attempt++) {
         try {
           const parsed = lockSchema.safeParse(JSON.parse(dec.decode(await this.s3.get(o.key))));
           if (parsed.success) body = parsed.data;
+          gone = false;
           break;
         } catch (e) {
           if (!(e instanceof S3Failure && e.kind === "not-found")) break;
-          await new Promise((r) => setTimeout(r, 200));
+          gone = true;
+          if (attempt < 2) await new Promise((r) => setTimeout(r, 200));
         }
       }
+      if (gone) continue;
       const kind = o.key.slice(this.key("locks/").length).startsWith("prune-") ? "prune" : "backup";
       out.push({
         key: o.key,

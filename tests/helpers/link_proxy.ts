@@ -13,6 +13,8 @@ export interface LinkShape {
   delayMs: number;
   lossRate: number;
   retransmitMs: number;
+  /** While true nothing is delivered (a stalled link); what arrives meanwhile waits, in order. */
+  hold: boolean;
 }
 
 /** A running proxy. */
@@ -49,7 +51,7 @@ function rng(seed: number): () => number {
  */
 export function startLinkProxy(targetPort: number, seed = 1): LinkProxy {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const shape: LinkShape = { delayMs: 0, lossRate: 0, retransmitMs: 0 };
+  const shape: LinkShape = { delayMs: 0, lossRate: 0, retransmitMs: 0, hold: false };
   const random = rng(seed);
   const conns = new Set<Deno.Conn>();
   const tasks = new Set<Promise<void>>();
@@ -71,6 +73,7 @@ export function startLinkProxy(targetPort: number, seed = 1): LinkProxy {
         }
         const wait = next.at - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        while (shape.hold && !ended) await new Promise((r) => setTimeout(r, 20));
         let off = 0;
         while (off < next.data.length) off += await to.write(next.data.subarray(off));
       }
