@@ -115,6 +115,7 @@ export const HubFile = z.strictObject({
     max_clock_skew: duration.optional(),
     max_pending: size.optional(),
     writer: z.enum(["worker", "main"]).optional(),
+    fsync: z.enum(["thread", "inline"]).optional(),
   }).optional(),
   control: z.strictObject({
     ping_every: duration.optional(),
@@ -204,6 +205,8 @@ export interface HubConfig {
   ingestMaxPendingBytes: number;
   /** Where the hot writes commit: the request thread (default) or a writer worker thread. */
   dbWriter: "worker" | "main";
+  /** Where a commit's fsync runs: a runtime thread (default) or inside SQLite's COMMIT. */
+  dbFsync: "thread" | "inline";
   jobLeaseMs: number;
   sweepMs: number;
   autoscaleMs: number;
@@ -554,6 +557,15 @@ export const HUB_SETTINGS: readonly SettingSpec<
     kind: "enum:worker|main",
     default: "main",
     help: "commit ingest and claims on the request thread, or on a writer worker thread",
+  },
+  {
+    key: "dbFsync",
+    flag: "db-fsync",
+    env: "FLEET_DB_FSYNC",
+    yaml: "ingest.fsync",
+    kind: "enum:thread|inline",
+    default: "thread",
+    help: "fsync each commit on a runtime thread (the loop goes on) or inside SQLite's COMMIT",
   },
   {
     key: "swarmProjectsDir",

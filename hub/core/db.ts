@@ -1,18 +1,28 @@
 /**
  * The hub's SQLite database: opening with durable pragmas, versioned migrations and group commit.
  *
- * Durability is `journal_mode=WAL` + `synchronous=FULL`: a write is acknowledged only after its
- * transaction committed and was fsynced. Throughput comes from group commit: callers hand a
- * write to {@link Database.write}, writes that arrive within a few milliseconds run in one
- * transaction (each in its own savepoint, so one failing write does not undo the others), and
- * every caller's promise settles after that single commit.
+ * Durability: a write is acknowledged only after its transaction committed and is on disk. Throughput
+ * comes from group commit: callers hand a write to {@link Database.write}, writes that arrive
+ * within a few milliseconds run in one transaction (each in its own savepoint, so one failing
+ * write does not undo the others), and every caller's promise settles after that single commit.
+ *
+ * The fsync runs off the request thread (`--db-fsync thread`, the default): SQLite commits in WAL
+ * mode with `synchronous=NORMAL` (the COMMIT writes the WAL, no fsync), then this class
+ * fdatasyncs the WAL file on a runtime thread and settles the group's writes when it returns.
+ * One fdatasync is in flight at a time and covers every commit made before it started; the next
+ * group commits meanwhile and waits for the next one. A failed fdatasync fails the writes it
+ * covers. SQLite still syncs the WAL before a checkpoint and the database file after it, so the
+ * database file only ever holds synced data. What is weaker than `synchronous=FULL`: another
+ * reader on this connection may see a committed write a few milliseconds before it is on disk
+ * (a power cut then loses it), but nothing that waits for {@link Database.write} (answers, bus
+ * events, audit) goes out before it is. `--db-fsync inline` restores `synchronous=FULL`.
  *
  * With `--db-writer worker` the hub also starts a writer worker ({@link Database.startWriter},
  * `writer.ts`): a second thread with its own connection to the same file that runs the hot writes,
  * named operations with plain-data arguments (`write_ops.ts`: ingest batches, job claim, heartbeat,
  * finish), in its own group commits, so the request thread parses, validates and answers while the
- * disk works. Callers are answered only after the worker's COMMIT returned, i.e. after its fsync
- * (`synchronous=FULL` on both connections); a claim is still one `BEGIN IMMEDIATE` transaction, on
+ * disk works. Callers are answered only after the worker's commit is on disk (the same fsync
+ * rule on both connections); a claim is still one `BEGIN IMMEDIATE` transaction, on
  * the worker. Reads stay on this thread's connection (WAL: they see every committed write and never
  * wait for the writer).
  *
@@ -44,8 +54,15 @@ export interface OpenOptions {
   /** How long to gather writes before committing them together (ms); 0 (default) = as soon as
    * the event loop has read the requests that are ready. */
   groupCommitMs?: number;
-  /** `FULL` (default, durable) or `NORMAL` (bench baselines only). */
+  /** `FULL` (default, durable) or `NORMAL` (bench baselines only: not durable). */
   synchronous?: "FULL" | "NORMAL";
+  /**
+   * Where a durable commit's fsync runs: `thread` (default for a file) fdatasyncs the WAL on a
+   * runtime thread after the COMMIT and settles the writes then, so the event loop goes on
+   * meanwhile; `inline` lets SQLite fsync inside the COMMIT (`synchronous=FULL`), on this thread.
+   * Both acknowledge a write only once it is on disk.
+   */
+  fsync?: "thread" | "inline";
   /** For second processes (CLI): wait for the hub's write lock this long (ms). */
   busyTimeoutMs?: number;
 }
@@ -67,15 +84,91 @@ export class Database {
   #statements = new Map<string, StatementSync>();
   #closed = false;
   #commits = 0;
+  /** Committed group transactions whose writes wait for the WAL's fdatasync (fsync = thread). */
+  #unsynced: (() => void)[] = [];
+  #unsyncedFail: ((error: unknown) => void)[] = [];
+  #syncing = false;
+  /** The writes the fdatasync in flight will settle. */
+  #inflight: (() => void)[] = [];
+  #wal: Deno.FsFile | undefined;
+  #walIno: number | null = null;
+  /** True when this connection commits with synchronous=NORMAL and fsyncs the WAL itself. */
+  readonly syncOffThread: boolean;
   /** The writer worker running the named hot writes, when started (see the module doc). */
   writer: WriterLink | undefined;
   /** Called after each group commit with its duration (ms) and writes (the hub's /metrics). */
   onCommit: ((ms: number, writes: number) => void) | undefined;
 
-  constructor(raw: DatabaseSync, path: string, groupCommitMs: number) {
+  constructor(raw: DatabaseSync, path: string, groupCommitMs: number, syncOffThread = false) {
     this.raw = raw;
     this.path = path;
     this.#groupCommitMs = groupCommitMs;
+    this.syncOffThread = syncOffThread;
+  }
+
+  /** The WAL file, opened (again, if SQLite replaced it) for fdatasync. */
+  #walFile(): Deno.FsFile {
+    const path = `${this.path}-wal`;
+    const ino = Deno.statSync(path).ino;
+    if (!this.#wal || ino !== this.#walIno) {
+      this.#wal?.close();
+      this.#wal = Deno.openSync(path, { read: true });
+      this.#walIno = ino;
+    }
+    return this.#wal;
+  }
+
+  /**
+   * Settles committed writes once the WAL is on disk: one fdatasync at a time on a runtime
+   * thread, each covering every commit made before it started (the next group commits while it
+   * runs).
+   */
+  #syncWal(): void {
+    if (this.#syncing || this.#unsynced.length === 0) return;
+    const done = this.#unsynced;
+    const failed = this.#unsyncedFail;
+    this.#unsynced = [];
+    this.#unsyncedFail = [];
+    this.#syncing = true;
+    this.#inflight = done;
+    let file: Deno.FsFile;
+    try {
+      file = this.#walFile();
+    } catch (error) {
+      this.#syncing = false;
+      logger.error("cannot open the WAL to sync it", { error });
+      for (const fail of failed) fail(error);
+      return;
+    }
+    file.syncData().then(() => {
+      for (const settle of done) settle();
+    }, (error) => {
+      // Pages that failed to reach the disk may be dropped by the kernel: nothing is acknowledged.
+      logger.error("fdatasync of the WAL failed", { error });
+      for (const fail of failed) fail(error);
+    }).finally(() => {
+      this.#syncing = false;
+      this.#inflight = [];
+      if (!this.#closed) this.#syncWal();
+    });
+  }
+
+  /** fdatasync of the WAL on this thread, for the synchronous paths (CLI, migrations, close). */
+  #syncWalNow(): void {
+    if (!this.syncOffThread) return;
+    this.#walFile().syncDataSync();
+  }
+
+  /** Resolves once every write committed so far is on disk. */
+  synced(): Promise<void> {
+    if (!this.syncOffThread || (!this.#syncing && this.#unsynced.length === 0)) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      this.#unsynced.push(resolve);
+      this.#unsyncedFail.push(reject);
+      this.#syncWal();
+    });
   }
 
   /** Number of group transactions committed, here and on the writer worker (stats, bench). */
@@ -89,7 +182,11 @@ export class Database {
    */
   async startWriter(synchronous?: "FULL" | "NORMAL"): Promise<void> {
     if (this.writer) return;
-    this.writer = await WriterLink.start(this.path, synchronous);
+    this.writer = await WriterLink.start(
+      this.path,
+      synchronous,
+      this.syncOffThread ? "thread" : "inline",
+    );
   }
 
   /** The group-commit timer fired: commit, first taking the write lock from the worker. */
@@ -208,11 +305,19 @@ export class Database {
       for (const job of jobs) job.reject(error);
       return;
     }
-    for (let i = 0; i < jobs.length; i++) {
-      const r = results[i];
-      if (r.ok) jobs[i].resolve(r.value);
-      else jobs[i].reject(r.value);
-    }
+    const settle = () => {
+      for (let i = 0; i < jobs.length; i++) {
+        const r = results[i];
+        if (r.ok) jobs[i].resolve(r.value);
+        else jobs[i].reject(r.value);
+      }
+    };
+    if (!this.syncOffThread) return settle();
+    this.#unsynced.push(settle);
+    this.#unsyncedFail.push((error) => {
+      for (const job of jobs) job.reject(error);
+    });
+    this.#syncWal();
   }
 
   /** Runs `fn` in its own immediate transaction right away (CLI, migrations, tests). */
@@ -221,6 +326,7 @@ export class Database {
     try {
       const value = fn(this);
       this.raw.exec("COMMIT");
+      this.#syncWalNow();
       return value;
     } catch (error) {
       this.raw.exec("ROLLBACK");
@@ -237,6 +343,16 @@ export class Database {
     // The worker may be mid-commit: this connection waits for its lock (busy_timeout).
     this.flush();
     this.#closed = true;
+    if (this.syncOffThread && (this.#syncing || this.#unsynced.length)) {
+      // Settle what waits for the disk now, after one fdatasync here (settling twice is a no-op
+      // for a promise, so the sync in flight may still finish).
+      this.#syncWalNow();
+      const done = [...this.#inflight, ...this.#unsynced];
+      this.#unsynced = [];
+      this.#unsyncedFail = [];
+      for (const settle of done) settle();
+    }
+    if (!this.#syncing) this.#wal?.close();
     this.#statements.clear();
     this.raw.close();
     void this.writer?.close();
@@ -322,10 +438,15 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   const raw = new DatabaseSync(path);
   raw.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   await retryBusy(() => raw.exec("PRAGMA journal_mode = WAL"));
-  raw.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`);
+  const synchronous = options.synchronous ?? "FULL";
+  const inMemory = path === "" || path === ":memory:" || path.startsWith("file:");
+  // FULL on a file with the fsync off-thread: SQLite commits without fsync (NORMAL), and the
+  // Database fdatasyncs the WAL before any write is settled.
+  const offThread = synchronous === "FULL" && !inMemory && (options.fsync ?? "thread") === "thread";
+  raw.exec(`PRAGMA synchronous = ${offThread ? "NORMAL" : synchronous}`);
   raw.exec("PRAGMA foreign_keys = ON");
   raw.exec("PRAGMA temp_store = MEMORY");
-  const db = new Database(raw, path, options.groupCommitMs ?? 0);
+  const db = new Database(raw, path, options.groupCommitMs ?? 0, offThread);
   await retryBusy(() => migrate(db));
   return db;
 }

@@ -143,7 +143,7 @@ export async function buildServices(
   if (config.demo > 0 && config.inventory.nodes.length === 0) {
     config.inventory = demoInventory(config.demo);
   }
-  const db = await openDatabase(join(config.dataDir, "fleet.db"));
+  const db = await openDatabase(join(config.dataDir, "fleet.db"), { fsync: config.dbFsync });
   if (config.dbWriter === "worker") await db.startWriter();
   await db.write((tx) => {
     for (const n of config.inventory.nodes) ensureNode(tx, n.id, n.name ?? n.id);

@@ -2,6 +2,8 @@
  * Request validation at the HTTP edge with the zod schemas of `shared/protocol/`, failing with
  * a `BadInput` problem that names every field. Built on `hono/validator` with zod's synchronous
  * `safeParse` (what `@hono/zod-validator` does, minus its async parse, which costs ingest ~15 %).
+ * A value the schema's compiled fast check (`fast_check.ts`) passes is used as parsed; zod runs
+ * on the rest and decides (and names the bad fields).
  *
  * @module
  */
@@ -9,6 +11,7 @@ import { validator } from "hono/validator";
 import type { ValidationTargets } from "hono";
 import type { z } from "zod";
 import { BadInput, issuesToErrors } from "./errors.ts";
+import { compileCheck } from "./fast_check.ts";
 
 /**
  * Validates one part of the request (`json`, `query`, `param`) with `schema`; the handler reads
@@ -23,7 +26,9 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
   target: Target,
   schema: T,
 ) {
+  const fast = compileCheck(schema);
   return validator(target, (value): z.output<T> => {
+    if (fast?.(value)) return value as z.output<T>;
     const result = schema.safeParse(value);
     if (result.success) return result.data;
     const errors = issuesToErrors(result.error.issues);

@@ -55,7 +55,7 @@ export interface WriterOp {
 
 /** Messages to the worker. */
 export type ToWriter =
-  | { kind: "open"; path: string; synchronous?: "FULL" | "NORMAL" }
+  | { kind: "open"; path: string; synchronous?: "FULL" | "NORMAL"; fsync?: "thread" | "inline" }
   | { kind: "ops"; ops: WriterOp[] }
   | { kind: "lock" }
   | { kind: "unlock" }
@@ -90,7 +90,11 @@ export class WriterLink {
   }
 
   /** Starts the worker on the (already migrated) database at `path`. */
-  static async start(path: string, synchronous?: "FULL" | "NORMAL"): Promise<WriterLink> {
+  static async start(
+    path: string,
+    synchronous?: "FULL" | "NORMAL",
+    fsync?: "thread" | "inline",
+  ): Promise<WriterLink> {
     const worker = new Worker(new URL("./writer_worker.ts", import.meta.url), { type: "module" });
     const link = new WriterLink(worker);
     await new Promise<void>((resolve, reject) => {
@@ -102,7 +106,7 @@ export class WriterLink {
         e.preventDefault();
         reject(new Error(`writer worker: ${e.message}`));
       };
-      worker.postMessage({ kind: "open", path, synchronous } satisfies ToWriter);
+      worker.postMessage({ kind: "open", path, synchronous, fsync } satisfies ToWriter);
     });
     worker.onmessage = (e: MessageEvent<FromWriter>) => link.#receive(e.data);
     worker.onerror = (e) => {

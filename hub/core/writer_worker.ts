@@ -39,7 +39,7 @@ self.onmessage = async (e: MessageEvent<ToWriter>) => {
   switch (m.kind) {
     case "open":
       try {
-        db = await openDatabase(m.path, { synchronous: m.synchronous });
+        db = await openDatabase(m.path, { synchronous: m.synchronous, fsync: m.fsync });
         post({ kind: "ready" });
       } catch (error) {
         post({ kind: "failed", error: error instanceof Error ? error.message : String(error) });

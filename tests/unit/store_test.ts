@@ -32,11 +32,17 @@ async function tempDb() {
   return { dir, db: await openDatabase(join(dir, "fleet.db")) };
 }
 
-Deno.test("store: WAL, synchronous=FULL, migrated to the current version", async () => {
+Deno.test("store: WAL, durable commits, migrated to the current version", async () => {
   const { dir, db } = await tempDb();
   assert.equal(db.get<{ journal_mode: string }>("PRAGMA journal_mode")!.journal_mode, "wal");
-  // 2 = FULL
-  assert.equal(db.get<{ synchronous: number }>("PRAGMA synchronous")!.synchronous, 2);
+  // 1 = NORMAL: SQLite writes the WAL without fsync and the Database fdatasyncs it off-thread.
+  assert.equal(db.get<{ synchronous: number }>("PRAGMA synchronous")!.synchronous, 1);
+  assert.equal(db.syncOffThread, true);
+  // The fsync inside the COMMIT instead: 2 = FULL.
+  const inline = await openDatabase(join(dir, "inline.db"), { fsync: "inline" });
+  assert.equal(inline.get<{ synchronous: number }>("PRAGMA synchronous")!.synchronous, 2);
+  assert.equal(inline.syncOffThread, false);
+  inline.close();
   assert.equal(
     db.get<{ user_version: number }>("PRAGMA user_version")!.user_version,
     SCHEMA_VERSION,
@@ -49,6 +55,50 @@ Deno.test("store: WAL, synchronous=FULL, migrated to the current version", async
     SCHEMA_VERSION,
   );
   again.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("store: a write is settled only after the WAL's fdatasync; the loop runs meanwhile", async () => {
+  const { dir, db } = await tempDb();
+  await db.write((tx) => tx.run("CREATE TABLE t (v INTEGER)"));
+  // Holds each fdatasync until released: the disk is "slow". (The real call runs after.)
+  const real = Deno.FsFile.prototype.syncData;
+  const held: (() => void)[] = [];
+  let syncs = 0;
+  Deno.FsFile.prototype.syncData = function (this: Deno.FsFile) {
+    syncs++;
+    return new Promise<void>((resolve, reject) =>
+      held.push(() => real.call(this).then(resolve, reject))
+    );
+  };
+  try {
+    let first = false;
+    const a = db.write((tx) => tx.run("INSERT INTO t VALUES (1)")).then(() => first = true);
+    await new Promise((r) => setTimeout(r, 30));
+    // Committed (this connection reads it) but not settled: its fdatasync has not returned.
+    assert.equal(db.get<{ n: number }>("SELECT count(*) AS n FROM t")!.n, 1);
+    assert.equal(first, false, "settled before its fdatasync");
+    assert.equal(syncs, 1);
+    // The next group commits while the first sync is in flight, and waits for a sync of its own.
+    let second = false;
+    const b = db.write((tx) => tx.run("INSERT INTO t VALUES (2)")).then(() => second = true);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(db.get<{ n: number }>("SELECT count(*) AS n FROM t")!.n, 2);
+    held.shift()!();
+    await a;
+    assert.equal(first, true);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(second, false, "the first sync started before the second commit");
+    assert.equal(syncs, 2);
+    held.shift()!();
+    await b;
+    // A failed fdatasync fails the writes it covers: nothing is acknowledged.
+    Deno.FsFile.prototype.syncData = () => Promise.reject(new Error("EIO"));
+    await assert.rejects(() => db.write((tx) => tx.run("INSERT INTO t VALUES (3)")), /EIO/);
+  } finally {
+    Deno.FsFile.prototype.syncData = real;
+  }
+  db.close();
   await Deno.remove(dir, { recursive: true });
 });
 
