@@ -31,7 +31,12 @@ export function statsRoutes(s: HubServices): Hono<Env> {
       version: VERSION,
       boot_id: s.bus.bootId,
       uptime_s: Math.round((Date.now() - s.startedAt) / 1000),
-      rss_b: Deno.memoryUsage().rss,
+      ...(({ rss, heapUsed, heapTotal, external }) => ({
+        rss_b: rss,
+        heap_used_b: heapUsed,
+        heap_total_b: heapTotal,
+        external_b: external,
+      }))(Deno.memoryUsage()),
       nodes: s.fleet.size,
       sse_clients: s.sse.clients,
       sse_dropped: s.sse.dropped,

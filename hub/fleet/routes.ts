@@ -83,9 +83,12 @@ export function fleetRoutes(s: HubServices): Hono<Env> {
       s.nodes.gate.enter(bytes);
     } catch (error) {
       if (!(error instanceof Overloaded)) throw error;
+      // Not read: the body is dropped with the connection, so a refused batch is never buffered.
+      void c.req.raw.body?.cancel().catch(() => {});
       return c.body(JSON.stringify(error.toProblem()), 503, {
         "content-type": "application/problem+json",
         "retry-after": String(error.retryAfterS),
+        connection: "close",
       });
     }
     try {

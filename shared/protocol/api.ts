@@ -21,6 +21,11 @@ export const HubStats = z.object({
   boot_id: z.string(),
   uptime_s: z.number(),
   rss_b: z.number(),
+  /** The JS heap: in use, and reserved by V8 (part of `rss_b`). */
+  heap_used_b: z.number().optional(),
+  heap_total_b: z.number().optional(),
+  /** Memory outside the JS heap held by JS objects (buffers of bodies, files, sockets). */
+  external_b: z.number().optional(),
   nodes: z.number(),
   sse_clients: z.number(),
   sse_dropped: z.number(),

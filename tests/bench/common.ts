@@ -56,6 +56,18 @@ export function readRss(pid: number | "self"): number | undefined {
   }
 }
 
+/** RssAnon and RssFile of `pid` in bytes (private memory, mapped files such as the executable). */
+export function readRssSplit(pid: number | "self"): { anon: number; file: number } | undefined {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const kb = (name: string) =>
+      Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, "m").exec(text)?.[1] ?? 0);
+    return { anon: kb("RssAnon") * 1024, file: kb("RssFile") * 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
 /** utime + stime of `pid` in clock ticks, or undefined when the process is gone. */
 export function readCpuTicks(pid: number | "self"): number | undefined {
   try {
@@ -105,12 +117,24 @@ export class RssSampler {
     this.#timer = setInterval(() => this.#take(), everyMs);
   }
 
+  /** RssAnon (private memory) and RssFile (the executable's pages) at the highest VmRSS. */
+  #split = { anon: 0, file: 0 };
+
   #take(): void {
     const v = readRss(this.pid);
-    if (v !== undefined) this.values.push(v);
+    if (v === undefined) return;
+    if (v > Math.max(0, ...this.values)) this.#split = readRssSplit(this.pid) ?? this.#split;
+    this.values.push(v);
   }
 
-  stop(): { max_mb: number; mean_mb: number; last_mb: number; samples: number } {
+  stop(): {
+    max_mb: number;
+    mean_mb: number;
+    last_mb: number;
+    samples: number;
+    max_anon_mb: number;
+    max_file_mb: number;
+  } {
     clearInterval(this.#timer);
     this.#take();
     const v = this.values;
@@ -119,6 +143,8 @@ export class RssSampler {
       mean_mb: mb(v.length ? v.reduce((a, b) => a + b, 0) / v.length : 0),
       last_mb: mb(v.at(-1) ?? 0),
       samples: v.length,
+      max_anon_mb: mb(this.#split.anon),
+      max_file_mb: mb(this.#split.file),
     };
   }
 }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Json, type LoadResult, round } from "./common.ts";
+import { type Json, type LoadResult, mb, round } from "./common.ts";
 import type { PhaseContext } from "./context.ts";
 import { checkSeqs, compact, createNodes, runLoad } from "./load_run.ts";
 
@@ -20,6 +20,16 @@ export async function ingestPhase(ctx: PhaseContext, out: Json): Promise<void> {
   try {
     const nodes = await createNodes(ctx, hub, ctx.nodes);
     const statsBefore = await hub.admin.stats();
+    const heap = (
+      when: string,
+      st: { heap_used_b?: number; heap_total_b?: number; external_b?: number },
+    ) =>
+      ctx.log(
+        `ingest: hub JS heap ${when}: used ${mb(st.heap_used_b ?? 0)} MB of ${
+          mb(st.heap_total_b ?? 0)
+        } MB, external ${mb(st.external_b ?? 0)} MB`,
+      );
+    heap("before the load", statsBefore);
     const single = await runLoad(ctx, "hub, 1 sample/request", hub.url, pid, nodes, {
       batch: 1,
       mode: "saturate",
@@ -28,6 +38,7 @@ export async function ingestPhase(ctx: PhaseContext, out: Json): Promise<void> {
       ms: D.ingestMs,
     });
     const statsMid = await hub.admin.stats();
+    heap("after 1 sample/request", statsMid);
     const singleSeq = await checkSeqs(hub, single.result);
     for (const n of nodes) n.seq = single.result.sent[n.id];
     const batch = await runLoad(ctx, "hub, 10 samples/request", hub.url, pid, nodes, {
@@ -38,6 +49,7 @@ export async function ingestPhase(ctx: PhaseContext, out: Json): Promise<void> {
       ms: D.ingestMs,
     });
     const statsAfter = await hub.admin.stats();
+    heap("after 10 samples/request", statsAfter);
     const batchSeq = await checkSeqs(hub, batch.result);
     for (const n of nodes) n.seq = batch.result.sent[n.id];
     // A replay storm: 8× the connections with 100-sample batches (~200 KB each) offer far more
@@ -54,6 +66,7 @@ export async function ingestPhase(ctx: PhaseContext, out: Json): Promise<void> {
     for (const n of nodes) {
       if (flood.result.acked[n.id] === n.seq) flood.result.acked[n.id] = batch.result.acked[n.id];
     }
+    heap("after the flood", await hub.admin.stats());
     const floodSeq = await checkSeqs(hub, flood.result);
     const refused = Object.entries(flood.result.error_kinds)
       .filter(([k]) => k.startsWith("http 503")).reduce((a, [, n]) => a + n, 0);

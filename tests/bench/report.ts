@@ -280,7 +280,7 @@ function notes(out: Json): string[] {
       n.push(
         `${r.target}: hub CPU ${r.server_cpu_pct}% of one core, load client CPU ` +
           `${r.result.client_cpu_pct}%, ${r.writes_per_commit} writes per group commit, ` +
-          `hub RSS max ${r.server_rss_mb.max_mb} MB`,
+          `hub RSS max ${r.server_rss_mb.max_mb} MB (anon ${r.server_rss_mb.max_anon_mb}, file ${r.server_rss_mb.max_file_mb})`,
       );
     }
   }
