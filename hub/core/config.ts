@@ -115,7 +115,7 @@ export const HubFile = z.strictObject({
     max_clock_skew: duration.optional(),
     max_pending: size.optional(),
     writer: z.enum(["worker", "main"]).optional(),
-    fsync: z.enum(["thread", "inline"]).optional(),
+    fsync: z.enum(["auto", "thread", "inline"]).optional(),
   }).optional(),
   control: z.strictObject({
     ping_every: duration.optional(),
@@ -205,8 +205,8 @@ export interface HubConfig {
   ingestMaxPendingBytes: number;
   /** Where the hot writes commit: the request thread (default) or a writer worker thread. */
   dbWriter: "worker" | "main";
-  /** Where a commit's fsync runs: a runtime thread (default) or inside SQLite's COMMIT. */
-  dbFsync: "thread" | "inline";
+  /** Where a commit's fsync runs: see `--db-fsync`. */
+  dbFsync: "auto" | "thread" | "inline";
   jobLeaseMs: number;
   sweepMs: number;
   autoscaleMs: number;
@@ -563,9 +563,10 @@ export const HUB_SETTINGS: readonly SettingSpec<
     flag: "db-fsync",
     env: "FLEET_DB_FSYNC",
     yaml: "ingest.fsync",
-    kind: "enum:thread|inline",
-    default: "thread",
-    help: "fsync each commit on a runtime thread (the loop goes on) or inside SQLite's COMMIT",
+    kind: "enum:auto|thread|inline",
+    default: "auto",
+    help:
+      "fsync commits here while the disk is fast, on a thread when slow (auto), always on a thread, or in SQLite's COMMIT",
   },
   {
     key: "swarmProjectsDir",

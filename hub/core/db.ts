@@ -6,16 +6,19 @@
  * within a few milliseconds run in one transaction (each in its own savepoint, so one failing
  * write does not undo the others), and every caller's promise settles after that single commit.
  *
- * The fsync runs off the request thread (`--db-fsync thread`, the default): SQLite commits in WAL
- * mode with `synchronous=NORMAL` (the COMMIT writes the WAL, no fsync), then this class
- * fdatasyncs the WAL file on a runtime thread and settles the group's writes when it returns.
- * One fdatasync is in flight at a time and covers every commit made before it started; the next
- * group commits meanwhile and waits for the next one. A failed fdatasync fails the writes it
- * covers. SQLite still syncs the WAL before a checkpoint and the database file after it, so the
- * database file only ever holds synced data. What is weaker than `synchronous=FULL`: another
- * reader on this connection may see a committed write a few milliseconds before it is on disk
- * (a power cut then loses it), but nothing that waits for {@link Database.write} (answers, bus
- * events, audit) goes out before it is. `--db-fsync inline` restores `synchronous=FULL`.
+ * The fsync is the hub's own (`--db-fsync auto`, the default): SQLite commits in WAL mode with
+ * `synchronous=NORMAL` (the COMMIT writes the WAL, no fsync), then this class fdatasyncs the WAL
+ * file and settles the group's writes when that returns. While fdatasync answers in under a
+ * millisecond (a mean of the recent ones) it runs right here, as SQLite's own would; once the disk
+ * is slower (SD cards, eMMC, a busy disk: several ms) it runs on a runtime thread and the event
+ * loop goes on: the next group commits meanwhile and waits for the next fdatasync, one in flight
+ * at a time, each covering every commit made before it started. `--db-fsync thread` always uses
+ * the thread; `--db-fsync inline` is SQLite's `synchronous=FULL`. A failed fdatasync fails the
+ * writes it covers. SQLite still syncs the WAL before a checkpoint and the database file after
+ * it. What is weaker than `synchronous=FULL`: while an fdatasync runs on the thread, another
+ * reader on this connection may see a committed write before it is on disk (a power cut then
+ * loses it), but nothing that waits for {@link Database.write} (answers, bus events, audit) goes
+ * out before it is.
  *
  * With `--db-writer worker` the hub also starts a writer worker ({@link Database.startWriter},
  * `writer.ts`): a second thread with its own connection to the same file that runs the hot writes,
@@ -49,6 +52,11 @@ import { WriterLink } from "./writer.ts";
 
 const logger = getLogger("store");
 
+/** `auto` moves the fdatasync to a runtime thread once its recent mean passes this (ms)… */
+const FSYNC_THREAD_ABOVE_MS = 2;
+/** …and back onto the request thread once it falls under this. */
+const FSYNC_INLINE_BELOW_MS = 0.75;
+
 /** Options for {@link openDatabase}. */
 export interface OpenOptions {
   /** How long to gather writes before committing them together (ms); 0 (default) = as soon as
@@ -57,12 +65,13 @@ export interface OpenOptions {
   /** `FULL` (default, durable) or `NORMAL` (bench baselines only: not durable). */
   synchronous?: "FULL" | "NORMAL";
   /**
-   * Where a durable commit's fsync runs: `thread` (default for a file) fdatasyncs the WAL on a
-   * runtime thread after the COMMIT and settles the writes then, so the event loop goes on
-   * meanwhile; `inline` lets SQLite fsync inside the COMMIT (`synchronous=FULL`), on this thread.
-   * Both acknowledge a write only once it is on disk.
+   * Where a durable commit's fsync runs. `auto` (default for a file) and `thread`: SQLite commits
+   * without it and this class fdatasyncs the WAL before settling the writes — `thread` always on
+   * a runtime thread (the event loop goes on meanwhile), `auto` on this thread while that takes
+   * under a millisecond and on a runtime thread while it takes longer. `inline`: SQLite fsyncs
+   * inside the COMMIT (`synchronous=FULL`). All acknowledge a write only once it is on disk.
    */
-  fsync?: "thread" | "inline";
+  fsync?: "auto" | "thread" | "inline";
   /** For second processes (CLI): wait for the hub's write lock this long (ms). */
   busyTimeoutMs?: number;
 }
@@ -92,18 +101,33 @@ export class Database {
   #inflight: (() => void)[] = [];
   #wal: Deno.FsFile | undefined;
   #walIno: number | null = null;
-  /** True when this connection commits with synchronous=NORMAL and fsyncs the WAL itself. */
+  /**
+   * Who fsyncs a commit: `inline` SQLite in the COMMIT (synchronous=FULL); else this class, after
+   * a COMMIT with synchronous=NORMAL, on a runtime thread (`thread`) or, in `auto`, here while
+   * fdatasync takes under a millisecond and on a thread while it takes longer.
+   */
+  readonly fsync: "auto" | "thread" | "inline";
+  /** This class fsyncs the WAL (not SQLite). */
   readonly syncOffThread: boolean;
+  #syncInline: boolean;
+  #syncMs = 0;
   /** The writer worker running the named hot writes, when started (see the module doc). */
   writer: WriterLink | undefined;
   /** Called after each group commit with its duration (ms) and writes (the hub's /metrics). */
   onCommit: ((ms: number, writes: number) => void) | undefined;
 
-  constructor(raw: DatabaseSync, path: string, groupCommitMs: number, syncOffThread = false) {
+  constructor(
+    raw: DatabaseSync,
+    path: string,
+    groupCommitMs: number,
+    fsync: "auto" | "thread" | "inline" = "inline",
+  ) {
     this.raw = raw;
     this.path = path;
     this.#groupCommitMs = groupCommitMs;
-    this.syncOffThread = syncOffThread;
+    this.fsync = fsync;
+    this.syncOffThread = fsync !== "inline";
+    this.#syncInline = fsync === "auto";
   }
 
   /** The WAL file, opened (again, if SQLite replaced it) for fdatasync. */
@@ -119,9 +143,10 @@ export class Database {
   }
 
   /**
-   * Settles committed writes once the WAL is on disk: one fdatasync at a time on a runtime
-   * thread, each covering every commit made before it started (the next group commits while it
-   * runs).
+   * Settles committed writes once the WAL is on disk. One fdatasync at a time, each covering
+   * every commit made before it started: on this thread while the disk answers fast (`auto`: a
+   * thread hop would cost more than the wait), else on a runtime thread while the next group
+   * commits.
    */
   #syncWal(): void {
     if (this.#syncing || this.#unsynced.length === 0) return;
@@ -129,18 +154,31 @@ export class Database {
     const failed = this.#unsyncedFail;
     this.#unsynced = [];
     this.#unsyncedFail = [];
-    this.#syncing = true;
-    this.#inflight = done;
     let file: Deno.FsFile;
     try {
       file = this.#walFile();
     } catch (error) {
-      this.#syncing = false;
       logger.error("cannot open the WAL to sync it", { error });
       for (const fail of failed) fail(error);
       return;
     }
+    const started = performance.now();
+    if (this.#syncInline) {
+      try {
+        file.syncDataSync();
+      } catch (error) {
+        logger.error("fdatasync of the WAL failed", { error });
+        for (const fail of failed) fail(error);
+        return;
+      }
+      this.#timed(performance.now() - started);
+      for (const settle of done) settle();
+      return;
+    }
+    this.#syncing = true;
+    this.#inflight = done;
     file.syncData().then(() => {
+      this.#timed(performance.now() - started);
       for (const settle of done) settle();
     }, (error) => {
       // Pages that failed to reach the disk may be dropped by the kernel: nothing is acknowledged.
@@ -151,6 +189,23 @@ export class Database {
       this.#inflight = [];
       if (!this.#closed) this.#syncWal();
     });
+  }
+
+  /** Folds one fdatasync's time into the mean that picks, in `auto`, where the next one runs. */
+  #timed(ms: number): void {
+    this.#syncMs = this.#syncMs * 0.8 + ms * 0.2;
+    if (this.fsync !== "auto") return;
+    // Hysteresis, so a mean near the line does not flap.
+    if (this.#syncInline && this.#syncMs > FSYNC_THREAD_ABOVE_MS) this.#syncInline = false;
+    else if (!this.#syncInline && this.#syncMs < FSYNC_INLINE_BELOW_MS) this.#syncInline = true;
+  }
+
+  /** Where the next fdatasync runs (`auto` moves between the two), and the recent mean (ms). */
+  get fsyncNow(): { where: "inline" | "thread"; mean_ms: number } {
+    return {
+      where: this.fsync === "inline" || this.#syncInline ? "inline" : "thread",
+      mean_ms: Math.round(this.#syncMs * 1000) / 1000,
+    };
   }
 
   /** fdatasync of the WAL on this thread, for the synchronous paths (CLI, migrations, close). */
@@ -182,11 +237,7 @@ export class Database {
    */
   async startWriter(synchronous?: "FULL" | "NORMAL"): Promise<void> {
     if (this.writer) return;
-    this.writer = await WriterLink.start(
-      this.path,
-      synchronous,
-      this.syncOffThread ? "thread" : "inline",
-    );
+    this.writer = await WriterLink.start(this.path, synchronous, this.fsync);
   }
 
   /** The group-commit timer fired: commit, first taking the write lock from the worker. */
@@ -442,11 +493,11 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   const inMemory = path === "" || path === ":memory:" || path.startsWith("file:");
   // FULL on a file with the fsync off-thread: SQLite commits without fsync (NORMAL), and the
   // Database fdatasyncs the WAL before any write is settled.
-  const offThread = synchronous === "FULL" && !inMemory && (options.fsync ?? "thread") === "thread";
-  raw.exec(`PRAGMA synchronous = ${offThread ? "NORMAL" : synchronous}`);
+  const fsync = synchronous === "FULL" && !inMemory ? options.fsync ?? "auto" : "inline";
+  raw.exec(`PRAGMA synchronous = ${fsync === "inline" ? synchronous : "NORMAL"}`);
   raw.exec("PRAGMA foreign_keys = ON");
   raw.exec("PRAGMA temp_store = MEMORY");
-  const db = new Database(raw, path, options.groupCommitMs ?? 0, offThread);
+  const db = new Database(raw, path, options.groupCommitMs ?? 0, fsync);
   await retryBusy(() => migrate(db));
   return db;
 }

@@ -55,7 +55,12 @@ export interface WriterOp {
 
 /** Messages to the worker. */
 export type ToWriter =
-  | { kind: "open"; path: string; synchronous?: "FULL" | "NORMAL"; fsync?: "thread" | "inline" }
+  | {
+    kind: "open";
+    path: string;
+    synchronous?: "FULL" | "NORMAL";
+    fsync?: "auto" | "thread" | "inline";
+  }
   | { kind: "ops"; ops: WriterOp[] }
   | { kind: "lock" }
   | { kind: "unlock" }
@@ -93,7 +98,7 @@ export class WriterLink {
   static async start(
     path: string,
     synchronous?: "FULL" | "NORMAL",
-    fsync?: "thread" | "inline",
+    fsync?: "auto" | "thread" | "inline",
   ): Promise<WriterLink> {
     const worker = new Worker(new URL("./writer_worker.ts", import.meta.url), { type: "module" });
     const link = new WriterLink(worker);

@@ -38,6 +38,7 @@ Deno.test("store: WAL, durable commits, migrated to the current version", async 
   // 1 = NORMAL: SQLite writes the WAL without fsync and the Database fdatasyncs it off-thread.
   assert.equal(db.get<{ synchronous: number }>("PRAGMA synchronous")!.synchronous, 1);
   assert.equal(db.syncOffThread, true);
+  assert.equal(db.fsync, "auto");
   // The fsync inside the COMMIT instead: 2 = FULL.
   const inline = await openDatabase(join(dir, "inline.db"), { fsync: "inline" });
   assert.equal(inline.get<{ synchronous: number }>("PRAGMA synchronous")!.synchronous, 2);
@@ -59,7 +60,9 @@ Deno.test("store: WAL, durable commits, migrated to the current version", async 
 });
 
 Deno.test("store: a write is settled only after the WAL's fdatasync; the loop runs meanwhile", async () => {
-  const { dir, db } = await tempDb();
+  const dir = await Deno.makeTempDir({ prefix: "store-" });
+  const db = await openDatabase(join(dir, "fleet.db"), { fsync: "thread" });
+  assert.equal(db.fsyncNow.where, "thread");
   await db.write((tx) => tx.run("CREATE TABLE t (v INTEGER)"));
   // Holds each fdatasync until released: the disk is "slow". (The real call runs after.)
   const real = Deno.FsFile.prototype.syncData;
@@ -97,6 +100,47 @@ Deno.test("store: a write is settled only after the WAL's fdatasync; the loop ru
     await assert.rejects(() => db.write((tx) => tx.run("INSERT INTO t VALUES (3)")), /EIO/);
   } finally {
     Deno.FsFile.prototype.syncData = real;
+  }
+  db.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("store: auto fsync runs here on a fast disk, moves to a thread on a slow one and back", async () => {
+  const { dir, db } = await tempDb();
+  await db.write((tx) => tx.run("CREATE TABLE t (v INTEGER)"));
+  // The disk is this test's: fdatasync takes `slowMs` (0 = instant) on either path, so what is
+  // tested is where the hub puts the call as the disk's speed changes (durability is tested above).
+  const realSync = Deno.FsFile.prototype.syncDataSync;
+  const realAsync = Deno.FsFile.prototype.syncData;
+  let slowMs = 0;
+  const calls = { inline: 0, thread: 0 };
+  Deno.FsFile.prototype.syncDataSync = function () {
+    calls.inline++;
+    const until = performance.now() + slowMs; // a slow disk blocks the caller this long
+    while (performance.now() < until) { /* wait */ }
+  };
+  Deno.FsFile.prototype.syncData = async function () {
+    calls.thread++;
+    if (slowMs) await new Promise((r) => setTimeout(r, slowMs));
+  };
+  try {
+    const writes = async (n: number) => {
+      for (let i = 0; i < n; i++) await db.write((tx) => tx.run("INSERT INTO t VALUES (?)", i));
+    };
+    await writes(5);
+    assert.equal(db.fsyncNow.where, "inline", "a fast disk: fdatasync right here");
+    assert.equal(calls.thread, 0);
+    slowMs = 8;
+    await writes(10);
+    assert.equal(db.fsyncNow.where, "thread", `slow: ${JSON.stringify(db.fsyncNow)}`);
+    assert.ok(calls.thread > 0);
+    slowMs = 0;
+    await writes(30);
+    assert.equal(db.fsyncNow.where, "inline", `fast again: ${JSON.stringify(db.fsyncNow)}`);
+    assert.equal(db.get<{ n: number }>("SELECT count(*) AS n FROM t")!.n, 45);
+  } finally {
+    Deno.FsFile.prototype.syncDataSync = realSync;
+    Deno.FsFile.prototype.syncData = realAsync;
   }
   db.close();
   await Deno.remove(dir, { recursive: true });
