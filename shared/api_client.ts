@@ -730,6 +730,11 @@ export class ApiClient {
     return this.request("GET", `/api/v1/swarm/builds/${enc(id)}`);
   }
 
+  /** `POST /api/v1/swarm/builds/:id/cancel`: stops a running build; answers it as ended. */
+  swarmBuildCancel(id: string): Promise<SwarmBuildRun> {
+    return this.request("POST", `/api/v1/swarm/builds/${enc(id)}/cancel`);
+  }
+
   /**
    * `GET /api/v1/swarm/builds/:id/events` (SSE): `output` events `{text}` (the output so far
    * first), then one `end` event `{run}`.

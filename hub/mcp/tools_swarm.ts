@@ -35,7 +35,7 @@ const ServiceRow = z.object({
   drift: z.boolean().nullable(),
 });
 const ActionResult = loose({ name: z.string(), action: z.string(), ok: z.boolean() });
-const BUILD_ENDED = new Set(["succeeded", "failed"]);
+const BUILD_ENDED = new Set(["succeeded", "failed", "cancelled"]);
 
 function serviceRow(s: SwarmService): z.infer<typeof ServiceRow> {
   return {
@@ -260,6 +260,8 @@ export function registerSwarmTools(add: AddTool, api: ApiClient): void {
       tag: z.string().max(128).optional().describe("image tag (default: the definition's)"),
       push: z.boolean().optional().describe("push to the registry (default: when configured)"),
       platform: z.string().max(64).optional().describe("e.g. linux/arm64 for Jetson nodes"),
+      network: z.enum(["default", "host", "none"]).optional()
+        .describe("network of RUN steps (default: the engine's bridge)"),
       wait_s: z.number().int().min(0).max(3600).optional().describe("default 600"),
     },
     output: {
@@ -268,8 +270,8 @@ export function registerSwarmTools(add: AddTool, api: ApiClient): void {
     },
     readOnly: false,
     destructive: false,
-    run: async ({ name, tag, push, platform, wait_s }, ctx) => {
-      let run: SwarmBuildRun = await api.swarmBuild(name, { tag, push, platform });
+    run: async ({ name, tag, push, platform, network, wait_s }, ctx) => {
+      let run: SwarmBuildRun = await api.swarmBuild(name, { tag, push, platform, network });
       const deadline = Date.now() + (wait_s ?? 600) * 1000;
       let step = run.step;
       await ctx.progress(0, undefined, `build ${run.id}: ${step}`);
@@ -288,6 +290,25 @@ export function registerSwarmTools(add: AddTool, api: ApiClient): void {
         summary: `build ${full.id} of ${full.image}: ${full.state}` +
           (full.error ? `: ${full.error}` : "") + (full.digest ? ` (${full.digest})` : ""),
         data: { build: rest, output_tail: (output ?? "").slice(-4000) },
+      };
+    },
+  });
+
+  add({
+    name: "fleet_service_build_cancel",
+    title: "Cancel a running build",
+    description: "Stops a running build (fleet_service_build gives its id; a build that already " +
+      "ended is refused). The engine stops the build and removes its containers. Audited.",
+    input: { id: z.uuid().describe("the build's id") },
+    output: { build: loose({ id: z.string(), state: z.string(), image: z.string() }) },
+    readOnly: false,
+    destructive: true,
+    run: async ({ id }) => {
+      const run = await api.swarmBuildCancel(id);
+      return {
+        summary: `build ${run.id} of ${run.image}: ${run.state}` +
+          (run.error ? `: ${run.error}` : ""),
+        data: { build: run },
       };
     },
   });

@@ -2,7 +2,8 @@
  * Build and push: a definition's `build_context` (a folder of the projects directory) is sent to
  * the engine's `/build` as a tar stream, the image is tagged for the configured registry and
  * pushed. Output is streamed live to SSE followers and stored with the run; the run's end is
- * audited. One build per service at a time.
+ * audited. One build per service at a time. A running build can be cancelled: its request to the
+ * engine is cut, which makes the engine stop the build (and remove its build containers).
  *
  * @module
  */
@@ -49,6 +50,10 @@ interface LiveRun {
   output: string;
   listeners: Set<(frame: string) => void>;
   abort: AbortController;
+  /** Who cancelled it, once someone did. */
+  cancelledBy?: string;
+  /** Settles when the run is stored as ended. */
+  done?: Promise<void>;
 }
 
 /** Collaborators of {@link SwarmBuilds}. */
@@ -175,8 +180,27 @@ export class SwarmBuilds {
     const live: LiveRun = { run, output: "", listeners: new Set(), abort: new AbortController() };
     this.#live.set(run.id, live);
     const p = this.#run(live, dir, req, by).finally(() => this.#running.delete(p));
+    live.done = p;
     this.#running.add(p);
     return { ...run };
+  }
+
+  /**
+   * Cancels a running build and answers the run as stored once it ended (`cancelled`).
+   *
+   * @throws {NotFound} for an unknown build; {@link Conflict} for one that already ended.
+   */
+  async cancel(id: string, by: AuditActor): Promise<SwarmBuildRun> {
+    const live = this.#live.get(id);
+    if (!live) {
+      const r = this.get(id);
+      throw new Conflict(`build ${id} is not running: it ${r.state}`);
+    }
+    live.cancelledBy ??= by.name;
+    live.abort.abort(new Error(`cancelled by ${by.name}`));
+    await live.done;
+    const { output: _, ...run } = this.get(id);
+    return run;
   }
 
   #emit(live: LiveRun, text: string): void {
@@ -203,6 +227,7 @@ export class SwarmBuilds {
           rm: 1,
           forcerm: 1,
           ...(req.no_cache ? { nocache: 1 } : {}),
+          ...(req.network && req.network !== "default" ? { networkmode: req.network } : {}),
           ...(run.platform ? { platform: run.platform } : {}),
         },
         raw: { body: tarDirectory(dir), contentType: "application/x-tar" },
@@ -258,8 +283,10 @@ export class SwarmBuilds {
       this.#emit(live, `done${run.digest ? `: ${run.digest}` : ""}\n`);
     } catch (error) {
       const e = this.#o.engine.problem(error);
-      run.state = "failed";
-      run.error = signal.aborted && !live.abort.signal.aborted
+      run.state = live.cancelledBy ? "cancelled" : "failed";
+      run.error = live.cancelledBy
+        ? `cancelled by ${live.cancelledBy} during the ${run.step}`
+        : signal.aborted && !live.abort.signal.aborted
         ? `the build took longer than ${BUILD_TIMEOUT_MS / 60_000} minutes`
         : e.message;
       this.#emit(live, `error: ${run.error}\n`);

@@ -63,6 +63,15 @@ const TagDeleteQuery = z.strictObject({
 /** Extra detail a handler adds to its audit entry. */
 const auditDetail = new WeakMap<Request, Record<string, unknown>>();
 
+/** The service a build belongs to (the audit target of a cancel), or null for an unknown one. */
+function buildService(s: HubServices, id: string | undefined): string | null {
+  try {
+    return id ? s.swarm.builds.get(id).service : null;
+  } catch {
+    return null;
+  }
+}
+
 function noteAudit(c: Context, detail: Record<string, unknown>): void {
   auditDetail.set(c.req.raw, { ...auditDetail.get(c.req.raw), ...detail });
 }
@@ -267,6 +276,18 @@ export function swarmRoutes(s: HubServices): Hono<Env> {
     validate("param", BuildParam),
     manager,
     (c) => c.json(sw.builds.get(c.req.valid("param").id)),
+  );
+  app.post(
+    "/swarm/builds/:id/cancel",
+    admin,
+    validate("param", BuildParam),
+    audited(s, "swarm.build.cancel", (c) => buildService(s, c.req.param("id"))),
+    manager,
+    async (c) => {
+      const run = await sw.builds.cancel(c.req.valid("param").id, c.get("principal"));
+      noteAudit(c, { build: run.id, image: run.image, state: run.state });
+      return c.json(run);
+    },
   );
   app.get(
     "/swarm/builds/:id/events",

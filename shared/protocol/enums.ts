@@ -115,7 +115,7 @@ export const SWARM_TASK_PHASES = [
 ] as const;
 
 /** A build (and push) run of the swarm catalog. */
-export const SWARM_BUILD_STATES = ["running", "succeeded", "failed"] as const;
+export const SWARM_BUILD_STATES = ["running", "succeeded", "failed", "cancelled"] as const;
 
 /** A swarm node's role. */
 export const SWARM_NODE_ROLES = ["manager", "worker"] as const;

@@ -329,6 +329,11 @@ export const SwarmBuildRequest = z.object({
   platform: z.string().regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, "platform: e.g. linux/arm64")
     .optional(),
   no_cache: z.boolean().optional(),
+  /**
+   * Network of the build's RUN steps: the engine's default (bridge), the host's (an engine without
+   * a bridge, or a step that must reach the LAN), or none.
+   */
+  network: z.enum(["default", "host", "none"]).optional(),
   /** Set the catalog definition's image to the built reference (default true). */
   update_catalog: z.boolean().optional(),
 }).strict();

@@ -107,6 +107,11 @@ async function swarmUi(browser: Browser): Promise<void> {
       `FROM ${d.image}\nCOPY hello.txt /hello.txt\nCMD ["sh", "-c", "cat /hello.txt; sleep 3600"]\n`,
     );
     await Deno.writeTextFile(`${projects}/hello/hello.txt`, "hello from the build\n");
+    await Deno.mkdir(`${projects}/slowb`);
+    await Deno.writeTextFile(
+      `${projects}/slowb/Dockerfile`,
+      `FROM ${d.image}\nRUN echo slow-step-started && sleep 300\n`,
+    );
     hub = await startHub({
       args: [
         "--docker-socket",
@@ -227,6 +232,28 @@ async function swarmUi(browser: Browser): Promise<void> {
     await page.keyboard.press("Escape");
     await page.locator("[data-testid=catalog-section-builds]").click();
     await page.locator("[data-testid=builds] li[data-state=succeeded]").waitFor({ timeout: T });
+
+    // 1c. Cancel: a slow build is stopped from its dialog and ends cancelled, saying by whom.
+    await hub.admin.swarmCatalogCreate({
+      yaml: `name: slowb\nimage: ${d.registry}/slowb:1\nbuild_context: slowb\n`,
+    });
+    await page.locator("[data-testid=catalog-item][data-name=slowb]").click();
+    await page.locator("[data-testid=catalog-build]").click();
+    // This engine has no bridge: the RUN step runs without a network.
+    await page.locator("[data-testid=build-network]").selectOption("none");
+    await page.locator("[data-testid=build-start]").click();
+    await page.locator("[data-testid=build-output]", { hasText: "slow-step-started" }).waitFor({
+      timeout: 60_000,
+    });
+    await page.locator("[data-testid=build-cancel]").click();
+    await page.locator("[data-testid=build-state][data-state=cancelled]").waitFor({ timeout: T });
+    assert.match(
+      await page.locator("[data-testid=build-state]").innerText(),
+      /cancelled by admin during the build/,
+    );
+    assert.equal(await page.locator("[data-testid=build-cancel]").count(), 0);
+    await screenshot(page, "swarm-build-cancelled");
+    await page.keyboard.press("Escape");
 
     // 2. Services: open the row, scale 1 → 3, the tasks follow without a reload.
     await page.locator(".sw-tab[data-tab=services]").click();

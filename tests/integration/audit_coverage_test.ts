@@ -257,6 +257,12 @@ function swarmAudited(): Record<string, Audited> {
       {},
     ],
     ["POST /api/v1/swarm/catalog/:name/build", "swarm.build", "POST", "/catalog/app/build", {}],
+    [
+      "POST /api/v1/swarm/builds/:id/cancel",
+      "swarm.build.cancel",
+      "POST",
+      "/builds/00000000-0000-4000-8000-000000000000/cancel",
+    ],
     ["POST /api/v1/swarm/deploy", "swarm.service.deploy", "POST", "/deploy", def],
     [
       "POST /api/v1/swarm/services/:name/scale",

@@ -482,6 +482,11 @@ const ROWS: Row[] = [
     body: {},
   },
   {
+    route: "POST /api/v1/swarm/builds/:id/cancel",
+    access: "admin",
+    path: "/api/v1/swarm/builds/00000000-0000-4000-8000-000000000000/cancel",
+  },
+  {
     route: "POST /api/v1/swarm/deploy",
     access: "admin",
     body: { definition: { name: "app", image: "127.0.0.1:5000/app:1" } },

@@ -260,6 +260,57 @@ Deno.test({
         await api.swarmCatalogDelete("broken");
       });
 
+      await step("cancel a running build: the engine stops it, the run says who", async () => {
+        await Deno.mkdir(join(projects, "slow"));
+        await Deno.writeTextFile(
+          join(projects, "slow", "Dockerfile"),
+          `FROM ${engine.image}
+RUN echo slow-step-started && sleep 300
+`,
+        );
+        await api.swarmCatalogCreate({
+          definition: { name: "slow", image: `${reg}/fleet/slow:1`, build_context: "slow" },
+        });
+        // This engine has no bridge: the RUN step runs without a network.
+        const slow = await api.swarmBuild("slow", { no_cache: true, network: "none" });
+        // Cancel once the engine runs the slow step (its output says so).
+        await waitFor(
+          async () => {
+            const out = (await api.swarmBuildRun(slow.id)).output ?? "";
+            return out.includes("slow-step-started");
+          },
+          "the slow step to start",
+          60_000,
+        );
+        const sleeping = async () =>
+          (await engine.docker("ps", "--no-trunc", "--format", "{{.Command}}")).includes(
+            "sleep 300",
+          );
+        await waitFor(sleeping, "the build's RUN container", 30_000);
+        const cancelled = await api.swarmBuildCancel(slow.id);
+        assert.equal(cancelled.state, "cancelled");
+        assert.match(cancelled.error ?? "", /cancelled by admin during the build/);
+        assert.equal((await api.swarmBuildRun(slow.id)).state, "cancelled");
+        // The engine stopped the build: no container still runs its sleep.
+        await waitFor(
+          async () => !(await sleeping()),
+          "the build container to go",
+          30_000,
+        );
+        // Once ended it cannot be cancelled again; both ends are audited.
+        await assert.rejects(
+          () => api.swarmBuildCancel(slow.id),
+          (e) => e instanceof ApiError && e.status === 409 && /not running/.test(e.message),
+        );
+        const audit = (await api.audit({ action: "swarm.build.cancel", limit: 2 })).entries;
+        assert.equal(audit[0].target, "slow");
+        assert.equal(audit[0].result, "error", "the refused second cancel");
+        assert.equal(audit[1].result, "ok");
+        const finish = (await api.audit({ action: "swarm.build.finish", limit: 1 })).entries[0];
+        assert.equal(finish.target, "slow");
+        await api.swarmCatalogDelete("slow");
+      });
+
       await step("deploy, no drift; a hand change shows exactly that field", async () => {
         const r = await api.swarmCatalogDeploy("app");
         assert.equal(r.version, 2);
@@ -597,6 +648,7 @@ Deno.test({
               "fleet_service_scale",
               "fleet_stack_remove",
               "fleet_swarm_node_drain",
+              "fleet_service_build_cancel",
             ]
           ) assert.equal(hint(n)?.destructiveHint, true, n);
           assert.equal(hint("fleet_swarm_node_activate")?.destructiveHint, false);
@@ -729,6 +781,7 @@ Deno.test({
             "swarm.catalog.delete",
             "swarm.build",
             "swarm.build.finish",
+            "swarm.build.cancel",
             "swarm.service.deploy",
             "swarm.service.scale",
             "swarm.service.update",
@@ -747,7 +800,7 @@ Deno.test({
         );
         assert.match(String(demote?.detail?.error), /the manager the hub talks to/);
         // Bad input (the YAML with an error) left no entry.
-        assert.equal(entries.filter((e) => e.action === "swarm.catalog.create").length, 3);
+        assert.equal(entries.filter((e) => e.action === "swarm.catalog.create").length, 4);
       });
 
       await step("not a swarm manager: 409 on every swarm route; engine gone: 503", async () => {

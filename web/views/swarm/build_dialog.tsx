@@ -3,7 +3,7 @@
  * `linux/arm64`), push and no-cache choices, then the build's output streamed live
  * (`GET /swarm/builds/:id/events`) with its step (build → push → done) and how it ended: the
  * pushed reference and digest, or the error. Closing the dialog leaves the build running on the
- * hub.
+ * hub; Cancel stops it.
  *
  * @module
  */
@@ -25,7 +25,7 @@ function Steps({ run }: { run: SwarmBuildRun }) {
     <ol class="sw-steps" data-testid="build-steps">
       {STEPS.filter((s) => s !== "push" || run.push).map((s) => {
         const i = STEPS.indexOf(s);
-        const state = run.state === "failed" && i === at
+        const state = (run.state === "failed" || run.state === "cancelled") && i === at
           ? "bad"
           : i < at || run.state === "succeeded"
           ? "done"
@@ -57,6 +57,7 @@ export function BuildDialog({ e, onClose }: { e: SwarmCatalogEntry; onClose: () 
   const platform = useSignal(def.platform ?? "");
   const push = useSignal(true);
   const noCache = useSignal(false);
+  const network = useSignal<"default" | "host" | "none">("default");
   const run = useSignal<SwarmBuildRun | null>(null);
   const output = useSignal("");
   const error = useSignal<string | null>(null);
@@ -86,6 +87,7 @@ export function BuildDialog({ e, onClose }: { e: SwarmCatalogEntry; onClose: () 
           const r = (value.data as { run: SwarmBuildRun }).run;
           run.value = r;
           if (r.state === "succeeded") toast(`Built ${r.image}`, "ok");
+          else if (r.state === "cancelled") toast(`Build of ${e.name} cancelled`, "info");
           else toast(`Build of ${e.name} failed: ${r.error ?? "see its output"}`, "error");
           void loadCatalog();
         }
@@ -111,7 +113,21 @@ export function BuildDialog({ e, onClose }: { e: SwarmCatalogEntry; onClose: () 
         platform: platform.value.trim() || undefined,
         push: push.value,
         no_cache: noCache.value || undefined,
+        network: network.value === "default" ? undefined : network.value,
       });
+    } catch (err) {
+      error.value = (err as Error).message;
+    } finally {
+      busy.value = false;
+    }
+  };
+
+  const cancel = async () => {
+    const id = run.value?.id;
+    if (!id) return;
+    busy.value = true;
+    try {
+      run.value = await api.swarmBuildCancel(id);
     } catch (err) {
       error.value = (err as Error).message;
     } finally {
@@ -154,6 +170,8 @@ export function BuildDialog({ e, onClose }: { e: SwarmCatalogEntry; onClose: () 
                   ? `${r.step === "push" ? "pushing" : "building"} ${r.image}`
                   : r.state === "succeeded"
                   ? `pushed ${r.image}${r.digest ? ` · ${r.digest.slice(0, 19)}` : ""}`
+                  : r.state === "cancelled"
+                  ? r.error ?? "cancelled"
                   : `failed${r.error ? `: ${r.error}` : ""}`}
               </span>
             )
@@ -161,6 +179,19 @@ export function BuildDialog({ e, onClose }: { e: SwarmCatalogEntry; onClose: () 
           <button type="button" class="ghost" onClick={onClose}>
             {r?.state === "running" ? "Close (keeps building)" : "Close"}
           </button>
+          {r?.state === "running"
+            ? (
+              <button
+                type="button"
+                class="danger"
+                disabled={busy.value}
+                onClick={() => void cancel()}
+                data-testid="build-cancel"
+              >
+                {busy.value ? "Cancelling…" : "Cancel build"}
+              </button>
+            )
+            : null}
           {!r || r.state !== "running"
             ? (
               <button type="submit" class="primary" disabled={busy.value} data-testid="build-start">
@@ -179,7 +210,7 @@ export function BuildDialog({ e, onClose }: { e: SwarmCatalogEntry; onClose: () 
     >
       {!r || r.state !== "running"
         ? (
-          <div class="form-grid three">
+          <div class="form-grid three sw-build-form">
             <label>
               Tag
               <input
@@ -202,6 +233,21 @@ export function BuildDialog({ e, onClose }: { e: SwarmCatalogEntry; onClose: () 
                 <option value="linux/arm64" />
                 <option value="linux/amd64" />
               </datalist>
+            </label>
+            <label title="Network of the Dockerfile's RUN steps">
+              RUN network
+              <select
+                value={network.value}
+                onChange={(
+                  ev,
+                ) => (network.value = (ev.target as HTMLSelectElement)
+                  .value as typeof network.value)}
+                data-testid="build-network"
+              >
+                <option value="default">engine default</option>
+                <option value="host">host</option>
+                <option value="none">none</option>
+              </select>
             </label>
             <div class="sw-build-opts">
               <label class="inline">

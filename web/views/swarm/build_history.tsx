@@ -16,6 +16,7 @@ const TONE: Record<SwarmBuildRun["state"], string> = {
   running: "active",
   succeeded: "ok",
   failed: "bad",
+  cancelled: "off",
 };
 
 function took(r: SwarmBuildRun): string {
