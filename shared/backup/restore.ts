@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { lutimes } from "../lutimes.ts";
 import { BackupError, toBackupError } from "./errors.ts";
 import { Repo } from "./repo.ts";
 import { isSafeRelPath } from "./schema.ts";
@@ -278,6 +279,7 @@ async function restoreInner(o: RestoreOptions): Promise<RestoreReport> {
       if (!dryRun) {
         await Deno.symlink(e.target!, abs);
         if (canChown) await lchown(abs, e.uid, e.gid);
+        await lutimes(abs, e.mtimeMs);
       }
       report.symlinks++;
       wrote(e, 0);

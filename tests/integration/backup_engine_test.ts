@@ -54,7 +54,7 @@ async function sha(path: string): Promise<string> {
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** type, mode, mtime (ms), owner, size, content hash or link text of every path under `dir`. */
+/** type, mode, mtime (ms, a symlink's own too), owner, size, content hash or link text of every path under `dir`. */
 async function describe(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const walk = async (rel: string) => {
@@ -64,8 +64,9 @@ async function describe(dir: string): Promise<Map<string, string>> {
       const s = await Deno.lstat(abs);
       const mode = (s.mode! & 0o7777).toString(8);
       const base = `mode=${mode} uid=${s.uid} gid=${s.gid}`;
-      if (s.isSymlink) out.set(p, `link ${await Deno.readLink(abs)}`);
-      else if (s.isDirectory) {
+      if (s.isSymlink) {
+        out.set(p, `link ${await Deno.readLink(abs)} mtime=${Math.floor(s.mtime!.getTime())}`);
+      } else if (s.isDirectory) {
         out.set(p, `dir ${base} mtime=${Math.floor(s.mtime!.getTime())}`);
         await walk(p);
       } else if (s.isFifo) out.set(p, `fifo ${base}`);
