@@ -565,8 +565,7 @@ export const HUB_SETTINGS: readonly SettingSpec<
     yaml: "ingest.fsync",
     kind: "enum:auto|thread|inline",
     default: "auto",
-    help:
-      "fsync commits here while the disk is fast, on a thread when slow (auto), always on a thread, or in SQLite's COMMIT",
+    help: "where commits fsync: auto (here on a fast disk, a thread on a slow one), thread, inline",
   },
   {
     key: "swarmProjectsDir",
