@@ -493,7 +493,10 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   const inMemory = path === "" || path === ":memory:" || path.startsWith("file:");
   // FULL on a file with the fsync off-thread: SQLite commits without fsync (NORMAL), and the
   // Database fdatasyncs the WAL before any write is settled.
-  const fsync = synchronous === "FULL" && !inMemory ? options.fsync ?? "auto" : "inline";
+  // Only a WAL can be synced this way: where SQLite could not switch to it, it fsyncs itself.
+  const wal = (raw.prepare("PRAGMA journal_mode").get() as { journal_mode: string })
+    .journal_mode === "wal";
+  const fsync = synchronous === "FULL" && !inMemory && wal ? options.fsync ?? "auto" : "inline";
   raw.exec(`PRAGMA synchronous = ${fsync === "inline" ? synchronous : "NORMAL"}`);
   raw.exec("PRAGMA foreign_keys = ON");
   raw.exec("PRAGMA temp_store = MEMORY");

@@ -44,6 +44,10 @@ Deno.test("store: WAL, durable commits, migrated to the current version", async 
   assert.equal(inline.get<{ synchronous: number }>("PRAGMA synchronous")!.synchronous, 2);
   assert.equal(inline.syncOffThread, false);
   inline.close();
+  // No WAL file to sync (in memory): SQLite's own.
+  const memory = await openDatabase(":memory:");
+  assert.equal(memory.fsync, "inline");
+  memory.close();
   assert.equal(
     db.get<{ user_version: number }>("PRAGMA user_version")!.user_version,
     SCHEMA_VERSION,
