@@ -61,14 +61,21 @@ export interface Target {
  *   token), the config file (`--config`, or ./fleet.yml when present) and the dist dir served under
  *   /dist/ are run-time settings (default ./data; /var/lib/fleet-hub under systemd). A path list
  *   baked in at build time would turn `--data-dir /srv/fleet` into a permission error.
- * - no `--allow-sys` (`Deno.memoryUsage()` needs none), no `--allow-run` (nothing is spawned yet;
- *   `docker stack deploy` will need `--allow-run=docker`), no `--allow-ffi` (node:sqlite is built in).
+ * - `--allow-run=docker`: swarm stacks go through the docker CLI (the Engine API has no stack
+ *   deploy); nothing else is spawned.
+ * - `--allow-sys=hostname`: the hub DB's snapshots and a prune's repository lock name the host.
+ * - no other `--allow-sys` (`Deno.memoryUsage()` needs none), no `--allow-ffi` (node:sqlite is
+ *   built in).
+ * The tests start the hub from source with exactly these (`tests/helpers/hub.ts`), so a missing
+ * one fails there as it would in the binary.
  */
 export const HUB_PERMISSIONS: readonly string[] = [
   "--allow-net",
   "--allow-env",
   "--allow-read",
   "--allow-write",
+  "--allow-run=docker",
+  "--allow-sys=hostname",
 ];
 
 /**

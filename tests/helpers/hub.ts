@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { Child } from "./process.ts";
 import { ApiClient } from "../../shared/api_client.ts";
 import { HUB_V8_FLAGS } from "../../shared/runtime_flags.ts";
+import { HUB_PERMISSIONS } from "../../bootstrap/dist.ts";
 
 /** Repository root. */
 export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
@@ -49,7 +50,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<HubProces
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "fleet-hub-" });
   const child = new Child(Deno.execPath(), [
     "run",
-    "--allow-all",
+    // The compiled hub's permissions, not --allow-all: source and binary must behave the same.
+    ...HUB_PERMISSIONS,
     `--v8-flags=${HUB_V8_FLAGS}`,
     ...(options.denoFlags ?? []),
     join(ROOT, "hub/main.ts"),
@@ -88,7 +90,7 @@ export async function hubCli(
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", join(ROOT, "hub/main.ts"), ...args],
+    args: ["run", ...HUB_PERMISSIONS, join(ROOT, "hub/main.ts"), ...args],
     stdin: "null",
   }).output();
   const dec = new TextDecoder();
