@@ -62,7 +62,7 @@ export type ScheduleSection = z.infer<typeof ScheduleSection>;
 /** `backups:` of fleet.yml. */
 export const BackupsSection = z.strictObject({
   schedules: z.array(ScheduleSection).max(100).default([]),
-  /** The hub's own database: a consistent snapshot (`VACUUM INTO`) on this schedule. */
+  /** The hub's own database: a consistent snapshot (SQLite's backup API) on this schedule. */
   hub_db: z.strictObject({ cron: CronExpr, keep: Keep.default({ last: 7 }) }).optional(),
   /** How often retention and prune run (cron); default daily at 04:00. */
   prune: CronExpr.optional(),

@@ -1,13 +1,15 @@
 /**
- * The hub's own database in the bucket: a consistent copy made with `VACUUM INTO` (SQLite writes
- * a transaction-consistent, compacted copy from a read transaction, so the hub keeps serving and
- * nothing half-committed is copied), saved as an engine snapshot (target `hub-db`, prefix `hub`)
+ * The hub's own database in the bucket: a consistent copy made with SQLite's online backup API
+ * (page by page, restarted by SQLite if another connection writes meanwhile, so the hub keeps
+ * serving and nothing half-committed is copied; `VACUUM INTO` would need ATTACH, which Deno allows
+ * only under --allow-all, and the hub runs with less), saved as an engine snapshot (target `hub-db`, prefix `hub`)
  * on a schedule and on demand; and `restore-db`, which brings the newest (or a named) snapshot
  * back into an empty data dir.
  *
  * @module
  */
 import { join } from "node:path";
+import { backup as sqliteBackup } from "node:sqlite";
 import { hostname } from "node:os";
 import { backup, listSnapshots, restore } from "../../shared/backup/mod.ts";
 import type { HubDbBackupInfo } from "../../shared/protocol/mod.ts";
@@ -29,7 +31,7 @@ export async function snapshotHubDb(
   try {
     await Deno.chmod(dir, 0o700);
     const file = join(dir, "fleet.db");
-    db.prepare("VACUUM INTO ?").run(file);
+    await sqliteBackup(db.raw, file);
     const snap = await backup({
       repo: repoAt(s3, s3.bucket, HUB_PREFIX),
       root: dir,
