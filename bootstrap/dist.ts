@@ -63,7 +63,8 @@ export interface Target {
  *   baked in at build time would turn `--data-dir /srv/fleet` into a permission error.
  * - `--allow-run=docker`: swarm stacks go through the docker CLI (the Engine API has no stack
  *   deploy); nothing else is spawned.
- * - `--allow-sys=hostname`: the hub DB's snapshots and a prune's repository lock name the host.
+ * - `--allow-sys=hostname,uid`: the hub DB's snapshots and a prune's repository lock name the
+ *   host; `restore-db` restores file owners only when it runs as root.
  * - no other `--allow-sys` (`Deno.memoryUsage()` needs none), no `--allow-ffi` (node:sqlite is
  *   built in).
  * The tests start the hub from source with exactly these (`tests/helpers/hub.ts`), so a missing
@@ -75,7 +76,7 @@ export const HUB_PERMISSIONS: readonly string[] = [
   "--allow-read",
   "--allow-write",
   "--allow-run=docker",
-  "--allow-sys=hostname",
+  "--allow-sys=hostname,uid",
 ];
 
 /**

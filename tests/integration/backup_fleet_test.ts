@@ -28,6 +28,7 @@ import { listSnapshots } from "../../shared/backup/mod.ts";
 import { ApiClient } from "../../shared/api_client.ts";
 import type { BackupInfo } from "../../shared/protocol/mod.ts";
 import type { Child } from "../helpers/process.ts";
+import { HUB_PERMISSIONS } from "../../bootstrap/dist.ts";
 
 const skip = rgwUnavailable();
 const CI = Deno.env.get("CI") === "true";
@@ -55,7 +56,7 @@ async function cli(
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", join(ROOT, "hub/main.ts"), ...args],
+    args: ["run", ...HUB_PERMISSIONS, join(ROOT, "hub/main.ts"), ...args],
     env,
     stdin: "null",
   }).output();

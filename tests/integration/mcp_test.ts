@@ -18,6 +18,7 @@ import { startAgent } from "../helpers/agent.ts";
 import { type Child, waitFor } from "../helpers/process.ts";
 import { waitControl } from "../helpers/control.ts";
 import { DOCKER_INSTALL, DOCKER_MISSING, startDockerd } from "../helpers/dockerd.ts";
+import { HUB_PERMISSIONS } from "../../bootstrap/dist.ts";
 
 const CI = Deno.env.get("CI") === "true";
 if (DOCKER_MISSING.length && !CI) {
@@ -119,7 +120,7 @@ function stdioClient(hub: HubProcess, token: string, extra: string[] = []): Stdi
     command: Deno.execPath(),
     args: [
       "run",
-      "-A",
+      ...HUB_PERMISSIONS,
       join(ROOT, "hub/main.ts"),
       "mcp",
       "--hub",
@@ -491,7 +492,7 @@ Deno.test({
       const child = new Deno.Command(Deno.execPath(), {
         args: [
           "run",
-          "-A",
+          ...HUB_PERMISSIONS,
           join(ROOT, "hub/main.ts"),
           "mcp",
           "--hub",

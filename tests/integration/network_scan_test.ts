@@ -28,6 +28,7 @@ import { ApiError } from "../../shared/api_client.ts";
 import type { LanScanResult, NetworkScan, PortScanResult } from "../../shared/protocol/mod.ts";
 import { findExecutable } from "../../agent/collect/sampler.ts";
 import { AGENT_V8_FLAGS } from "../../shared/runtime_flags.ts";
+import { HUB_PERMISSIONS } from "../../bootstrap/dist.ts";
 
 const SUBNET = "10.231.42";
 const SSH_PORT = 2222;
@@ -397,7 +398,15 @@ Deno.test({
     await t.step("CLI: fleet-hub network ports and connections print the results", async () => {
       const cli = async (...args: string[]) => {
         const o = await new Deno.Command(Deno.execPath(), {
-          args: ["run", "-A", join(ROOT, "hub/main.ts"), "network", ...args, "--hub", hub!.url],
+          args: [
+            "run",
+            ...HUB_PERMISSIONS,
+            join(ROOT, "hub/main.ts"),
+            "network",
+            ...args,
+            "--hub",
+            hub!.url,
+          ],
           env: { FLEET_TOKEN: hub!.adminToken },
           stdin: "null",
         }).output();
