@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { openLibc } from "./libc.ts";
 
 const SYMBOLS = {
   utimensat: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32", nonblocking: true },
@@ -14,20 +15,6 @@ const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 
 let libc: Deno.DynamicLibrary<typeof SYMBOLS> | null | undefined;
-
-function openLibc(): Deno.DynamicLibrary<typeof SYMBOLS> | null {
-  if (libc !== undefined) return libc;
-  try {
-    // struct timespec is two 64-bit words on 64-bit Linux (x86_64 and aarch64).
-    libc =
-      Deno.build.os === "linux" && (Deno.build.arch === "x86_64" || Deno.build.arch === "aarch64")
-        ? Deno.dlopen("libc.so.6", SYMBOLS)
-        : null;
-  } catch {
-    libc = null;
-  }
-  return libc;
-}
 
 /**
  * Sets `path`'s own atime and mtime to `mtimeMs` (ms since the epoch) without following a symlink;
@@ -42,7 +29,8 @@ function openLibc(): Deno.DynamicLibrary<typeof SYMBOLS> | null {
 export async function lutimes(path: string, mtimeMs: number): Promise<boolean> {
   const sec = Math.floor(mtimeMs / 1000);
   const nsec = Math.round((mtimeMs - sec * 1000) * 1e6);
-  const lib = openLibc();
+  // struct timespec is two 64-bit words on the 64-bit Linux that openLibc accepts.
+  const lib = libc === undefined ? (libc = openLibc(SYMBOLS)) : libc;
   if (lib) {
     const times = new BigInt64Array([BigInt(sec), BigInt(nsec), BigInt(sec), BigInt(nsec)]);
     const rc = await lib.symbols.utimensat(

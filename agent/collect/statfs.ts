@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { openLibc } from "../../shared/libc.ts";
 
 /** The statfs fields the disks collector uses (counts in units of `frsize`). */
 export interface FsStats {
@@ -24,23 +25,15 @@ type Libc = Deno.DynamicLibrary<typeof SYMBOLS>;
 
 let libc: Libc | null | undefined;
 
-function openLibc(): Libc | null {
-  if (libc !== undefined) return libc;
-  try {
-    // struct statfs below is the 64-bit Linux layout (x86_64 and aarch64 share it).
-    libc =
-      Deno.build.os === "linux" && (Deno.build.arch === "x86_64" || Deno.build.arch === "aarch64")
-        ? Deno.dlopen("libc.so.6", SYMBOLS)
-        : null;
-  } catch {
-    libc = null;
-  }
+/** libc, opened once; the struct statfs read below is the 64-bit Linux layout. */
+function libcOnce(): Libc | null {
+  if (libc === undefined) libc = openLibc(SYMBOLS);
   return libc;
 }
 
 /** statfs(2) of `path`; undefined when it fails (missing, unreadable). */
 export async function statfs(path: string): Promise<FsStats | undefined> {
-  const lib = openLibc();
+  const lib = libcOnce();
   if (!lib) {
     const { promises } = await import("node:fs");
     const s = await promises.statfs(path).catch(() => undefined);

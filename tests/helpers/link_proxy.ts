@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { rng } from "./rng.ts";
 
 /** What the proxy does to traffic now. */
 export interface LinkShape {
@@ -25,18 +26,6 @@ export interface LinkProxy {
   /** Chunks held as lost so far. */
   readonly lost: number;
   close(): Promise<void>;
-}
-
-/** A small deterministic PRNG (mulberry32), so a run's losses are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

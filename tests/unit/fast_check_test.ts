@@ -10,6 +10,7 @@ import { compileCheck } from "../../hub/core/fast_check.ts";
 import { IngestBatch, SEQ_MAX } from "../../shared/protocol/mod.ts";
 import * as protocol from "../../shared/protocol/mod.ts";
 import { makeSample } from "../helpers/samples.ts";
+import { rng } from "../helpers/rng.ts";
 
 function batch() {
   return {
@@ -91,18 +92,6 @@ Deno.test("fast check: bounds, types and unknown keys", () => {
   (b.samples[0].mem as Record<string, unknown>).x = 1;
   assert.ok(IngestBatch.safeParse(b).success);
 });
-
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 Deno.test("fast check: never looser than zod on 20,000 mutated batches", () => {
   const random = rng(20261206);
