@@ -13,6 +13,11 @@ export const DOCKER_MISSING: string[] = ["dockerd", "docker", "docker-registry",
 /** `apt-get` line that installs the parts. */
 export const DOCKER_INSTALL = "apt-get install -y docker.io docker-registry busybox-static";
 
+/** Why no engine can start here (what is missing and how to install it), or undefined. */
+export const DOCKER_UNAVAILABLE: string | undefined = DOCKER_MISSING.length
+  ? `missing ${DOCKER_MISSING.join(", ")}; install with: ${DOCKER_INSTALL}`
+  : undefined;
+
 /** A running engine. */
 export interface Dockerd {
   dir: string;
@@ -40,9 +45,7 @@ export interface StartDockerdOptions {
 
 /** Starts an engine and registry in a temp dir (about 2 s); `swarm` also inits a swarm. */
 export async function startDockerd(options: StartDockerdOptions = {}): Promise<Dockerd> {
-  if (DOCKER_MISSING.length) {
-    throw new Error(`missing ${DOCKER_MISSING.join(", ")}; install with: ${DOCKER_INSTALL}`);
-  }
+  if (DOCKER_UNAVAILABLE) throw new Error(DOCKER_UNAVAILABLE);
   const dir = await Deno.makeTempDir({ prefix: "fleet-dockerd-" });
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;

@@ -12,8 +12,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type HubProcess, ROOT, startHub } from "../helpers/hub.ts";
 import {
-  DOCKER_INSTALL,
-  DOCKER_MISSING,
+  DOCKER_UNAVAILABLE,
   type Dockerd,
   removeDockerd,
   startDockerdIn,
@@ -25,10 +24,7 @@ import type { NodeRecovery } from "../../shared/protocol/mod.ts";
 
 const CI = Deno.env.get("CI") === "true";
 const SUBNET = "10.231.7";
-const UNAVAILABLE = netnsUnavailable() ??
-  (DOCKER_MISSING.length
-    ? `missing ${DOCKER_MISSING.join(", ")}; install with: ${DOCKER_INSTALL}`
-    : undefined);
+const UNAVAILABLE = netnsUnavailable() ?? DOCKER_UNAVAILABLE;
 if (UNAVAILABLE && !CI) console.error(`\n!! SKIPPED swarm join test: ${UNAVAILABLE}\n`);
 
 const STEPS = ["wait for the hub", "docker", "swarm membership", "essential containers"];

@@ -11,8 +11,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type HubProcess, startHub } from "../helpers/hub.ts";
 import {
-  DOCKER_INSTALL,
-  DOCKER_MISSING,
+  DOCKER_UNAVAILABLE,
   type Dockerd,
   removeDockerd,
   startDockerdIn,
@@ -25,10 +24,7 @@ import type { SwarmNode } from "../../shared/protocol/mod.ts";
 const CI = Deno.env.get("CI") === "true";
 // Private to this test: swarm_join_test uses 10.231.7, network_scan_test 10.231.42.
 const SUBNET = "10.231.61";
-const UNAVAILABLE = netnsUnavailable() ??
-  (DOCKER_MISSING.length
-    ? `missing ${DOCKER_MISSING.join(", ")}; install with: ${DOCKER_INSTALL}`
-    : undefined);
+const UNAVAILABLE = netnsUnavailable() ?? DOCKER_UNAVAILABLE;
 if (UNAVAILABLE && !CI) console.error(`\n!! SKIPPED swarm nodes test: ${UNAVAILABLE}\n`);
 
 /** The hub's refusal of `call`: its status and problem detail. */

@@ -13,8 +13,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { hubCli, type HubProcess, startHub } from "../helpers/hub.ts";
 import {
-  DOCKER_INSTALL,
-  DOCKER_MISSING,
+  DOCKER_UNAVAILABLE,
   type Dockerd,
   removeDockerd,
   startDockerd,
@@ -47,9 +46,7 @@ function conforms<S extends z.ZodType>(schema: S, value: unknown): void {
 }
 
 const CI = Deno.env.get("CI") === "true";
-const UNAVAILABLE = DOCKER_MISSING.length
-  ? `missing ${DOCKER_MISSING.join(", ")}; install with: ${DOCKER_INSTALL}`
-  : undefined;
+const UNAVAILABLE = DOCKER_UNAVAILABLE;
 if (UNAVAILABLE && !CI) console.error(`\n!! SKIPPED swarm test: ${UNAVAILABLE}\n`);
 
 /** A command that sleeps and ends at once on SIGTERM (no 10 s stop grace period). */
