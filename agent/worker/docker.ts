@@ -524,11 +524,11 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Execu
           timeoutMs: CALL_TIMEOUT_MS,
         }).catch(() => undefined);
       let oom = (await inspect())?.State?.OOMKilled === true;
-      // The engine may learn of the OOM kill just after the exit (cgroup v1 event order): a
-      // SIGKILL under a memory limit is looked at again, briefly.
+      // The engine may learn of the OOM kill just after the exit (cgroup v1 event order; seconds
+      // on a loaded host): a SIGKILL under a memory limit is looked at again for up to 3 s.
       for (
         let i = 0;
-        !oom && !killed && job.memory_b && answer?.StatusCode === 137 && i < 10;
+        !oom && !killed && job.memory_b && answer?.StatusCode === 137 && i < 30;
         i++
       ) {
         await new Promise((r) => setTimeout(r, 100));
