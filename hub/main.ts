@@ -9,12 +9,6 @@
 import { parseArgs } from "node:util";
 import { HUB_SETTINGS, loadHubConfig, SERVE_FLAGS } from "./core/config.ts";
 import { serve } from "./core/serve.ts";
-import { tokenCommand } from "./cli/token.ts";
-import { jobCommand, roamerCommand } from "./cli/client.ts";
-import { mcpCommand } from "./cli/mcp.ts";
-import { networkCommand } from "./cli/network.ts";
-import { swarmCommand } from "./cli/swarm.ts";
-import { backupCommand, restoreDbCommand } from "./cli/backup.ts";
 import { EXIT_CODES_HELP, runCli } from "../shared/cli.ts";
 import { getLogger } from "../shared/log.ts";
 import { settingsHelp } from "../shared/settings.ts";
@@ -108,14 +102,15 @@ async function serveCommand(args: string[]): Promise<number> {
 export function main(args: string[]): Promise<number> {
   return runCli("fleet-hub", HELP, {
     serve: serveCommand,
-    token: tokenCommand,
-    job: jobCommand,
-    roamer: roamerCommand,
-    network: networkCommand,
-    mcp: mcpCommand,
-    swarm: swarmCommand,
-    backup: backupCommand,
-    "restore-db": restoreDbCommand,
+    // Each command's code loads when it runs: a serving hub does not hold the CLI and MCP client.
+    token: async (a) => (await import("./cli/token.ts")).tokenCommand(a),
+    job: async (a) => (await import("./cli/client.ts")).jobCommand(a),
+    roamer: async (a) => (await import("./cli/client.ts")).roamerCommand(a),
+    network: async (a) => (await import("./cli/network.ts")).networkCommand(a),
+    mcp: async (a) => (await import("./cli/mcp.ts")).mcpCommand(a),
+    swarm: async (a) => (await import("./cli/swarm.ts")).swarmCommand(a),
+    backup: async (a) => (await import("./cli/backup.ts")).backupCommand(a),
+    "restore-db": async (a) => (await import("./cli/backup.ts")).restoreDbCommand(a),
   }, args);
 }
 

@@ -1,8 +1,8 @@
 /**
  * Serves the embedded canvas UI: `GET /` (the page; public, it holds no fleet data — the API
  * behind it needs the session cookie), `/assets/app.<hash>.js|css` (a year-long immutable cache,
- * gzip when the browser takes it) and the favicon. The assets come from the generated module
- * `web/dist/bundle.gen.ts` (`deno task build-web`), never from disk.
+ * gzip when the browser takes it) and the favicon. The assets come gzipped from the generated
+ * module `web/dist/bundle.gen.ts` (`deno task build-web`), never from disk.
  *
  * @module
  */
@@ -29,30 +29,23 @@ function page(nonce: string): string {
 
 interface Asset {
   type: string;
-  body: Uint8Array;
-  gzip?: Promise<Uint8Array>;
+  /** The asset gzipped, as the build stored it. */
+  gzip: Uint8Array<ArrayBuffer>;
 }
 
-const ASSETS = new Map<string, Asset>([
-  [WEB_BUNDLE.jsName, {
-    type: "text/javascript; charset=utf-8",
-    body: new TextEncoder().encode(WEB_BUNDLE.js),
-  }],
-  [WEB_BUNDLE.cssName, {
-    type: "text/css; charset=utf-8",
-    body: new TextEncoder().encode(WEB_BUNDLE.css),
-  }],
-  // Chunks the UI loads on demand (e.g. the terminal); their names carry a content hash.
-  ...Object.entries(WEB_BUNDLE.chunks).map(([name, text]): [string, Asset] => [name, {
-    type: "text/javascript; charset=utf-8",
-    body: new TextEncoder().encode(text),
+function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  const raw = atob(text);
+  const out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+  return out;
+}
+
+const ASSETS = new Map<string, Asset>(
+  Object.entries(WEB_BUNDLE.gzip).map(([name, b64]): [string, Asset] => [name, {
+    type: name.endsWith(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8",
+    gzip: fromBase64(b64),
   }]),
-]);
-
-async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
+);
 
 /** Routes for the UI. */
 export function webRoutes(): Hono {
@@ -63,7 +56,7 @@ export function webRoutes(): Hono {
     const nonce = (c.get as (key: string) => unknown)("secureHeadersNonce") as string ?? "";
     return c.html(page(nonce), 200, { "cache-control": "no-store" });
   });
-  app.get("/assets/:name", async (c) => {
+  app.get("/assets/:name", (c) => {
     const asset = ASSETS.get(c.req.param("name"));
     if (!asset) return c.notFound();
     const headers: Record<string, string> = {
@@ -72,12 +65,12 @@ export function webRoutes(): Hono {
       "vary": "accept-encoding",
     };
     if (/\bgzip\b/.test(c.req.header("accept-encoding") ?? "")) {
-      // Compressed once, on first use, and kept: the assets never change while the hub runs.
-      asset.gzip ??= gzip(asset.body);
       headers["content-encoding"] = "gzip";
-      return c.body((await asset.gzip) as Uint8Array<ArrayBuffer>, 200, headers);
+      return c.body(asset.gzip, 200, headers);
     }
-    return c.body(asset.body as Uint8Array<ArrayBuffer>, 200, headers);
+    // A client without gzip (curl, a proxy) gets the text, unpacked as it streams.
+    const plain = new Blob([asset.gzip]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return c.body(plain, 200, headers);
   });
   app.get("/favicon.svg", (c) => c.body(ICON, 200, { "content-type": "image/svg+xml" }));
   app.get("/favicon.ico", (c) => c.redirect("/favicon.svg", 301));

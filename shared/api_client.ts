@@ -16,6 +16,7 @@ import type {
   BackupCreate,
   BackupInfo,
   BackupStatus,
+  ClaimAnswer,
   ClusterInfo,
   ConfigFile,
   ContainerInfo,
@@ -30,7 +31,7 @@ import type {
   IngestAck,
   IngestBatch,
   JobInfo,
-  JobSpec,
+  JobReportAnswer,
   JobsRunningResult,
   JobSubmit,
   Layout,
@@ -366,7 +367,7 @@ export class ApiClient {
   }
 
   /** `POST /api/v1/jobs/claim` (node token): a job to run, or null after `wait_s`. */
-  claimJob(wait_s: number): Promise<{ job: JobSpec | null; roamer: RoamerInfo | null }> {
+  claimJob(wait_s: number): Promise<ClaimAnswer> {
     return this.request("POST", "/api/v1/jobs/claim", { wait_s });
   }
 
@@ -378,7 +379,10 @@ export class ApiClient {
     return this.request("POST", `/api/v1/jobs/${encodeURIComponent(id)}/heartbeat`, body);
   }
 
-  /** `POST /api/v1/jobs/:id/complete` or `/fail` (node token). */
+  /**
+   * `POST /api/v1/jobs/:id/complete` or `/fail` (node token). With `claim_next` the answer's
+   * `next` holds the node's next job, claimed in the same request.
+   */
   reportJob(
     id: string,
     outcome: "complete" | "fail",
@@ -388,8 +392,9 @@ export class ApiClient {
       error?: string;
       exit_code?: number;
       log_tail?: string;
+      claim_next?: boolean;
     },
-  ): Promise<{ state: string }> {
+  ): Promise<JobReportAnswer> {
     return this.request("POST", `/api/v1/jobs/${encodeURIComponent(id)}/${outcome}`, body);
   }
 

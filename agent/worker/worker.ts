@@ -13,7 +13,7 @@
  */
 import { join } from "../../shared/join_path.ts";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
-import type { JobSpec } from "../../shared/protocol/mod.ts";
+import type { ClaimAnswer, JobReportAnswer, JobSpec } from "../../shared/protocol/mod.ts";
 import type { ExecResult, Executor } from "./executor.ts";
 import { OutputTail } from "./process.ts";
 import { JobLedger, type JobRecord, reapLeftovers } from "./ledger.ts";
@@ -38,28 +38,50 @@ export interface WorkerOptions {
   dockerSocket?: string;
 }
 
-/** Reports with a few retries; after that the lease runs out and the hub re-queues the job. */
+/**
+ * What {@link report} did: the hub's answer if one came, and whether an earlier attempt may have
+ * reached the hub with its answer lost (the caller then says again what it runs before claiming).
+ */
+interface Reported {
+  answer?: JobReportAnswer;
+  uncertain: boolean;
+}
+
+/**
+ * Reports with a few retries; after that the lease runs out and the hub re-queues the job.
+ * `fn(first)` sends the report; only the first attempt may claim the next job, so a retry after a
+ * lost answer never holds a job the worker does not know about beyond the next reconcile.
+ */
 async function report(
-  fn: () => Promise<unknown>,
+  fn: (first: boolean) => Promise<JobReportAnswer>,
   what: string,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<Reported> {
+  let uncertain = false;
   for (let attempt = 1; attempt <= 5; attempt++) {
     try {
-      await fn();
-      return;
+      return { answer: await fn(attempt === 1), uncertain };
     } catch (error) {
       if (error instanceof ApiError && error.status < 500) {
         logger.warn(`hub refused ${what}`, { detail: error.message });
-        return;
+        return { uncertain };
       }
+      uncertain = true;
       if (attempt === 5) {
         logger.error(`could not ${what}; the job will run again after its lease`, { error });
-        return;
+        return { uncertain };
       }
       await sleep(backoffDelay(attempt - 1, { baseMs: 500, jitter: "equal" }), signal);
     }
   }
+  return { uncertain };
+}
+
+/** How a run ended for the worker loop: the next job if the report claimed one. */
+interface RunEnd {
+  next?: ClaimAnswer;
+  /** A report's answer may have been lost: reconcile before the next claim. */
+  uncertain: boolean;
 }
 
 /** What the worker keeps across jobs. */
@@ -74,11 +96,11 @@ async function runOne(
   job: JobSpec,
   options: WorkerOptions,
   state: WorkerState,
-): Promise<void> {
+): Promise<RunEnd> {
   const log = { job_id: job.id, attempt: job.attempt, executor: job.executor };
   const executor = options.executors[job.executor];
   if (!executor) {
-    await report(
+    const r = await report(
       () =>
         api.reportJob(job.id, "fail", {
           attempt: job.attempt,
@@ -87,13 +109,13 @@ async function runOne(
       "report the failure",
       options.signal,
     );
-    return;
+    return { uncertain: r.uncertain };
   }
   try {
     await api.heartbeatJob(job.id, { attempt: job.attempt, running: true });
   } catch (error) {
     logger.warn("lost the job before it started", { ...log, error });
-    return;
+    return { uncertain: false };
   }
   logger.info("job started", log);
   const stop = new AbortController();
@@ -157,12 +179,12 @@ async function runOne(
     state.active.delete(job.id);
     await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }
-  if (lost) return;
+  if (lost) return { uncertain: false };
   if (result.cancelled && options.signal.aborted) {
     // The agent is stopping: the job returns to the queue when the restarted agent reports what
     // it runs, or after its lease if the agent does not come back.
     logger.warn("agent stopping; job left to its lease", log);
-    return;
+    return { uncertain: false };
   }
   const ok = result.exit_code === 0 && !result.error && !result.oom_killed;
   const unenforced = result.limits_not_enforced
@@ -180,11 +202,14 @@ async function runOne(
     oom_killed: result.oom_killed ?? false,
     ms: result.ended_at - result.started_at,
   });
-  await report(
-    () =>
-      ok
+  const reported = await report(
+    // The next job comes with the answer, unless the agent is stopping.
+    (first) => {
+      const claim_next = first && !options.signal.aborted ? true : undefined;
+      return ok
         ? api.reportJob(job.id, "complete", {
           ...body,
+          claim_next,
           result: {
             exit_code: 0,
             ms: result.ended_at - result.started_at,
@@ -193,11 +218,14 @@ async function runOne(
         })
         : api.reportJob(job.id, "fail", {
           ...body,
+          claim_next,
           error: failure(job, result) + (unenforced ? ` (${unenforced})` : ""),
-        }),
+        });
+    },
     "report the result",
     options.signal,
   );
+  return { next: reported.answer?.next, uncertain: reported.uncertain };
 }
 
 /** Why a run failed, in words: a memory kill is named as such, not as a bare signal or code. */
@@ -245,6 +273,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   }
   let failures = 0;
   let reconciled = false;
+  // A job claimed by the last report's answer: run it without another claim.
+  let next: ClaimAnswer | undefined;
   logger.info("worker started", { executors: Object.keys(options.executors) });
   while (!options.signal.aborted) {
     let job: JobSpec | null;
@@ -253,7 +283,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
         await reconcile(api, state);
         reconciled = true;
       }
-      const answer = await api.claimJob(wait);
+      const answer = next ?? await api.claimJob(wait);
+      next = undefined;
       job = answer.job;
       failures = 0;
       if (answer.roamer && !job) {
@@ -277,7 +308,12 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       );
       continue;
     }
-    if (job) await runOne(api, job, options, state);
+    if (!job) continue;
+    const end = await runOne(api, job, options, state);
+    if (end.uncertain) reconciled = false;
+    // An empty answer is not kept: the long-poll claim waits for the next job (or a roamer
+    // assignment) where this one could not.
+    else if (end.next?.job) next = end.next;
   }
   logger.info("worker stopped");
 }

@@ -2,7 +2,7 @@
  * The job queue and the roamer pool over HTTP. Operators (admin) submit, cancel and retry jobs
  * and assign or release roamers (the services audit these as the caller); viewers read; node tokens claim (long-poll), heartbeat and
  * report — only for themselves, and only while they hold the job's current attempt (a stale
- * worker gets 409) — and say which jobs they really run after a restart, so the rest return to
+ * worker gets 409); a report may claim the worker's next job in the same request — and say which jobs they really run after a restart, so the rest return to
  * the queue at once. The behaviour is in `service.ts` (the queue) and `roamers.ts`.
  *
  * @module
@@ -14,6 +14,7 @@ import {
   JobComplete,
   JobFail,
   JobHeartbeat,
+  type JobReportAnswer,
   JobsRunning,
   JobState,
   JobSubmit,
@@ -25,6 +26,9 @@ import { callingNode, type Env, requireAuth } from "../core/auth.ts";
 import type { HubServices } from "../core/services.ts";
 import { validate } from "../core/validate.ts";
 import { jobInfo, type Outcome } from "./store.ts";
+import { getLogger } from "../../shared/log.ts";
+
+const logger = getLogger("queue");
 
 const IdParam = z.object({ id: z.coerce.number().int().positive() });
 const ListQuery = z.strictObject({
@@ -98,11 +102,28 @@ export function jobRoutes(s: HubServices): Hono<Env> {
     },
   );
 
-  // A worker ends its attempt: `complete` with a result, or `fail` with an error.
-  const report = async (c: Context<Env>, id: number, attempt: number, outcome: Outcome) => {
+  // A worker ends its attempt: `complete` with a result, or `fail` with an error; with
+  // `claim_next` the same request also claims its next job (one round trip per job).
+  const report = async (
+    c: Context<Env>,
+    id: number,
+    attempt: number,
+    outcome: Outcome,
+    claimNext: boolean | undefined,
+  ) => {
     const nodeId = callingNode(c.get("principal"));
     const { row } = await s.queue.finish(id, nodeId, attempt, outcome);
-    return c.json({ state: row.state });
+    const answer: JobReportAnswer = { state: row.state };
+    if (claimNext) {
+      // The report is committed whatever happens here: a claim that fails leaves `next` out and
+      // the worker claims on its own.
+      try {
+        answer.next = await s.roamers.claimFor(nodeId, 0, c.req.raw.signal);
+      } catch (error) {
+        logger.warn("claim after a report failed; the worker claims on its own", { error });
+      }
+    }
+    return c.json(answer);
   };
 
   app.post(
@@ -111,15 +132,16 @@ export function jobRoutes(s: HubServices): Hono<Env> {
     validate("param", IdParam),
     validate("json", JobComplete),
     (c) => {
-      const { attempt, result, exit_code, log_tail } = c.req.valid("json");
+      const { attempt, result, exit_code, log_tail, claim_next } = c.req.valid("json");
       const outcome = { ok: true as const, result, exit_code, log_tail };
-      return report(c, c.req.valid("param").id, attempt, outcome);
+      return report(c, c.req.valid("param").id, attempt, outcome, claim_next);
     },
   );
 
   app.post("/jobs/:id/fail", asNode, validate("param", IdParam), validate("json", JobFail), (c) => {
-    const { attempt, error, exit_code, log_tail } = c.req.valid("json");
-    return report(c, c.req.valid("param").id, attempt, { ok: false, error, exit_code, log_tail });
+    const { attempt, error, exit_code, log_tail, claim_next } = c.req.valid("json");
+    const outcome = { ok: false as const, error, exit_code, log_tail };
+    return report(c, c.req.valid("param").id, attempt, outcome, claim_next);
   });
 
   app.get("/roamers", read, (c) => c.json(s.roamers.list()));

@@ -46,8 +46,7 @@ export interface McpServerOptions {
   publicUrl?: string;
 }
 
-/** The header the MCP server's client sends, so the hub's audit entries say "via mcp". */
-export const MCP_CLIENT_HEADER = { "x-fleet-client": "mcp" } as const;
+export { MCP_CLIENT_HEADER } from "./client_header.ts";
 
 const NodeRef = z.string().min(1).max(64).describe("node id, e.g. agx-01 (see fleet_node_list)");
 const JobRef = z.string().regex(/^[1-9][0-9]{0,15}$/, "a job id (digits)").describe(

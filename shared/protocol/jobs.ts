@@ -7,6 +7,7 @@ import { z } from "zod";
 import { NodeId } from "./common.ts";
 import { JOB_EXECUTORS, JOB_STATES } from "./enums.ts";
 import { parseSize } from "../duration.ts";
+import type { RoamerInfo } from "./roamers.ts";
 
 // Jobs
 
@@ -209,12 +210,19 @@ export const JobHeartbeat = z.strictObject({
   log_tail: z.string().max(65_536).optional(),
 });
 
+/**
+ * Set on `complete` or `fail`: the same request then claims the node's next job (without
+ * waiting), so a busy worker takes one round trip per job instead of two.
+ */
+const ClaimNext = z.boolean().optional();
+
 /** `POST /api/v1/jobs/:id/complete` body. */
 export const JobComplete = z.strictObject({
   attempt: z.number().int().positive(),
   result: boundedJson().optional(),
   exit_code: z.number().int().optional(),
   log_tail: z.string().max(65_536).optional(),
+  claim_next: ClaimNext,
 });
 
 /** `POST /api/v1/jobs/:id/fail` body. */
@@ -223,7 +231,26 @@ export const JobFail = z.strictObject({
   error: z.string().min(1).max(4096),
   exit_code: z.number().int().optional(),
   log_tail: z.string().max(65_536).optional(),
+  claim_next: ClaimNext,
 });
+
+/**
+ * `POST /api/v1/jobs/claim` answer: a job (or null when none is waiting) and the node's roamer
+ * assignment, if it is a roamer.
+ */
+export interface ClaimAnswer {
+  job: JobSpec | null;
+  roamer: RoamerInfo | null;
+}
+
+/**
+ * `POST /api/v1/jobs/:id/complete|fail` answer. `next` is there when `claim_next` was asked and
+ * the claim ran: the same as a claim's answer. Without it the worker claims as usual.
+ */
+export interface JobReportAnswer {
+  state: JobState;
+  next?: ClaimAnswer;
+}
 
 /**
  * `POST /api/v1/jobs/running` body: the jobs this node's agent really runs, sent when its worker

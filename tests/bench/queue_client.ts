@@ -5,9 +5,12 @@
  * 1. Enqueue: `enqueueConcurrency` keep-alive connections with the admin token send
  *    `POST /api/v1/jobs` (a `process` job bound to no cluster) until `jobs` were accepted (201).
  * 2. Claim: one worker per node token (16 in the bench), each on its own keep-alive connection,
- *    loops `POST /api/v1/jobs/claim {"wait_s":0}` → `POST /api/v1/jobs/:id/complete {attempt}`
- *    until the hub answers `{"job":null}` (queue empty) or the deadline passes. Every claimed id
- *    is recorded: an id handed out twice is a double claim. The hub's CPU (from /proc) and its
+ *    claims with `POST /api/v1/jobs/claim {"wait_s":0}` and completes with
+ *    `POST /api/v1/jobs/:id/complete`. With `claimNext` (what the agent does) the complete asks
+ *    `claim_next` and its answer carries the next job, one request per job; without it every job
+ *    takes a claim and a complete. A worker stops when the hub answers `{"job":null}` (queue empty)
+ *    or the deadline passes. Every claimed id is recorded: an id handed out twice is a double
+ *    claim. The claim latency is that of the request that handed out the job. The hub's CPU (from /proc) and its
  *    group commits (`GET /api/v1/hub/stats`) are read around exactly this window.
  *
  * Uses the bench's minimal HTTP/1.1 client (common.ts), so the client leaves the CPU to the hub.
@@ -41,6 +44,8 @@ export interface QueueLoadConfig {
   /** Give up enqueueing / claiming after this long (ms each); the result says so. */
   enqueueMaxMs: number;
   claimMaxMs: number;
+  /** Completes ask `claim_next` (one request per job) instead of a claim per job. */
+  claimNext: boolean;
 }
 
 /** What `queue_client.ts` prints. */
@@ -170,27 +175,29 @@ async function worker(w: number): Promise<boolean> {
   const deadline = performance.now() + cfg.claimMaxMs;
   try {
     // Bounded: each job can be claimed once, plus the deadline and the error budget.
+    let job: { id: string; attempt: number } | null = null;
     for (let k = 0; k <= cfg.jobs; k++) {
       if (performance.now() >= deadline || errors.total >= MAX_ERRORS) return false;
-      const t = performance.now();
-      let job: { id: string; attempt: number } | null;
-      try {
-        const res = await conn.request(claimReq);
-        if (res.status !== 200) {
-          errors.add(`claim http ${res.status}: ${res.body.slice(0, 160)}`);
-          await sleep(10);
+      if (!job) {
+        const t = performance.now();
+        try {
+          const res = await conn.request(claimReq);
+          if (res.status !== 200) {
+            errors.add(`claim http ${res.status}: ${res.body.slice(0, 160)}`);
+            await sleep(10);
+            continue;
+          }
+          job = (JSON.parse(res.body) as { job: { id: string; attempt: number } | null }).job;
+        } catch (error) {
+          errors.add(`claim: ${errorText(error)}`);
+          await sleep(20);
           continue;
         }
-        job = (JSON.parse(res.body) as { job: { id: string; attempt: number } | null }).job;
-      } catch (error) {
-        errors.add(`claim: ${errorText(error)}`);
-        await sleep(20);
-        continue;
-      }
-      claimLat.push(performance.now() - t);
-      if (!job) {
-        empty++;
-        return true;
+        claimLat.push(performance.now() - t);
+        if (!job) {
+          empty++;
+          return true;
+        }
       }
       const id = Number(job.id);
       claims++;
@@ -198,18 +205,30 @@ async function worker(w: number): Promise<boolean> {
       if (claimedBy.has(id)) doubleClaims++;
       else claimedBy.set(id, node.id);
       const t2 = performance.now();
+      const body = cfg.claimNext
+        ? `{"attempt":${job.attempt},"claim_next":true}`
+        : `{"attempt":${job.attempt}}`;
+      job = null;
       try {
         const res = await conn.request(
-          Http1Conn.post(
-            url.host,
-            `/api/v1/jobs/${job.id}/complete`,
-            auth,
-            `{"attempt":${job.attempt}}`,
-          ),
+          Http1Conn.post(url.host, `/api/v1/jobs/${id}/complete`, auth, body),
         );
         if (res.status === 200) {
           completes++;
-          completeLat.push(performance.now() - t2);
+          const ms = performance.now() - t2;
+          completeLat.push(ms);
+          const next = (JSON.parse(res.body) as {
+            next?: { job: { id: string; attempt: number } | null };
+          }).next;
+          if (next) {
+            // The complete handed out the next job (or said the queue is empty).
+            claimLat.push(ms);
+            if (!next.job) {
+              empty++;
+              return true;
+            }
+            job = next.job;
+          }
         } else errors.add(`complete http ${res.status}: ${res.body.slice(0, 160)}`);
       } catch (error) {
         errors.add(`complete: ${errorText(error)}`);

@@ -8,7 +8,8 @@
  *    same queue depth.
  * 3. Over HTTP: the real hub subprocess, `queue_client.ts` enqueues through `POST /api/v1/jobs`,
  *    then 16 workers with their own node tokens claim (`wait_s: 0`) and complete until the queue
- *    is empty; afterwards every job must be listed by `GET /api/v1/jobs?state=done` exactly once,
+ *    is empty, twice on fresh hubs: as the agent does (each complete claims the next job), then
+ *    with a claim and a complete per job; afterwards every job must be listed by `GET /api/v1/jobs?state=done` exactly once,
  *    at attempt 1, claimed by the node the client saw claim it.
  *
  * @module
@@ -169,50 +170,55 @@ export async function queuePhase(ctx: PhaseContext, out: Json): Promise<void> {
     logInproc(ctx, `bare claim loop ${sync}`, r);
   }
 
-  ctx.log(`queue: HTTP, real hub, ${z.httpJobs} jobs, ${WORKERS} workers`);
-  const hub = await ctx.startHub();
-  try {
-    const ids = numberedIds("bench-q-", WORKERS, 2);
-    const tokens = await createNodeTokens(hub, ids);
-    const nodes = ids.map((id, i) => ({ id, token: tokens[i] }));
-    const cfg: QueueLoadConfig = {
-      url: hub.url,
-      adminToken: hub.adminToken,
-      hubPid: hub.child.proc.pid,
-      nodes,
-      jobs: z.httpJobs,
-      enqueueConcurrency: WORKERS,
-      enqueueMaxMs: z.enqueueMaxMs,
-      claimMaxMs: z.claimMaxMs,
-    };
-    const file = join(await ctx.tempDir("fleet-bench-queue-load-"), "queue.json");
-    await Deno.writeTextFile(file, JSON.stringify(cfg));
-    const client = ctx.script("queue_client.ts", [file]);
-    let r: QueueLoadResult;
+  // How the agent works (a complete claims the next job), then a claim and a complete per job.
+  for (const claimNext of [true, false]) {
+    const mode = claimNext ? "complete claims the next" : "claim, then complete";
+    ctx.log(`queue: HTTP, real hub, ${z.httpJobs} jobs, ${WORKERS} workers, ${mode}`);
+    const hub = await ctx.startHub();
     try {
-      r = await ctx.resultOf<QueueLoadResult>(
-        client,
-        "queue-load",
-        z.enqueueMaxMs + z.claimMaxMs + 60_000,
+      const ids = numberedIds("bench-q-", WORKERS, 2);
+      const tokens = await createNodeTokens(hub, ids);
+      const nodes = ids.map((id, i) => ({ id, token: tokens[i] }));
+      const cfg: QueueLoadConfig = {
+        url: hub.url,
+        adminToken: hub.adminToken,
+        hubPid: hub.child.proc.pid,
+        nodes,
+        jobs: z.httpJobs,
+        enqueueConcurrency: WORKERS,
+        enqueueMaxMs: z.enqueueMaxMs,
+        claimMaxMs: z.claimMaxMs,
+        claimNext,
+      };
+      const file = join(await ctx.tempDir("fleet-bench-queue-load-"), "queue.json");
+      await Deno.writeTextFile(file, JSON.stringify(cfg));
+      const client = ctx.script("queue_client.ts", [file]);
+      let r: QueueLoadResult;
+      try {
+        r = await ctx.resultOf<QueueLoadResult>(
+          client,
+          "queue-load",
+          z.enqueueMaxMs + z.claimMaxMs + 60_000,
+        );
+      } finally {
+        await client.stop("SIGTERM", 2000).catch(() => {});
+      }
+      const check = await checkDone(hub, r);
+      const { enqueued_ids: _ids, claimed_by: _by, ...compact } = r;
+      q[claimNext ? "http" : "http_separate"] = { ...compact, done_check: check };
+      ctx.log(
+        `queue HTTP (${mode}): ${r.claims_per_s} claims/s (${r.claims}/${r.enqueue.jobs}` +
+          `${r.drained ? "" : ", NOT drained"}), claim p50 ${r.claim_latency_ms.p50} ms, ` +
+          `p99 ${r.claim_latency_ms.p99} ms, complete p99 ${r.complete_latency_ms.p99} ms, ` +
+          `double claims ${r.double_claims}, errors ${r.errors}, hub CPU ${r.hub_cpu_pct}%, ` +
+          `client CPU ${r.client_cpu_pct}%, ${r.writes_per_commit} writes/commit; enqueue ` +
+          `${r.enqueue.jobs_per_s} jobs/s (p99 ${r.enqueue.latency_ms.p99} ms); done check ` +
+          `${check.ok ? "ok" : `FAILED ${JSON.stringify(check)}`}`,
       );
+      if (r.errors > 0) ctx.log(`  errors: ${JSON.stringify(r.error_kinds)}`);
     } finally {
-      await client.stop("SIGTERM", 2000).catch(() => {});
+      await ctx.stopHub(hub);
     }
-    const check = await checkDone(hub, r);
-    const { enqueued_ids: _ids, claimed_by: _by, ...compact } = r;
-    q.http = { ...compact, done_check: check };
-    ctx.log(
-      `queue HTTP: ${r.claims_per_s} claims/s (${r.claims}/${r.enqueue.jobs}` +
-        `${r.drained ? "" : ", NOT drained"}), claim p50 ${r.claim_latency_ms.p50} ms, ` +
-        `p99 ${r.claim_latency_ms.p99} ms, complete p99 ${r.complete_latency_ms.p99} ms, ` +
-        `double claims ${r.double_claims}, errors ${r.errors}, hub CPU ${r.hub_cpu_pct}%, ` +
-        `client CPU ${r.client_cpu_pct}%, ${r.writes_per_commit} writes/commit; enqueue ` +
-        `${r.enqueue.jobs_per_s} jobs/s (p99 ${r.enqueue.latency_ms.p99} ms); done check ` +
-        `${check.ok ? "ok" : `FAILED ${JSON.stringify(check)}`}`,
-    );
-    if (r.errors > 0) ctx.log(`  errors: ${JSON.stringify(r.error_kinds)}`);
-  } finally {
-    await ctx.stopHub(hub);
   }
 }
 
@@ -267,15 +273,26 @@ export function queueRows(q: Json | undefined, f: RowFormat): Row[] {
       met: "-",
     });
   }
-  const h = q.http as (Omit<QueueLoadResult, "enqueued_ids" | "claimed_by"> & Json) | undefined;
+  type Http = Omit<QueueLoadResult, "enqueued_ids" | "claimed_by"> & Json;
+  const h = q.http as Http | undefined;
+  const hs = q.http_separate as Http | undefined;
   if (h) {
     thr(
-      `queue HTTP (${h.workers} workers, claim+complete, ${f.fmt(h.enqueue.jobs)} deep)`,
+      `queue HTTP (${h.workers} workers, complete claims the next, ${f.fmt(h.enqueue.jobs)} deep)`,
       h.claims_per_s,
       QUEUE_TARGETS.httpPerS,
     );
+  }
+  if (hs) {
+    thr(
+      `queue HTTP (${hs.workers} workers, claim then complete, ${f.fmt(hs.enqueue.jobs)} deep)`,
+      hs.claims_per_s,
+      QUEUE_TARGETS.httpPerS,
+    );
+  }
+  if (h) {
     rows.push({
-      metric: "queue HTTP claim request p50 / p99 ms",
+      metric: "queue HTTP request that hands out a job, p50 / p99 ms",
       measured: lat(h.claim_latency_ms),
       baseline: lat(full?.latency_ms),
       ratio: f.ratio(h.claim_latency_ms.p99, full?.latency_ms.p99),
@@ -293,7 +310,7 @@ export function queueRows(q: Json | undefined, f: RowFormat): Row[] {
   }
   if (i || h) {
     const di = i ? i.double_claims + (i.check.ok ? 0 : 1) : undefined;
-    const dh = h ? h.double_claims : undefined;
+    const dh = h || hs ? (h?.double_claims ?? 0) + (hs?.double_claims ?? 0) : undefined;
     rows.push({
       metric: "queue double claims in-process / HTTP",
       measured: `${di ?? "-"} / ${dh ?? "-"}`,
@@ -303,15 +320,18 @@ export function queueRows(q: Json | undefined, f: RowFormat): Row[] {
       met: f.verdict((di ?? 0) === 0 && (dh ?? 0) === 0),
     });
   }
-  if (h) {
-    const c = h.done_check as DoneCheck;
+  for (
+    const [label, r] of [["complete claims the next", h], ["claim then complete", hs]] as const
+  ) {
+    if (!r) continue;
+    const c = r.done_check as DoneCheck;
     rows.push({
-      metric: "queue HTTP jobs done exactly once (GET /jobs?state=done)",
+      metric: `queue HTTP jobs done exactly once, ${label} (GET /jobs?state=done)`,
       measured: `${f.fmt(c.done_listed)} / ${f.fmt(c.enqueued)}`,
       baseline: "-",
       ratio: "-",
       target: "all, once",
-      met: f.verdict(c.ok && h.errors === 0),
+      met: f.verdict(c.ok && r.errors === 0),
     });
   }
   for (
@@ -359,10 +379,13 @@ export function queueNotes(q: Json | undefined): string[] {
         `${b.latency_by_depth_ms.last_tenth_mean} ms`,
     );
   }
-  const h = q.http as Json | undefined;
-  if (h) {
+  for (const key of ["http", "http_separate"]) {
+    const h = q[key] as Json | undefined;
+    if (!h) continue;
     n.push(
-      `queue HTTP: hub CPU ${h.hub_cpu_pct}% of one core, client CPU ${h.client_cpu_pct}%, ` +
+      `queue HTTP, ${
+        key === "http" ? "complete claims the next" : "claim then complete"
+      }: hub CPU ${h.hub_cpu_pct}% of one core, client CPU ${h.client_cpu_pct}%, ` +
         `${h.writes_per_commit} queue writes per group commit, complete p50/p99 ` +
         `${h.complete_latency_ms.p50}/${h.complete_latency_ms.p99} ms, errors ${h.errors}` +
         `${h.drained ? "" : ", NOT drained within the time bound"}`,

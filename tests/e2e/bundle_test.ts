@@ -164,7 +164,7 @@ browserTest(
       );
       assert.deepEqual(
         [...sizes.keys()].sort(),
-        [WEB_BUNDLE.jsName, WEB_BUNDLE.cssName, ...Object.keys(WEB_BUNDLE.chunks ?? {})].sort(),
+        Object.keys(WEB_BUNDLE.gzip).sort(),
       );
       for (const name of fetched) assert.ok(sizes.has(name), `${name} was not discovered`);
       const startJs = atStart.filter((u) => /\/assets\/.*\.js$/.test(u)).map((u) =>

@@ -309,3 +309,68 @@ Deno.test("jobs: bad input and access are refused and change nothing", async () 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a report claims the worker's next job in the same request", async () => {
+  const hub = await startHub();
+  try {
+    const node = new ApiClient({
+      hub: hub.url,
+      token: (await hub.admin.createToken({ kind: "node", node_id: "w-1" })).token,
+    });
+    const submit = (max_attempts?: number) =>
+      hub.admin.submitJob({ executor: "process", command: "true", max_attempts });
+    const a = await submit();
+    const b = await submit(1);
+    const c = await submit();
+
+    const first = (await node.claimJob(0)).job!;
+    assert.equal(first.id, a.id);
+    // complete + claim: A is done and B comes back claimed for this node, attempt 1.
+    const r1 = await node.reportJob(a.id, "complete", { attempt: 1, claim_next: true });
+    assert.equal(r1.state, "done");
+    assert.equal(r1.next?.job?.id, b.id);
+    assert.equal(r1.next?.job?.attempt, 1);
+    assert.equal(r1.next?.roamer, null);
+    const bInfo = await hub.admin.job(b.id);
+    assert.equal(bInfo.state, "claimed");
+    assert.equal(bInfo.claimed_by, "w-1");
+
+    // fail + claim: B has no attempts left; C is next.
+    const r2 = await node.reportJob(b.id, "fail", { attempt: 1, error: "boom", claim_next: true });
+    assert.equal(r2.state, "failed");
+    assert.equal(r2.next?.job?.id, c.id);
+
+    // A report that is refused claims nothing: D stays pending.
+    const d = await submit();
+    await assert.rejects(
+      () => node.reportJob(a.id, "complete", { attempt: 1, claim_next: true }),
+      (e: unknown) => e instanceof ApiError && e.status === 409,
+    );
+    assert.equal((await hub.admin.job(d.id)).state, "pending");
+
+    // Without claim_next the answer has no next; D is still there for the claim.
+    const r3 = await node.reportJob(c.id, "complete", { attempt: 1 });
+    assert.deepEqual(r3, { state: "done" });
+    assert.equal((await hub.admin.job(d.id)).state, "pending");
+
+    // The queue is empty after D: the answer says so and the worker long-polls on its own.
+    assert.equal((await node.claimJob(0)).job?.id, d.id);
+    const r4 = await node.reportJob(d.id, "complete", { attempt: 1, claim_next: true });
+    assert.equal(r4.state, "done");
+    assert.deepEqual(r4.next, { job: null, roamer: null });
+
+    // A claim_next that is not a boolean is refused by name, and the report does not happen.
+    const e = await submit();
+    assert.equal((await node.claimJob(0)).job?.id, e.id);
+    await assert.rejects(
+      () =>
+        node.request("POST", `/api/v1/jobs/${e.id}/complete`, { attempt: 1, claim_next: "yes" }),
+      (err: unknown) =>
+        err instanceof ApiError && err.status === 400 &&
+        /claim_next/.test(JSON.stringify(err.problem)),
+    );
+    assert.equal((await hub.admin.job(e.id)).state, "claimed");
+  } finally {
+    await hub.stop();
+  }
+});
