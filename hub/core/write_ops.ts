@@ -10,7 +10,7 @@
 import type { Database } from "./db.ts";
 import { type ClockPolicy, storeBatch, type StoredBatch } from "../fleet/store.ts";
 import type { IngestBatch } from "../../shared/protocol/mod.ts";
-import { claimJob, finishJob, heartbeatJob } from "../jobs/store.ts";
+import { claimJob, finishJob, finishJobClaimNext, heartbeatJob } from "../jobs/store.ts";
 
 /**
  * {@link storeBatch} answering only what ingest uses: of the fresh samples, the newest (the live
@@ -33,6 +33,7 @@ export const WRITE_OPS = {
   claimJob,
   heartbeatJob,
   finishJob,
+  finishJobClaimNext,
 } as const;
 
 /** Name of a {@link WRITE_OPS} entry. */

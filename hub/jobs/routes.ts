@@ -25,10 +25,7 @@ import {
 import { callingNode, type Env, requireAuth } from "../core/auth.ts";
 import type { HubServices } from "../core/services.ts";
 import { validate } from "../core/validate.ts";
-import { jobInfo, type Outcome } from "./store.ts";
-import { getLogger } from "../../shared/log.ts";
-
-const logger = getLogger("queue");
+import { jobInfo, jobSpec, type Outcome } from "./store.ts";
 
 const IdParam = z.object({ id: z.coerce.number().int().positive() });
 const ListQuery = z.strictObject({
@@ -112,17 +109,11 @@ export function jobRoutes(s: HubServices): Hono<Env> {
     claimNext: boolean | undefined,
   ) => {
     const nodeId = callingNode(c.get("principal"));
-    const { row } = await s.queue.finish(id, nodeId, attempt, outcome);
+    // The report and the claim commit together; a refused report claims nothing.
+    const ahead = claimNext ? s.roamers.nextClaim(nodeId) : undefined;
+    const { row, next } = await s.queue.finish(id, nodeId, attempt, outcome, ahead?.can);
     const answer: JobReportAnswer = { state: row.state };
-    if (claimNext) {
-      // The report is committed whatever happens here: a claim that fails leaves `next` out and
-      // the worker claims on its own.
-      try {
-        answer.next = await s.roamers.claimFor(nodeId, 0, c.req.raw.signal);
-      } catch (error) {
-        logger.warn("claim after a report failed; the worker claims on its own", { error });
-      }
-    }
+    if (ahead) answer.next = { job: next ? jobSpec(next) : null, roamer: ahead.roamer };
     return c.json(answer);
   };
 

@@ -304,14 +304,32 @@ export class JobQueue {
     );
   }
 
-  /** Ends the attempt; 409 when the caller lost the job. */
-  finish(id: number, nodeId: string, attempt: number, outcome: Outcome): Promise<{ row: JobRow }> {
+  /**
+   * Ends the attempt; with `can` (what the node may take) it also claims the node's next job in
+   * the same commit, without waiting. 409 when the caller lost the job; nothing is claimed then.
+   */
+  async finish(
+    id: number,
+    nodeId: string,
+    attempt: number,
+    outcome: Outcome,
+    can: Eligibility | undefined,
+  ): Promise<{ row: JobRow; next?: JobRow }> {
     const now = Date.now();
-    return this.#guarded(
+    const op = writeOp(
+      this.#db,
+      "finishJobClaimNext",
       id,
-      writeOp(this.#db, "finishJob", id, nodeId, attempt, outcome, now),
-      "report on",
+      nodeId,
+      attempt,
+      outcome,
+      can ?? null,
+      this.#config.jobLeaseMs,
+      now,
     );
+    const result = await this.#guarded(id, op, "report on");
+    if (result.next) this.#announce([result.next.transition]);
+    return { row: result.row, next: result.next?.row };
   }
 
   /** Cancels an unfinished job (audited as `by`); its worker learns it on its next heartbeat. */

@@ -287,6 +287,32 @@ export function finishJob(
   return { row, transition: record(db, row, before!.state, now, detail) };
 }
 
+/**
+ * Ends an attempt ({@link finishJob}) and, in the same transaction, claims the node's next job
+ * ({@link claimJob}) when `can` is given: a worker's report and its next claim in one commit.
+ * `undefined` when the report is refused; nothing is claimed then.
+ */
+export function finishJobClaimNext(
+  db: Database,
+  id: number,
+  nodeId: string,
+  attempt: number,
+  outcome: Outcome,
+  can: Eligibility | null,
+  leaseMs: number,
+  now: number,
+):
+  | {
+    row: JobRow;
+    transition: JobTransition;
+    next?: { row: JobRow; transition: JobTransition };
+  }
+  | undefined {
+  const finished = finishJob(db, id, nodeId, attempt, outcome, now);
+  if (!finished || !can) return finished;
+  return { ...finished, next: claimJob(db, nodeId, can, leaseMs, now) };
+}
+
 /** Cancels a job that has not finished; `undefined` if it already has (or does not exist). */
 export function cancelJob(
   db: Database,

@@ -67,6 +67,7 @@ async function profileHttp(): Promise<void> {
       enqueueConcurrency: WORKERS,
       enqueueMaxMs: 60_000,
       claimMaxMs: 60_000,
+      claimNext: true,
     };
     const file = join(profDir, "queue.json");
     await Deno.writeTextFile(file, JSON.stringify(cfg));
