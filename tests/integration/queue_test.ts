@@ -374,3 +374,76 @@ Deno.test("a report claims the worker's next job in the same request", async () 
     await hub.stop();
   }
 });
+
+Deno.test("a report whose answer is lost: the job claimed in it goes back to the queue, nothing runs twice", async () => {
+  const hub = await startHub();
+  const dir = await Deno.makeTempDir({ prefix: "fleet-markers-" });
+  // The agent reaches the hub through this proxy, which answers the first complete that asks for
+  // the next job with 502 after the hub has handled it (as a reverse proxy that timed out would).
+  let dropped: string | undefined;
+  const proxy = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const url = new URL(req.url);
+    const body = req.body ? await req.arrayBuffer() : undefined;
+    const res = await fetch(hub.url + url.pathname + url.search, {
+      method: req.method,
+      headers: req.headers,
+      body,
+    });
+    const text = await res.arrayBuffer();
+    if (
+      dropped === undefined && url.pathname.endsWith("/complete") && body &&
+      new TextDecoder().decode(body).includes('"claim_next":true')
+    ) {
+      dropped = (JSON.parse(new TextDecoder().decode(text)) as { next?: { job?: { id: string } } })
+        .next?.job?.id ?? "none";
+      return new Response("upstream timed out", { status: 502 });
+    }
+    const headers = new Headers(res.headers);
+    // fetch has already decoded the body.
+    headers.delete("content-encoding");
+    headers.delete("content-length");
+    const empty = [101, 204, 205, 304].includes(res.status);
+    return new Response(empty ? null : text, { status: res.status, headers });
+  });
+  const state = await Deno.makeTempDir({ prefix: "fleet-w-lost-" });
+  const token = (await hub.admin.createToken({ kind: "node", node_id: "w-lost" })).token;
+  const agent = startAgent({
+    hub: `http://127.0.0.1:${proxy.addr.port}`,
+    token,
+    stateDir: state,
+    interval: "5s",
+  });
+  try {
+    const jobs = Array.from({ length: 5 }, (): JobSubmit => ({
+      executor: "process",
+      command: `echo "$FLEET_JOB_ATTEMPT" >> "${dir}/$FLEET_JOB_ID"`,
+    }));
+    const ids = await submitAll(hub.admin, jobs, 1);
+    await waitFor(
+      async () => (await allJobs(hub.admin)).every((j) => j.state === "done"),
+      "all 5 jobs done",
+      60_000,
+      200,
+    );
+    assert.ok(dropped !== undefined && dropped !== "none", `a next job was in the lost answer`);
+    // The job handed out in the lost answer never ran at attempt 1: the agent said what it runs
+    // before claiming again, the hub returned it, and it ran once, at attempt 2.
+    const lost = await hub.admin.job(dropped!);
+    assert.equal(lost.attempts, 2);
+    assert.ok(
+      lost.history!.some((h) => h.state === "pending" && /agent restarted/.test(h.detail ?? "")),
+      JSON.stringify(lost.history),
+    );
+    const m = await markers(dir);
+    for (const id of ids) {
+      assert.equal(m.get(id), 1, `job ${id} ran ${m.get(id) ?? 0} times`);
+    }
+    assert.equal((await Deno.readTextFile(join(dir, dropped!))).trim(), "2");
+  } finally {
+    await agent.stop();
+    await proxy.shutdown();
+    await hub.stop();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(state, { recursive: true }).catch(() => {});
+  }
+});
