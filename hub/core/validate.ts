@@ -13,9 +13,21 @@ import type { z } from "zod";
 import { BadInput, issuesToErrors } from "./errors.ts";
 import { compileCheck } from "./fast_check.ts";
 
+/** Values the fast check passed and the handler got as parsed (see {@link usedAsParsed}). */
+const AS_PARSED = new WeakSet<object>();
+
+/**
+ * The handler's value is the request's own parsed JSON (not zod's copy), so it matches the body
+ * text exactly: only for a `validate(..., { markAsParsed: true })`.
+ */
+export function usedAsParsed(value: unknown): boolean {
+  return typeof value === "object" && value !== null && AS_PARSED.has(value);
+}
+
 /**
  * Validates one part of the request (`json`, `query`, `param`) with `schema`; the handler reads
- * the parsed value with `c.req.valid(target)`.
+ * the parsed value with `c.req.valid(target)`. `markAsParsed` records a value used as parsed for
+ * {@link usedAsParsed}.
  *
  * @example
  * ```ts
@@ -25,10 +37,14 @@ import { compileCheck } from "./fast_check.ts";
 export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(
   target: Target,
   schema: T,
+  options: { markAsParsed?: boolean } = {},
 ) {
   const fast = compileCheck(schema);
   return validator(target, (value): z.output<T> => {
-    if (fast?.(value)) return value as z.output<T>;
+    if (fast?.(value)) {
+      if (options.markAsParsed && typeof value === "object" && value !== null) AS_PARSED.add(value);
+      return value as z.output<T>;
+    }
     const result = schema.safeParse(value);
     if (result.success) return result.data;
     const errors = issuesToErrors(result.error.issues);

@@ -21,8 +21,9 @@ export function ingestBatch(
   batch: IngestBatch,
   now: number,
   policy: ClockPolicy,
+  texts?: string[],
 ): StoredBatch {
-  const stored = storeBatch(db, batch, now, policy);
+  const stored = storeBatch(db, batch, now, policy, texts);
   if (stored.fresh.length > 1) stored.fresh = stored.fresh.slice(-1);
   return stored;
 }

@@ -122,7 +122,7 @@ export class FleetNodes {
    *
    * @throws {Forbidden} for another node's batch.
    */
-  async ingest(nodeId: string, batch: IngestBatch): Promise<IngestAck> {
+  async ingest(nodeId: string, batch: IngestBatch, texts?: string[]): Promise<IngestAck> {
     if (batch.node_id !== nodeId) {
       throw new Forbidden(
         `this token belongs to node ${nodeId}, not ${batch.node_id}: ` +
@@ -137,7 +137,7 @@ export class FleetNodes {
       rawRetentionMs: config.rawRetentionMs,
       rollupRetentionMs: config.rollupRetentionMs,
     };
-    const stored = await writeOp(this.#o.db, "ingestBatch", batch, now, policy);
+    const stored = await writeOp(this.#o.db, "ingestBatch", batch, now, policy, texts);
     this.#o.fleet.ingested(stored, now);
     for (const observe of this.ingestObservers) {
       observe({

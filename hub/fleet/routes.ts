@@ -18,7 +18,8 @@ import {
 import { VERSION } from "../../shared/version.ts";
 import { callingNode, type Env, requireAuth } from "../core/auth.ts";
 import type { HubServices } from "../core/services.ts";
-import { validate } from "../core/validate.ts";
+import { usedAsParsed, validate } from "../core/validate.ts";
+import { sampleTexts } from "./sample_text.ts";
 import { Overloaded } from "./admission.ts";
 
 const Params = z.object({ id: NodeId });
@@ -98,9 +99,13 @@ export function fleetRoutes(s: HubServices): Hono<Env> {
     }
   };
 
-  app.post("/ingest", asNode, admit, validate("json", IngestBatch), async (c) => {
+  const checkBatch = validate("json", IngestBatch, { markAsParsed: true });
+  app.post("/ingest", asNode, admit, checkBatch, async (c) => {
     const caller = callingNode(c.get("principal"));
-    return c.json(await s.nodes.ingest(caller, c.req.valid("json")));
+    const batch = c.req.valid("json");
+    // Each sample's own text from the body (already read), when zod did not rewrite the batch.
+    const texts = usedAsParsed(batch) ? sampleTexts(await c.req.text()) : undefined;
+    return c.json(await s.nodes.ingest(caller, batch, texts));
   });
 
   app.get("/agent/self", asNode, (c) => {

@@ -274,6 +274,9 @@ function rollupParams(nodeId: string, minute: number, acc: RollupAcc): (string |
  * first, so the node's newest sample is the one with the highest seq, whatever order they came.
  * Rollups are merged per minute of the batch: one upsert per (node, minute), not per sample.
  *
+ * `texts`, when given, holds each sample's JSON text as it came (`texts[i]` for `samples[i]`,
+ * see `sample_text.ts`); a sample stored unchanged is stored as that text.
+ *
  * Refuses the whole batch (`BadInput`, nothing stored) when a seq is beyond the node's window
  * ({@link seqLimit}). With a `policy`, a node whose clock is off by more than the allowed skew
  * has every sample shifted onto the hub's clock, and a sample whose ts is still impossible (ahead
@@ -284,6 +287,7 @@ export function storeBatch(
   batch: IngestBatch,
   now: number,
   policy?: ClockPolicy,
+  texts?: readonly string[],
 ): StoredBatch {
   const node = nodeIngestState(db, batch.node_id);
   const lastSeq = node?.last_seq ?? 0;
@@ -301,14 +305,21 @@ export function storeBatch(
     oldest = now - Math.max(policy.rawRetentionMs, policy.rollupRetentionMs);
   }
 
-  const samples = [...batch.samples].sort((a, b) => a.seq - b.seq);
+  // Indexes sorted by seq, so each sample keeps its own text (`texts[i]`) through the sort.
+  const order = batch.samples.map((_, i) => i).sort((a, b) =>
+    batch.samples[a].seq - batch.samples[b].seq
+  );
+  const own = texts?.length === batch.samples.length ? texts : undefined;
+  const samples = order.map((i) => batch.samples[i]);
   const fresh: Sample[] = [];
   let newestText: string | undefined;
   const minutes = new Map<number, RollupAcc>();
   const unknownNames = new Set<string>();
   let unknownKeys = 0;
   let retimed = 0;
-  for (let sample of samples) {
+  for (let k = 0; k < samples.length; k++) {
+    let sample = samples[k];
+    const received = sample;
     const unknown = unknownKeysOf(sample);
     if (unknown) {
       sample = knownKeysOnly(sample);
@@ -322,7 +333,8 @@ export function storeBatch(
       sample = { ...sample, ts };
       retimed++;
     }
-    const text = JSON.stringify(sample);
+    // The body's own text when the sample is stored as it came; else the changed sample's.
+    const text = own && sample === received ? own[order[k]] : JSON.stringify(sample);
     const changed = db.run(
       INSERT_SAMPLE,
       batch.node_id,

@@ -197,9 +197,17 @@ Deno.test("unknown sample keys: counted in the ack and on the node, logged once 
     assert.equal(a.unknown_keys, 4);
     const b = await api.ingest({ node_id: "uk", samples: [odd(3)] });
     assert.equal(b.unknown_keys, 2);
-    const c = await api.ingest({ node_id: "uk", samples: [makeSample(4)] });
+    // Stored without the unknown keys (re-encoded), as the newest sample shows.
+    const afterB = (await hub.admin.node("uk")).last_sample as Record<string, unknown>;
+    assert.equal(afterB.seq, 3);
+    assert.equal(afterB.fans, undefined);
+    assert.equal(afterB.npu, undefined);
+    const plain = makeSample(4);
+    const c = await api.ingest({ node_id: "uk", samples: [plain] });
     assert.equal(c.unknown_keys, 0);
     const node = await hub.admin.node("uk");
+    // A sample stored as it came (its own text from the body) reads back equal.
+    assert.deepEqual(node.last_sample, plain);
     assert.equal(node.unknown_keys, 6);
     assert.equal((node.last_sample as Record<string, unknown>).fans, undefined);
     const logged = hub.child.logs().filter((l) =>
