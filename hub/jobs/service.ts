@@ -316,6 +316,7 @@ export class JobQueue {
     can: Eligibility | undefined,
   ): Promise<{ row: JobRow; next?: JobRow }> {
     const now = Date.now();
+    const started = performance.now();
     const op = writeOp(
       this.#db,
       "finishJobClaimNext",
@@ -328,6 +329,8 @@ export class JobQueue {
       now,
     );
     const result = await this.#guarded(id, op, "report on");
+    // The claim attempt counts in the claim metric, its time being the report's and the claim's.
+    if (can) this.onClaimTimed?.(performance.now() - started);
     if (result.next) this.#announce([result.next.transition]);
     return { row: result.row, next: result.next?.row };
   }

@@ -370,6 +370,15 @@ Deno.test("a report claims the worker's next job in the same request", async () 
         /claim_next/.test(JSON.stringify(err.problem)),
     );
     assert.equal((await hub.admin.job(e.id)).state, "claimed");
+
+    // Every claim attempt is in the claim metric, those a report made too: 3 plain claims, 3
+    // reports with claim_next (the refused report and the bad body are not attempts).
+    const metrics = (await hub.admin.createToken({ kind: "metrics", name: "m" })).token;
+    const res = await fetch(`${hub.url}/metrics`, {
+      headers: { authorization: `Bearer ${metrics}` },
+    });
+    const count = /^fleet_hub_job_claim_seconds_count (\d+)/m.exec(await res.text())?.[1];
+    assert.equal(count, "6");
   } finally {
     await hub.stop();
   }
