@@ -62,6 +62,9 @@ async function report(
     try {
       return { answer: await fn(attempt === 1), uncertain };
     } catch (error) {
+      // A hub from before `claim_next` refuses the field (400, nothing written): send it again
+      // without it, so the result is not lost.
+      if (error instanceof ApiError && error.status === 400 && attempt === 1) continue;
       if (error instanceof ApiError && error.status < 500) {
         logger.warn(`hub refused ${what}`, { detail: error.message });
         return { uncertain };

@@ -67,7 +67,8 @@ function valueEnd(s: string, i: number): number {
  * The text of each element of the top-level `samples` array of `body`, a JSON object that
  * `JSON.parse` accepted: `JSON.parse(texts[i])` equals `JSON.parse(body).samples[i]`. Like
  * `JSON.parse`, the last `samples` key counts. `undefined` when the texts cannot be cut with
- * certainty (a top-level key written with an escape, no `samples` array): the caller stringifies.
+ * certainty (a line break in the body, a top-level key written with an escape, no `samples`
+ * array): the caller stringifies.
  *
  * @example
  * ```ts
@@ -75,6 +76,9 @@ function valueEnd(s: string, i: number): number {
  * ```
  */
 export function sampleTexts(body: string): string[] | undefined {
+  // A line break can only be whitespace between tokens (JSON strings escape them), and the text
+  // becomes an SSE `data:` line: a body written over several lines is stringified instead.
+  if (body.includes("\n") || body.includes("\r")) return undefined;
   let i = skipSpace(body, 0);
   if (body.charCodeAt(i) !== OPEN_OBJECT) return undefined;
   i++;

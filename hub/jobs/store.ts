@@ -152,7 +152,7 @@ export const CLAIM_SQL =
   `UPDATE jobs SET state = 'claimed', claimed_by = ?1, attempts = attempts + 1,
             lease_expires_at = ?2, claimed_at = ?3, started_at = NULL, error = NULL
      WHERE id = (
-       SELECT id FROM jobs INDEXED BY jobs_pending WHERE state = 'pending'
+       SELECT id FROM jobs INDEXED BY jobs_pending WHERE state = 'pending' AND id != ?7
          AND (node = ?1 OR (node IS NULL AND (
               (cluster IS NULL AND ?5)
               OR cluster IN (SELECT value FROM json_each(?4))
@@ -172,9 +172,9 @@ export interface Eligibility {
 
 /**
  * Claims the best pending job `nodeId` may run: jobs for it by name, then what `can` allows;
- * highest priority first, oldest first within a priority. `INDEXED BY` pins the walk of the
- * pending index: left to itself the planner sorted every pending row on each claim (3 ms at
- * 20,000 pending, against 3 µs).
+ * highest priority first, oldest first within a priority; never job `notId`. `INDEXED BY` pins
+ * the walk of the pending index: left to itself the planner sorted every pending row on each
+ * claim (3 ms at 20,000 pending, against 3 µs).
  */
 export function claimJob(
   db: Database,
@@ -182,6 +182,7 @@ export function claimJob(
   can: Eligibility,
   leaseMs: number,
   now: number,
+  notId = 0,
 ): { row: JobRow; transition: JobTransition } | undefined {
   const row = db.get<JobRow>(
     CLAIM_SQL,
@@ -191,6 +192,7 @@ export function claimJob(
     JSON.stringify(can.clusters),
     can.unscoped ? 1 : 0,
     JSON.stringify(can.templates),
+    notId,
   );
   return row ? { row, transition: record(db, row, "pending", now, null) } : undefined;
 }
@@ -289,7 +291,8 @@ export function finishJob(
 
 /**
  * Ends an attempt ({@link finishJob}) and, in the same transaction, claims the node's next job
- * ({@link claimJob}) when `can` is given: a worker's report and its next claim in one commit.
+ * ({@link claimJob}) when `can` is given: a worker's report and its next claim in one commit. The
+ * job just reported is not the next one, even when a failed attempt returned it to the queue.
  * `undefined` when the report is refused; nothing is claimed then.
  */
 export function finishJobClaimNext(
@@ -310,7 +313,8 @@ export function finishJobClaimNext(
   | undefined {
   const finished = finishJob(db, id, nodeId, attempt, outcome, now);
   if (!finished || !can) return finished;
-  return { ...finished, next: claimJob(db, nodeId, can, leaseMs, now) };
+  // A failed attempt back in the queue goes to another worker, not straight back to this one.
+  return { ...finished, next: claimJob(db, nodeId, can, leaseMs, now, id) };
 }
 
 /** Cancels a job that has not finished; `undefined` if it already has (or does not exist). */

@@ -353,9 +353,20 @@ Deno.test("a report claims the worker's next job in the same request", async () 
     assert.deepEqual(r3, { state: "done" });
     assert.equal((await hub.admin.job(d.id)).state, "pending");
 
+    // A failed attempt that returns to the queue is not handed straight back to the same worker.
+    assert.equal((await node.claimJob(0)).job?.id, d.id);
+    const failed = await node.reportJob(d.id, "fail", {
+      attempt: 1,
+      error: "disk full",
+      claim_next: true,
+    });
+    assert.equal(failed.state, "pending");
+    assert.deepEqual(failed.next, { job: null, roamer: null });
+    assert.equal((await hub.admin.job(d.id)).state, "pending");
+
     // The queue is empty after D: the answer says so and the worker long-polls on its own.
     assert.equal((await node.claimJob(0)).job?.id, d.id);
-    const r4 = await node.reportJob(d.id, "complete", { attempt: 1, claim_next: true });
+    const r4 = await node.reportJob(d.id, "complete", { attempt: 2, claim_next: true });
     assert.equal(r4.state, "done");
     assert.deepEqual(r4.next, { job: null, roamer: null });
 
@@ -371,18 +382,47 @@ Deno.test("a report claims the worker's next job in the same request", async () 
     );
     assert.equal((await hub.admin.job(e.id)).state, "claimed");
 
-    // Every claim attempt is in the claim metric, those a report made too: 3 plain claims, 3
+    // Every claim attempt is in the claim metric, those a report made too: 4 plain claims, 4
     // reports with claim_next (the refused report and the bad body are not attempts).
     const metrics = (await hub.admin.createToken({ kind: "metrics", name: "m" })).token;
     const res = await fetch(`${hub.url}/metrics`, {
       headers: { authorization: `Bearer ${metrics}` },
     });
     const count = /^fleet_hub_job_claim_seconds_count (\d+)/m.exec(await res.text())?.[1];
-    assert.equal(count, "6");
+    assert.equal(count, "8");
   } finally {
     await hub.stop();
   }
 });
+
+/**
+ * An HTTP proxy in front of the hub for an agent. `intercept(path, body, forward)` may answer a
+ * request itself (after forwarding it, or not); `undefined` passes the hub's answer through.
+ */
+function proxyTo(
+  hubUrl: string,
+  intercept: (
+    path: string,
+    body: string,
+    forward: () => Promise<Response>,
+  ) => Promise<Response | undefined>,
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const url = new URL(req.url);
+    const body = req.body ? await req.arrayBuffer() : undefined;
+    const forward = () =>
+      fetch(hubUrl + url.pathname + url.search, { method: req.method, headers: req.headers, body });
+    const own = await intercept(url.pathname, body ? new TextDecoder().decode(body) : "", forward);
+    if (own) return own;
+    const res = await forward();
+    const headers = new Headers(res.headers);
+    // fetch has already decoded the body.
+    headers.delete("content-encoding");
+    headers.delete("content-length");
+    const empty = [101, 204, 205, 304].includes(res.status);
+    return new Response(empty ? null : await res.arrayBuffer(), { status: res.status, headers });
+  });
+}
 
 Deno.test("a report whose answer is lost: the job claimed in it goes back to the queue, nothing runs twice", async () => {
   const hub = await startHub();
@@ -390,29 +430,15 @@ Deno.test("a report whose answer is lost: the job claimed in it goes back to the
   // The agent reaches the hub through this proxy, which answers the first complete that asks for
   // the next job with 502 after the hub has handled it (as a reverse proxy that timed out would).
   let dropped: string | undefined;
-  const proxy = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    const url = new URL(req.url);
-    const body = req.body ? await req.arrayBuffer() : undefined;
-    const res = await fetch(hub.url + url.pathname + url.search, {
-      method: req.method,
-      headers: req.headers,
-      body,
-    });
-    const text = await res.arrayBuffer();
-    if (
-      dropped === undefined && url.pathname.endsWith("/complete") && body &&
-      new TextDecoder().decode(body).includes('"claim_next":true')
-    ) {
-      dropped = (JSON.parse(new TextDecoder().decode(text)) as { next?: { job?: { id: string } } })
-        .next?.job?.id ?? "none";
-      return new Response("upstream timed out", { status: 502 });
+  const proxy = proxyTo(hub.url, async (path, body, forward) => {
+    if (dropped !== undefined || !path.endsWith("/complete") || !body.includes('"claim_next"')) {
+      return undefined;
     }
-    const headers = new Headers(res.headers);
-    // fetch has already decoded the body.
-    headers.delete("content-encoding");
-    headers.delete("content-length");
-    const empty = [101, 204, 205, 304].includes(res.status);
-    return new Response(empty ? null : text, { status: res.status, headers });
+    const answer = JSON.parse(await (await forward()).text()) as {
+      next?: { job?: { id: string } };
+    };
+    dropped = answer.next?.job?.id ?? "none";
+    return new Response("upstream timed out", { status: 502 });
   });
   const state = await Deno.makeTempDir({ prefix: "fleet-w-lost-" });
   const token = (await hub.admin.createToken({ kind: "node", node_id: "w-lost" })).token;
@@ -448,6 +474,57 @@ Deno.test("a report whose answer is lost: the job claimed in it goes back to the
       assert.equal(m.get(id), 1, `job ${id} ran ${m.get(id) ?? 0} times`);
     }
     assert.equal((await Deno.readTextFile(join(dir, dropped!))).trim(), "2");
+  } finally {
+    await agent.stop();
+    await proxy.shutdown();
+    await hub.stop();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(state, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("a hub from before claim_next: the agent's reports go through without it", async () => {
+  const hub = await startHub();
+  const dir = await Deno.makeTempDir({ prefix: "fleet-markers-" });
+  // This proxy refuses a report carrying claim_next, as an older hub's strict schema does.
+  let refused = 0;
+  const proxy = proxyTo(hub.url, (path, body) => {
+    if (!/\/(complete|fail)$/.test(path) || !body.includes('"claim_next"')) {
+      return Promise.resolve(undefined);
+    }
+    refused++;
+    const problem = { title: "Bad Request", status: 400, detail: "claim_next: unrecognized key" };
+    return Promise.resolve(Response.json(problem, { status: 400 }));
+  });
+  const state = await Deno.makeTempDir({ prefix: "fleet-w-old-" });
+  const token = (await hub.admin.createToken({ kind: "node", node_id: "w-old" })).token;
+  const agent = startAgent({
+    hub: `http://127.0.0.1:${proxy.addr.port}`,
+    token,
+    stateDir: state,
+    interval: "5s",
+  });
+  try {
+    const jobs = Array.from({ length: 3 }, (_, i): JobSubmit => ({
+      executor: "process",
+      command: i === 1 ? "exit 3" : `echo "$FLEET_JOB_ATTEMPT" >> "${dir}/$FLEET_JOB_ID"`,
+      max_attempts: 1,
+    }));
+    const ids = await submitAll(hub.admin, jobs, 1);
+    await waitFor(
+      async () =>
+        (await allJobs(hub.admin)).every((j) => j.state === "done" || j.state === "failed"),
+      "all 3 jobs ended",
+      60_000,
+      200,
+    );
+    assert.ok(refused >= 3, `${refused} reports refused with claim_next`);
+    const states = await Promise.all(ids.map(async (id) => (await hub.admin.job(id)).state));
+    assert.deepEqual(states, ["done", "failed", "done"]);
+    assert.match((await hub.admin.job(ids[1])).error ?? "", /exit code 3/);
+    const m = await markers(dir);
+    assert.equal(m.get(ids[0]), 1);
+    assert.equal(m.get(ids[2]), 1);
   } finally {
     await agent.stop();
     await proxy.shutdown();
