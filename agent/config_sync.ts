@@ -16,6 +16,7 @@ import { ConfigFile } from "../shared/protocol/mod.ts";
 /** The hub's answer to a pull, checked before anything is written. */
 const PullAnswer = z.object({ files: z.array(ConfigFile).max(1000), where: z.string().max(1024) });
 import { DEFAULT_AGENT_CONFIG } from "./config.ts";
+import { fromBase64, toBase64 } from "../shared/base64.ts";
 
 /** Most files and bytes synced (configs are small; the hub's body limit bounds a push). */
 const MAX_FILES = 1000;
@@ -24,14 +25,6 @@ const MAX_BYTES = 1_200_000;
 /** The directory synced: where the agent's config file lives. */
 export function configDir(configFile: string | null): string {
   return dirname(configFile ?? DEFAULT_AGENT_CONFIG);
-}
-
-function b64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
 }
 
 async function collect(dir: string, skip: string): Promise<ConfigFile[]> {
@@ -53,7 +46,11 @@ async function collect(dir: string, skip: string): Promise<ConfigFile[]> {
       }
       const data = await Deno.readFile(p);
       total += data.length;
-      files.push({ path: relative(dir, p), mode: (st.mode ?? 0o644) & 0o7777, data: b64(data) });
+      files.push({
+        path: relative(dir, p),
+        mode: (st.mode ?? 0o644) & 0o7777,
+        data: toBase64(data),
+      });
     }
   };
   await walk(dir, 0);
@@ -134,10 +131,7 @@ export async function pullConfigs(
     }
     await Deno.mkdir(dirname(dest), { recursive: true, mode: 0o755 });
     const tmp = `${dest}.fleet-tmp`;
-    const bin = atob(f.data);
-    const data = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) data[i] = bin.charCodeAt(i);
-    await Deno.writeFile(tmp, data, { mode: f.mode });
+    await Deno.writeFile(tmp, fromBase64(f.data), { mode: f.mode });
     await Deno.chmod(tmp, f.mode);
     await Deno.rename(tmp, dest);
     written.push(f.path);

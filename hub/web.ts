@@ -8,6 +8,7 @@
  */
 import { Hono } from "hono";
 import { WEB_BUNDLE } from "../web/dist/bundle.gen.ts";
+import { fromBase64 } from "../shared/base64.ts";
 
 const ICON =
   `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32"
@@ -31,13 +32,6 @@ interface Asset {
   type: string;
   /** The asset gzipped, as the build stored it. */
   gzip: Uint8Array<ArrayBuffer>;
-}
-
-function fromBase64(text: string): Uint8Array<ArrayBuffer> {
-  const raw = atob(text);
-  const out = new Uint8Array(raw.length);
-  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
-  return out;
 }
 
 const ASSETS = new Map<string, Asset>(

@@ -13,23 +13,9 @@ import { recordAudit } from "../core/store.ts";
 import type { NodePrincipal } from "../core/auth.ts";
 import type { BackupConfig } from "./config.ts";
 import { failureMessage, failureProblem, requireS3 } from "./repository.ts";
+import { fromBase64, toBase64 } from "../../shared/base64.ts";
 
 const MODES = ".fleet-modes.json";
-
-function b64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
-}
-
-function unb64(text: string): Uint8Array {
-  const s = atob(text);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
 
 /** Node config sync through the hub. */
 export class NodeConfigs {
@@ -64,7 +50,7 @@ export class NodeConfigs {
     try {
       const modes: Record<string, number> = {};
       for (const f of files) {
-        const data = unb64(f.data);
+        const data = fromBase64(f.data);
         bytes += data.length;
         await store.put(prefix + f.path, data);
         modes[f.path] = f.mode;
@@ -109,7 +95,7 @@ export class NodeConfigs {
         total += data.length;
         // The answer has to fit a response the agent reads at once; configs are small.
         if (total > 1_500_000 || files.length >= 1000) break;
-        files.push({ path: rel, mode: 0o644, data: b64(data) });
+        files.push({ path: rel, mode: 0o644, data: toBase64(data) });
       }
       for (const f of files) f.mode = (modes[f.path] ?? 0o644) & 0o7777;
       return { files, where: `s3://${store.bucket}/${prefix}` };

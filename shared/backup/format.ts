@@ -13,6 +13,7 @@
  * @module
  */
 import { BackupError } from "./errors.ts";
+import { fromBase64, toBase64 } from "../base64.ts";
 
 const FORMAT_PLAIN = 1;
 const FORMAT_ENCRYPTED = 2;
@@ -148,9 +149,6 @@ export interface WrappedKey {
   wrapped: string;
 }
 
-const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
-const unb64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-
 async function kek(passphrase: string, salt: Uint8Array, iterations: number) {
   const base = await crypto.subtle.importKey(
     "raw",
@@ -208,7 +206,7 @@ export async function newWrappedKey(
   blob.set(iv);
   blob.set(ct, 12);
   return {
-    wrapped: { kdf: "pbkdf2-sha256", iterations, salt: b64(salt), wrapped: b64(blob) },
+    wrapped: { kdf: "pbkdf2-sha256", iterations, salt: toBase64(salt), wrapped: toBase64(blob) },
     keys: await keysFromMaster(master),
   };
 }
@@ -233,13 +231,13 @@ export async function unwrapKey(passphrase: string, w: WrappedKey): Promise<Repo
 }
 
 async function unwrapSlow(passphrase: string, w: WrappedKey): Promise<RepoKeys> {
-  const blob = unb64(w.wrapped);
+  const blob = fromBase64(w.wrapped);
   let master: Uint8Array;
   try {
     master = new Uint8Array(
       await crypto.subtle.decrypt(
         { name: "AES-GCM", iv: blob.subarray(0, 12) },
-        await kek(passphrase, unb64(w.salt), w.iterations),
+        await kek(passphrase, fromBase64(w.salt), w.iterations),
         blob.subarray(12),
       ),
     );

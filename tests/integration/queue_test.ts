@@ -11,13 +11,19 @@ import { type Child, waitFor } from "../helpers/process.ts";
 import { ApiClient, ApiError } from "../../shared/api_client.ts";
 import type { JobInfo, JobSubmit } from "../../shared/protocol/mod.ts";
 
-async function agents(hub: HubProcess, n: number, prefix: string): Promise<Child[]> {
+/** `n` agents named `<prefix>-<i>`, reaching the hub at `url` (default: directly). */
+async function agents(
+  hub: HubProcess,
+  n: number,
+  prefix: string,
+  url = hub.url,
+): Promise<Child[]> {
   const out: Child[] = [];
   for (let i = 1; i <= n; i++) {
     const id = `${prefix}-${i}`;
     const token = (await hub.admin.createToken({ kind: "node", node_id: id })).token;
     const state = await Deno.makeTempDir({ prefix: `fleet-${id}-` });
-    out.push(startAgent({ hub: hub.url, token, stateDir: state, interval: "5s" }));
+    out.push(startAgent({ hub: url, token, stateDir: state, interval: "5s" }));
   }
   return out;
 }
@@ -440,14 +446,7 @@ Deno.test("a report whose answer is lost: the job claimed in it goes back to the
     dropped = answer.next?.job?.id ?? "none";
     return new Response("upstream timed out", { status: 502 });
   });
-  const state = await Deno.makeTempDir({ prefix: "fleet-w-lost-" });
-  const token = (await hub.admin.createToken({ kind: "node", node_id: "w-lost" })).token;
-  const agent = startAgent({
-    hub: `http://127.0.0.1:${proxy.addr.port}`,
-    token,
-    stateDir: state,
-    interval: "5s",
-  });
+  const [agent] = await agents(hub, 1, "w-lost", `http://127.0.0.1:${proxy.addr.port}`);
   try {
     const jobs = Array.from({ length: 5 }, (): JobSubmit => ({
       executor: "process",
@@ -479,7 +478,6 @@ Deno.test("a report whose answer is lost: the job claimed in it goes back to the
     await proxy.shutdown();
     await hub.stop();
     await Deno.remove(dir, { recursive: true });
-    await Deno.remove(state, { recursive: true }).catch(() => {});
   }
 });
 
@@ -496,14 +494,7 @@ Deno.test("a hub from before claim_next: the agent's reports go through without 
     const problem = { title: "Bad Request", status: 400, detail: "claim_next: unrecognized key" };
     return Promise.resolve(Response.json(problem, { status: 400 }));
   });
-  const state = await Deno.makeTempDir({ prefix: "fleet-w-old-" });
-  const token = (await hub.admin.createToken({ kind: "node", node_id: "w-old" })).token;
-  const agent = startAgent({
-    hub: `http://127.0.0.1:${proxy.addr.port}`,
-    token,
-    stateDir: state,
-    interval: "5s",
-  });
+  const [agent] = await agents(hub, 1, "w-old", `http://127.0.0.1:${proxy.addr.port}`);
   try {
     const jobs = Array.from({ length: 3 }, (_, i): JobSubmit => ({
       executor: "process",
@@ -530,6 +521,5 @@ Deno.test("a hub from before claim_next: the agent's reports go through without 
     await proxy.shutdown();
     await hub.stop();
     await Deno.remove(dir, { recursive: true });
-    await Deno.remove(state, { recursive: true }).catch(() => {});
   }
 });
