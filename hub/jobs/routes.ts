@@ -1,8 +1,9 @@
 /**
  * The job queue and the roamer pool over HTTP. Operators (admin) submit, cancel and retry jobs
- * and assign or release roamers (the services audit these as the caller); viewers read; node tokens claim (long-poll), heartbeat and
- * report — only for themselves, and only while they hold the job's current attempt (a stale
- * worker gets 409); a report may claim the worker's next job in the same request — and say which jobs they really run after a restart, so the rest return to
+ * and assign or release roamers (the services audit these as the caller); viewers read; node
+ * tokens claim (long-poll), heartbeat and report — only for themselves, and only while they hold
+ * the job's current attempt (a stale worker gets 409); a report may claim the worker's next job in
+ * the same request — and say which jobs they really run after a restart, so the rest return to
  * the queue at once. The behaviour is in `service.ts` (the queue) and `roamers.ts`.
  *
  * @module
