@@ -11,6 +11,7 @@ import { resolveSettings, type SettingSpec } from "../shared/settings.ts";
 import { NODE_ID_PATTERN } from "../shared/protocol/constants.ts";
 import type { AgentFileValues } from "./config_file.ts";
 import { readSimpleAgentFile } from "./config_simple.ts";
+import { lazyImport } from "../shared/lazy_import.ts";
 
 /** The agent.yml `cleanup:` settings (the opt-in steps off unless set). */
 export interface CleanupSettings {
@@ -242,9 +243,9 @@ export async function loadAgentConfig(
   }
   // zod and the YAML parser load only for a file beyond what install writes (flat plain values);
   // a missing file, or one of only comments and blank lines, is an empty document.
-  const file: AgentFileValues = text === undefined
-    ? {}
-    : readSimpleAgentFile(text) ?? (await import("./config_file.ts")).parseAgentFile(text, path);
+  const file: AgentFileValues = text === undefined ? {} : readSimpleAgentFile(text) ??
+    (await lazyImport<typeof import("./config_file.ts")>(import.meta.url, "./config_file.ts"))
+      .parseAgentFile(text, path);
   const v = resolveSettings(AGENT_SETTINGS, flags, env, file);
   const c = file.cleanup ?? {};
   for (const required of ["hub", "token"] as const) {

@@ -21,6 +21,7 @@ import { NODE_ID_PATTERN } from "../shared/protocol/constants.ts";
 import { DEFAULT_DOCKER_SOCKET } from "../shared/docker_api.ts";
 import { backoffDelay, sleep } from "../shared/backoff.ts";
 import { getLogger } from "../shared/log.ts";
+import { lazyImport } from "../shared/lazy_import.ts";
 
 const logger = getLogger("control");
 
@@ -136,14 +137,29 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
   };
   const buffered = () => ws.bufferedAmount;
   // Exec, terminals, network tools, containers and node actions load when first asked for.
-  const exec = new Lazy(async () => new (await import("./exec.ts")).ExecRunner(send));
-  const pty = new Lazy(async () => new (await import("./pty.ts")).PtySessions(send, buffered));
-  const net = new Lazy(async () => new (await import("./network/net_ops.ts")).NetOps(send));
+  const exec = new Lazy(async () =>
+    new (await lazyImport<typeof import("./exec.ts")>(import.meta.url, "./exec.ts")).ExecRunner(
+      send,
+    )
+  );
+  const pty = new Lazy(async () =>
+    new (await lazyImport<typeof import("./pty.ts")>(import.meta.url, "./pty.ts")).PtySessions(
+      send,
+      buffered,
+    )
+  );
+  const net = new Lazy(async () =>
+    new (await lazyImport<typeof import("./network/net_ops.ts")>(
+      import.meta.url,
+      "./network/net_ops.ts",
+    )).NetOps(send)
+  );
   const dockerSocket = o.dockerSocket;
   const docker = dockerSocket === false
     ? undefined
     : new Lazy(async () =>
-      new (await import("./containers.ts")).ContainerOps(
+      new (await lazyImport<typeof import("./containers.ts")>(import.meta.url, "./containers.ts"))
+        .ContainerOps(
         send,
         buffered,
         dockerSocket ?? DEFAULT_DOCKER_SOCKET,
@@ -152,11 +168,15 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
   const handlers = o.actions;
   const actions = handlers &&
     new Lazy(async () =>
-      new (await import("./node_actions.ts")).NodeActionRunner(send, handlers, () => nodeId)
+      new (await lazyImport<typeof import("./node_actions.ts")>(
+        import.meta.url,
+        "./node_actions.ts",
+      )).NodeActionRunner(send, handlers, () => nodeId)
     );
   // Backups (the S3 client, chunker and crypto) load with the first backup or restore.
   const backups = new Lazy(async () =>
-    new (await import("./backup.ts")).BackupRunner(
+    new (await lazyImport<typeof import("./backup.ts")>(import.meta.url, "./backup.ts"))
+      .BackupRunner(
       send,
       dockerSocket === false ? false : dockerSocket ?? DEFAULT_DOCKER_SOCKET,
     )
@@ -194,7 +214,10 @@ function connectOnce(o: ControlOptions): Promise<Ended> {
     }
     queued++;
     queue = queue.then(async () => {
-      frames ??= await import("../shared/control_frames.ts");
+      frames ??= await lazyImport<typeof import("../shared/control_frames.ts")>(
+        import.meta.url,
+        "../shared/control_frames.ts",
+      );
       if (!closed) dispatch(frames.parseFrame<HubMessage>(e.data, frames.HUB_FRAMES));
     }).catch((error) => logger.error("control frame failed", { error }))
       .finally(() => queued--);

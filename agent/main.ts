@@ -19,6 +19,7 @@ import { settingsHelp } from "../shared/settings.ts";
 import { getLogger, setLogFormat, setLogLevel } from "../shared/log.ts";
 import { VERSION } from "../shared/version.ts";
 import type { AgentInfo } from "../shared/protocol/mod.ts";
+import { lazyImport } from "../shared/lazy_import.ts";
 
 const HELP = `fleet-agent ${VERSION} — Fleet Commander node agent
 
@@ -46,12 +47,15 @@ ${settingsHelp(AGENT_SETTINGS)}
   -h, --help
 `;
 
-// Commands other than `run`, the Docker executor, recovery and cleanup load when used (dynamic
-// imports with literal specifiers, so `deno compile` still bundles them): an agent holds in
-// memory only the code its run needs.
-const installCode = () => import("./install.ts");
-const recoverCode = () => import("./recover.ts");
-const cleanupCode = () => import("./node_cleanup.ts");
+// Commands other than `run`, the Docker executor, recovery and cleanup load when used (through
+// lazyImport, out of the start-up module graph; bootstrap/dist.ts embeds each): an agent holds
+// in memory only the code its run needs.
+const installCode = () =>
+  lazyImport<typeof import("./install.ts")>(import.meta.url, "./install.ts");
+const recoverCode = () =>
+  lazyImport<typeof import("./recover.ts")>(import.meta.url, "./recover.ts");
+const cleanupCode = () =>
+  lazyImport<typeof import("./node_cleanup.ts")>(import.meta.url, "./node_cleanup.ts");
 
 /** An executor whose code loads with its first job. */
 function lazyExecutor(kind: Executor["kind"], load: () => Promise<Executor>): Executor {
@@ -167,7 +171,10 @@ async function runOnce(
           docker: lazyExecutor(
             "docker",
             async () =>
-              (await import("./worker/docker.ts")).createDockerExecutor({
+              (await lazyImport<typeof import("./worker/docker.ts")>(
+                import.meta.url,
+                "./worker/docker.ts",
+              )).createDockerExecutor({
                 socketPath: config.dockerSocket || undefined,
                 networkMode: config.dockerNetwork,
               }),
@@ -399,7 +406,10 @@ async function cleanupCommand(args: string[]): Promise<number> {
   const hubConfig = await loadAgentConfig(values as Record<string, string | undefined>, env)
     .catch(() => undefined);
   // Loaded here only: the sync code (zod, the API client) is no part of an agent's run.
-  const { configApi, configDir, pushConfigs } = await import("./config_sync.ts");
+  const { configApi, configDir, pushConfigs } = await lazyImport<typeof import("./config_sync.ts")>(
+    import.meta.url,
+    "./config_sync.ts",
+  );
   console.log(
     `  sync ${configDir(config.configFile)} to S3${
       hubConfig ? " (through the hub)" : ": skipped (no hub configured)"

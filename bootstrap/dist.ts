@@ -47,7 +47,7 @@ export interface Target {
   v8Flags: string;
   /** Permission flags baked into the binary. */
   permissions: readonly string[];
-  /** Modules loaded only as Workers, which `deno compile` embeds only when named (`--include`). */
+  /** Modules `deno compile` embeds only when named (`--include`): Workers, lazily imported code. */
   include: readonly string[];
 }
 
@@ -96,6 +96,32 @@ export const HUB_PERMISSIONS: readonly string[] = [
  */
 export const AGENT_PERMISSIONS: readonly string[] = ["--allow-all"];
 
+/**
+ * The modules the agent loads with `lazyImport` (shared/lazy_import.ts): a URL built at run time,
+ * which `deno compile` does not follow, so each is embedded by name. A unit test holds this list
+ * to the calls in the source.
+ */
+export const AGENT_LAZY_MODULES: readonly string[] = [
+  "agent/backup.ts",
+  "agent/collect/docker.ts",
+  "agent/collect/nvidia_smi.ts",
+  "agent/collect/sysfs.ts",
+  "agent/collect/tegrastats.ts",
+  "agent/config_file.ts",
+  "agent/config_sync.ts",
+  "agent/containers.ts",
+  "agent/exec.ts",
+  "agent/install.ts",
+  "agent/network/net_ops.ts",
+  "agent/node_actions.ts",
+  "agent/node_cleanup.ts",
+  "agent/pty.ts",
+  "agent/recover.ts",
+  "agent/worker/docker.ts",
+  "agent/worker/roamer.ts",
+  "shared/control_frames.ts",
+];
+
 const TRIPLES: Record<Arch, string> = {
   amd64: "x86_64-unknown-linux-gnu",
   arm64: "aarch64-unknown-linux-gnu",
@@ -111,7 +137,7 @@ function target(program: Target["program"], arch: Arch): Target {
     entry: hub ? "hub/main.ts" : "agent/main.ts",
     v8Flags: hub ? HUB_V8_FLAGS : AGENT_V8_FLAGS,
     permissions: hub ? HUB_PERMISSIONS : AGENT_PERMISSIONS,
-    include: hub ? ["hub/core/writer_worker.ts"] : [],
+    include: hub ? ["hub/core/writer_worker.ts"] : AGENT_LAZY_MODULES,
   };
 }
 

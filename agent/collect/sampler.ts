@@ -18,6 +18,7 @@ import { createDisksCollector } from "./disks.ts";
 import { createThermalCollector } from "./thermal.ts";
 import { hasJetsonSysfs } from "./jetson_detect.ts";
 import { checkMetrics } from "./check_metrics.ts";
+import { lazyImport } from "../../shared/lazy_import.ts";
 
 /** Options of {@link createSampler}. */
 export interface SamplerOptions {
@@ -118,7 +119,12 @@ export function createSampler(opts: SamplerOptions): Sampler {
   // Jetson sysfs fills what tegrastats does not give (absent, failing, or no GPU load on JP7).
   if (hasJetsonSysfs(opts.root)) {
     collectors.push(
-      lazyCollector("sysfs", async () => (await import("./sysfs.ts")).createSysfsCollector()),
+      lazyCollector(
+        "sysfs",
+        async () =>
+          (await lazyImport<typeof import("./sysfs.ts")>(import.meta.url, "./sysfs.ts"))
+            .createSysfsCollector(),
+      ),
     );
   }
 
@@ -139,24 +145,31 @@ export function createSampler(opts: SamplerOptions): Sampler {
     opts.tegrastats,
     "tegrastats",
     async (path) =>
-      (await import("./tegrastats.ts")).createTegrastatsCollector({
-        path,
-        intervalMs: opts.intervalMs,
-      }),
+      (await lazyImport<typeof import("./tegrastats.ts")>(import.meta.url, "./tegrastats.ts"))
+        .createTegrastatsCollector({
+          path,
+          intervalMs: opts.intervalMs,
+        }),
   );
   external(
     opts.nvidiaSmi,
     "nvidia-smi",
-    async (path) => (await import("./nvidia_smi.ts")).createNvidiaSmiCollector({ path }),
+    async (path) =>
+      (await lazyImport<typeof import("./nvidia_smi.ts")>(import.meta.url, "./nvidia_smi.ts"))
+        .createNvidiaSmiCollector({ path }),
   );
   if (opts.dockerSocket !== false) {
     const socketPath = opts.dockerSocket ?? "/var/run/docker.sock";
     collectors.push(
-      lazyCollector("docker", async () =>
-        (await import("./docker.ts")).createDockerCollector({
-          socketPath,
-          timeoutMs: Math.min(4000, Math.max(1000, opts.intervalMs - 500)),
-        })),
+      lazyCollector(
+        "docker",
+        async () =>
+          (await lazyImport<typeof import("./docker.ts")>(import.meta.url, "./docker.ts"))
+            .createDockerCollector({
+              socketPath,
+              timeoutMs: Math.min(4000, Math.max(1000, opts.intervalMs - 500)),
+            }),
+      ),
     );
   }
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { lazyImport } from "../../shared/lazy_import.ts";
 import { openLibc } from "../../shared/libc.ts";
 
 /** The statfs fields the disks collector uses (counts in units of `frsize`). */
@@ -35,7 +36,7 @@ function libcOnce(): Libc | null {
 export async function statfs(path: string): Promise<FsStats | undefined> {
   const lib = libcOnce();
   if (!lib) {
-    const { promises } = await import("node:fs");
+    const { promises } = await lazyImport<typeof import("node:fs")>(import.meta.url, "node:fs");
     const s = await promises.statfs(path).catch(() => undefined);
     if (!s) return undefined;
     const frsize = (s as { frsize?: number }).frsize || s.bsize;

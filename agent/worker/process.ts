@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { lazyImport } from "../../shared/lazy_import.ts";
 import type { JobSpec } from "../../shared/protocol/mod.ts";
 import type { ExecOptions, ExecResult, Executor } from "./executor.ts";
 import { JOB_TAG_ENV, processStartTime } from "./ledger.ts";
@@ -91,7 +92,10 @@ export interface ProcessGroupOptions {
 export async function runProcessGroup(o: ProcessGroupOptions): Promise<ExecResult> {
   const started_at = Date.now();
   // node:child_process for `detached` (a new session and group), loaded with the first run.
-  const { spawn } = await import("node:child_process");
+  const { spawn } = await lazyImport<typeof import("node:child_process")>(
+    import.meta.url,
+    "node:child_process",
+  );
   const tail = new OutputTail(o.tailCapBytes);
   return new Promise<ExecResult>((resolve) => {
     let timedOut = false;

@@ -19,6 +19,7 @@ import { OutputTail } from "./process.ts";
 import { JobLedger, type JobRecord, reapLeftovers } from "./ledger.ts";
 import { backoffDelay, sleep } from "../../shared/backoff.ts";
 import { getLogger } from "../../shared/log.ts";
+import { lazyImport } from "../../shared/lazy_import.ts";
 
 const logger = getLogger("worker");
 
@@ -292,7 +293,10 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       failures = 0;
       if (answer.roamer && !job) {
         // Roamer code (Docker provisioning) loads only on a node that is assigned one.
-        const { followAssignment } = await import("./roamer.ts");
+        const { followAssignment } = await lazyImport<typeof import("./roamer.ts")>(
+          import.meta.url,
+          "./roamer.ts",
+        );
         await followAssignment({
           api,
           dockerSocket: options.dockerSocket,
