@@ -115,6 +115,10 @@ export class Database {
   writer: WriterLink | undefined;
   /** Called after each group commit with its duration (ms) and writes (the hub's /metrics). */
   onCommit: ((ms: number, writes: number) => void) | undefined;
+  /** Undo hooks of the write running now; undefined outside a write (see {@link onRollback}). */
+  #jobUndo: (() => void)[] | undefined;
+  /** Undo hooks of the writes of this group that succeeded, should the COMMIT fail. */
+  #groupUndo: (() => void)[] = [];
 
   constructor(
     raw: DatabaseSync,
@@ -315,6 +319,26 @@ export class Database {
     });
   }
 
+  /**
+   * Registers `undo` to run if what the write in progress did is rolled back (its savepoint, or
+   * the whole group when the COMMIT fails), after the rollback: for state a write keeps beside
+   * the database, such as the ingest's in-memory rollups. Outside a write it does nothing.
+   */
+  onRollback(undo: () => void): void {
+    this.#jobUndo?.push(undo);
+  }
+
+  /** Runs undo hooks, each once; one that throws is logged and does not stop the others. */
+  #undo(hooks: (() => void)[]): void {
+    for (const undo of new Set(hooks)) {
+      try {
+        undo();
+      } catch (error) {
+        logger.error("rollback hook failed", { error });
+      }
+    }
+  }
+
   /** Commits everything queued now (also called on close). */
   flush(): void {
     if (this.#timer !== undefined) {
@@ -334,17 +358,23 @@ export class Database {
       const release = this.prepare("RELEASE w");
       for (const job of jobs) {
         savepoint.run();
+        const undo: (() => void)[] = this.#jobUndo = [];
         try {
           const value = job.fn(this);
           release.run();
           results.push({ ok: true, value });
+          this.#groupUndo.push(...undo);
         } catch (error) {
           this.prepare("ROLLBACK TO w").run();
           release.run();
           results.push({ ok: false, value: error });
+          this.#undo(undo);
+        } finally {
+          this.#jobUndo = undefined;
         }
       }
       this.prepare("COMMIT").run();
+      this.#groupUndo = [];
       this.#commits++;
       this.onCommit?.(performance.now() - started, jobs.length);
     } catch (error) {
@@ -352,6 +382,10 @@ export class Database {
       try {
         this.raw.exec("ROLLBACK");
       } catch { /* already rolled back by SQLite */ }
+      this.#jobUndo = undefined;
+      const undo = this.#groupUndo;
+      this.#groupUndo = [];
+      this.#undo(undo);
       logger.error("group commit failed", { error, writes: jobs.length });
       for (const job of jobs) job.reject(error);
       return;
@@ -374,6 +408,7 @@ export class Database {
   /** Runs `fn` in its own immediate transaction right away (CLI, migrations, tests). */
   transaction<T>(fn: (db: Database) => T): T {
     this.raw.exec("BEGIN IMMEDIATE");
+    const undo: (() => void)[] = this.#jobUndo = [];
     try {
       const value = fn(this);
       this.raw.exec("COMMIT");
@@ -381,7 +416,11 @@ export class Database {
       return value;
     } catch (error) {
       this.raw.exec("ROLLBACK");
+      this.#jobUndo = undefined;
+      this.#undo(undo);
       throw error;
+    } finally {
+      this.#jobUndo = undefined;
     }
   }
 

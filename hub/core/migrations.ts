@@ -403,4 +403,13 @@ CREATE TABLE backup_restores (
   by_kind TEXT NOT NULL
 );
 `,
+  // The highest sample id whose values are in rollups; newer ones are rolled up in memory first
+  // and rebuilt from the samples after a kill. Every sample stored so far is in the table.
+  `
+CREATE TABLE rollup_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  sample_id INTEGER NOT NULL
+);
+INSERT INTO rollup_state (id, sample_id) VALUES (1, (SELECT coalesce(max(id), 0) FROM samples));
+`,
 ];

@@ -44,6 +44,7 @@ import { buildApp } from "./app.ts";
 import { AlertService } from "../alerts/service.ts";
 import { HubMetrics } from "../metrics/hub_metrics.ts";
 import { startPruner } from "../fleet/retention.ts";
+import { startRollupBuffer } from "../fleet/rollups.ts";
 import { demoAlerts, demoInventory, startDemo } from "../demo.ts";
 import type { HubServices } from "./services.ts";
 import { getLogger, setLogFormat, setLogLevel } from "../../shared/log.ts";
@@ -57,6 +58,12 @@ const SIGHUP_ACTOR: AuditActor = { name: "SIGHUP", kind: "signal", token_id: nul
 
 /** How often open streams and sockets are checked against revocations made elsewhere. */
 const CONNECTION_SWEEP_MS = 2_000;
+
+/**
+ * How often the minutes of history held in memory are written to the rollups table: at 1,000
+ * nodes every 5 s, one upsert per node every 30 s instead of one per batch.
+ */
+const ROLLUP_FLUSH_MS = 30_000;
 
 /** A running hub. */
 export interface RunningHub {
@@ -347,7 +354,10 @@ export async function serve(
   const services = await buildServices(config, readConfig);
   const { db, connections, verifier } = services;
 
-  // Everything the routes rely on is running before the first request can arrive.
+  // Everything the routes rely on is running before the first request can arrive. History
+  // rollups are held in memory between writes (rebuilt from the samples a killed hub left);
+  // with the writer worker, whose ingest upserts them itself, they are not.
+  const rollups = db.writer ? undefined : startRollupBuffer(db, ROLLUP_FLUSH_MS);
   services.fleet.start();
   services.queue.start();
   services.agents.start();
@@ -427,6 +437,7 @@ export async function serve(
       await services.swarm.shutdown();
       await server.shutdown();
       await services.verifier.flushUsage().catch(() => {});
+      await rollups?.stop().catch((error) => logger.error("rollup flush failed", { error }));
       await db.closeAsync();
       logger.info("stopped");
       finished.resolve();

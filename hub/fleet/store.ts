@@ -22,6 +22,16 @@ import {
 } from "../../shared/protocol/mod.ts";
 import { SERIES, seriesOf } from "../../shared/metrics.ts";
 import { BadInput } from "../core/errors.ts";
+import {
+  type Acc,
+  accumulate,
+  lowerRollupMark,
+  markRolledUp,
+  mergeAcc,
+  type RollupAcc,
+  rollupBufferOf,
+  upsertRollup,
+} from "./rollups.ts";
 
 /** A row of `nodes`. */
 export interface NodeRow {
@@ -116,8 +126,9 @@ export function setRecovery(db: Database, id: string, recovery: unknown): void {
 
 /** Removes a node with its samples and rollups; true if it existed. */
 export function deleteNode(db: Database, id: string): boolean {
-  db.run("DELETE FROM samples WHERE node_id = ?", id);
+  if (db.run("DELETE FROM samples WHERE node_id = ?", id).changes > 0) lowerRollupMark(db);
   db.run("DELETE FROM rollups WHERE node_id = ?", id);
+  rollupBufferOf(db)?.drop(id);
   return db.run("DELETE FROM nodes WHERE id = ?", id).changes > 0;
 }
 
@@ -154,8 +165,6 @@ export interface ClockPolicy {
   /** Rollup retention (ms): a sample older than both retentions would be acknowledged, then lost. */
   rollupRetentionMs: number;
 }
-
-const MINUTE = 60_000;
 
 const INSERT_SAMPLE = "INSERT OR IGNORE INTO samples (node_id, seq, ts, data, recv_ts, agent_ts) " +
   "VALUES (?, ?, ?, ?, ?, ?)";
@@ -216,63 +225,11 @@ function knownKeysOnly(sample: Sample): Sample {
   return known as Sample;
 }
 
-// One upsert per sample: each series' min/max ignore NULLs, sum and count add up.
-const UPSERT_ROLLUP = `INSERT INTO rollups (node_id, minute, ${
-  SERIES.map((s) => `${s}_min, ${s}_max, ${s}_sum, ${s}_n`).join(", ")
-}) VALUES (?, ?, ${SERIES.map(() => "?, ?, ?, ?").join(", ")})
-ON CONFLICT (node_id, minute) DO UPDATE SET ${
-  SERIES.map((s) =>
-    `${s}_min = CASE WHEN excluded.${s}_min IS NULL THEN ${s}_min WHEN ${s}_min IS NULL ` +
-    `THEN excluded.${s}_min ELSE min(${s}_min, excluded.${s}_min) END, ` +
-    `${s}_max = CASE WHEN excluded.${s}_max IS NULL THEN ${s}_max WHEN ${s}_max IS NULL ` +
-    `THEN excluded.${s}_max ELSE max(${s}_max, excluded.${s}_max) END, ` +
-    `${s}_sum = ${s}_sum + excluded.${s}_sum, ${s}_n = ${s}_n + excluded.${s}_n`
-  ).join(", ")
-}`;
-
-/** An accumulator: min, max, sum, count. */
-type Acc = [number, number, number, number];
-
-/** Merges min/max/sum/count into an accumulator, or starts one (a raw value is `v, v, v, 1`). */
-function mergeAcc(a: Acc | undefined, min: number, max: number, sum: number, n: number): Acc {
-  if (!a) return [min, max, sum, n];
-  a[0] = Math.min(a[0], min);
-  a[1] = Math.max(a[1], max);
-  a[2] += sum;
-  a[3] += n;
-  return a;
-}
-
-/** Per series of one (node, minute). */
-type RollupAcc = Map<string, Acc>;
-
-/** Adds a sample's series values to the accumulator of its minute. */
-function accumulate(minutes: Map<number, RollupAcc>, sample: Sample): void {
-  const minute = Math.floor(sample.ts / MINUTE) * MINUTE;
-  let acc = minutes.get(minute);
-  if (!acc) minutes.set(minute, acc = new Map());
-  const values = seriesOf(sample);
-  for (const s of SERIES) {
-    const v = values[s];
-    if (v === undefined) continue;
-    acc.set(s, mergeAcc(acc.get(s), v, v, v, 1));
-  }
-}
-
-function rollupParams(nodeId: string, minute: number, acc: RollupAcc): (string | number | null)[] {
-  const params: (string | number | null)[] = [nodeId, minute];
-  for (const s of SERIES) {
-    const a = acc.get(s);
-    if (!a) params.push(null, null, 0, 0);
-    else params.push(a[0], a[1], a[2], a[3]);
-  }
-  return params;
-}
-
 /**
  * Stores a validated batch for its node (call inside `db.write`). Samples are sorted by seq
  * first, so the node's newest sample is the one with the highest seq, whatever order they came.
- * Rollups are merged per minute of the batch: one upsert per (node, minute), not per sample.
+ * Rollups are merged per minute of the batch, into the database's rollup buffer when it has one
+ * (`rollups.ts`), else with one upsert per (node, minute).
  *
  * `texts`, when given, holds each sample's JSON text as it came (`texts[i]` for `samples[i]`,
  * see `sample_text.ts`); a sample stored unchanged is stored as that text.
@@ -349,8 +306,11 @@ export function storeBatch(
     fresh.push(sample);
     newestText = text;
   }
-  for (const [minute, acc] of minutes) {
-    db.run(UPSERT_ROLLUP, ...rollupParams(batch.node_id, minute, acc));
+  const buffer = rollupBufferOf(db);
+  if (buffer) buffer.add(batch.node_id, minutes);
+  else if (minutes.size > 0) {
+    for (const [minute, acc] of minutes) upsertRollup(db, batch.node_id, minute, acc);
+    markRolledUp(db);
   }
   const newLastSeq = touchNode(db, batch.node_id, now, {
     agent: batch.agent,
@@ -390,6 +350,7 @@ export function pruneSamples(db: Database, cutoff: number, limit: number): numbe
       left,
     ).changes;
   }
+  if (left < limit) lowerRollupMark(db);
   return limit - left;
 }
 
@@ -483,7 +444,10 @@ export function seriesFromRaw(
   return { ts: bucketTimes(from, stepMs, buckets), series: finish(accs, buckets) };
 }
 
-/** Series from 1-minute rollups, merged into `stepMs` buckets (a multiple of one minute). */
+/**
+ * Series from 1-minute rollups, merged into `stepMs` buckets (a multiple of one minute): the
+ * table's rows and the minutes the rollup buffer still holds.
+ */
 export function seriesFromRollups(
   db: Database,
   nodeId: string,
@@ -505,6 +469,15 @@ export function seriesFromRollups(
       const n = row[`${s}_n`] as number;
       if (!n) return;
       accs[i][b] = mergeAcc(accs[i][b], row[`${s}_min`]!, row[`${s}_max`]!, row[`${s}_sum`]!, n);
+    });
+  }
+  // The newest minutes may still be in the buffer, not yet written.
+  for (const [minute, acc] of rollupBufferOf(db)?.minutesOf(nodeId) ?? []) {
+    if (minute < from || minute >= to) continue;
+    const b = Math.floor((minute - from) / stepMs);
+    SERIES.forEach((s, i) => {
+      const a = acc.get(s);
+      if (a) accs[i][b] = mergeAcc(accs[i][b], a[0], a[1], a[2], a[3]);
     });
   }
   return { ts: bucketTimes(from, stepMs, buckets), series: finish(accs, buckets) };

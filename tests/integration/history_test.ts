@@ -95,6 +95,57 @@ Deno.test("metrics: raw for short ranges, rollups for long ones, null for gaps",
   }
 });
 
+Deno.test("rollups: minutes a killed hub held in memory are rebuilt at start; a stop writes them", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "fleet-hub-" });
+  const base = Math.floor((Date.now() - 3_600_000) / (10 * MIN)) * 10 * MIN;
+  const range = { from: base, to: base + 30 * MIN, step: 600 };
+  const rolledUp = async (dir: string) => {
+    const db = await openDatabase(join(dir, "fleet.db"));
+    try {
+      return db.get<{ n: number }>("SELECT count(*) AS n FROM rollups")!.n;
+    } finally {
+      db.close();
+    }
+  };
+  let hub = await startHub({ dataDir });
+  try {
+    const token = (await hub.admin.createToken({ kind: "node", node_id: "k1" })).token;
+    const api = new ApiClient({ hub: hub.url, token });
+    // 30 minutes, one sample each: CPU = minute index.
+    for (let i = 0; i < 30; i += 10) {
+      await api.ingest({
+        node_id: "k1",
+        samples: Array.from(
+          { length: 10 },
+          (_, k) => makeSample(i + k + 1, { ts: base + (i + k) * MIN + 1000, cpu: { pct: i + k } }),
+        ),
+      });
+    }
+    const before = await hub.admin.metrics("k1", range);
+    assert.equal(before.source, "rollup");
+    assert.deepEqual(before.series.cpu_pct.avg, [4.5, 14.5, 24.5]);
+    await hub.stop("SIGKILL");
+    assert.equal(await rolledUp(dataDir), 0, "the minutes were only in the killed hub's memory");
+
+    hub = await startHub({ dataDir });
+    assert.ok(
+      hub.child.logs().some((l) => l.msg === "rollups rebuilt from samples not yet rolled up"),
+    );
+    assert.deepEqual((await hub.admin.metrics("k1", range)).series, before.series);
+    await hub.stop();
+    assert.equal(await rolledUp(dataDir), 30, "a stopped hub wrote every minute it held");
+
+    hub = await startHub({ dataDir });
+    assert.deepEqual((await hub.admin.metrics("k1", range)).series, before.series);
+    assert.ok(
+      !hub.child.logs().some((l) => l.msg === "rollups rebuilt from samples not yet rolled up"),
+    );
+  } finally {
+    await hub.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("retention: the running hub prunes expired raw samples and rollups", async () => {
   const hub = await startHub({ args: ["--retention-raw", "30m", "--retention-rollups", "2h"] });
   try {
