@@ -365,6 +365,8 @@ export class Database {
           results.push({ ok: true, value });
           this.#groupUndo.push(...undo);
         } catch (error) {
+          // Also the group's: should the rollback itself fail, the whole group is undone.
+          this.#groupUndo.push(...undo);
           this.prepare("ROLLBACK TO w").run();
           release.run();
           results.push({ ok: false, value: error });
@@ -415,9 +417,12 @@ export class Database {
       this.#syncWalNow();
       return value;
     } catch (error) {
-      this.raw.exec("ROLLBACK");
-      this.#jobUndo = undefined;
-      this.#undo(undo);
+      try {
+        this.raw.exec("ROLLBACK");
+      } finally {
+        this.#jobUndo = undefined;
+        this.#undo(undo);
+      }
       throw error;
     } finally {
       this.#jobUndo = undefined;

@@ -44,7 +44,7 @@ import { buildApp } from "./app.ts";
 import { AlertService } from "../alerts/service.ts";
 import { HubMetrics } from "../metrics/hub_metrics.ts";
 import { startPruner } from "../fleet/retention.ts";
-import { startRollupBuffer } from "../fleet/rollups.ts";
+import { catchUpRollups, startRollupBuffer } from "../fleet/rollups.ts";
 import { demoAlerts, demoInventory, startDemo } from "../demo.ts";
 import type { HubServices } from "./services.ts";
 import { getLogger, setLogFormat, setLogLevel } from "../../shared/log.ts";
@@ -354,10 +354,7 @@ export async function serve(
   const services = await buildServices(config, readConfig);
   const { db, connections, verifier } = services;
 
-  // Everything the routes rely on is running before the first request can arrive. History
-  // rollups are held in memory between writes (rebuilt from the samples a killed hub left);
-  // with the writer worker, whose ingest upserts them itself, they are not.
-  const rollups = db.writer ? undefined : startRollupBuffer(db, ROLLUP_FLUSH_MS);
+  // Everything the routes rely on is running before the first request can arrive.
   services.fleet.start();
   services.queue.start();
   services.agents.start();
@@ -374,6 +371,13 @@ export async function serve(
   services.alerts.start();
   await services.swarm.start();
   services.backupSchedules.start();
+  // History rollups are held in memory between writes (rebuilt from the samples a killed hub
+  // left). The writer worker's ingest upserts them itself: that hub only catches up at start.
+  if (db.writer) {
+    const samples = await db.write((tx) => catchUpRollups(tx));
+    if (samples > 0) logger.info("rollups caught up from samples not yet rolled up", { samples });
+  }
+  const rollups = db.writer ? undefined : startRollupBuffer(db, ROLLUP_FLUSH_MS);
   const app = buildApp(services);
   const listening = Promise.withResolvers<Deno.NetAddr>();
   let server: Deno.HttpServer;
@@ -384,6 +388,7 @@ export async function serve(
       onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
     }, app.fetch);
   } catch (error) {
+    void rollups?.stop().catch(() => {});
     // Taken between the check above and now (a race with another process).
     if (error instanceof Deno.errors.AddrInUse) throw portInUse(config.port);
     throw error;

@@ -81,6 +81,28 @@ export function upsertRollup(db: Database, nodeId: string, minute: number, acc: 
   db.run(UPSERT_ROLLUP, ...params);
 }
 
+/** The highest sample id whose values are in the `rollups` table. */
+export function rollupMark(db: Database): number {
+  return db.get<{ sample_id: number }>("SELECT sample_id FROM rollup_state")?.sample_id ?? 0;
+}
+
+/**
+ * Writes the rollups of the samples above the mark into the table and moves the mark (inside a
+ * write), for a hub that keeps no buffer (the writer worker) opening a file a buffered hub was
+ * killed with; returns how many samples it rolled up.
+ */
+export function catchUpRollups(db: Database): number {
+  if (
+    rollupMark(db) >= (db.get<{ n: number }>("SELECT coalesce(max(id), 0) AS n FROM samples")!.n)
+  ) {
+    return 0;
+  }
+  const buffer = new RollupBuffer(db);
+  const samples = buffer.rebuild();
+  buffer.flush(db);
+  return samples;
+}
+
 /** Marks every stored sample as rolled up in the table (a write that upserted its own rollups). */
 export function markRolledUp(db: Database): void {
   db.run("UPDATE rollup_state SET sample_id = (SELECT coalesce(max(id), 0) FROM samples)");
@@ -167,21 +189,22 @@ export class RollupBuffer {
 
   /** Recomputes the minutes held from the samples above the mark (at start, after a rollback). */
   rebuild(): number {
-    this.#nodes = new Map();
-    this.#minutes = 0;
-    const mark = this.#db.get<{ sample_id: number }>("SELECT sample_id FROM rollup_state")
-      ?.sample_id ?? 0;
+    // Built apart and swapped in whole: a read that fails leaves the buffer as it was.
+    const nodes = new Map<string, Map<number, RollupAcc>>();
+    let minutes = 0;
     let samples = 0;
     const rows = this.#db.prepare("SELECT node_id, ts, data FROM samples WHERE id > ? ORDER BY id")
-      .iterate(mark) as Iterable<{ node_id: string; ts: number; data: string }>;
+      .iterate(rollupMark(this.#db)) as Iterable<{ node_id: string; ts: number; data: string }>;
     for (const row of rows) {
-      let held = this.#nodes.get(row.node_id);
-      if (!held) this.#nodes.set(row.node_id, held = new Map());
+      let held = nodes.get(row.node_id);
+      if (!held) nodes.set(row.node_id, held = new Map());
       const before = held.size;
       accumulate(held, JSON.parse(row.data) as Sample, row.ts);
-      this.#minutes += held.size - before;
+      minutes += held.size - before;
       samples++;
     }
+    this.#nodes = nodes;
+    this.#minutes = minutes;
     return samples;
   }
 }

@@ -30,6 +30,7 @@ import {
   mergeAcc,
   type RollupAcc,
   rollupBufferOf,
+  rollupMark,
   upsertRollup,
 } from "./rollups.ts";
 
@@ -340,17 +341,25 @@ export function storeBatch(
  */
 export function pruneSamples(db: Database, cutoff: number, limit: number): number {
   let left = limit;
+  let newest = 0;
   for (const { id } of db.all<{ id: string }>("SELECT id FROM nodes")) {
     if (left <= 0) break;
-    left -= db.run(
+    const gone = db.all<{ id: number }>(
       "DELETE FROM samples WHERE id IN " +
-        "(SELECT id FROM samples WHERE node_id = ? AND ts < ? LIMIT ?)",
+        "(SELECT id FROM samples WHERE node_id = ? AND ts < ? LIMIT ?) RETURNING id",
       id,
       cutoff,
       left,
-    ).changes;
+    );
+    for (const row of gone) if (row.id > newest) newest = row.id;
+    left -= gone.length;
   }
-  if (left < limit) lowerRollupMark(db);
+  if (left === limit) return 0;
+  // A sample old on arrival (a spool replayed late) can expire before its minute is written:
+  // write the buffer now, in this transaction, as a rebuild could no longer see that sample.
+  const buffer = rollupBufferOf(db);
+  if (buffer && buffer.size > 0 && newest > rollupMark(db)) buffer.flush(db);
+  lowerRollupMark(db);
   return limit - left;
 }
 

@@ -263,7 +263,6 @@ export function finishJob(
   outcome: Outcome,
   now: number,
 ): { row: JobRow; transition: JobTransition } | undefined {
-  const before = db.get<{ state: JobState }>("SELECT state FROM jobs WHERE id = ?", id);
   const row = db.get<JobRow>(
     `UPDATE jobs SET
        state = CASE WHEN ?1 THEN 'done' WHEN attempts >= max_attempts THEN 'failed'
@@ -285,8 +284,11 @@ export function finishJob(
     attempt,
   );
   if (!row) return undefined;
+  // What it was: a claim becomes 'running' exactly when started_at is set (heartbeat), and the
+  // update above leaves started_at as it was, so no read before it is needed.
+  const before: JobState = row.started_at === null ? "claimed" : "running";
   const detail = outcome.ok ? null : outcome.error;
-  return { row, transition: record(db, row, before!.state, now, detail) };
+  return { row, transition: record(db, row, before, now, detail) };
 }
 
 /**

@@ -95,7 +95,7 @@ Deno.test("metrics: raw for short ranges, rollups for long ones, null for gaps",
   }
 });
 
-Deno.test("rollups: minutes a killed hub held in memory are rebuilt at start; a stop writes them", async () => {
+Deno.test("rollups: minutes a killed hub held in memory are rebuilt at start (or written by a writer-worker hub); a stop writes them", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "fleet-hub-" });
   const base = Math.floor((Date.now() - 3_600_000) / (10 * MIN)) * 10 * MIN;
   const range = { from: base, to: base + 30 * MIN, step: 600 };
@@ -131,6 +131,15 @@ Deno.test("rollups: minutes a killed hub held in memory are rebuilt at start; a 
     assert.ok(
       hub.child.logs().some((l) => l.msg === "rollups rebuilt from samples not yet rolled up"),
     );
+    assert.deepEqual((await hub.admin.metrics("k1", range)).series, before.series);
+    await hub.stop("SIGKILL");
+
+    // The writer worker keeps no buffer: it writes what the killed hub held before it serves.
+    hub = await startHub({ dataDir, args: ["--db-writer", "worker"] });
+    assert.ok(
+      hub.child.logs().some((l) => l.msg === "rollups caught up from samples not yet rolled up"),
+    );
+    assert.equal(await rolledUp(dataDir), 30);
     assert.deepEqual((await hub.admin.metrics("k1", range)).series, before.series);
     await hub.stop();
     assert.equal(await rolledUp(dataDir), 30, "a stopped hub wrote every minute it held");

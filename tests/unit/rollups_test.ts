@@ -13,7 +13,7 @@ import {
   seriesFromRollups,
   storeBatch,
 } from "../../hub/fleet/store.ts";
-import { attachRollupBuffer } from "../../hub/fleet/rollups.ts";
+import { attachRollupBuffer, catchUpRollups } from "../../hub/fleet/rollups.ts";
 import { makeSample } from "../helpers/samples.ts";
 
 const T0 = Date.UTC(2026, 11, 6, 10, 0, 0);
@@ -103,6 +103,18 @@ Deno.test("rollups: a write rolled back takes its minutes with it", async () => 
     assert.equal(rowCount(db), 0);
     assert.equal(buffer.size, 2);
     assert.equal(seriesFromRollups(db, "n1", ...RANGE).series.cpu_pct.avg[0], 10);
+
+    // SQLite rolled the whole transaction back under a write (as on a full disk): the savepoint
+    // rollback then fails too, and the group is undone with the minutes of every write in it.
+    const broken = db.write((tx) => {
+      storeBatch(tx, batch("n1", 2, [99]), Date.now());
+      tx.raw.exec("ROLLBACK");
+      throw new Error("disk full");
+    });
+    await assert.rejects(broken);
+    assert.deepEqual(seriesFromRollups(db, "n1", ...RANGE).series.cpu_pct.max[0], 10);
+    await db.write((tx) => storeBatch(tx, batch("n1", 2, [30]), Date.now()));
+    assert.deepEqual(seriesFromRollups(db, "n1", ...RANGE).series.cpu_pct.max[0], 30);
     db.close();
   });
 });
@@ -173,6 +185,52 @@ Deno.test("rollups: deleting samples lowers the mark, so reused ids are still re
     // Retention that empties the table brings the mark to 0.
     await again.write((tx) => pruneSamples(tx, Date.now() + 1, 100));
     assert.equal(mark(again), 0);
+    again.close();
+  });
+});
+
+Deno.test("rollups: a hub without a buffer (writer worker) catches up what a killed hub held", async () => {
+  await withDir(async (path) => {
+    const first = await openDatabase(path);
+    attachRollupBuffer(first);
+    await first.write((tx) => storeBatch(tx, batch("n1", 1, [10]), Date.now()));
+    first.close(); // killed with the minute in memory
+
+    const worker = await openDatabase(path);
+    assert.equal(await worker.write((tx) => catchUpRollups(tx)), 1);
+    assert.equal(await worker.write((tx) => catchUpRollups(tx)), 0, "once");
+    await worker.write((tx) => storeBatch(tx, batch("n1", 2, [30]), Date.now()));
+    assert.equal(seriesFromRollups(worker, "n1", ...RANGE).series.cpu_pct.avg[0], 20);
+    worker.close();
+
+    const later = await openDatabase(path);
+    assert.equal(attachRollupBuffer(later).size, 0);
+    assert.equal(seriesFromRollups(later, "n1", ...RANGE).series.cpu_pct.avg[0], 20);
+    later.close();
+  });
+});
+
+Deno.test("rollups: a sample that expires before its minute is written keeps its rollup", async () => {
+  await withDir(async (path) => {
+    const db = await openDatabase(path);
+    const buffer = attachRollupBuffer(db);
+    // A spool replayed late: older than the raw retention, within the rollups'.
+    const old = Date.now() - 3 * 86_400_000;
+    const minute = Math.floor(old / 60_000) * 60_000;
+    await db.write((tx) =>
+      storeBatch(tx, {
+        node_id: "n1",
+        samples: [makeSample(1, { ts: old, cpu: { pct: 42 } }), makeSample(2, { cpu: { pct: 1 } })],
+      }, Date.now())
+    );
+    assert.equal(await db.write((tx) => pruneSamples(tx, Date.now() - 2 * 86_400_000, 100)), 1);
+    assert.equal(buffer.size, 0, "written with the prune");
+    db.close(); // killed right after
+
+    const again = await openDatabase(path);
+    attachRollupBuffer(again);
+    const at = seriesFromRollups(again, "n1", minute, minute + 60_000, 60_000).series.cpu_pct;
+    assert.equal(at.avg[0], 42);
     again.close();
   });
 });
