@@ -44,7 +44,7 @@ import { buildApp } from "./app.ts";
 import { AlertService } from "../alerts/service.ts";
 import { HubMetrics } from "../metrics/hub_metrics.ts";
 import { startPruner } from "../fleet/retention.ts";
-import { catchUpRollups, startRollupBuffer } from "../fleet/rollups.ts";
+import { catchUpRollups, type RollupBufferHandle, startRollupBuffer } from "../fleet/rollups.ts";
 import { demoAlerts, demoInventory, startDemo } from "../demo.ts";
 import type { HubServices } from "./services.ts";
 import { getLogger, setLogFormat, setLogLevel } from "../../shared/log.ts";
@@ -373,11 +373,12 @@ export async function serve(
   services.backupSchedules.start();
   // History rollups are held in memory between writes (rebuilt from the samples a killed hub
   // left). The writer worker's ingest upserts them itself: that hub only catches up at start.
-  if (db.writer) {
+  let rollups: RollupBufferHandle | undefined;
+  if (!db.writer) rollups = startRollupBuffer(db, ROLLUP_FLUSH_MS);
+  else {
     const samples = await db.write((tx) => catchUpRollups(tx));
     if (samples > 0) logger.info("rollups caught up from samples not yet rolled up", { samples });
   }
-  const rollups = db.writer ? undefined : startRollupBuffer(db, ROLLUP_FLUSH_MS);
   const app = buildApp(services);
   const listening = Promise.withResolvers<Deno.NetAddr>();
   let server: Deno.HttpServer;

@@ -92,14 +92,9 @@ export function rollupMark(db: Database): number {
  * killed with; returns how many samples it rolled up.
  */
 export function catchUpRollups(db: Database): number {
-  if (
-    rollupMark(db) >= (db.get<{ n: number }>("SELECT coalesce(max(id), 0) AS n FROM samples")!.n)
-  ) {
-    return 0;
-  }
   const buffer = new RollupBuffer(db);
   const samples = buffer.rebuild();
-  buffer.flush(db);
+  if (samples > 0) buffer.flush(db);
   return samples;
 }
 
@@ -211,9 +206,6 @@ export class RollupBuffer {
 
 /** A buffer attached to a database (see {@link startRollupBuffer}). */
 export interface RollupBufferHandle {
-  buffer: RollupBuffer;
-  /** Writes what is held now (e.g. before a snapshot of the database). */
-  flush(): Promise<number>;
   /** Stops the timer and writes what is held (before the database closes). */
   stop(): Promise<void>;
 }
@@ -245,8 +237,6 @@ export function startRollupBuffer(db: Database, everyMs: number): RollupBufferHa
     running = flush().catch((error) => logger.error("rollup flush failed", { error }));
   }, everyMs);
   return {
-    buffer,
-    flush,
     async stop() {
       clearInterval(timer);
       await running;
