@@ -279,8 +279,12 @@ function notes(out: Json): string[] {
       if (!r) continue;
       n.push(
         `${r.target}: hub CPU ${r.server_cpu_pct}% of one core, load client CPU ` +
-          `${r.result.client_cpu_pct}%, ${r.writes_per_commit} writes per group commit, ` +
-          `hub RSS max ${r.server_rss_mb.max_mb} MB (anon ${r.server_rss_mb.max_anon_mb}, file ${r.server_rss_mb.max_file_mb})`,
+          `${r.result.client_cpu_pct}%, ` +
+          (r.writes_per_commit === undefined
+            ? ""
+            : `${r.writes_per_commit} writes per group commit, `) +
+          `hub RSS max ${r.server_rss_mb.max_mb} MB (anon ${r.server_rss_mb.max_anon_mb}, of it ` +
+          `malloc heap ${r.server_rss_mb.max_malloc_mb}; file ${r.server_rss_mb.max_file_mb})`,
       );
     }
   }
