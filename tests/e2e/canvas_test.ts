@@ -2,7 +2,8 @@
  * UI test 2: the canvas against a demo hub shows every node of `GET /api/v1/fleet`, each inside
  * its cluster's frame (roamers in the pool frame, the rest in "unassigned"); a node enrolled and
  * pushed by the test appears and its card shows the pushed CPU within a bounded wait; and a real
- * agent's node, once the agent is killed, turns degraded and then offline on its card.
+ * agent's node, once the agent is killed, turns degraded and then offline on its card (zoomed out
+ * to a compact card, which says "live" while the node is online and counts its age once quiet).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -152,6 +153,14 @@ browserTest("canvas: a killed agent's node turns degraded, then offline", async 
     const card = `[data-testid=node-card][data-node-id="e2e-agent"]`;
     await page.locator(`${card}[data-status=online]`).waitFor({ timeout: T });
     await screenshot(page, "canvas-agent-online");
+    // Zoomed far out the card turns compact: a live node says so instead of a ticking age.
+    const compactAge = page.locator(`${card} .nc-age.compact`);
+    for (let i = 0; i < 20 && await compactAge.count() === 0; i++) {
+      await page.locator('button[title="Zoom out"]').click();
+      // The level of detail follows once the view has rested for 250 ms.
+      await page.waitForTimeout(600);
+    }
+    assert.equal(await compactAge.textContent(), "live");
     // Record every status the card shows from now on, in the page (no missed transition).
     await page.evaluate((sel) => {
       const w = globalThis as unknown as PageWindow;
@@ -168,8 +177,17 @@ browserTest("canvas: a killed agent's node turns degraded, then offline", async 
     await agent.stop("SIGKILL");
     await page.locator(`${card}[data-status=degraded]`).waitFor({ timeout: T });
     await screenshot(page, "canvas-agent-degraded");
+    // A quiet node shows how long it has been quiet, and the age keeps counting.
+    const quiet = /^(\d+) s$/.exec(await compactAge.textContent() ?? "");
+    assert.ok(quiet, `degraded compact card shows ${await compactAge.textContent()}`);
+    await waitFor(
+      async () => Number(/^(\d+) s$/.exec(await compactAge.textContent() ?? "")?.[1]) > +quiet[1],
+      "the degraded card's age counting up",
+      T,
+    );
     await page.locator(`${card}[data-status=offline]`).waitFor({ timeout: T });
     await screenshot(page, "canvas-agent-offline");
+    assert.match(await compactAge.textContent() ?? "", /^\d+ s$/);
     const seen = await page.evaluate(() =>
       (globalThis as unknown as PageWindow).__seen as string[]
     );
