@@ -29,6 +29,9 @@
  * serves it (JS and CSS, raw and gzip). Screenshots: `tests/bench/out/canvas-<N>.png` and
  * `canvas-baseline-<N>.png`.
  *
+ * Then, on the UI again, the fps while the mouse wheel zooms in and out around the middle of the
+ * view (six notches each way, one every 40 ms).
+ *
  * When the UI misses a target (or with `--trace`), a 2-s Chromium trace of the UI is taken and
  * summarised per frame: the renderer main thread's self time by event, the display compositor's
  * draw time and quads, raster worker time — the profile that says what costs the time.
@@ -121,6 +124,8 @@ export interface CanvasSize {
   ui: Window;
   baseline: Window;
   rounds: { ui: Window; baseline: Window }[];
+  /** Frames while the wheel zooms in and out around the middle of the view. */
+  wheel?: FpsResult;
   trace?: TraceSummary;
   screenshot: string;
 }
@@ -218,6 +223,28 @@ async function measureFps(page: Page, ms: number): Promise<FpsResult> {
       long_frames: intervals.filter((v) => v > 25).length,
     };
   }, ms);
+}
+
+/**
+ * fps while the mouse wheel zooms around the middle of the view for `ms`: six notches in, six
+ * out, again, one every 40 ms once the page took the last (a hand spinning the wheel).
+ */
+async function wheelFps(page: Page, ms: number): Promise<FpsResult> {
+  await page.mouse.move(VIEWPORT.width / 2, VIEWPORT.height / 2);
+  let spinning = true;
+  const spin = (async () => {
+    // Bounded by the measuring window below; the cap only guards against a hang.
+    for (let i = 0; spinning && i < 10_000; i++) {
+      await page.mouse.wheel(0, Math.floor(i / 6) % 2 === 0 ? -120 : 120);
+      await sleep(40);
+    }
+  })();
+  try {
+    return await measureFps(page, ms);
+  } finally {
+    spinning = false;
+    await spin;
+  }
 }
 
 /** fps over the window with the main thread's busy time (CDP) over the same window. */
@@ -483,7 +510,8 @@ export async function canvasPhase(options: CanvasPhaseOptions = {}): Promise<Can
           `${size.ui.fps} fps (p95 ${size.ui.interval_p95} ms, main thread ` +
           `${size.ui.main.task_ms_per_s} ms/s), bare canvas ${size.baseline.fps} fps; ` +
           `login → cards ${size.login_to_cards_ms} ms, navigation → cards ` +
-          `${size.navigation_to_cards_ms} ms`,
+          `${size.navigation_to_cards_ms} ms; wheel zoom ${size.wheel?.fps} fps ` +
+          `(p95 ${size.wheel?.interval_p95} ms)`,
       );
       if (size.trace) { for (const line of traceNotes(size)) log(`  ${line}`); }
     }
@@ -702,6 +730,10 @@ async function oneSize(n: number, ctx: SizeContext): Promise<CanvasSize> {
       rounds.push({ ui, baseline: base });
     }
     const ui = median(rounds.map((r) => r.ui));
+    await page.goto(hub.url, { waitUntil: "commit" });
+    await cardsIn(page, n);
+    await sleep(2000);
+    const wheel = await wheelFps(page, ctx.windowMs);
     const target = CANVAS_TARGETS[n];
     let trace: TraceSummary | undefined;
     if (ctx.trace || (target && ui.fps < target)) {
@@ -721,6 +753,7 @@ async function oneSize(n: number, ctx: SizeContext): Promise<CanvasSize> {
       ui,
       baseline: median(rounds.map((r) => r.baseline)),
       rounds,
+      wheel,
       trace,
       screenshot: shot,
     };
@@ -778,6 +811,17 @@ export function canvasRows(r: CanvasPhaseResult | undefined, h: RowFormat): Row[
       ratio: h.ratio(s.ui.fps, s.baseline.fps),
       target: target ? `≥ ${target}` : "-",
       met: target ? h.verdict(s.ui.fps >= target) : "-",
+    });
+  }
+  for (const s of r.sizes) {
+    if (!s.wheel) continue;
+    rows.push({
+      metric: `canvas fps while the wheel zooms in and out, ${s.nodes} nodes (p95 frame ms)`,
+      measured: `${h.fmt(s.wheel.fps, 1)} (${h.fmt(s.wheel.interval_p95, 1)})`,
+      baseline: "-",
+      ratio: "-",
+      target: "-",
+      met: "-",
     });
   }
   const big = r.sizes.find((s) => s.nodes === 1000) ?? r.sizes.at(-1);

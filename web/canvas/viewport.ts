@@ -59,8 +59,6 @@ export function attachViewport(
     viewport.transform = t;
     viewport.version++;
     layer.style.transform = `translate(${t[0]}px, ${t[1]}px) scale(${t[2]})`;
-    // Crisp text when zoomed in: let the browser re-raster rather than scale a bitmap.
-    layer.style.setProperty("--zoom", String(t[2]));
     onChange();
   };
   const panZoom = XYPanZoom({
