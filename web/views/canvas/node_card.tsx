@@ -1,7 +1,8 @@
 /**
  * One node on the canvas: name and status dot, CPU / GPU / RAM bars, temperature, power, job
  * badge, roamer state and the age of its last sample. Zoomed far out, a compact card keeps 1,000
- * nodes light. Reads its own node signal, so a sample re-renders this card only.
+ * nodes light: one heat bar, and "live" instead of the age while the node reports. Reads its own
+ * node signal, so a sample re-renders this card only.
  *
  * @module
  */
