@@ -28,9 +28,11 @@ if (!path || !["FULL", "NORMAL"].includes(sync)) {
 const db = new DatabaseSync(path);
 db.exec("PRAGMA journal_mode = WAL");
 db.exec(`PRAGMA synchronous = ${sync}`);
+// A plain rowid table, as one would write it: WITHOUT ROWID keeps 2 KB rows inside the key's
+// b-tree and measured ~40 % slower here, which flattered every ratio to this baseline.
 db.exec(`CREATE TABLE IF NOT EXISTS samples (
   node_id TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, data TEXT NOT NULL,
-  PRIMARY KEY (node_id, seq)) WITHOUT ROWID`);
+  PRIMARY KEY (node_id, seq))`);
 const insert = db.prepare(
   "INSERT OR IGNORE INTO samples (node_id, seq, ts, data) VALUES (?, ?, ?, ?)",
 );
