@@ -19,6 +19,9 @@
  * - `metrics` (metrics_phase.ts): `/metrics` scraped at 1,000 nodes; own writer vs prom-client.
  * - `backup` (backup_phase.ts): backup/restore throughput and RSS on a real Ceph RGW, next to
  *   `tar | gzip` and a plain S3 PUT loop (`--only backup`; not in the default list: ~5 min at 1 GiB).
+ * - `floor` (floor_phase.ts): bare servers that bound what the ingest targets leave room for
+ *   (HTTP + JSON alone, the hub's table, a batch as one row; `--only floor`, not in the default
+ *   list).
  *
  * @module
  */
@@ -35,6 +38,7 @@ import { controlPhase } from "./control_phase.ts";
 import { canvasPhase } from "./canvas_phase.ts";
 import { metricsPhase } from "./metrics_phase.ts";
 import { backupPhase } from "./backup_phase.ts";
+import { floorPhase } from "./floor_phase.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -50,6 +54,7 @@ const PHASE_NAMES = [
   "canvas",
   "metrics",
   "backup",
+  "floor",
 ] as const;
 type PhaseName = typeof PHASE_NAMES[number];
 
@@ -58,7 +63,7 @@ const flags = parseCli("deno task bench [flags]  (or: deno run --allow-all tests
     type: "string",
     arg: "LIST",
     default: "ingest,sse,agent,queue,roamer,control,canvas,metrics",
-    help: `phases to run, from ${PHASE_NAMES.join(",")}; ingest brings baseline`,
+    help: `phases to run, from ${PHASE_NAMES.join(",")}; ingest and floor bring baseline`,
   },
   quick: { type: "boolean", help: "shorter windows and queues everywhere" },
   nodes: { type: "number", default: 1000, help: "nodes of the ingest and sse phases" },
@@ -120,11 +125,13 @@ const ORDER: [PhaseName, (ctx: PhaseContext, out: Json) => Promise<void>][] = [
   }],
   ["metrics", metricsPhase],
   ["backup", backupPhase],
+  ["floor", floorPhase],
 ];
 
-/** The bare baselines are the ingest numbers' denominators, so `ingest` brings them along. */
+/** The bare baselines are the ingest and floor numbers' denominators: those bring them along. */
 function chosen(name: PhaseName): boolean {
-  return PHASES.has(name) || (name === "baseline" && PHASES.has("ingest"));
+  return PHASES.has(name) ||
+    (name === "baseline" && (PHASES.has("ingest") || PHASES.has("floor")));
 }
 
 // ---------------------------------------------------------------------------------------------

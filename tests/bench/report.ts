@@ -143,6 +143,18 @@ function buildRows(out: Json): Row[] {
       met: "-",
     });
   }
+  for (const [name, run] of Object.entries(out.floor ?? {}) as [string, Json][]) {
+    const r = run.result as LoadResult;
+    rows.push({
+      metric: `floor: ${run.target}, samples/s (p99 ms)`,
+      measured: `${fmt(r.samples_per_s)} (${fmt(r.latency_ms.p99, 1)})`,
+      baseline: fmt(normal?.samples_per_s),
+      ratio: ratio(r.samples_per_s, normal?.samples_per_s),
+      // A throughput target above a floor cannot be met by tuning the hub.
+      target: name.endsWith("_10") ? `≥ ${fmt(40_000)} hub` : `≥ ${fmt(10_000)} hub`,
+      met: "-",
+    });
+  }
   if (out.sse) {
     const l = out.sse.sse.latency_ms;
     rows.push({
