@@ -1,7 +1,7 @@
 /**
  * CPU profile of the hub under saturating ingest, to find where its single JS thread spends its
  * time: `deno run --allow-all tests/bench/profile_hub.ts [--batch 1] [--seconds 6]
- * [--concurrency 64] [--nodes 1000]`.
+ * [--concurrency 64] [--nodes 1000] [--hub-args "--db-writer worker"]`.
  *
  * Starts the hub with `tests/helpers/hub.ts` under `--cpu-prof`, creates node tokens, drives it with
  * `load_client.ts`, stops it with SIGTERM (the profile is written at exit) and prints the
@@ -31,6 +31,7 @@ const flags = parseCli("deno run --allow-all tests/bench/profile_hub.ts [flags]"
   seconds: { type: "number", default: 6, help: "profiled load window, after 1 s of warm-up" },
   concurrency: { type: "number", default: 64, help: "requests in flight" },
   nodes: { type: "number", default: 1000, help: "node tokens" },
+  "hub-args": { type: "string", arg: '"FLAGS"', default: "", help: "extra `serve` flags" },
 });
 const batch = flags.batch;
 const seconds = flags.seconds;
@@ -39,7 +40,10 @@ const nodeCount = flags.nodes;
 
 const outDir = join(BENCH_DIR, "out", `prof-${new Date().toISOString().replace(/[:.]/g, "-")}`);
 await Deno.mkdir(outDir, { recursive: true });
-const hub = await startHub({ denoFlags: ["--cpu-prof", `--cpu-prof-dir=${outDir}`] });
+const hub = await startHub({
+  denoFlags: ["--cpu-prof", `--cpu-prof-dir=${outDir}`],
+  args: flags["hub-args"].split(/\s+/).filter(Boolean),
+});
 const dataDir = hub.dataDir;
 let client: Child | undefined;
 try {
