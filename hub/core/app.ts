@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { bodyLimit } from "hono/body-limit";
 import { type ContentSecurityPolicyOptionHandler, NONCE, secureHeaders } from "hono/secure-headers";
@@ -53,6 +53,28 @@ function csp(styleSrc: (string | ContentSecurityPolicyOptionHandler)[]) {
 }
 
 /**
+ * Refuses a body over `maxSize` (413). A declared length is checked from the header alone: the
+ * framework's own limit touches `request.body` first, which turns every later read into a stream
+ * read (~11 µs more per request, and the hub's RSS under ingest grew with the streams' chunks).
+ * A body without a declared length is counted as it is read, by the framework's limit.
+ */
+function declaredBodyLimit(maxSize: number): MiddlewareHandler {
+  const counted = bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new PayloadTooLarge(maxSize);
+    },
+  });
+  return (c, next) => {
+    const headers = c.req.raw.headers;
+    const length = headers.get("content-length");
+    if (length === null || headers.has("transfer-encoding")) return counted(c, next);
+    if (parseInt(length, 10) > maxSize) throw new PayloadTooLarge(maxSize);
+    return next();
+  };
+}
+
+/**
  * Builds the app.
  *
  * @example
@@ -68,12 +90,7 @@ export function buildApp(s: HubServices): Hono {
   const pageHeaders = secureHeaders({ contentSecurityPolicy: csp(["'self'", NONCE]) });
   const otherHeaders = secureHeaders({ contentSecurityPolicy: csp(["'self'"]) });
   app.use((c, next) => (c.req.path === "/" ? pageHeaders : otherHeaders)(c, next));
-  const limitBody = bodyLimit({
-    maxSize: s.config.maxBodyBytes,
-    onError: () => {
-      throw new PayloadTooLarge(s.config.maxBodyBytes);
-    },
-  });
+  const limitBody = declaredBodyLimit(s.config.maxBodyBytes);
   app.use("/api/*", limitBody);
   app.use("/mcp", limitBody);
   app.route("/", healthRoutes(s));

@@ -28,6 +28,22 @@ async function post(
   };
 }
 
+/** Posts `body` as a stream: no Content-Length, `Transfer-Encoding: chunked`. */
+function postStreamed(url: string, token: string, body: string): Promise<Response> {
+  const bytes = new TextEncoder().encode(body);
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let i = 0; i < bytes.length; i += 4096) controller.enqueue(bytes.subarray(i, i + 4096));
+      controller.close();
+    },
+  });
+  return fetch(url + "/api/v1/ingest", {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: stream,
+  });
+}
+
 Deno.test("bad ingest and token bodies: 4xx problem naming the field, nothing stored", async () => {
   const hub = await startHub({ args: ["--max-body", "16KB"] });
   try {
@@ -104,6 +120,18 @@ Deno.test("bad ingest and token bodies: 4xx problem naming the field, nothing st
     }
     const wrongType = await post(hub.url, node, "/api/v1/ingest", "node_id=n1", "text/plain");
     assert.equal(wrongType.status, 400);
+    // A body without a declared length (chunked) is counted as it is read.
+    const streamed = await postStreamed(
+      hub.url,
+      node,
+      JSON.stringify({
+        node_id: "n1",
+        samples: [makeSample(3, { temps: Array(200).fill({ name: "x".repeat(250), c: 1 }) })],
+      }),
+    );
+    assert.equal(streamed.status, 413);
+    assert.equal(streamed.headers.get("content-type"), "application/problem+json");
+    assert.match(JSON.stringify(await streamed.json()), /exceeds 16384 bytes/);
 
     const badToken = await post(
       hub.url,
@@ -138,6 +166,15 @@ Deno.test("bad ingest and token bodies: 4xx problem naming the field, nothing st
     assert.equal(after.samples_stored, before.samples_stored, "no sample stored by bad input");
     assert.equal((await hub.admin.node("n1")).last_seq, 2);
     assert.equal((await hub.admin.tokens()).length, tokensBefore, "no token created by bad input");
+
+    // Under the limit, a chunked body is stored like any other.
+    const ok = await postStreamed(
+      hub.url,
+      node,
+      JSON.stringify({ node_id: "n1", samples: [makeSample(3)] }),
+    );
+    assert.equal(ok.status, 200, await ok.clone().text());
+    assert.equal((await ok.json()).acked_seq, 3);
   } finally {
     await hub.stop();
   }
