@@ -236,11 +236,19 @@ Deno.test("store: pruning deletes only expired rows, in bounded batches", async 
   );
   const fresh = Array.from({ length: 5 }, (_, i) => makeSample(100 + i, { ts: now - i }));
   await db.write((tx) => storeBatch(tx, { node_id: "n1", samples: [...old, ...fresh] }, now));
+  // A second node: one round walks every node, and its bound spans them.
+  const old2 = old.slice(0, 7).map((x) => ({ ...x }));
+  await db.write((tx) =>
+    storeBatch(tx, { node_id: "n2", samples: [...old2, makeSample(50, { ts: now })] }, now)
+  );
   assert.equal(await db.write((tx) => pruneSamples(tx, now - 48 * 3_600_000, 10)), 10);
-  assert.equal(countSamples(db), 20);
-  while (await db.write((tx) => pruneSamples(tx, now - 48 * 3_600_000, 10)) > 0) { /* drain */ }
+  assert.equal(countSamples(db), 28);
+  assert.equal(await db.write((tx) => pruneSamples(tx, now - 48 * 3_600_000, 30)), 22);
+  assert.equal(await db.write((tx) => pruneSamples(tx, now - 48 * 3_600_000, 10)), 0);
   assert.deepEqual(storedSeqs(db, "n1"), [100, 101, 102, 103, 104]);
-  assert.equal(await db.write((tx) => pruneRollups(tx, now - 86_400_000, 1000)), 1);
+  assert.deepEqual(storedSeqs(db, "n2"), [50]);
+  // The old minute of each node.
+  assert.equal(await db.write((tx) => pruneRollups(tx, now - 86_400_000, 1000)), 2);
   db.close();
   await Deno.remove(dir, { recursive: true });
 });
