@@ -310,6 +310,8 @@ export async function buildServices(
         ? demoAlerts()
         : fresh.alerts;
       fleet.inventoryChanged();
+      // A node new in fleet.yml is tracked and announced now, not at its first sample.
+      for (const n of config.inventory.nodes) fleet.added(n.id);
       alerts.configChanged();
       services.backupSchedules.start();
       await services.roamers.start();

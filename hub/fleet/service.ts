@@ -29,6 +29,9 @@ export function skewSeconds(ms: number | null): number | null {
   return ms === null ? null : Math.round(ms / 1000);
 }
 
+/** What {@link FleetView.live} gives of a node. */
+export type LiveNode = Pick<NodeSummary, "id" | "last_seen" | "last_sample">;
+
 /** Status of a node last heard from at `lastSeen` (hub time), at time `now`. */
 export function statusAt(
   lastSeen: number | null,
@@ -259,6 +262,15 @@ export class FleetView {
       recovery: row.recovery ? JSON.parse(row.recovery) : null,
       ...this.#control(row.id),
     };
+  }
+
+  /**
+   * Every tracked node's id, last contact and newest sample, from memory: for readers of the
+   * whole fleet every few seconds, where {@link list} (every row, every summary) cost ~10 ms at
+   * 1,000 nodes on the event loop.
+   */
+  *live(): Generator<LiveNode> {
+    for (const [id, t] of this.#nodes) yield { id, last_seen: t.lastSeen, last_sample: t.sample };
   }
 
   /** Every node's summary. */

@@ -9,7 +9,7 @@
 import type { Database } from "../core/db.ts";
 import type { EventBus } from "../core/bus.ts";
 import type { AgentSessions } from "../control/agent_sessions.ts";
-import type { FleetView } from "../fleet/service.ts";
+import type { FleetView, LiveNode } from "../fleet/service.ts";
 import type {
   LinkHistory,
   LinkList,
@@ -204,7 +204,7 @@ export class LinkMonitor {
     this.#minute = minute;
     const changed: NodeLink[] = [];
     const seen = new Set<string>();
-    for (const n of this.#fleet.list()) {
+    for (const n of this.#fleet.live()) {
       seen.add(n.id);
       const link = this.#read(n, now);
       this.#current.set(n.id, link);
@@ -229,7 +229,7 @@ export class LinkMonitor {
     if (changed.length) this.#bus.publish({ type: "link.quality", links: changed });
   }
 
-  #read(n: NodeSummary, now: number): NodeLink {
+  #read(n: LiveNode, now: number): NodeLink {
     const ping = this.#agents.link(n.id);
     const probe = n.last_sample?.link;
     const bw = bandwidthOf(n);

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { hubCli, startHub } from "../helpers/hub.ts";
 import { waitFor } from "../helpers/process.ts";
 import { ApiError } from "../../shared/api_client.ts";
+import { SseClient } from "../helpers/sse.ts";
 
 const BASE = `clusters:\n  - id: vision\n    nodes: [agx-01]\nroamers:\n  nodes: [r1]\n` +
   `templates:\n  hello:\n    command: echo hello\n`;
@@ -105,10 +106,12 @@ Deno.test("reload: a bad fleet.yml is refused with its line; a good one applies 
     assert.ok((await hub.admin.submitJob({ template: "hello" })).id, "old templates still work");
     await assert.rejects(() => hub.admin.submitJob({ template: "bye" }), /unknown template bye/);
 
-    // A valid file with a new template, cluster and roamer: applied; queued jobs are kept.
+    // A valid file with a new template, node and roamer: applied; queued jobs are kept.
+    const sse = await SseClient.connect(hub.url, hub.adminToken);
     await Deno.writeTextFile(
       file,
-      BASE.replace("roamers:\n  nodes: [r1]", "roamers:\n  nodes: [r1, r2]") +
+      BASE.replace("roamers:\n  nodes: [r1]", "roamers:\n  nodes: [r1, r2]")
+        .replace("templates:", "nodes:\n  - id: n9\ntemplates:") +
         "  bye:\n    command: echo bye\n",
     );
     const r = await hub.admin.request<{ templates: number; roamers: number }>(
@@ -118,6 +121,10 @@ Deno.test("reload: a bad fleet.yml is refused with its line; a good one applies 
     assert.deepEqual([r.templates, r.roamers], [2, 2]);
     assert.ok((await hub.admin.submitJob({ template: "bye" })).id);
     assert.ok((await hub.admin.roamers()).some((x) => x.node_id === "r2"));
+    // A node new in the inventory is tracked and announced at once, not at its first sample.
+    const added = await sse.next((e) => e.event === "node.added" && e.data.includes('"n9"'));
+    assert.equal(JSON.parse(added.data).node.status, "pending");
+    await sse.close();
     assert.equal((await hub.admin.job(id)).state, "pending", "state survived the reload");
 
     // SIGHUP does the same.
