@@ -143,7 +143,7 @@ function buildRows(out: Json): Row[] {
       met: "-",
     });
   }
-  for (const [name, run] of Object.entries(out.floor ?? {}) as [string, Json][]) {
+  for (const run of Object.values(out.floor ?? {}) as Json[]) {
     const r = run.result as LoadResult;
     rows.push({
       metric: `floor: ${run.target}, samples/s (p99 ms)`,
@@ -151,7 +151,7 @@ function buildRows(out: Json): Row[] {
       baseline: fmt(normal?.samples_per_s),
       ratio: ratio(r.samples_per_s, normal?.samples_per_s),
       // A throughput target above a floor cannot be met by tuning the hub.
-      target: name.endsWith("_10") ? `≥ ${fmt(40_000)} hub` : `≥ ${fmt(10_000)} hub`,
+      target: `≥ ${fmt(run.batch === 1 ? 10_000 : 40_000)} hub`,
       met: "-",
     });
   }
