@@ -35,6 +35,45 @@ function problemResponse(p: HttpProblem): Response {
   });
 }
 
+/**
+ * The problem answer to an error thrown while answering `method path`: typed errors become their
+ * problem, the framework's own (e.g. malformed JSON) theirs, anything else a logged 500.
+ */
+export function errorResponse(
+  error: unknown,
+  method: string,
+  path: string,
+  maxBodyBytes: number,
+): Response {
+  if (error instanceof HttpProblem) return problemResponse(error);
+  if (error instanceof HTTPException) {
+    if (error.status === 400) return problemResponse(new BadInput(error.message));
+    if (error.status === 413) return problemResponse(new PayloadTooLarge(maxBodyBytes));
+    return problemResponse(new HttpProblem(error.status, "http", error.message, error.message));
+  }
+  logger.error("unhandled error", {
+    method,
+    path,
+    error: (error as Error).message,
+    stack: (error as Error).stack,
+  });
+  return problemResponse(
+    new HttpProblem(500, "internal", "Internal error", "the hub failed; see its log"),
+  );
+}
+
+/**
+ * The security headers the app sets on every answer but the page's, read from one of its
+ * answers: for handlers that answer without it (`fleet/ingest_route.ts`).
+ */
+export async function answerHeaders(app: Hono): Promise<[string, string][]> {
+  const probe = await app.request("/api/v1/");
+  await probe.body?.cancel();
+  return [...probe.headers].filter(([name]) =>
+    name !== "content-type" && name !== "content-length"
+  );
+}
+
 /** The Content-Security-Policy of every answer, with its style sources. */
 function csp(styleSrc: (string | ContentSecurityPolicyOptionHandler)[]) {
   return {
@@ -113,23 +152,8 @@ export function buildApp(s: HubServices): Hono {
   app.notFound((c) =>
     problemResponse(new NotFound(`no route ${c.req.method} ${new URL(c.req.url).pathname}`))
   );
-  app.onError((error, c) => {
-    if (error instanceof HttpProblem) return problemResponse(error);
-    if (error instanceof HTTPException) {
-      // Hono's own validators (e.g. malformed JSON) throw these.
-      if (error.status === 400) return problemResponse(new BadInput(error.message));
-      if (error.status === 413) return problemResponse(new PayloadTooLarge(s.config.maxBodyBytes));
-      return problemResponse(new HttpProblem(error.status, "http", error.message, error.message));
-    }
-    logger.error("unhandled error", {
-      method: c.req.method,
-      path: new URL(c.req.url).pathname,
-      error: (error as Error).message,
-      stack: (error as Error).stack,
-    });
-    return problemResponse(
-      new HttpProblem(500, "internal", "Internal error", "the hub failed; see its log"),
-    );
-  });
+  app.onError((error, c) =>
+    errorResponse(error, c.req.method, new URL(c.req.url).pathname, s.config.maxBodyBytes)
+  );
   return app;
 }

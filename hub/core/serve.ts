@@ -41,6 +41,7 @@ import { BackupScheduler } from "../backups/scheduler.ts";
 import { NodeConfigs } from "../backups/configs.ts";
 import { NO_BACKUPS } from "../backups/config.ts";
 import { buildApp } from "./app.ts";
+import { ingestFirst } from "../fleet/ingest_route.ts";
 import { AlertService } from "../alerts/service.ts";
 import { HubMetrics } from "../metrics/hub_metrics.ts";
 import { startPruner } from "../fleet/retention.ts";
@@ -381,7 +382,7 @@ export async function serve(
     const samples = await db.write((tx) => catchUpRollups(tx));
     if (samples > 0) logger.info("rollups caught up from samples not yet rolled up", { samples });
   }
-  const app = buildApp(services);
+  const handler = await ingestFirst(buildApp(services), services);
   const listening = Promise.withResolvers<Deno.NetAddr>();
   let server: Deno.HttpServer;
   try {
@@ -389,7 +390,7 @@ export async function serve(
       port: config.port,
       hostname: config.host,
       onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
-    }, app.fetch);
+    }, handler);
   } catch (error) {
     void rollups?.stop().catch(() => {});
     // Taken between the check above and now (a race with another process).

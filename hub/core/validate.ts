@@ -25,22 +25,17 @@ export function usedAsParsed(value: unknown): boolean {
 }
 
 /**
- * Validates one part of the request (`json`, `query`, `param`) with `schema`; the handler reads
- * the parsed value with `c.req.valid(target)`. `markAsParsed` records a value used as parsed for
- * {@link usedAsParsed}.
- *
- * @example
- * ```ts
- * app.post("/api/v1/tokens", validate("json", TokenCreate), (c) => c.json(c.req.valid("json")));
- * ```
+ * The check of one part of the request (`json`, `query`, `param`) against `schema`: the value as
+ * parsed when the compiled fast check passes it, else zod's result, else a {@link BadInput} that
+ * names the fields. `markAsParsed` records a value used as parsed for {@link usedAsParsed}.
  */
-export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(
-  target: Target,
+export function checker<T extends z.ZodType>(
+  target: keyof ValidationTargets,
   schema: T,
   options: { markAsParsed?: boolean } = {},
-) {
+): (value: unknown) => z.output<T> {
   const fast = compileCheck(schema);
-  return validator(target, (value): z.output<T> => {
+  return (value) => {
     if (fast?.(value)) {
       if (options.markAsParsed && typeof value === "object" && value !== null) AS_PARSED.add(value);
       return value as z.output<T>;
@@ -54,5 +49,23 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
         (errors.length > 3 ? ` (and ${errors.length - 3} more)` : ""),
       errors,
     );
-  });
+  };
+}
+
+/**
+ * Validates one part of the request with `schema` ({@link checker}); the handler reads the
+ * parsed value with `c.req.valid(target)`.
+ *
+ * @example
+ * ```ts
+ * app.post("/api/v1/tokens", validate("json", TokenCreate), (c) => c.json(c.req.valid("json")));
+ * ```
+ */
+export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(
+  target: Target,
+  schema: T,
+  options: { markAsParsed?: boolean } = {},
+) {
+  const check = checker(target, schema, options);
+  return validator(target, (value): z.output<T> => check(value));
 }

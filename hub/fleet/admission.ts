@@ -52,3 +52,19 @@ export class IngestGate {
     this.pendingBytes -= bytes;
   }
 }
+
+/**
+ * The answer to a refused batch: its problem, `Retry-After`, and `Connection: close`. The body
+ * is not read: it is dropped with the connection, so a refused batch is never buffered.
+ */
+export function refuse(request: Request, error: Overloaded): Response {
+  void request.body?.cancel().catch(() => {});
+  return new Response(JSON.stringify(error.toProblem()), {
+    status: 503,
+    headers: {
+      "content-type": "application/problem+json",
+      "retry-after": String(error.retryAfterS),
+      connection: "close",
+    },
+  });
+}

@@ -20,7 +20,7 @@ import { callingNode, type Env, requireAuth } from "../core/auth.ts";
 import type { HubServices } from "../core/services.ts";
 import { usedAsParsed, validate } from "../core/validate.ts";
 import { sampleTexts } from "./sample_text.ts";
-import { Overloaded } from "./admission.ts";
+import { Overloaded, refuse } from "./admission.ts";
 
 const Params = z.object({ id: NodeId });
 
@@ -84,13 +84,7 @@ export function fleetRoutes(s: HubServices): Hono<Env> {
       s.nodes.gate.enter(bytes);
     } catch (error) {
       if (!(error instanceof Overloaded)) throw error;
-      // Not read: the body is dropped with the connection, so a refused batch is never buffered.
-      void c.req.raw.body?.cancel().catch(() => {});
-      return c.body(JSON.stringify(error.toProblem()), 503, {
-        "content-type": "application/problem+json",
-        "retry-after": String(error.retryAfterS),
-        connection: "close",
-      });
+      return refuse(c.req.raw, error);
     }
     try {
       await next();

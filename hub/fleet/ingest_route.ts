@@ -1,0 +1,100 @@
+/**
+ * `POST /api/v1/ingest` in its usual form answered without the framework: a node's bearer token,
+ * a declared length within the body limit, a JSON body. That is every batch an agent sends, and
+ * the framework's router, context and middleware chain were a tenth of the request thread at
+ * 1 sample/request. Any other request to the route (another credential or none, a chunked or too
+ * large body, another media type) goes to the app, whose route answers it and its errors.
+ *
+ * The checks, the admission bound, the service call, the problems and the security headers are
+ * the route's own (`routes.ts`), so both ways answer alike; a test holds them to it.
+ *
+ * @module
+ */
+import type { Hono } from "hono";
+import { IngestBatch } from "../../shared/protocol/mod.ts";
+import type { HubServices } from "../core/services.ts";
+import { answerHeaders, errorResponse } from "../core/app.ts";
+import { BadInput } from "../core/errors.ts";
+import { checker, usedAsParsed } from "../core/validate.ts";
+import { Overloaded, refuse } from "./admission.ts";
+import { sampleTexts } from "./sample_text.ts";
+
+const PATH = "/api/v1/ingest";
+/** The media types the framework's JSON validator reads (others get an empty body there). */
+const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/** The path of `url` (an absolute URL as the server gives it), without parsing it. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  return start < 0 ? "/" : url.slice(start);
+}
+
+/**
+ * The hub's request handler: ingest in its usual form here, everything else to `app`.
+ *
+ * @example
+ * ```ts
+ * Deno.serve({ port: 8765 }, await ingestFirst(buildApp(services), services));
+ * ```
+ */
+export async function ingestFirst(
+  app: Hono,
+  s: HubServices,
+): Promise<(request: Request) => Response | Promise<Response>> {
+  const security = await answerHeaders(app);
+  const jsonHeaders: [string, string][] = [...security, ["content-type", "application/json"]];
+  const check = checker("json", IngestBatch, { markAsParsed: true });
+  const maxBody = s.config.maxBodyBytes;
+
+  /** With the security headers, as the app's middleware would set them. */
+  const secured = (response: Response): Response => {
+    for (const [name, value] of security) response.headers.set(name, value);
+    return response;
+  };
+
+  async function ingest(request: Request, nodeId: string, bytes: number): Promise<Response> {
+    try {
+      s.nodes.gate.enter(bytes);
+    } catch (error) {
+      if (error instanceof Overloaded) return secured(refuse(request, error));
+      throw error;
+    }
+    try {
+      const text = await request.text();
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        throw new BadInput("Malformed JSON in request body");
+      }
+      const batch = check(value);
+      // Each sample's own text from the body, when zod did not rewrite the batch.
+      const texts = usedAsParsed(batch) ? sampleTexts(text) : undefined;
+      const ack = await s.nodes.ingest(nodeId, batch, texts);
+      return new Response(JSON.stringify(ack), { headers: jsonHeaders });
+    } catch (error) {
+      return secured(errorResponse(error, "POST", PATH, maxBody));
+    } finally {
+      s.nodes.gate.leave(bytes);
+    }
+  }
+
+  return (request) => {
+    if (request.method !== "POST" || pathOf(request.url) !== PATH) return app.fetch(request);
+    const headers = request.headers;
+    const authorization = headers.get("authorization");
+    const length = headers.get("content-length");
+    const type = headers.get("content-type");
+    if (
+      authorization === null || length === null || type === null ||
+      headers.has("transfer-encoding") || !JSON_TYPE.test(type.split(";")[0].trim())
+    ) return app.fetch(request);
+    const bytes = Number(length);
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    const principal = bearer ? s.verifier.verify(bearer[1]) : undefined;
+    if (!(bytes > 0 && bytes <= maxBody) || principal?.kind !== "node") {
+      return app.fetch(request);
+    }
+    return ingest(request, principal.node_id, bytes);
+  };
+}
