@@ -62,12 +62,16 @@ export function errorResponse(
   );
 }
 
+/** The ingest route, whose answers go to agents only (see {@link buildApp}'s headers). */
+export const INGEST_PATH = "/api/v1/ingest";
+
 /**
- * The security headers the app sets on every answer but the page's, read from one of its
- * answers: for handlers that answer without it (`fleet/ingest_route.ts`).
+ * The security headers the app sets on the answers of `POST path`, read from its answer to a
+ * request without a credential: for a handler that answers without the app
+ * (`fleet/ingest_route.ts`).
  */
-export async function answerHeaders(app: Hono): Promise<[string, string][]> {
-  const probe = await app.request("/api/v1/");
+export async function answerHeaders(app: Hono, path: string): Promise<[string, string][]> {
+  const probe = await app.request(path, { method: "POST" });
   await probe.body?.cancel();
   return [...probe.headers].filter(([name]) =>
     name !== "content-type" && name !== "content-length"
@@ -125,10 +129,22 @@ function declaredBodyLimit(maxSize: number): MiddlewareHandler {
 export function buildApp(s: HubServices): Hono {
   const app = new Hono();
   // Only the page needs a nonce (its <style> elements, see web/ui/csp_nonce.ts): every other
-  // answer — ingest and claims included — gets the same policy without paying for one.
+  // answer but ingest's (below) — claims included — gets the same policy without paying for one.
   const pageHeaders = secureHeaders({ contentSecurityPolicy: csp(["'self'", NONCE]) });
   const otherHeaders = secureHeaders({ contentSecurityPolicy: csp(["'self'"]) });
-  app.use((c, next) => (c.req.path === "/" ? pageHeaders : otherHeaders)(c, next));
+  // Ingest answers are small JSON acks read by agents, never shown by a browser: they keep the
+  // header that says how to read a body. The twelve of a page cost ~10 µs per answer to build
+  // (7 % of ingest at 1 sample/request), for policies that apply to documents.
+  const ingestHeaders: MiddlewareHandler = async (c, next) => {
+    await next();
+    c.res.headers.set("x-content-type-options", "nosniff");
+  };
+  app.use((c, next) =>
+    (c.req.path === "/" ? pageHeaders : c.req.path === INGEST_PATH ? ingestHeaders : otherHeaders)(
+      c,
+      next,
+    )
+  );
   const limitBody = declaredBodyLimit(s.config.maxBodyBytes);
   app.use("/api/*", limitBody);
   app.use("/mcp", limitBody);

@@ -13,13 +13,12 @@
 import type { Hono } from "hono";
 import { IngestBatch } from "../../shared/protocol/mod.ts";
 import type { HubServices } from "../core/services.ts";
-import { answerHeaders, errorResponse } from "../core/app.ts";
+import { answerHeaders, errorResponse, INGEST_PATH as PATH } from "../core/app.ts";
 import { BadInput } from "../core/errors.ts";
 import { checker, usedAsParsed } from "../core/validate.ts";
 import { Overloaded, refuse } from "./admission.ts";
 import { sampleTexts } from "./sample_text.ts";
 
-const PATH = "/api/v1/ingest";
 /** The media types the framework's JSON validator reads (others get an empty body there). */
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
@@ -41,7 +40,7 @@ export async function ingestFirst(
   app: Hono,
   s: HubServices,
 ): Promise<(request: Request) => Response | Promise<Response>> {
-  const security = await answerHeaders(app);
+  const security = await answerHeaders(app, PATH);
   const jsonHeaders: [string, string][] = [...security, ["content-type", "application/json"]];
   const check = checker("json", IngestBatch, { markAsParsed: true });
   const maxBody = s.config.maxBodyBytes;
