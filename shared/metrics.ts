@@ -28,22 +28,65 @@ export type SeriesName = typeof SERIES[number];
 /** Rails that measure a Jetson module's total input power, in order of preference. */
 const TOTAL_RAILS = ["VDD_IN", "POM_5V_IN", "VIN_SYS_5V0", "SYS5V"];
 
-function sum(values: number[]): number | undefined {
-  return values.length ? values.reduce((a, b) => a + b, 0) : undefined;
+// Loops instead of map/flatMap: the hub reads every ingested sample's series, and the
+// intermediate arrays were most of what its rollups allocated.
+
+/** `Math.max` over `pick` of each item (absent values skipped with `skip`); undefined if none. */
+function maxOf<T>(
+  items: readonly T[] | undefined,
+  pick: (item: T) => number | undefined,
+  skip = false,
+): number | undefined {
+  if (!items) return undefined;
+  let m = Number.NEGATIVE_INFINITY;
+  let any = false;
+  for (const item of items) {
+    const v = pick(item);
+    if (skip && v === undefined) continue;
+    m = Math.max(m, v as number);
+    any = true;
+  }
+  return any ? m : undefined;
 }
 
-function max(values: number[]): number | undefined {
-  return values.length ? Math.max(...values) : undefined;
+/** The sum of `pick` over `items` (absent values skipped with `skip`); undefined if none. */
+function sumOf<T>(
+  items: readonly T[] | undefined,
+  pick: (item: T) => number | undefined,
+  skip = false,
+): number | undefined {
+  if (!items) return undefined;
+  let total = 0;
+  let any = false;
+  for (const item of items) {
+    const v = pick(item);
+    if (skip && v === undefined) continue;
+    total += v as number;
+    any = true;
+  }
+  return any ? total : undefined;
 }
+
+type ListKey = "power" | "gpus" | "temps" | "net" | "disk_io" | "disks";
+type Item<K extends ListKey> = NonNullable<SampleMetrics[K]>[number];
+const railMw = (r: Item<"power">) => r.mw;
+const gpuPowerMw = (g: Item<"gpus">) => g.power_mw;
+const gpuUtil = (g: Item<"gpus">) => g.util_pct;
+const tempC = (t: Item<"temps">) => t.c;
+const rxBps = (n: Item<"net">) => n.rx_bps;
+const txBps = (n: Item<"net">) => n.tx_bps;
+const readBps = (d: Item<"disk_io">) => d.read_bps;
+const writeBps = (d: Item<"disk_io">) => d.write_bps;
+const diskPct = (d: Item<"disks">) => d.pct;
 
 /** Total power in mW: the module's input rail when reported, else the sum of rails/GPUs. */
 export function totalPowerMw(s: SampleMetrics): number | undefined {
-  for (const name of TOTAL_RAILS) {
-    const rail = s.power?.find((r) => r.rail === name);
-    if (rail) return rail.mw;
+  if (s.power) {
+    for (const name of TOTAL_RAILS) {
+      for (const rail of s.power) if (rail.rail === name) return rail.mw;
+    }
   }
-  return sum((s.power ?? []).map((r) => r.mw)) ??
-    sum((s.gpus ?? []).flatMap((g) => (g.power_mw === undefined ? [] : [g.power_mw])));
+  return sumOf(s.power, railMw) ?? sumOf(s.gpus, gpuPowerMw, true);
 }
 
 /**
@@ -60,14 +103,14 @@ export function seriesOf(s: Sample | SampleMetrics): Record<SeriesName, number |
     cpu_pct: s.cpu?.pct,
     mem_pct: s.mem?.pct,
     swap_pct: s.swap?.pct,
-    gpu_pct: max((s.gpus ?? []).flatMap((g) => (g.util_pct === undefined ? [] : [g.util_pct]))),
-    temp_c: max((s.temps ?? []).map((t) => t.c)),
+    gpu_pct: maxOf(s.gpus, gpuUtil, true),
+    temp_c: maxOf(s.temps, tempC),
     power_mw: totalPowerMw(s),
     load1: s.load?.l1,
-    net_rx_bps: sum((s.net ?? []).map((n) => n.rx_bps)),
-    net_tx_bps: sum((s.net ?? []).map((n) => n.tx_bps)),
-    disk_read_bps: sum((s.disk_io ?? []).map((d) => d.read_bps)),
-    disk_write_bps: sum((s.disk_io ?? []).map((d) => d.write_bps)),
-    disk_pct: max((s.disks ?? []).map((d) => d.pct)),
+    net_rx_bps: sumOf(s.net, rxBps),
+    net_tx_bps: sumOf(s.net, txBps),
+    disk_read_bps: sumOf(s.disk_io, readBps),
+    disk_write_bps: sumOf(s.disk_io, writeBps),
+    disk_pct: maxOf(s.disks, diskPct),
   };
 }

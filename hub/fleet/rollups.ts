@@ -43,17 +43,24 @@ export function mergeAcc(
 /** Per series of one (node, minute). */
 export type RollupAcc = Map<string, Acc>;
 
+/** Adds a sample's series values to `acc`, in place (no new accumulator once a series has one). */
+function addValues(acc: RollupAcc, sample: Sample): void {
+  const values = seriesOf(sample);
+  for (const s of SERIES) {
+    const v = values[s];
+    if (v === undefined) continue;
+    const a = acc.get(s);
+    if (a) mergeAcc(a, v, v, v, 1);
+    else acc.set(s, [v, v, v, 1]);
+  }
+}
+
 /** Adds a sample's series values, at `ts`, to the accumulator of its minute. */
 export function accumulate(minutes: Map<number, RollupAcc>, sample: Sample, ts = sample.ts): void {
   const minute = Math.floor(ts / MINUTE) * MINUTE;
   let acc = minutes.get(minute);
   if (!acc) minutes.set(minute, acc = new Map());
-  const values = seriesOf(sample);
-  for (const s of SERIES) {
-    const v = values[s];
-    if (v === undefined) continue;
-    acc.set(s, mergeAcc(acc.get(s), v, v, v, 1));
-  }
+  addValues(acc, sample);
 }
 
 // Each series' min/max ignore NULLs, sum and count add up.
@@ -138,18 +145,22 @@ export class RollupBuffer {
     return this.#minutes;
   }
 
-  /** Adds the minutes of a batch's fresh samples (inside the write that stored them). */
-  add(nodeId: string, minutes: Map<number, RollupAcc>): void {
+  /**
+   * Adds a batch's fresh samples (stored, at their `ts`) to their minutes, inside the write that
+   * stored them: straight into the minutes held, so a sample allocates nothing once its minute
+   * and series have accumulators.
+   */
+  add(nodeId: string, samples: readonly Sample[]): void {
     let held = this.#nodes.get(nodeId);
     if (!held) this.#nodes.set(nodeId, held = new Map());
-    for (const [minute, acc] of minutes) {
-      const into = held.get(minute);
-      if (!into) {
-        held.set(minute, acc);
+    for (const sample of samples) {
+      const minute = Math.floor(sample.ts / MINUTE) * MINUTE;
+      let acc = held.get(minute);
+      if (!acc) {
+        held.set(minute, acc = new Map());
         this.#minutes++;
-        continue;
       }
-      for (const [s, a] of acc) into.set(s, mergeAcc(into.get(s), a[0], a[1], a[2], a[3]));
+      addValues(acc, sample);
     }
     // Rolled back: the samples are not stored, so neither are their minutes.
     this.#db.onRollback(this.#rebuild);

@@ -271,7 +271,6 @@ export function storeBatch(
   const samples = order.map((i) => batch.samples[i]);
   const fresh: Sample[] = [];
   let newestText: string | undefined;
-  const minutes = new Map<number, RollupAcc>();
   const unknownNames = new Set<string>();
   let unknownKeys = 0;
   let retimed = 0;
@@ -303,13 +302,14 @@ export function storeBatch(
       ts === agentTs ? null : agentTs,
     ).changes;
     if (changed === 0) continue;
-    accumulate(minutes, sample);
     fresh.push(sample);
     newestText = text;
   }
   const buffer = rollupBufferOf(db);
-  if (buffer) buffer.add(batch.node_id, minutes);
-  else if (minutes.size > 0) {
+  if (buffer) buffer.add(batch.node_id, fresh);
+  else if (fresh.length > 0) {
+    const minutes = new Map<number, RollupAcc>();
+    for (const sample of fresh) accumulate(minutes, sample);
     for (const [minute, acc] of minutes) upsertRollup(db, batch.node_id, minute, acc);
     markRolledUp(db);
   }
