@@ -140,10 +140,14 @@ export function buildApp(s: HubServices): Hono {
     c.res.headers.set("x-content-type-options", "nosniff");
   };
   app.use((c, next) =>
-    (c.req.path === "/" ? pageHeaders : c.req.path === INGEST_PATH ? ingestHeaders : otherHeaders)(
-      c,
-      next,
-    )
+    (c.req.path === "/"
+      ? pageHeaders
+      : c.req.method === "POST" && c.req.path === INGEST_PATH
+      ? ingestHeaders
+      : otherHeaders)(
+        c,
+        next,
+      )
   );
   const limitBody = declaredBodyLimit(s.config.maxBodyBytes);
   app.use("/api/*", limitBody);

@@ -13,6 +13,7 @@
 import type { Hono } from "hono";
 import { IngestBatch } from "../../shared/protocol/mod.ts";
 import type { HubServices } from "../core/services.ts";
+import type { Principal } from "../core/auth.ts";
 import { answerHeaders, errorResponse, INGEST_PATH as PATH } from "../core/app.ts";
 import { BadInput } from "../core/errors.ts";
 import { checker, usedAsParsed } from "../core/validate.ts";
@@ -39,7 +40,7 @@ function pathOf(url: string): string {
 export async function ingestFirst(
   app: Hono,
   s: HubServices,
-): Promise<(request: Request) => Response | Promise<Response>> {
+): Promise<(request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>> {
   const security = await answerHeaders(app, PATH);
   const jsonHeaders: [string, string][] = [...security, ["content-type", "application/json"]];
   const check = checker("json", IngestBatch, { markAsParsed: true });
@@ -51,17 +52,23 @@ export async function ingestFirst(
     return response;
   };
 
+  /** The app's answer to an error (a problem; a logged 500 for an unexpected one). */
+  const failed = (error: unknown): Response => secured(errorResponse(error, "POST", PATH, maxBody));
+
   async function ingest(request: Request, nodeId: string, bytes: number): Promise<Response> {
     try {
       s.nodes.gate.enter(bytes);
     } catch (error) {
       if (error instanceof Overloaded) return secured(refuse(request, error));
-      throw error;
+      return failed(error);
     }
     try {
-      const text = await request.text();
       let value: unknown;
+      let text: string;
+      // As the app's JSON validator: a body that cannot be read (the client went away
+      // mid-upload) or parsed is bad input, not a failure of the hub.
       try {
+        text = await request.text();
         value = JSON.parse(text);
       } catch {
         throw new BadInput("Malformed JSON in request body");
@@ -72,14 +79,14 @@ export async function ingestFirst(
       const ack = await s.nodes.ingest(nodeId, batch, texts);
       return new Response(JSON.stringify(ack), { headers: jsonHeaders });
     } catch (error) {
-      return secured(errorResponse(error, "POST", PATH, maxBody));
+      return failed(error);
     } finally {
       s.nodes.gate.leave(bytes);
     }
   }
 
-  return (request) => {
-    if (request.method !== "POST" || pathOf(request.url) !== PATH) return app.fetch(request);
+  return (request, info) => {
+    if (request.method !== "POST" || pathOf(request.url) !== PATH) return app.fetch(request, info);
     const headers = request.headers;
     const authorization = headers.get("authorization");
     const length = headers.get("content-length");
@@ -87,12 +94,17 @@ export async function ingestFirst(
     if (
       authorization === null || length === null || type === null ||
       headers.has("transfer-encoding") || !JSON_TYPE.test(type.split(";")[0].trim())
-    ) return app.fetch(request);
+    ) return app.fetch(request, info);
     const bytes = Number(length);
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    const principal = bearer ? s.verifier.verify(bearer[1]) : undefined;
+    let principal: Principal | undefined;
+    try {
+      principal = bearer ? s.verifier.verify(bearer[1]) : undefined;
+    } catch (error) {
+      return failed(error);
+    }
     if (!(bytes > 0 && bytes <= maxBody) || principal?.kind !== "node") {
-      return app.fetch(request);
+      return app.fetch(request, info);
     }
     return ingest(request, principal.node_id, bytes);
   };

@@ -151,6 +151,9 @@ export class RollupBuffer {
    * and series have accumulators.
    */
   add(nodeId: string, samples: readonly Sample[]): void {
+    // Rolled back: the samples are not stored, so neither are their minutes (registered first,
+    // so it holds however far this gets).
+    this.#db.onRollback(this.#rebuild);
     let held = this.#nodes.get(nodeId);
     if (!held) this.#nodes.set(nodeId, held = new Map());
     for (const sample of samples) {
@@ -162,8 +165,6 @@ export class RollupBuffer {
       }
       addValues(acc, sample);
     }
-    // Rolled back: the samples are not stored, so neither are their minutes.
-    this.#db.onRollback(this.#rebuild);
   }
 
   /** The minutes held for `nodeId` (read-only), for history answers. */

@@ -6,6 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { startHub } from "../helpers/hub.ts";
+import { closeInProcessHub, openInProcessHub, ORIGIN, send } from "../helpers/inproc_hub.ts";
+import { ingestFirst } from "../../hub/fleet/ingest_route.ts";
 import { makeSample } from "../helpers/samples.ts";
 import { SEQ_WINDOW } from "../../shared/protocol/mod.ts";
 
@@ -67,6 +69,20 @@ Deno.test("ingest: the usual request and the framework's route answer alike", as
       "the security header is on the answer",
     );
     assert.equal((await hub.admin.node("n1")).last_seq, 2);
+
+    // The JSON media types the framework reads, written other ways: stored both ways.
+    let seq = 3;
+    for (
+      const type of ["application/json; charset=utf-8", "APPLICATION/JSON", "application/x+json"]
+    ) {
+      for (const way of ["declared", "chunked"] as const) {
+        const r = await answer(
+          await post(hub.url, way, batch(makeSample(seq)), { ...asNode(n1), "content-type": type }),
+        );
+        assert.equal(r.status, 200, `${type} ${way}: ${JSON.stringify(r.body)}`);
+        assert.equal(r.body.last_seq, seq++);
+      }
+    }
     const samplesBefore = (await hub.admin.stats()).samples_stored;
 
     // Refused both ways with the same problem; nothing stored.
@@ -74,31 +90,31 @@ Deno.test("ingest: the usual request and the framework's route answer alike", as
       ["malformed JSON", '{"node_id": "n1", "samples": [', asNode(n1), 400],
       [
         "a field of the wrong type",
-        batch({ ...makeSample(3), cpu: { pct: "high" } }),
+        batch({ ...makeSample(seq), cpu: { pct: "high" } }),
         asNode(n1),
         400,
       ],
       [
         "another node's batch",
-        JSON.stringify({ node_id: "n2", samples: [makeSample(3)] }),
+        JSON.stringify({ node_id: "n2", samples: [makeSample(seq)] }),
         asNode(n1),
         403,
       ],
       [
         "a seq beyond the node's window",
-        batch(makeSample(3), makeSample(3 + SEQ_WINDOW)),
+        batch(makeSample(seq), makeSample(seq + SEQ_WINDOW)),
         asNode(n1),
         400,
       ],
-      ["a viewer token", batch(makeSample(3)), asNode(viewer), 403],
-      ["no token", batch(makeSample(3)), { "content-type": "application/json" }, 401],
-      ["a token that is not a bearer token", batch(makeSample(3)), {
+      ["a viewer token", batch(makeSample(seq)), asNode(viewer), 403],
+      ["no token", batch(makeSample(seq)), { "content-type": "application/json" }, 401],
+      ["a token that is not a bearer token", batch(makeSample(seq)), {
         ...asNode(n1),
         authorization: `Basic ${n1}`,
       }, 401],
       [
         "another media type",
-        batch(makeSample(3)),
+        batch(makeSample(seq)),
         { ...asNode(n1), "content-type": "text/plain" },
         400,
       ],
@@ -120,7 +136,20 @@ Deno.test("ingest: the usual request and the framework's route answer alike", as
       assert.deepEqual(declared, chunked, what);
     }
     assert.equal((await hub.admin.stats()).samples_stored, samplesBefore);
-    assert.equal((await hub.admin.node("n1")).last_seq, 2);
+    assert.equal((await hub.admin.node("n1")).last_seq, seq - 1);
+
+    // A token revoked after it was used (its check cached): refused both ways.
+    const n3 = await hub.admin.createToken({ kind: "node", node_id: "n3" });
+    const n3Batch = (q: number) => JSON.stringify({ node_id: "n3", samples: [makeSample(q)] });
+    assert.equal((await post(hub.url, "declared", n3Batch(1), asNode(n3.token))).status, 200);
+    await hub.admin.revokeToken(n3.id);
+    const declared = await answer(await post(hub.url, "declared", n3Batch(2), asNode(n3.token)));
+    assert.equal(declared.status, 401);
+    assert.deepEqual(
+      declared,
+      await answer(await post(hub.url, "chunked", n3Batch(2), asNode(n3.token))),
+    );
+    assert.equal((await hub.admin.node("n3")).last_seq, 1);
   } finally {
     await hub.stop();
   }
@@ -160,8 +189,76 @@ Deno.test("ingest: refused alike both ways at the in-flight bound, the held batc
     const n = await conn.read(reply);
     assert.match(new TextDecoder().decode(reply.subarray(0, n ?? 0)), /^HTTP\/1\.1 200/);
     assert.equal((await hub.admin.node("n1")).last_seq, 1);
+
+    // An agent that goes away mid-upload: its bytes are released, and it is not the hub's error.
+    conn.close();
+    conn = await Deno.connect({ hostname: "127.0.0.1", port: hub.port });
+    await conn.write(new TextEncoder().encode(
+      `POST /api/v1/ingest HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${n1}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`,
+    ));
+    await conn.write(body.subarray(0, 10));
+    await new Promise((r) => setTimeout(r, 100));
+    conn.close();
+    conn = undefined;
+    let after: Awaited<ReturnType<typeof answer>> | undefined;
+    for (let i = 0; i < 100 && after?.status !== 400; i++) {
+      after = await answer(await post(hub.url, "declared", probe, headers));
+      if (after.status !== 400) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(after?.status, 400, `the bound is free again: ${JSON.stringify(after)}`);
+    const logged = hub.child.stderr.join("\n") + hub.child.stdout.join("\n");
+    assert.doesNotMatch(logged, /unhandled error/);
   } finally {
     conn?.close();
     await hub.stop();
+  }
+});
+
+Deno.test("ingest: an agent's usual request is answered without the app, any other by it", async () => {
+  const hub = await openInProcessHub("fleet-ingest-route-", "clusters: []\n");
+  try {
+    const admin = { authorization: `Bearer ${hub.adminToken}` };
+    const created = await send(hub.app, "POST", "/api/v1/tokens", admin, {
+      kind: "node",
+      node_id: "n1",
+    });
+    const token = (await created.json()).token as string;
+    const handle = await ingestFirst(hub.app, hub.services);
+    // Counts what reaches the app from here on.
+    let reached = 0;
+    const appFetch = hub.app.fetch;
+    hub.app.fetch = (...args) => {
+      reached++;
+      return appFetch(...args);
+    };
+    const request = (seq: number, extra: Record<string, string>, chunked = false) => {
+      const body = JSON.stringify({ node_id: "n1", samples: [makeSample(seq)] });
+      const bytes = new TextEncoder().encode(body);
+      return new Request(ORIGIN + "/api/v1/ingest", {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          ...(chunked ? {} : { "content-length": String(bytes.length) }),
+          ...extra,
+        },
+        body: chunked ? new Blob([bytes]).stream() : bytes,
+      });
+    };
+    assert.equal((await handle(request(1, {}))).status, 200);
+    assert.equal(reached, 0, "the usual request did not reach the app");
+    assert.equal((await handle(request(2, {}, true))).status, 200);
+    assert.equal(reached, 1, "a chunked body went to the app");
+    assert.equal(
+      (await handle(request(3, { authorization: `Bearer ${hub.adminToken}` }))).status,
+      403,
+    );
+    assert.equal(reached, 2, "another kind of token went to the app");
+    assert.equal((await handle(request(3, { "content-type": "text/plain" }))).status, 400);
+    assert.equal(reached, 3, "another media type went to the app");
+    assert.equal(hub.services.nodes.lastSeq("n1"), 2);
+  } finally {
+    await closeInProcessHub(hub);
   }
 });
