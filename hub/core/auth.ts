@@ -406,12 +406,17 @@ export class TokenVerifier {
 /** Prefix of browser session secrets (never a token prefix, so the two cannot be confused). */
 export const SESSION_PREFIX = "fcs_";
 
+/** The secret of an `Authorization: Bearer <secret>` header; undefined for any other form. */
+export function bearerSecret(header: string): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+}
+
 /** The credential of a request: a bearer token, else the session cookie. */
 function credential(c: Context): { secret: string; via: "bearer" | "cookie" } | undefined {
   const header = c.req.header("authorization");
   if (header) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return m ? { secret: m[1], via: "bearer" } : undefined;
+    const secret = bearerSecret(header);
+    return secret ? { secret, via: "bearer" } : undefined;
   }
   const cookie = getCookie(c, SESSION_COOKIE);
   return cookie ? { secret: cookie, via: "cookie" } : undefined;
