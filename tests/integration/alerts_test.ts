@@ -83,9 +83,14 @@ Deno.test("alerts: offline, temperature and disk rules fire and resolve with hys
     if (Deno.env.get("CI") === "true") throw new Error(msg);
     console.warn(`SKIPPING the disk steps: ${msg}`);
   }
+  // Sets the file's size without passing through less: a rewrite would empty it first, and a
+  // sample taken in that moment reads the disk nearly empty (and resolves the alert).
   const fill = async (pct: number) => {
     const file = join(data, "fill");
-    await Deno.writeFile(file, new Uint8Array(Math.round(4 * 1024 * 1024 * pct / 100)));
+    const size = Math.round(4 * 1024 * 1024 * pct / 100);
+    const now = await Deno.stat(file).then((s) => s.size, () => 0);
+    if (size <= now) await Deno.truncate(file, size);
+    else await Deno.writeFile(file, new Uint8Array(size - now), { append: true });
   };
 
   const rx = startReceiver();
