@@ -46,6 +46,11 @@ import { AlertService } from "../alerts/service.ts";
 import { HubMetrics } from "../metrics/hub_metrics.ts";
 import { startPruner } from "../fleet/retention.ts";
 import { catchUpRollups, type RollupBufferHandle, startRollupBuffer } from "../fleet/rollups.ts";
+import {
+  type ContactBufferHandle,
+  reconcileContacts,
+  startContactBuffer,
+} from "../fleet/contacts.ts";
 import { demoAlerts, demoInventory, startDemo } from "../demo.ts";
 import type { HubServices } from "./services.ts";
 import { getLogger, setLogFormat, setLogLevel } from "../../shared/log.ts";
@@ -61,8 +66,9 @@ const SIGHUP_ACTOR: AuditActor = { name: "SIGHUP", kind: "signal", token_id: nul
 const CONNECTION_SWEEP_MS = 2_000;
 
 /**
- * How often the minutes of history held in memory are written to the rollups table: at 1,000
- * nodes every 5 s, one upsert per node every 30 s instead of one per batch.
+ * How often the minutes of history held in memory are written to the rollups table, and the
+ * nodes' last contacts to their rows: at 1,000 nodes every 5 s, one upsert per node every 30 s
+ * instead of one per batch.
  */
 const ROLLUP_FLUSH_MS = 30_000;
 
@@ -156,6 +162,9 @@ export async function buildServices(
   await db.write((tx) => {
     for (const n of config.inventory.nodes) ensureNode(tx, n.id, n.name ?? n.id);
   });
+  // A hub killed with contacts held in memory left node rows behind their samples.
+  const reconciled = await db.write((tx) => reconcileContacts(tx));
+  if (reconciled > 0) logger.info("node contacts brought up to their samples", { reconciled });
   const bus = new EventBus(config.replayEvents, config.replayBytes);
   const connections = new LiveConnections();
   const verifier = new TokenVerifier(db, {
@@ -376,9 +385,13 @@ export async function serve(
   services.backupSchedules.start();
   // History rollups are held in memory between writes (rebuilt from the samples a killed hub
   // left). The writer worker's ingest upserts them itself: that hub only catches up at start.
+  // So are the nodes' last contacts (last seq, last seen), written on the same period.
   let rollups: RollupBufferHandle | undefined;
-  if (!db.writer) rollups = startRollupBuffer(db, ROLLUP_FLUSH_MS);
-  else {
+  let contacts: ContactBufferHandle | undefined;
+  if (!db.writer) {
+    rollups = startRollupBuffer(db, ROLLUP_FLUSH_MS);
+    contacts = startContactBuffer(db, ROLLUP_FLUSH_MS);
+  } else {
     const samples = await db.write((tx) => catchUpRollups(tx));
     if (samples > 0) logger.info("rollups caught up from samples not yet rolled up", { samples });
   }
@@ -393,6 +406,7 @@ export async function serve(
     }, handler);
   } catch (error) {
     void rollups?.stop().catch(() => {});
+    void contacts?.stop().catch(() => {});
     // Taken between the check above and now (a race with another process).
     if (error instanceof Deno.errors.AddrInUse) throw portInUse(config.port);
     throw error;
@@ -447,6 +461,7 @@ export async function serve(
       await server.shutdown();
       await services.verifier.flushUsage().catch(() => {});
       await rollups?.stop().catch((error) => logger.error("rollup flush failed", { error }));
+      await contacts?.stop().catch((error) => logger.error("contact flush failed", { error }));
       await db.closeAsync();
       logger.info("stopped");
       finished.resolve();

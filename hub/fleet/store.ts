@@ -2,7 +2,8 @@
  * The `nodes` table: one row per machine that has a token or has sent samples, holding its
  * identity, its highest seq and when the hub last heard from it. (The newest sample itself is
  * kept in memory by the fleet view and read back from `samples` at start, so ingest does not
- * rewrite a 2 KB column per batch.)
+ * rewrite a 2 KB column per batch. In a serving hub the highest seq and last contact are held
+ * in memory between writes of the row too, see `contacts.ts`.)
  *
  * @module
  */
@@ -33,6 +34,7 @@ import {
   rollupMark,
   upsertRollup,
 } from "./rollups.ts";
+import { type Contact, contactBufferOf } from "./contacts.ts";
 
 /** A row of `nodes`. */
 export interface NodeRow {
@@ -61,14 +63,19 @@ export interface NodeTouch {
   unknownKeys: number;
 }
 
-/** Every node, ordered by id. */
+/** Every node, ordered by id (with the contacts held in memory, see `contacts.ts`). */
 export function listNodeRows(db: Database): NodeRow[] {
-  return db.all<NodeRow>("SELECT * FROM nodes ORDER BY id");
+  const rows = db.all<NodeRow>("SELECT * FROM nodes ORDER BY id");
+  const contacts = contactBufferOf(db);
+  if (contacts) { for (const row of rows) contacts.overlay(row); }
+  return rows;
 }
 
-/** One node, or `undefined`. */
+/** One node, or `undefined` (with its contact held in memory, see `contacts.ts`). */
 export function getNodeRow(db: Database, id: string): NodeRow | undefined {
-  return db.get<NodeRow>("SELECT * FROM nodes WHERE id = ?", id);
+  const row = db.get<NodeRow>("SELECT * FROM nodes WHERE id = ?", id);
+  const contacts = contactBufferOf(db);
+  return row && contacts ? contacts.overlay(row) : row;
 }
 
 /** Creates the node row if missing (e.g. when a node token is issued); true if it was created. */
@@ -78,10 +85,15 @@ export function ensureNode(db: Database, id: string, name = id): boolean {
 
 /**
  * Records a batch's effect on its node in one statement (creating the row if needed): identity,
- * last contact, highest seq, clock skew, unknown keys. Returns the node's highest seq afterwards.
+ * last contact, highest seq, clock skew, unknown keys. Returns what ingest needs of the row after.
  */
-export function touchNode(db: Database, id: string, now: number, t: NodeTouch): number {
-  return db.get<{ last_seq: number }>(
+export function touchNode(
+  db: Database,
+  id: string,
+  now: number,
+  t: NodeTouch,
+): Omit<Contact, "row_seq" | "dirty"> {
+  return db.get<Omit<Contact, "row_seq" | "dirty">>(
     `INSERT INTO nodes (id, name, hostname, arch, agent_version, first_seen, last_seen, last_seq,
                         spool_dropped, clock_skew_ms, unknown_keys)
      VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?5, ?6, coalesce(?7, 0), ?8, ?9)
@@ -91,7 +103,8 @@ export function touchNode(db: Database, id: string, now: number, t: NodeTouch): 
        first_seen = coalesce(first_seen, excluded.first_seen), last_seen = excluded.last_seen,
        last_seq = max(last_seq, excluded.last_seq), spool_dropped = coalesce(?7, spool_dropped),
        clock_skew_ms = ?8, unknown_keys = unknown_keys + ?9
-     RETURNING last_seq`,
+     RETURNING last_seq, last_seen, clock_skew_ms, hostname, arch, agent_version, spool_dropped,
+               first_seen`,
     id,
     t.agent?.hostname ?? null,
     t.agent?.arch ?? null,
@@ -101,7 +114,7 @@ export function touchNode(db: Database, id: string, now: number, t: NodeTouch): 
     t.spoolDropped ?? null,
     t.clockSkewMs,
     t.unknownKeys,
-  )!.last_seq;
+  )!;
 }
 
 /** What the ingest checks need of a node before storing its batch (one primary-key read). */
@@ -130,6 +143,7 @@ export function deleteNode(db: Database, id: string): boolean {
   if (db.run("DELETE FROM samples WHERE node_id = ?", id).changes > 0) lowerRollupMark(db);
   db.run("DELETE FROM rollups WHERE node_id = ?", id);
   rollupBufferOf(db)?.drop(id);
+  contactBufferOf(db)?.forget(id);
   return db.run("DELETE FROM nodes WHERE id = ?", id).changes > 0;
 }
 
@@ -247,7 +261,10 @@ export function storeBatch(
   policy?: ClockPolicy,
   texts?: readonly string[],
 ): StoredBatch {
-  const node = nodeIngestState(db, batch.node_id);
+  // The node's contact held in memory when the hub keeps them (see contacts.ts), else its row.
+  const contacts = contactBufferOf(db);
+  const contact = contacts?.of(db, batch.node_id);
+  const node = contacts ? contact : nodeIngestState(db, batch.node_id);
   const lastSeq = node?.last_seq ?? 0;
   checkSeqs(batch, lastSeq, seqLimit(lastSeq, node?.last_seen ?? null, now));
 
@@ -313,13 +330,22 @@ export function storeBatch(
     for (const [minute, acc] of minutes) upsertRollup(db, batch.node_id, minute, acc);
     markRolledUp(db);
   }
-  const newLastSeq = touchNode(db, batch.node_id, now, {
-    agent: batch.agent,
-    newestSeq: fresh.at(-1)?.seq ?? 0,
-    spoolDropped: batch.spool_dropped,
-    clockSkewMs: skew,
-    unknownKeys,
-  });
+  const newestSeq = fresh.at(-1)?.seq ?? 0;
+  let newLastSeq: number;
+  if (contact && contacts!.holds(contact, batch, skew, unknownKeys)) {
+    newLastSeq = contacts!.touch(contact, now, newestSeq);
+  } else {
+    const row = touchNode(db, batch.node_id, now, {
+      agent: batch.agent,
+      // A held contact may be ahead of the row: the row takes it with this batch's.
+      newestSeq: Math.max(newestSeq, node?.last_seq ?? 0),
+      spoolDropped: batch.spool_dropped,
+      clockSkewMs: skew,
+      unknownKeys,
+    });
+    contacts?.wrote(batch.node_id, row);
+    newLastSeq = row.last_seq;
+  }
   return {
     node_id: batch.node_id,
     acked_seq: samples.at(-1)!.seq,
@@ -342,13 +368,14 @@ export function storeBatch(
  * nothing expired a 15–17 ms stall of the event loop at 1,000 nodes, this one ~2 ms.
  */
 export function pruneSamples(db: Database, cutoff: number, limit: number): number {
-  const gone = db.all<{ id: number }>(
+  const gone = db.all<{ id: number; node_id: string; seq: number }>(
     "DELETE FROM samples WHERE id IN (SELECT s.id FROM nodes n CROSS JOIN samples s " +
-      "WHERE s.node_id = n.id AND s.ts < ? LIMIT ?) RETURNING id",
+      "WHERE s.node_id = n.id AND s.ts < ? LIMIT ?) RETURNING id, node_id, seq",
     cutoff,
     limit,
   );
   if (gone.length === 0) return 0;
+  contactBufferOf(db)?.beforePrune(db, gone);
   let newest = 0;
   for (const row of gone) if (row.id > newest) newest = row.id;
   // A sample old on arrival (a spool replayed late) can expire before its minute is written:
