@@ -37,7 +37,10 @@ Deno.test("kill -9 hub and agent mid-push: every produced seq survives, no gap, 
     hub = await startHub({ dataDir, port });
     const atRestart = await lastSeq(hub.admin, "edge-1");
     // Its node rows were written every 30 s, not per batch: at start they come up to the samples.
-    assert.ok(atRestart >= beforeKill, `last_seq ${atRestart} after the kill, ${beforeKill} before`);
+    assert.ok(
+      atRestart >= beforeKill,
+      `last_seq ${atRestart} after the kill, ${beforeKill} before`,
+    );
     await waitFor(
       async () => (await lastSeq(hub.admin, "edge-1")) >= atRestart + 20,
       "the agent replays its spool and goes on",
