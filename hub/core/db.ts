@@ -322,7 +322,8 @@ export class Database {
   /**
    * Registers `undo` to run if what the write in progress did is rolled back (its savepoint, or
    * the whole group when the COMMIT fails), after the rollback: for state a write keeps beside
-   * the database, such as the ingest's in-memory rollups. Outside a write it does nothing.
+   * the database, such as the ingest's in-memory rollups. Hooks run newest first, so each can
+   * put back what was there before its own change. Outside a write it does nothing.
    */
   onRollback(undo: () => void): void {
     this.#jobUndo?.push(undo);
@@ -330,7 +331,7 @@ export class Database {
 
   /** Runs undo hooks, each once; one that throws is logged and does not stop the others. */
   #undo(hooks: (() => void)[]): void {
-    for (const undo of new Set(hooks)) {
+    for (const undo of [...new Set(hooks)].reverse()) {
       try {
         undo();
       } catch (error) {

@@ -8,11 +8,13 @@
  * changes anything else (first contact, identity, spool drops, clock skew, unknown keys) still
  * writes the row in its own transaction.
  *
- * Nothing acknowledged depends on the row: the samples are stored in the batch's transaction, and
- * an entry is always loaded as the row reconciled with the node's newest stored sample (highest
- * seq, and its receive time). So after a kill, or a rolled-back write, the entry reads back what
- * the samples say, and {@link reconcileContacts} brings every row up to them at start. Rows read
- * through `getNodeRow` / `listNodeRows` show the entry held.
+ * Nothing acknowledged depends on the row: the samples are stored in the batch's transaction. An
+ * entry is loaded as the row raised to the node's newest stored sample (its seq and receive time),
+ * and {@link reconcileContacts} brings every row up to its samples at start, so a kill loses no
+ * seq; what it can lose is the contact time of batches that held only duplicates, from the last
+ * flush interval. A rolled-back write puts back the entries it changed. Rows read through
+ * `getNodeRow` / `listNodeRows` show the entry held; another process, or a snapshot of the
+ * database, sees rows up to one flush interval behind.
  *
  * @module
  */
@@ -43,8 +45,10 @@ type Newest = { seq: number | null; recv_ts: number | null };
 const LOAD = "SELECT last_seq, last_seen, clock_skew_ms, hostname, arch, agent_version, " +
   "spool_dropped, first_seen FROM nodes WHERE id = ?";
 const NEWEST = "SELECT seq, recv_ts FROM samples WHERE node_id = ? ORDER BY seq DESC LIMIT 1";
-const WRITE = "UPDATE nodes SET last_seq = max(last_seq, ?), " +
-  "last_seen = max(coalesce(last_seen, 0), ?) WHERE id = ?";
+// A contact never moves back, and an unknown one (NULL) leaves the row's.
+const WRITE = "UPDATE nodes SET last_seq = max(last_seq, ?1), " +
+  "last_seen = CASE WHEN ?2 IS NULL THEN last_seen ELSE max(coalesce(last_seen, 0), ?2) END " +
+  "WHERE id = ?3";
 
 /** The row's contact raised to the node's newest stored sample. */
 function reconciled<T extends { last_seq: number; last_seen: number | null }>(
@@ -73,7 +77,7 @@ export function reconcileContacts(db: Database): number {
   for (const r of rows) {
     const up = reconciled(db, r.id, r);
     if (!up.changed) continue;
-    db.run(WRITE, up.row.last_seq, up.row.last_seen ?? 0, r.id);
+    db.run(WRITE, up.row.last_seq, up.row.last_seen, r.id);
     changed++;
   }
   return changed;
@@ -90,13 +94,6 @@ export function contactBufferOf(db: Database): ContactBuffer | undefined {
 export class ContactBuffer {
   readonly #db: Database;
   #held = new Map<string, Contact>();
-  /** After a rollback every entry loads again from its row and the samples that stayed (one
-   * function, so a group registers it once). */
-  readonly #reloadAll = () => {
-    const ids = [...this.#held.keys()];
-    this.#held.clear();
-    for (const id of ids) this.of(this.#db, id);
-  };
 
   constructor(db: Database) {
     this.#db = db;
@@ -109,6 +106,22 @@ export class ContactBuffer {
     return n;
   }
 
+  /**
+   * On a rollback, puts back the entry `id` had before a change (`was`, with the fields it had
+   * then; none: the entry goes). Undo hooks run newest first, so the oldest one wins.
+   */
+  #undoTo(id: string, was: Contact | undefined): void {
+    if (!was) {
+      this.#db.onRollback(() => this.#held.delete(id));
+      return;
+    }
+    const { last_seq, last_seen, row_seq, dirty } = was;
+    this.#db.onRollback(() => {
+      Object.assign(was, { last_seq, last_seen, row_seq, dirty });
+      this.#held.set(id, was);
+    });
+  }
+
   /** The node's contact (loaded and reconciled on first use); undefined when it has no row. */
   of(db: Database, id: string): Contact | undefined {
     const held = this.#held.get(id);
@@ -117,6 +130,8 @@ export class ContactBuffer {
     if (!row) return undefined;
     const up = reconciled(db, id, row);
     const contact: Contact = { ...up.row, row_seq: row.last_seq, dirty: up.changed };
+    // Loaded inside a write that may roll back: loaded again afterwards, from what stayed.
+    this.#undoTo(id, undefined);
     this.#held.set(id, contact);
     return contact;
   }
@@ -141,8 +156,8 @@ export class ContactBuffer {
   }
 
   /** A batch's contact, inside the write that stored it; returns the node's highest seq. */
-  touch(c: Contact, now: number, newestSeq: number): number {
-    this.#db.onRollback(this.#reloadAll);
+  touch(id: string, c: Contact, now: number, newestSeq: number): number {
+    this.#undoTo(id, c);
     c.last_seen = now;
     if (newestSeq > c.last_seq) c.last_seq = newestSeq;
     c.dirty = true;
@@ -151,13 +166,13 @@ export class ContactBuffer {
 
   /** The row as a batch's own write left it (inside that write). */
   wrote(id: string, row: Omit<Contact, "row_seq" | "dirty">): void {
-    this.#db.onRollback(this.#reloadAll);
+    this.#undoTo(id, this.#held.get(id));
     this.#held.set(id, { ...row, row_seq: row.last_seq, dirty: false });
   }
 
-  /** Forgets a node's entry (its row was deleted). */
+  /** Forgets a node's entry (inside the write that deletes its row). */
   forget(id: string): void {
-    this.#db.onRollback(this.#reloadAll);
+    this.#undoTo(id, this.#held.get(id));
     this.#held.delete(id);
   }
 
@@ -172,32 +187,26 @@ export class ContactBuffer {
 
   /** Writes the rows held ahead of their table (all, or those of `ids`), inside a write. */
   flush(db: Database, ids?: Iterable<string>): number {
-    const written: Contact[] = [];
+    let written = 0;
     const write = (id: string, c: Contact | undefined) => {
       if (!c?.dirty) return;
-      db.run(WRITE, c.last_seq, c.last_seen ?? 0, id);
+      db.run(WRITE, c.last_seq, c.last_seen, id);
+      this.#undoTo(id, c);
       c.dirty = false;
-      written.push(c);
+      c.row_seq = c.last_seq;
+      written++;
     };
     if (ids) { for (const id of ids) write(id, this.#held.get(id)); }
     else for (const [id, c] of this.#held) write(id, c);
-    if (written.length === 0) return 0;
-    const before = written.map((c) => c.row_seq);
-    for (const c of written) c.row_seq = c.last_seq;
-    db.onRollback(() => {
-      written.forEach((c, i) => {
-        c.dirty = true;
-        c.row_seq = before[i];
-      });
-    });
-    return written.length;
+    return written;
   }
 
   /**
-   * Before samples are deleted (inside that write): writes the rows of the nodes whose deleted
-   * samples they do not cover yet, since those samples can no longer vouch for the contact.
+   * Samples were deleted (inside that write): writes, in the same write, the rows of the nodes
+   * whose deleted samples they did not cover yet, since those samples can no longer vouch for
+   * the contact after a kill.
    */
-  beforePrune(db: Database, gone: readonly { node_id: string; seq: number }[]): void {
+  pruned(db: Database, gone: readonly { node_id: string; seq: number }[]): void {
     const ids = new Set<string>();
     for (const g of gone) {
       const c = this.#held.get(g.node_id);

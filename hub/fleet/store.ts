@@ -333,7 +333,7 @@ export function storeBatch(
   const newestSeq = fresh.at(-1)?.seq ?? 0;
   let newLastSeq: number;
   if (contact && contacts!.holds(contact, batch, skew, unknownKeys)) {
-    newLastSeq = contacts!.touch(contact, now, newestSeq);
+    newLastSeq = contacts!.touch(batch.node_id, contact, now, newestSeq);
   } else {
     const row = touchNode(db, batch.node_id, now, {
       agent: batch.agent,
@@ -375,7 +375,7 @@ export function pruneSamples(db: Database, cutoff: number, limit: number): numbe
     limit,
   );
   if (gone.length === 0) return 0;
-  contactBufferOf(db)?.beforePrune(db, gone);
+  contactBufferOf(db)?.pruned(db, gone);
   let newest = 0;
   for (const row of gone) if (row.id > newest) newest = row.id;
   // A sample old on arrival (a spool replayed late) can expire before its minute is written:

@@ -62,7 +62,10 @@ Deno.test("kill -9 hub and agent mid-push: every produced seq survives, no gap, 
 
   const db = await openDatabase(join(dataDir, "fleet.db"));
   const seqs = storedSeqs(db, "edge-1");
+  // Stopped gracefully: the contact held in memory reached the node's row.
+  const row = db.get<{ last_seq: number }>("SELECT last_seq FROM nodes WHERE id = 'edge-1'");
   db.close();
+  assert.equal(row?.last_seq, seqs.at(-1), "the row holds the highest stored seq");
   const spool = await Spool.open({ dir: join(state, "spool") });
   const waiting = (await spool.pending(1_000_000)).map((s) => s.seq);
   const produced = spool.lastSeq;

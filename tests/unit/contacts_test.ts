@@ -14,7 +14,11 @@ import {
   pruneSamples,
   storeBatch,
 } from "../../hub/fleet/store.ts";
-import { attachContactBuffer, reconcileContacts } from "../../hub/fleet/contacts.ts";
+import {
+  attachContactBuffer,
+  reconcileContacts,
+  startContactBuffer,
+} from "../../hub/fleet/contacts.ts";
 import { makeSample } from "../helpers/samples.ts";
 import type { IngestBatch, Sample } from "../../shared/protocol/mod.ts";
 
@@ -112,7 +116,7 @@ Deno.test("contacts: held between flushes, read at once; other changes write the
   });
 });
 
-Deno.test("contacts: a rolled-back write leaves the contact where the stored samples are", async () => {
+Deno.test("contacts: a rolled-back write puts back the contacts it changed", async () => {
   await withDir(async (path) => {
     const db = await openDatabase(path);
     attachContactBuffer(db);
@@ -138,6 +142,17 @@ Deno.test("contacts: a rolled-back write leaves the contact where the stored sam
       throw new Error("disk full");
     }));
     assert.equal(getNodeRow(db, "n1")?.last_seq, 6);
+    // Two writes of the node in that group: undone newest first, back to before the first.
+    const firstOfGroup = db.write((tx) => storeBatch(tx, batch("n1", 7, 7), 5_500));
+    const breaking = db.write((tx) => {
+      storeBatch(tx, batch("n1", 8, 8), 5_600);
+      tx.raw.exec("ROLLBACK");
+      throw new Error("disk full");
+    });
+    await assert.rejects(firstOfGroup);
+    await assert.rejects(breaking);
+    assert.equal(getNodeRow(db, "n1")?.last_seq, 6);
+    assert.equal(getNodeRow(db, "n1")?.last_seen, 4_000);
     const after = await db.write((tx) => storeBatch(tx, batch("n1", 7, 7), 6_000));
     assert.deepEqual([after.stored, after.last_seq], [1, 7]);
     db.close();
@@ -196,5 +211,83 @@ Deno.test("contacts: pruning the samples a held contact rests on writes its row 
     assert.equal(stored(back, "n1")?.last_seq, 4);
     assert.equal(stored(back, "n2")?.last_seq, 3);
     back.close();
+  });
+});
+
+Deno.test("contacts: a rollback restores only what its write changed, flushes and deletions included", async () => {
+  await withDir(async (path) => {
+    const db = await openDatabase(path);
+    const contacts = attachContactBuffer(db);
+    await db.write((tx) => storeBatch(tx, batch("a", 1, 2), 1_000));
+    await db.write((tx) => storeBatch(tx, batch("b", 1, 1), 1_000));
+    // a: a replay of duplicates only moves its contact, which no sample records.
+    await db.write((tx) => storeBatch(tx, batch("a", 1, 2), 5_000));
+    assert.equal(getNodeRow(db, "a")?.last_seen, 5_000);
+    assert.equal(contacts.dirty, 1);
+    // Another node's write fails: a keeps its contact and stays to be written.
+    await assert.rejects(db.write((tx) => {
+      storeBatch(tx, batch("b", 2, 3), 6_000);
+      throw new Error("b fails");
+    }));
+    assert.equal(getNodeRow(db, "a")?.last_seen, 5_000);
+    assert.equal(getNodeRow(db, "b")?.last_seq, 1);
+    assert.equal(contacts.dirty, 1);
+
+    // A timer flush and a batch in one group whose COMMIT fails: the row stays, the entry stays
+    // dirty, and the next flush writes it.
+    const flushing = db.write((tx) => contacts.flush(tx));
+    const failing = db.write((tx) => {
+      storeBatch(tx, batch("b", 2, 2), 7_000);
+      tx.raw.exec("ROLLBACK");
+      throw new Error("disk full");
+    });
+    await assert.rejects(flushing);
+    await assert.rejects(failing);
+    assert.equal(stored(db, "a")?.last_seen, 1_000);
+    assert.equal(contacts.dirty, 1);
+    assert.equal(await db.write((tx) => contacts.flush(tx)), 1);
+    assert.equal(stored(db, "a")?.last_seen, 5_000);
+
+    // A prune that fails after writing the row it needed: the entry is as before, and written
+    // by the prune that succeeds.
+    const late = batch("b", 2, 3);
+    for (const s of late.samples) s.ts = Date.now() - 10 * 86_400_000;
+    await db.write((tx) => storeBatch(tx, late, 8_000));
+    const cutoff = Date.now() - 86_400_000;
+    await assert.rejects(db.write((tx) => {
+      assert.equal(pruneSamples(tx, cutoff, 100), 2);
+      assert.equal(stored(tx, "b")?.last_seq, 3, "written inside the prune");
+      throw new Error("prune fails");
+    }));
+    assert.equal(stored(db, "b")?.last_seq, 1);
+    assert.equal(contacts.dirty, 1);
+    assert.equal(await db.write((tx) => pruneSamples(tx, cutoff, 100)), 2);
+    assert.equal(stored(db, "b")?.last_seq, 3);
+    assert.equal(contacts.dirty, 0);
+
+    // A deletion rolled back: the node and its contact are back.
+    await db.write((tx) => storeBatch(tx, batch("a", 3, 4), 9_000));
+    await assert.rejects(db.write((tx) => {
+      deleteNode(tx, "a");
+      throw new Error("delete fails");
+    }));
+    assert.equal(getNodeRow(db, "a")?.last_seq, 4);
+    assert.equal(getNodeRow(db, "a")?.last_seen, 9_000);
+    assert.equal(contacts.dirty, 1);
+    db.close();
+  });
+});
+
+Deno.test("contacts: stopping the buffer writes what it holds", async () => {
+  await withDir(async (path) => {
+    const db = await openDatabase(path);
+    const handle = startContactBuffer(db, 3_600_000);
+    await db.write((tx) => storeBatch(tx, batch("n1", 1, 1), 1_000));
+    await db.write((tx) => storeBatch(tx, batch("n1", 2, 4), 2_000));
+    assert.equal(stored(db, "n1")?.last_seq, 1);
+    await handle.stop();
+    assert.deepEqual(stored(db, "n1"), { last_seq: 4, last_seen: 2_000, agent_version: "1.4.0" });
+    assert.equal(getNodeRow(db, "n1")?.last_seq, 4, "detached: rows are read as stored");
+    db.close();
   });
 });
