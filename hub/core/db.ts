@@ -320,6 +320,30 @@ export class Database {
   }
 
   /**
+   * Runs `fn` in a write every `everyMs` and once more on `stop()` (which waits for a round in
+   * progress first): for state held in memory between writes, such as the minute rollups. A
+   * failed round goes to `failed`; the next one writes what is held by then.
+   */
+  writeEvery(
+    everyMs: number,
+    fn: (tx: Database) => unknown,
+    failed: (error: unknown) => void,
+  ): { stop(): Promise<void> } {
+    const write = () => this.write(fn);
+    let running: Promise<unknown> = Promise.resolve();
+    const timer = setInterval(() => {
+      running = write().catch(failed);
+    }, everyMs);
+    return {
+      async stop() {
+        clearInterval(timer);
+        await running;
+        await write();
+      },
+    };
+  }
+
+  /**
    * Registers `undo` to run if what the write in progress did is rolled back (its savepoint, or
    * the whole group when the COMMIT fails), after the rollback: for state a write keeps beside
    * the database, such as the ingest's in-memory rollups. Hooks run newest first, so each can

@@ -232,16 +232,15 @@ export function attachContactBuffer(db: Database): ContactBuffer {
 /** {@link attachContactBuffer}, written every `everyMs` and when stopped. */
 export function startContactBuffer(db: Database, everyMs: number): ContactBufferHandle {
   const buffer = attachContactBuffer(db);
-  const flush = () => db.write((tx) => buffer.flush(tx));
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = flush().catch((error) => logger.error("contact flush failed", { error }));
-  }, everyMs);
+  const rounds = db.writeEvery(
+    everyMs,
+    (tx) => buffer.flush(tx),
+    (error) => logger.error("contact flush failed", { error }),
+  );
   return {
     async stop() {
-      clearInterval(timer);
-      await running;
-      await flush();
+      await rounds.stop();
+      // Detached once written: rows are read as stored.
       buffers.delete(db);
     },
   };

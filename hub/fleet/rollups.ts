@@ -243,16 +243,9 @@ export function attachRollupBuffer(db: Database): RollupBuffer {
 /** {@link attachRollupBuffer}, written every `everyMs` and when stopped. */
 export function startRollupBuffer(db: Database, everyMs: number): RollupBufferHandle {
   const buffer = attachRollupBuffer(db);
-  const flush = () => db.write((tx) => buffer.flush(tx));
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = flush().catch((error) => logger.error("rollup flush failed", { error }));
-  }, everyMs);
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-      await flush();
-    },
-  };
+  return db.writeEvery(
+    everyMs,
+    (tx) => buffer.flush(tx),
+    (error) => logger.error("rollup flush failed", { error }),
+  );
 }
