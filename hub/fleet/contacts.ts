@@ -24,8 +24,8 @@ import { getLogger } from "../../shared/log.ts";
 
 const logger = getLogger("contacts");
 
-/** What ingest needs of a node, as held (row reconciled with its newest sample). */
-export interface Contact {
+/** What ingest needs of a node's row. */
+export interface ContactRow {
   last_seq: number;
   last_seen: number | null;
   clock_skew_ms: number | null;
@@ -34,6 +34,10 @@ export interface Contact {
   agent_version: string | null;
   spool_dropped: number;
   first_seen: number | null;
+}
+
+/** A node's contact as held (its row raised to its newest sample). */
+export interface Contact extends ContactRow {
   /** `last_seq` as the row holds it: what a kill would fall back to without the samples. */
   row_seq: number;
   /** Changed since the row was last written. */
@@ -126,7 +130,7 @@ export class ContactBuffer {
   of(db: Database, id: string): Contact | undefined {
     const held = this.#held.get(id);
     if (held) return held;
-    const row = db.get<Omit<Contact, "row_seq" | "dirty">>(LOAD, id);
+    const row = db.get<ContactRow>(LOAD, id);
     if (!row) return undefined;
     const up = reconciled(db, id, row);
     const contact: Contact = { ...up.row, row_seq: row.last_seq, dirty: up.changed };
@@ -165,7 +169,7 @@ export class ContactBuffer {
   }
 
   /** The row as a batch's own write left it (inside that write). */
-  wrote(id: string, row: Omit<Contact, "row_seq" | "dirty">): void {
+  wrote(id: string, row: ContactRow): void {
     this.#undoTo(id, this.#held.get(id));
     this.#held.set(id, { ...row, row_seq: row.last_seq, dirty: false });
   }

@@ -34,7 +34,7 @@ import {
   rollupMark,
   upsertRollup,
 } from "./rollups.ts";
-import { type Contact, contactBufferOf } from "./contacts.ts";
+import { contactBufferOf, type ContactRow } from "./contacts.ts";
 
 /** A row of `nodes`. */
 export interface NodeRow {
@@ -92,8 +92,8 @@ export function touchNode(
   id: string,
   now: number,
   t: NodeTouch,
-): Omit<Contact, "row_seq" | "dirty"> {
-  return db.get<Omit<Contact, "row_seq" | "dirty">>(
+): ContactRow {
+  return db.get<ContactRow>(
     `INSERT INTO nodes (id, name, hostname, arch, agent_version, first_seen, last_seen, last_seq,
                         spool_dropped, clock_skew_ms, unknown_keys)
      VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?5, ?6, coalesce(?7, 0), ?8, ?9)
@@ -332,8 +332,8 @@ export function storeBatch(
   }
   const newestSeq = fresh.at(-1)?.seq ?? 0;
   let newLastSeq: number;
-  if (contact && contacts!.holds(contact, batch, skew, unknownKeys)) {
-    newLastSeq = contacts!.touch(batch.node_id, contact, now, newestSeq);
+  if (contacts && contact && contacts.holds(contact, batch, skew, unknownKeys)) {
+    newLastSeq = contacts.touch(batch.node_id, contact, now, newestSeq);
   } else {
     const row = touchNode(db, batch.node_id, now, {
       agent: batch.agent,
