@@ -12,7 +12,9 @@ import { writeOp } from "../core/write_ops.ts";
 import { type AuditActor, insertAudit } from "../core/store.ts";
 import {
   cancelJob,
+  type ClaimedRow,
   type Eligibility,
+  type FinishedRow,
   getJobRow,
   insertJob,
   jobHistory,
@@ -231,7 +233,11 @@ export class JobQueue {
    * Claims a job for `nodeId`, waiting up to `waitMs` for one to arrive; `undefined` when none
    * came. Each attempt is one guarded UPDATE in the writer transaction: never two workers.
    */
-  async claim(nodeId: string, waitMs: number, signal?: AbortSignal): Promise<JobRow | undefined> {
+  async claim(
+    nodeId: string,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<ClaimedRow | undefined> {
     const deadline = Date.now() + waitMs;
     // Bounded: every pass either returns or waits for a wake-up or the deadline.
     for (;;) {
@@ -314,7 +320,7 @@ export class JobQueue {
     attempt: number,
     outcome: Outcome,
     can: Eligibility | undefined,
-  ): Promise<{ row: JobRow; next?: JobRow }> {
+  ): Promise<{ row: FinishedRow; next?: ClaimedRow }> {
     const now = Date.now();
     const started = performance.now();
     const op = writeOp(

@@ -255,7 +255,7 @@ Deno.test("store: pruning deletes only expired rows, in bounded batches", async 
 
 Deno.test("store: a claim walks the pending index, never sorts the queue", async () => {
   const { dir, db } = await tempDb();
-  const { CLAIM_SQL, claimJob, insertJob } = await import("../../hub/jobs/store.ts");
+  const { CLAIM_SQL, claimJob, getJobRow, insertJob } = await import("../../hub/jobs/store.ts");
   const job = {
     template: null,
     executor: "process" as const,
@@ -289,7 +289,8 @@ Deno.test("store: a claim walks the pending index, never sorts the queue", async
   const can = { clusters: [], templates: [], unscoped: true };
   const a = await db.write((tx) => claimJob(tx, "n1", can, 60_000, Date.now()));
   const b = await db.write((tx) => claimJob(tx, "n1", can, 60_000, Date.now()));
-  assert.deepEqual([a!.row.priority, b!.row.priority], [2, 2]);
+  const priority = (id: number) => getJobRow(db, id)!.priority;
+  assert.deepEqual([priority(a!.row.id), priority(b!.row.id)], [2, 2]);
   assert.ok(a!.row.id < b!.row.id);
   db.close();
   await Deno.remove(dir, { recursive: true });
