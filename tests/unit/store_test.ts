@@ -26,6 +26,7 @@ import {
   SEQ_WINDOW,
 } from "../../shared/protocol/mod.ts";
 import { makeSample } from "../helpers/samples.ts";
+import type { NewJob } from "../../hub/jobs/store.ts";
 
 async function tempDb() {
   const dir = await Deno.makeTempDir({ prefix: "store-" });
@@ -292,6 +293,93 @@ Deno.test("store: a claim walks the pending index, never sorts the queue", async
   const priority = (id: number) => getJobRow(db, id)!.priority;
   assert.deepEqual([priority(a!.row.id), priority(b!.row.id)], [2, 2]);
   assert.ok(a!.row.id < b!.row.id);
+  db.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("store: a claim and a report's next claim hand out the job as its row holds it", async () => {
+  const { dir, db } = await tempDb();
+  const { claimJob, finishJobClaimNext, getJobRow, heartbeatJob, insertJob, jobSpec } =
+    await import("../../hub/jobs/store.ts");
+  const now = Date.now();
+  // Every field a worker's spec carries, set to something other than its default.
+  const jobs: NewJob[] = [
+    {
+      template: "sdxl",
+      executor: "docker",
+      image: "127.0.0.1:5000/fleet/sdxl:1",
+      command: ["python3", "/app/generate.py"],
+      env: { MODEL: "base", STEPS: "30" },
+      mounts: [{ source: "/data/models", target: "/models", readonly: true }],
+      gpu: true,
+      memory_b: 2 * 1024 ** 3,
+      cpus: 1.5,
+      cluster: null,
+      node: null,
+      payload: { prompt: "a lighthouse", seed: 7 },
+      priority: 0,
+      max_attempts: 2,
+      timeout_s: 900,
+    },
+    {
+      template: null,
+      executor: "process",
+      image: null,
+      command: "echo second",
+      env: {},
+      mounts: [],
+      gpu: false,
+      cluster: null,
+      node: null,
+      payload: [1, 2, 3],
+      priority: 0,
+      max_attempts: 3,
+      timeout_s: 60,
+    },
+  ];
+  await db.write((tx) => jobs.forEach((j) => insertJob(tx, j, now)));
+  const can = { clusters: [], templates: [], unscoped: true };
+  const first = (await db.write((tx) => claimJob(tx, "n1", can, 60_000, now)))!;
+  assert.deepEqual(jobSpec(first.row), jobSpec(getJobRow(db, first.row.id)!));
+  assert.equal(jobSpec(first.row).memory_b, 2 * 1024 ** 3);
+  assert.deepEqual(jobSpec(first.row).mounts, jobs[0].mounts);
+  assert.deepEqual(first.transition, {
+    job_id: String(first.row.id),
+    state: "claimed",
+    previous: "pending",
+    node: "n1",
+    attempt: 1,
+    detail: null,
+  });
+  // Running (a heartbeat), then done: the report's next claim is the second job, whole.
+  await db.write((tx) => heartbeatJob(tx, first.row.id, "n1", 1, true, undefined, 60_000, now));
+  const done =
+    (await db.write((tx) =>
+      finishJobClaimNext(tx, first.row.id, "n1", 1, { ok: true, result: 1 }, can, 60_000, now)
+    ))!;
+  assert.equal(done.row.state, "done");
+  assert.equal(getJobRow(db, first.row.id)!.state, "done");
+  assert.deepEqual(done.transition, {
+    job_id: String(first.row.id),
+    state: "done",
+    previous: "running",
+    node: "n1",
+    attempt: 1,
+    detail: null,
+  });
+  const next = done.next!;
+  assert.notEqual(next.row.id, first.row.id);
+  assert.deepEqual(jobSpec(next.row), jobSpec(getJobRow(db, next.row.id)!));
+  assert.deepEqual(jobSpec(next.row).payload, [1, 2, 3]);
+  // A failed claim that never ran ends from `claimed`, back in the queue with its error.
+  const failed =
+    (await db.write((tx) =>
+      finishJobClaimNext(tx, next.row.id, "n1", 1, { ok: false, error: "boom" }, null, 60_000, now)
+    ))!;
+  assert.deepEqual(
+    [failed.row.state, failed.transition.previous, failed.transition.detail],
+    ["pending", "claimed", "boom"],
+  );
   db.close();
   await Deno.remove(dir, { recursive: true });
 });
