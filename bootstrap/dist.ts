@@ -137,7 +137,7 @@ function target(program: Target["program"], arch: Arch): Target {
     entry: hub ? "hub/main.ts" : "agent/main.ts",
     v8Flags: hub ? HUB_V8_FLAGS : AGENT_V8_FLAGS,
     permissions: hub ? HUB_PERMISSIONS : AGENT_PERMISSIONS,
-    include: hub ? ["hub/core/writer_worker.ts"] : AGENT_LAZY_MODULES,
+    include: hub ? ["hub/core/writer_worker.ts", "hub/fleet/parse_worker.ts"] : AGENT_LAZY_MODULES,
   };
 }
 

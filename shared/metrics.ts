@@ -25,6 +25,9 @@ export const SERIES = [
 /** One charted series name. */
 export type SeriesName = typeof SERIES[number];
 
+/** Every charted series' value in one sample (`undefined` where its source is absent). */
+export type SampleSeries = Record<SeriesName, number | undefined>;
+
 /** Rails that measure a Jetson module's total input power, in order of preference. */
 const TOTAL_RAILS = ["VDD_IN", "POM_5V_IN", "VIN_SYS_5V0", "SYS5V"];
 
@@ -98,7 +101,7 @@ export function totalPowerMw(s: SampleMetrics): number | undefined {
  * v.cpu_pct; // 37.5
  * ```
  */
-export function seriesOf(s: Sample | SampleMetrics): Record<SeriesName, number | undefined> {
+export function seriesOf(s: Sample | SampleMetrics): SampleSeries {
   return {
     cpu_pct: s.cpu?.pct,
     mem_pct: s.mem?.pct,

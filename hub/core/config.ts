@@ -114,6 +114,7 @@ export const HubFile = z.strictObject({
       .optional(),
     max_clock_skew: duration.optional(),
     max_pending: size.optional(),
+    parse_thread: size.optional(),
     writer: z.enum(["worker", "main"]).optional(),
     fsync: z.enum(["auto", "thread", "inline"]).optional(),
   }).optional(),
@@ -203,6 +204,8 @@ export interface HubConfig {
   maxClockSkewMs: number;
   /** Request bytes of ingest in flight beyond which new batches get 503 + Retry-After. */
   ingestMaxPendingBytes: number;
+  /** Ingest bodies of at least this many bytes are parsed on the parse thread (0: none). */
+  ingestParseThreadBytes: number;
   /** Where the hot writes commit: the request thread (default) or a writer worker thread. */
   dbWriter: "worker" | "main";
   /** Where a commit's fsync runs: see `--db-fsync`. */
@@ -548,6 +551,17 @@ export const HUB_SETTINGS: readonly SettingSpec<
     // and still admits ten 200-sample replay batches at once.
     default: "4MB",
     help: "ingest bytes in flight beyond which batches are refused with 503 + Retry-After",
+  },
+  {
+    key: "ingestParseThreadBytes",
+    flag: "ingest-parse-thread",
+    env: "FLEET_INGEST_PARSE_THREAD",
+    yaml: "ingest.parse_thread",
+    kind: "size",
+    // Measured: a batch of 10 (~21 KB) gains ~30 % on the thread, batches of 3 and 5 lose 8 and
+    // 3 % (the round trip costs more than their parse).
+    default: "16KB",
+    help: "ingest bodies this large or larger are parsed on their own thread (0: never)",
   },
   {
     key: "dbWriter",

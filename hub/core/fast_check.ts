@@ -12,6 +12,10 @@
  * enums, literals, optional and nullable. Anything else (transforms, defaults, refinements,
  * unions, …) makes {@link compileCheck} return null: that schema is always validated by zod.
  *
+ * It works in two steps: {@link describeSchema} reads the schema into a {@link Shape}, plain data
+ * that can cross to a Worker; {@link compileShape} makes the predicate from it without zod, so the
+ * ingest parse thread checks bodies without loading zod and the protocol's schemas.
+ *
  * @module
  */
 import type { z } from "zod";
@@ -19,12 +23,22 @@ import type { z } from "zod";
 /** A compiled check: true only when zod would return `value` unchanged. */
 export type FastCheck = (value: unknown) => boolean;
 
+/** What a fast check checks, as plain data (structured-cloneable: bounds may be infinite). */
+export type Shape =
+  | { type: "number"; min: number; minIncl: boolean; max: number; maxIncl: boolean; int: boolean }
+  | { type: "boolean" }
+  | { type: "string"; min: number; max: number; regex?: { source: string; flags: string } }
+  | { type: "enum" | "literal"; values: unknown[] }
+  | { type: "optional" | "nullable"; inner: Shape }
+  | { type: "array"; min: number; max: number; element: Shape }
+  | { type: "object"; loose: boolean; fields: { key: string; shape: Shape; optional: boolean }[] };
+
 class Unsupported extends Error {}
 
 // deno-lint-ignore no-explicit-any
 type Def = any;
 
-function numberCheck(checks: Def[]): FastCheck {
+function numberShape(checks: Def[]): Shape {
   let min = -Infinity, minIncl = true, max = Infinity, maxIncl = true, int = false;
   for (const c of checks) {
     const d = c._zod.def;
@@ -39,67 +53,127 @@ function numberCheck(checks: Def[]): FastCheck {
     } else if (d.check === "number_format" && d.format === "safeint") int = true;
     else throw new Unsupported(`number check ${d.check}/${d.format}`);
   }
-  return (v) =>
-    typeof v === "number" && Number.isFinite(v) && (!int || Number.isSafeInteger(v)) &&
-    (minIncl ? v >= min : v > min) && (maxIncl ? v <= max : v < max);
+  return { type: "number", min, minIncl, max, maxIncl, int };
 }
 
-function lengthBounds(checks: Def[], what: string): { min: number; max: number; regex?: RegExp } {
+function lengthBounds(
+  checks: Def[],
+  what: string,
+): { min: number; max: number; regex?: { source: string; flags: string } } {
   let min = 0, max = Infinity;
-  let regex: RegExp | undefined;
+  let regex: { source: string; flags: string } | undefined;
   for (const c of checks) {
     const d = c._zod.def;
     if (d.check === "min_length") min = Math.max(min, d.minimum);
     else if (d.check === "max_length") max = Math.min(max, d.maximum);
     else if (d.check === "length_equals") [min, max] = [d.length, d.length];
     else if (what === "string" && d.check === "string_format" && d.format === "regex" && !regex) {
-      regex = new RegExp(
-        (d.pattern as RegExp).source,
-        (d.pattern as RegExp).flags.replace("g", ""),
-      );
+      const pattern = d.pattern as RegExp;
+      regex = { source: pattern.source, flags: pattern.flags.replace("g", "") };
     } else throw new Unsupported(`${what} check ${d.check}/${d.format}`);
   }
-  return { min, max, regex };
+  return regex ? { min, max, regex } : { min, max };
 }
 
-function compile(schema: z.ZodType): FastCheck {
+function noChecks(checks: Def[], what: string): void {
+  if (checks.length) throw new Unsupported(`${what} checks`);
+}
+
+function describe(schema: z.ZodType): Shape {
   const def: Def = (schema as Def)._zod.def;
   const checks: Def[] = def.checks ?? [];
   switch (def.type) {
     case "number":
-      return numberCheck(checks);
+      return numberShape(checks);
     case "boolean":
-      if (checks.length) throw new Unsupported("boolean checks");
+      noChecks(checks, "boolean");
+      return { type: "boolean" };
+    case "string":
+      return { type: "string", ...lengthBounds(checks, "string") };
+    case "enum":
+      noChecks(checks, "enum");
+      return { type: "enum", values: Object.values(def.entries as Record<string, unknown>) };
+    case "literal":
+      noChecks(checks, "literal");
+      return { type: "literal", values: [...def.values as unknown[]] };
+    case "optional":
+    case "nullable":
+      noChecks(checks, def.type);
+      return { type: def.type, inner: describe(def.innerType) };
+    case "array": {
+      const { min, max } = lengthBounds(checks, "array");
+      return { type: "array", min, max, element: describe(def.element) };
+    }
+    case "object": {
+      noChecks(checks, "object");
+      const catchall = def.catchall?._zod.def.type;
+      // unknown keys: kept as they are (loose), an error (strict), or stripped (default) —
+      // stripping changes the value, so such a value goes to zod.
+      if (catchall !== undefined && catchall !== "unknown" && catchall !== "never") {
+        throw new Unsupported(`object catchall ${catchall}`);
+      }
+      const fields = Object.entries(def.shape as Record<string, z.ZodType>).map(([key, field]) => ({
+        key,
+        shape: describe(field),
+        optional: (field as Def)._zod.def.type === "optional",
+      }));
+      return { type: "object", loose: catchall === "unknown", fields };
+    }
+    default:
+      throw new Unsupported(`schema type ${def.type}`);
+  }
+}
+
+/**
+ * The {@link Shape} of `schema`, or null when the schema uses something a fast check does not
+ * understand (then zod alone validates).
+ */
+export function describeSchema(schema: z.ZodType): Shape | null {
+  try {
+    return describe(schema);
+  } catch (error) {
+    if (error instanceof Unsupported) return null;
+    throw error;
+  }
+}
+
+/** The predicate of a {@link Shape} (no zod needed). */
+export function compileShape(shape: Shape): FastCheck {
+  switch (shape.type) {
+    case "number": {
+      const { min, minIncl, max, maxIncl, int } = shape;
+      return (v) =>
+        typeof v === "number" && Number.isFinite(v) && (!int || Number.isSafeInteger(v)) &&
+        (minIncl ? v >= min : v > min) && (maxIncl ? v <= max : v < max);
+    }
+    case "boolean":
       return (v) => typeof v === "boolean";
     case "string": {
-      const { min, max, regex } = lengthBounds(checks, "string");
+      const { min, max } = shape;
+      const regex = shape.regex && new RegExp(shape.regex.source, shape.regex.flags);
       return regex
         ? (v) => typeof v === "string" && v.length >= min && v.length <= max && regex.test(v)
         : (v) => typeof v === "string" && v.length >= min && v.length <= max;
     }
     case "enum": {
-      if (checks.length) throw new Unsupported("enum checks");
-      const values = new Set(Object.values(def.entries as Record<string, unknown>));
+      const values = new Set(shape.values);
       return (v) => (typeof v === "string" || typeof v === "number") && values.has(v);
     }
     case "literal": {
-      if (checks.length) throw new Unsupported("literal checks");
-      const values = new Set(def.values as unknown[]);
+      const values = new Set(shape.values);
       return (v) => values.has(v);
     }
     case "optional": {
-      if (checks.length) throw new Unsupported("optional checks");
-      const inner = compile(def.innerType);
+      const inner = compileShape(shape.inner);
       return (v) => v === undefined || inner(v);
     }
     case "nullable": {
-      if (checks.length) throw new Unsupported("nullable checks");
-      const inner = compile(def.innerType);
+      const inner = compileShape(shape.inner);
       return (v) => v === null || inner(v);
     }
     case "array": {
-      const { min, max } = lengthBounds(checks, "array");
-      const element = compile(def.element);
+      const { min, max } = shape;
+      const element = compileShape(shape.element);
       return (v) => {
         if (!Array.isArray(v) || v.length < min || v.length > max) return false;
         for (let i = 0; i < v.length; i++) if (!element(v[i])) return false;
@@ -107,21 +181,13 @@ function compile(schema: z.ZodType): FastCheck {
       };
     }
     case "object": {
-      if (checks.length) throw new Unsupported("object checks");
-      const catchall = def.catchall?._zod.def.type;
-      // unknown keys: kept as they are (loose), an error (strict), or stripped (default) —
-      // stripping changes the value, so such a value goes to zod.
-      if (catchall !== undefined && catchall !== "unknown" && catchall !== "never") {
-        throw new Unsupported(`object catchall ${catchall}`);
-      }
-      const loose = catchall === "unknown";
+      const loose = shape.loose;
       const fields = new Map<string, FastCheck>();
       let required = 0;
       const optional: string[] = [];
-      for (const [key, field] of Object.entries(def.shape as Record<string, z.ZodType>)) {
-        fields.set(key, compile(field));
-        const t = (field as Def)._zod.def.type;
-        if (t === "optional") optional.push(key);
+      for (const f of shape.fields) {
+        fields.set(f.key, compileShape(f.shape));
+        if (f.optional) optional.push(f.key);
         else required++;
       }
       return (v) => {
@@ -144,8 +210,6 @@ function compile(schema: z.ZodType): FastCheck {
         return seen - optionalSeen === required;
       };
     }
-    default:
-      throw new Unsupported(`schema type ${def.type}`);
   }
 }
 
@@ -160,10 +224,6 @@ function compile(schema: z.ZodType): FastCheck {
  * ```
  */
 export function compileCheck(schema: z.ZodType): FastCheck | null {
-  try {
-    return compile(schema);
-  } catch (error) {
-    if (error instanceof Unsupported) return null;
-    throw error;
-  }
+  const shape = describeSchema(schema);
+  return shape && compileShape(shape);
 }

@@ -10,22 +10,18 @@
 import type { Database } from "./db.ts";
 import { type ClockPolicy, storeBatch, type StoredBatch } from "../fleet/store.ts";
 import type { IngestBatch } from "../../shared/protocol/mod.ts";
+import type { DigestedBatch } from "../fleet/batch_digest.ts";
 import { claimJob, finishJob, finishJobClaimNext, heartbeatJob } from "../jobs/store.ts";
 
-/**
- * {@link storeBatch} answering only what ingest uses: of the fresh samples, the newest (the live
- * stream's), so the answer that crosses back from the worker stays small.
- */
+/** {@link storeBatch} as a named write (its answer holds one sample: it stays small). */
 export function ingestBatch(
   db: Database,
-  batch: IngestBatch,
+  batch: IngestBatch | DigestedBatch,
   now: number,
   policy: ClockPolicy,
   texts?: string[],
 ): StoredBatch {
-  const stored = storeBatch(db, batch, now, policy, texts);
-  if (stored.fresh.length > 1) stored.fresh = stored.fresh.slice(-1);
-  return stored;
+  return storeBatch(db, batch, now, policy, texts);
 }
 
 /** Every named write: `(tx, ...args)`, args and result plain data (they cross a Worker). */

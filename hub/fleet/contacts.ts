@@ -147,7 +147,7 @@ export class ContactBuffer {
    */
   holds(
     c: Contact,
-    batch: IngestBatch,
+    batch: Pick<IngestBatch, "agent" | "spool_dropped">,
     skew: number | null,
     unknownKeys: number,
   ): boolean {

@@ -6,12 +6,14 @@
  * large body, another media type) goes to the app, whose route answers it and its errors.
  *
  * The checks, the admission bound, the service call, the problems and the security headers are
- * the route's own (`routes.ts`), so both ways answer alike; a test holds them to it.
+ * the route's own (`routes.ts`), so both ways answer alike; a test holds them to it. A large body
+ * (a replayed backlog) is parsed and checked on the parse thread when the hub runs one
+ * (`batch_parser.ts`).
  *
  * @module
  */
 import type { Hono } from "hono";
-import { IngestBatch } from "../../shared/protocol/mod.ts";
+import { type IngestAck, IngestBatch } from "../../shared/protocol/mod.ts";
 import type { HubServices } from "../core/services.ts";
 import { bearerSecret, type Principal } from "../core/auth.ts";
 import { answerHeaders, errorResponse, INGEST_PATH as PATH } from "../core/app.ts";
@@ -19,6 +21,7 @@ import { BadInput } from "../core/errors.ts";
 import { checker, usedAsParsed } from "../core/validate.ts";
 import { Overloaded, refuse } from "./admission.ts";
 import { sampleTexts } from "./sample_text.ts";
+import type { BatchParser } from "./batch_parser.ts";
 
 /** The media types the framework's JSON validator reads (others get an empty body there). */
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
@@ -40,6 +43,7 @@ function pathOf(url: string): string {
 export async function ingestFirst(
   app: Hono,
   s: HubServices,
+  parser?: BatchParser,
 ): Promise<(request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>> {
   const security = await answerHeaders(app, PATH);
   const jsonHeaders: [string, string][] = [...security, ["content-type", "application/json"]];
@@ -55,6 +59,9 @@ export async function ingestFirst(
   /** The app's answer to an error (a problem; a logged 500 for an unexpected one). */
   const failed = (error: unknown): Response => secured(errorResponse(error, "POST", PATH, maxBody));
 
+  const answer = (ack: IngestAck): Response =>
+    new Response(JSON.stringify(ack), { headers: jsonHeaders });
+
   async function ingest(request: Request, nodeId: string, bytes: number): Promise<Response> {
     try {
       s.nodes.gate.enter(bytes);
@@ -63,12 +70,29 @@ export async function ingestFirst(
       return failed(error);
     }
     try {
-      let value: unknown;
       let text: string;
       // As the app's JSON validator: a body that cannot be read (the client went away
       // mid-upload) or parsed is bad input, not a failure of the hub.
+      if (parser?.takes(bytes)) {
+        let body: ArrayBuffer;
+        try {
+          body = await request.arrayBuffer();
+        } catch {
+          throw new BadInput("Malformed JSON in request body");
+        }
+        const parsed = await parser.parse(body);
+        if ("batch" in parsed) return answer(await s.nodes.ingest(nodeId, parsed.batch));
+        // Not passed by the fast check: zod decides, here.
+        text = parsed.text;
+      } else {
+        try {
+          text = await request.text();
+        } catch {
+          throw new BadInput("Malformed JSON in request body");
+        }
+      }
+      let value: unknown;
       try {
-        text = await request.text();
         value = JSON.parse(text);
       } catch {
         throw new BadInput("Malformed JSON in request body");
@@ -76,8 +100,7 @@ export async function ingestFirst(
       const batch = check(value);
       // Each sample's own text from the body, when zod did not rewrite the batch.
       const texts = usedAsParsed(batch) ? sampleTexts(text) : undefined;
-      const ack = await s.nodes.ingest(nodeId, batch, texts);
-      return new Response(JSON.stringify(ack), { headers: jsonHeaders });
+      return answer(await s.nodes.ingest(nodeId, batch, texts));
     } catch (error) {
       return failed(error);
     } finally {

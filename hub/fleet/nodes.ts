@@ -34,6 +34,7 @@ import {
 import { writeOp } from "../core/write_ops.ts";
 import { type FleetView, skewSeconds } from "./service.ts";
 import { IngestGate } from "./admission.ts";
+import type { DigestedBatch } from "./batch_digest.ts";
 
 /** Most buckets one metrics answer may hold. */
 const MAX_BUCKETS = 10_000;
@@ -122,7 +123,11 @@ export class FleetNodes {
    *
    * @throws {Forbidden} for another node's batch.
    */
-  async ingest(nodeId: string, batch: IngestBatch, texts?: string[]): Promise<IngestAck> {
+  async ingest(
+    nodeId: string,
+    batch: IngestBatch | DigestedBatch,
+    texts?: string[],
+  ): Promise<IngestAck> {
     if (batch.node_id !== nodeId) {
       throw new Forbidden(
         `this token belongs to node ${nodeId}, not ${batch.node_id}: ` +

@@ -13,7 +13,7 @@
  */
 import type { Database } from "../core/db.ts";
 import type { Sample } from "../../shared/protocol/mod.ts";
-import { SERIES, seriesOf } from "../../shared/metrics.ts";
+import { type SampleSeries, SERIES, seriesOf } from "../../shared/metrics.ts";
 import { getLogger } from "../../shared/log.ts";
 
 const logger = getLogger("rollups");
@@ -43,9 +43,14 @@ export function mergeAcc(
 /** Per series of one (node, minute). */
 export type RollupAcc = Map<string, Acc>;
 
+/** What a rollup takes of a stored sample: its time and its series values. */
+export interface RollupInput {
+  ts: number;
+  series: SampleSeries;
+}
+
 /** Adds a sample's series values to `acc`, in place (no new accumulator once a series has one). */
-function addValues(acc: RollupAcc, sample: Sample): void {
-  const values = seriesOf(sample);
+function addValues(acc: RollupAcc, values: SampleSeries): void {
   for (const s of SERIES) {
     const v = values[s];
     if (v === undefined) continue;
@@ -56,11 +61,15 @@ function addValues(acc: RollupAcc, sample: Sample): void {
 }
 
 /** Adds a sample's series values, at `ts`, to the accumulator of its minute. */
-export function accumulate(minutes: Map<number, RollupAcc>, sample: Sample, ts = sample.ts): void {
+export function accumulate(
+  minutes: Map<number, RollupAcc>,
+  ts: number,
+  values: SampleSeries,
+): void {
   const minute = Math.floor(ts / MINUTE) * MINUTE;
   let acc = minutes.get(minute);
   if (!acc) minutes.set(minute, acc = new Map());
-  addValues(acc, sample);
+  addValues(acc, values);
 }
 
 // Each series' min/max ignore NULLs, sum and count add up.
@@ -150,7 +159,7 @@ export class RollupBuffer {
    * stored them: straight into the minutes held, so a sample allocates nothing once its minute
    * and series have accumulators.
    */
-  add(nodeId: string, samples: readonly Sample[]): void {
+  add(nodeId: string, samples: readonly RollupInput[]): void {
     // Rolled back: the samples are not stored, so neither are their minutes (registered first,
     // so it holds however far this gets).
     this.#db.onRollback(this.#rebuild);
@@ -163,7 +172,7 @@ export class RollupBuffer {
         held.set(minute, acc = new Map());
         this.#minutes++;
       }
-      addValues(acc, sample);
+      addValues(acc, sample.series);
     }
   }
 
@@ -206,7 +215,7 @@ export class RollupBuffer {
       let held = nodes.get(row.node_id);
       if (!held) nodes.set(row.node_id, held = new Map());
       const before = held.size;
-      accumulate(held, JSON.parse(row.data) as Sample, row.ts);
+      accumulate(held, row.ts, seriesOf(JSON.parse(row.data) as Sample));
       minutes += held.size - before;
       samples++;
     }

@@ -181,7 +181,7 @@ export class FleetView {
       if (row) this.#bus.publish({ type: "node.added", node: this.summary(row) });
     }
     t.lastSeen = now;
-    const newest: Sample | undefined = stored.fresh.at(-1);
+    const newest: Sample | undefined = stored.newest;
     if (newest && newest.seq >= (t.sample?.seq ?? 0)) {
       t.sample = newest;
       const event = { type: "node.sample", node_id: stored.node_id, sample: newest } as const;

@@ -21,7 +21,7 @@ import {
   type SeriesValues,
   type TokenKind,
 } from "../../shared/protocol/mod.ts";
-import { SERIES, seriesOf } from "../../shared/metrics.ts";
+import { type SampleSeries, SERIES, seriesOf } from "../../shared/metrics.ts";
 import { BadInput } from "../core/errors.ts";
 import {
   type Acc,
@@ -31,10 +31,13 @@ import {
   mergeAcc,
   type RollupAcc,
   rollupBufferOf,
+  type RollupInput,
   rollupMark,
   upsertRollup,
 } from "./rollups.ts";
 import { contactBufferOf, type ContactRow } from "./contacts.ts";
+import type { DigestedBatch } from "./batch_digest.ts";
+import { knownKeysOnly, unknownKeysOf } from "./sample_keys.ts";
 
 /** A row of `nodes`. */
 export interface NodeRow {
@@ -156,10 +159,9 @@ export interface StoredBatch {
   duplicates: number;
   /** Highest seq the hub holds for the node after this batch. */
   last_seq: number;
-  /** The newly stored samples, in seq order (for the live stream), with the ts they got (ingest
-   * keeps only the newest: see `write_ops.ts`). */
-  fresh: Sample[];
-  /** The newest fresh sample as stored (JSON): the live stream reuses it instead of re-encoding. */
+  /** The newest sample this batch stored, as stored (with the ts it got), for the live stream. */
+  newest?: Sample;
+  /** Its JSON as stored: the live stream reuses it instead of re-encoding. */
   newestText?: string;
   /** Node clock minus hub clock (ms) when beyond the allowed skew; null when in sync. */
   clock_skew_ms: number | null;
@@ -194,10 +196,13 @@ export function seqLimit(lastSeq: number, lastSeen: number | null, now: number):
   return Math.min(SEQ_MAX, lastSeq + SEQ_WINDOW + silentH * SEQ_PER_SILENT_HOUR);
 }
 
+/** A sample's seq and ts, whether it came as a sample or as a digest. */
+type Placed = { readonly seq: number; readonly ts: number };
+
 /** Refuses (400, nothing stored) every sample whose seq is beyond the node's window. */
-function checkSeqs(batch: IngestBatch, lastSeq: number, limit: number): void {
+function checkSeqs(samples: readonly Placed[], lastSeq: number, limit: number): void {
   const errors: { path: string; message: string }[] = [];
-  batch.samples.forEach((sample, i) => {
+  samples.forEach((sample, i) => {
     if (sample.seq <= limit || errors.length >= 20) return;
     errors.push({
       path: `samples.${i}.seq`,
@@ -218,26 +223,17 @@ function checkSeqs(batch: IngestBatch, lastSeq: number, limit: number): void {
  * The node's clock offset as far as this batch tells (ms, node − hub): from `sent_at` when the
  * agent sends it; otherwise only a newest sample outside what a replay can be says anything.
  */
-function measureOffset(batch: IngestBatch, now: number, policy: ClockPolicy): number {
-  if (batch.sent_at !== undefined) return batch.sent_at - now;
+function measureOffset(
+  sentAt: number | undefined,
+  samples: readonly Placed[],
+  now: number,
+  policy: ClockPolicy,
+): number {
+  if (sentAt !== undefined) return sentAt - now;
   let newest = 0;
-  for (const sample of batch.samples) if (sample.ts > newest) newest = sample.ts;
+  for (const sample of samples) if (sample.ts > newest) newest = sample.ts;
   const plausible = newest <= now + policy.maxSkewMs && newest >= now - policy.rawRetentionMs;
   return plausible ? 0 : newest - now;
-}
-
-/** Keys of `sample` that a {@link Sample} does not have (undefined when none: the usual case). */
-function unknownKeysOf(sample: Sample): string[] | undefined {
-  let unknown: string[] | undefined;
-  for (const key in sample) if (!SAMPLE_KEYS.has(key)) (unknown ??= []).push(key);
-  return unknown;
-}
-
-/** A copy of `sample` with only the keys a {@link Sample} has. */
-function knownKeysOnly(sample: Sample): Sample {
-  const known: Record<string, unknown> = {};
-  for (const key in sample) if (SAMPLE_KEYS.has(key)) known[key] = sample[key as keyof Sample];
-  return known as Sample;
 }
 
 /**
@@ -247,7 +243,9 @@ function knownKeysOnly(sample: Sample): Sample {
  * (`rollups.ts`), else with one upsert per (node, minute).
  *
  * `texts`, when given, holds each sample's JSON text as it came (`texts[i]` for `samples[i]`,
- * see `sample_text.ts`); a sample stored unchanged is stored as that text.
+ * see `sample_text.ts`); a sample stored unchanged is stored as that text. A batch parsed on the
+ * parse thread comes as digests (`batch_digest.ts`) and is stored alike: a digest's sample object
+ * is parsed from its text only when its ts moves, and once for the newest sample stored.
  *
  * Refuses the whole batch (`BadInput`, nothing stored) when a seq is beyond the node's window
  * ({@link seqLimit}). With a `policy`, a node whose clock is off by more than the allowed skew
@@ -256,23 +254,25 @@ function knownKeysOnly(sample: Sample): Sample {
  */
 export function storeBatch(
   db: Database,
-  batch: IngestBatch,
+  batch: IngestBatch | DigestedBatch,
   now: number,
   policy?: ClockPolicy,
   texts?: readonly string[],
 ): StoredBatch {
+  const digests = "digests" in batch ? batch.digests : undefined;
+  const placed: readonly Placed[] = digests ?? (batch as IngestBatch).samples;
   // The node's contact held in memory when the hub keeps them (see contacts.ts), else its row.
   const contacts = contactBufferOf(db);
   const contact = contacts?.of(db, batch.node_id);
   const node = contacts ? contact : nodeIngestState(db, batch.node_id);
   const lastSeq = node?.last_seq ?? 0;
-  checkSeqs(batch, lastSeq, seqLimit(lastSeq, node?.last_seen ?? null, now));
+  checkSeqs(placed, lastSeq, seqLimit(lastSeq, node?.last_seen ?? null, now));
 
   let skew: number | null = null;
   let latest = Number.POSITIVE_INFINITY;
   let oldest = 0;
   if (policy) {
-    const offset = measureOffset(batch, now, policy);
+    const offset = measureOffset(batch.sent_at, placed, now, policy);
     // Hysteresis: a skewed clock counts as back only well inside the bound, so it cannot flap.
     const bound = node?.clock_skew_ms != null ? policy.maxSkewMs / 2 : policy.maxSkewMs;
     if (Math.abs(offset) > bound) skew = offset;
@@ -281,56 +281,67 @@ export function storeBatch(
   }
 
   // Indexes sorted by seq, so each sample keeps its own text (`texts[i]`) through the sort.
-  const order = batch.samples.map((_, i) => i).sort((a, b) =>
-    batch.samples[a].seq - batch.samples[b].seq
-  );
-  const own = texts?.length === batch.samples.length ? texts : undefined;
-  const samples = order.map((i) => batch.samples[i]);
-  const fresh: Sample[] = [];
+  const order = placed.map((_, i) => i).sort((a, b) => placed[a].seq - placed[b].seq);
+  const own = !digests && texts?.length === placed.length ? texts : undefined;
+  const fresh: RollupInput[] = [];
+  let newest: Sample | undefined;
   let newestText: string | undefined;
   const unknownNames = new Set<string>();
   let unknownKeys = 0;
   let retimed = 0;
-  for (let k = 0; k < samples.length; k++) {
-    let sample = samples[k];
-    const received = sample;
-    const unknown = unknownKeysOf(sample);
+  for (const i of order) {
+    // A digest has its text and series; a sample object is read (and its series) only if needed.
+    let sample: Sample | undefined;
+    let text: string | undefined;
+    let series: SampleSeries | undefined;
+    let unknown: string[] | undefined;
+    const agentTs = placed[i].ts;
+    if (digests) {
+      ({ text, series, unknown } = digests[i]);
+    } else {
+      sample = (batch as IngestBatch).samples[i];
+      unknown = unknownKeysOf(sample, SAMPLE_KEYS);
+      if (unknown) sample = knownKeysOnly(sample, SAMPLE_KEYS);
+      // The body's own text when the sample is stored as it came.
+      else text = own?.[i];
+    }
     if (unknown) {
-      sample = knownKeysOnly(sample);
       unknownKeys += unknown.length;
       for (const key of unknown) if (unknownNames.size < 32) unknownNames.add(key);
     }
-    const agentTs = sample.ts;
     let ts = skew === null ? agentTs : agentTs - skew;
     if (ts > latest || ts < oldest) ts = now;
     if (ts !== agentTs) {
-      sample = { ...sample, ts };
+      sample = { ...(sample ?? JSON.parse(text!) as Sample), ts };
+      text = undefined;
       retimed++;
     }
-    // The body's own text when the sample is stored as it came; else the changed sample's.
-    const text = own && sample === received ? own[order[k]] : JSON.stringify(sample);
+    text ??= JSON.stringify(sample);
     const changed = db.run(
       INSERT_SAMPLE,
       batch.node_id,
-      sample.seq,
+      placed[i].seq,
       ts,
       text,
       now,
       ts === agentTs ? null : agentTs,
     ).changes;
     if (changed === 0) continue;
-    fresh.push(sample);
+    fresh.push({ ts, series: series ?? seriesOf(sample!) });
+    newest = sample;
     newestText = text;
   }
+  // A digest's newest sample as an object, for the live stream (one parse per batch).
+  if (newestText !== undefined) newest ??= JSON.parse(newestText) as Sample;
   const buffer = rollupBufferOf(db);
   if (buffer) buffer.add(batch.node_id, fresh);
   else if (fresh.length > 0) {
     const minutes = new Map<number, RollupAcc>();
-    for (const sample of fresh) accumulate(minutes, sample);
+    for (const f of fresh) accumulate(minutes, f.ts, f.series);
     for (const [minute, acc] of minutes) upsertRollup(db, batch.node_id, minute, acc);
     markRolledUp(db);
   }
-  const newestSeq = fresh.at(-1)?.seq ?? 0;
+  const newestSeq = newest?.seq ?? 0;
   let newLastSeq: number;
   if (contacts && contact && contacts.holds(contact, batch, skew, unknownKeys)) {
     newLastSeq = contacts.touch(batch.node_id, contact, now, newestSeq);
@@ -348,11 +359,11 @@ export function storeBatch(
   }
   return {
     node_id: batch.node_id,
-    acked_seq: samples.at(-1)!.seq,
+    acked_seq: placed[order.at(-1)!].seq,
     stored: fresh.length,
-    duplicates: samples.length - fresh.length,
+    duplicates: placed.length - fresh.length,
     last_seq: newLastSeq,
-    fresh,
+    newest,
     newestText,
     clock_skew_ms: skew,
     retimed,

@@ -42,8 +42,12 @@ async function answer(res: Response) {
   return { status: res.status, headers, body: await res.json() };
 }
 
-Deno.test("ingest: the usual request and the framework's route answer alike", async () => {
-  const hub = await startHub({ args: ["--max-body", "64KB"] });
+/**
+ * Stores, refuses and answers alike the usual way and the framework's, with `args`: the usual
+ * way parses each body on the request thread by default, or on the parse thread from a size.
+ */
+async function answersAlike(args: string[]): Promise<void> {
+  const hub = await startHub({ args: ["--max-body", "64KB", ...args] });
   try {
     const n1 = (await hub.admin.createToken({ kind: "node", node_id: "n1" })).token;
     const viewer = (await hub.admin.createToken({ kind: "viewer", name: "v" })).token;
@@ -83,6 +87,13 @@ Deno.test("ingest: the usual request and the framework's route answer alike", as
         assert.equal(r.body.last_seq, seq++);
       }
     }
+    // The live state takes a batch's newest sample as it was sent.
+    const newest = makeSample(seq + 1, { uptime_s: 7 });
+    const both = await post(hub.url, "declared", batch(makeSample(seq), newest), asNode(n1));
+    assert.equal(both.status, 200);
+    await both.body?.cancel();
+    seq += 2;
+    assert.deepEqual((await hub.admin.node("n1")).last_sample, newest);
     const samplesBefore = (await hub.admin.stats()).samples_stored;
 
     // Refused both ways with the same problem; nothing stored.
@@ -153,6 +164,14 @@ Deno.test("ingest: the usual request and the framework's route answer alike", as
   } finally {
     await hub.stop();
   }
+}
+
+Deno.test("ingest: the usual request and the framework's route answer alike", async () => {
+  await answersAlike([]);
+});
+
+Deno.test("ingest: alike with every usual body parsed on the parse thread", async () => {
+  await answersAlike(["--ingest-parse-thread", "1"]);
 });
 
 Deno.test("ingest: refused alike both ways at the in-flight bound, the held batch stored", async () => {

@@ -686,6 +686,8 @@ Deno.test("dist: targets, compile arguments, denort choice, checksums", async ()
     ...HUB_PERMISSIONS,
     "--include",
     "hub/core/writer_worker.ts",
+    "--include",
+    "hub/fleet/parse_worker.ts",
     "hub/main.ts",
   ]);
   assert.ok(!hub.includes("--no-check") && !hub.includes("--allow-all"));
