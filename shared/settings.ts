@@ -9,7 +9,14 @@ import { ConfigError } from "./config_error.ts";
 import { parseDuration, parseSize } from "./duration_text.ts";
 
 /** How a setting's text is read. */
-export type SettingKind = "string" | "int" | "port" | "duration" | "size" | `enum:${string}`;
+export type SettingKind =
+  | "string"
+  | "int"
+  | "port"
+  | "duration"
+  | "size"
+  | "size-or-off"
+  | `enum:${string}`;
 
 /** One setting. */
 export interface SettingSpec<K extends string = string> {
@@ -46,9 +53,18 @@ export function parseSetting(kind: SettingKind, raw: string, origin: string): st
       }
       return ms;
     }
-    case "size": {
+    case "size":
+    case "size-or-off": {
+      // `off` reads as 0: the feature the size starts is never used.
+      if (kind === "size-or-off" && raw.trim().toLowerCase() === "off") return 0;
       const b = parseSize(raw);
-      if (b === undefined || b === 0) throw bad(`not a size: ${JSON.stringify(raw)} (e.g. 1MB)`);
+      if (b === undefined || b === 0) {
+        throw bad(
+          `not a size: ${JSON.stringify(raw)} (e.g. 1MB${
+            kind === "size-or-off" ? ", or off" : ""
+          })`,
+        );
+      }
       return b;
     }
     default: {

@@ -290,3 +290,30 @@ Deno.test("log format: --log-format, FLEET_LOG_FORMAT and fleet.yml/agent.yml re
     assert.equal(b.logFormat, "json");
   });
 });
+
+Deno.test("hub config: the ingest parse thread's size, or off, by flag, env and fleet.yml", async () => {
+  assert.equal((await loadHubConfig({}, {})).ingestParseThreadBytes, 16 * 1024, "default 16KB");
+  assert.equal(
+    (await loadHubConfig({ "ingest-parse-thread": "off" }, {})).ingestParseThreadBytes,
+    0,
+  );
+  assert.equal(
+    (await loadHubConfig({}, { FLEET_INGEST_PARSE_THREAD: "64KB" })).ingestParseThreadBytes,
+    64 * 1024,
+  );
+  for (const [yaml, bytes] of [["off", 0], ["1MB", 1024 * 1024]] as const) {
+    await withYaml(`ingest:\n  parse_thread: ${yaml}\n`, async (file) => {
+      assert.equal((await loadHubConfig({ config: file }, {})).ingestParseThreadBytes, bytes);
+    });
+  }
+  await assert.rejects(
+    () => loadHubConfig({ "ingest-parse-thread": "0" }, {}),
+    /--ingest-parse-thread: not a size: "0" \(e\.g\. 1MB, or off\)/,
+  );
+  await withYaml("ingest:\n  parse_thread: never\n", async (file) => {
+    await assert.rejects(
+      () => loadHubConfig({ config: file }, {}),
+      /fleet\.yml:2: ingest\.parse_thread/,
+    );
+  });
+});
