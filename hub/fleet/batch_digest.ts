@@ -21,7 +21,8 @@ export interface SampleDigest {
   seq: number;
   /** The sample's own ts, as sent. */
   ts: number;
-  /** Its JSON as stored: its text in the body, or its encoding without the keys it does not know. */
+  /** Its JSON to store: its text in the body, or its encoding without the keys it does not know
+   * (a sample whose ts the hub moves is encoded again when stored). */
   text: string;
   /** Its charted series' values (for the rollups). */
   series: SampleSeries;

@@ -47,9 +47,12 @@ export class BatchParser {
   #nextId = 1;
   #failed = false;
   #closed = false;
+  readonly #workerUrl: URL;
 
-  constructor(minBytes: number) {
+  /** `workerUrl` is the thread's module (the tests give one that fails). */
+  constructor(minBytes: number, workerUrl = new URL("./parse_worker.ts", import.meta.url)) {
     this.minBytes = minBytes;
+    this.#workerUrl = workerUrl;
   }
 
   /** Whether a body of `bytes` goes to the thread (never once it failed or was closed). */
@@ -68,32 +71,46 @@ export class BatchParser {
 
   /**
    * Parses, checks and digests `body` on the thread; its bytes move there (`body` is detached).
-   * Rejects with {@link BadInput} for a body that is not JSON, 503 if the thread stops first.
+   * Rejects with {@link BadInput} for a body that is not JSON, 503 if the thread stops (or
+   * cannot start) first, and a plain error (500) for a failure of the thread's own code.
    */
   parse(body: ArrayBuffer): Promise<Parsed> {
     if (!this.#usable()) return Promise.reject(stopped());
-    const worker = this.#worker ?? this.#start();
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      worker.postMessage({ kind: "body", id, body } satisfies ToParser, [body]);
+      try {
+        (this.#worker ?? this.#start()).postMessage(
+          { kind: "body", id, body } satisfies ToParser,
+          [body],
+        );
+      } catch (error) {
+        this.#fail(error instanceof Error ? error.message : String(error));
+      }
     });
   }
 
   #start(): Worker {
-    const worker = new Worker(new URL("./parse_worker.ts", import.meta.url), { type: "module" });
+    const worker = new Worker(this.#workerUrl, { type: "module" });
+    this.#worker = worker;
     worker.onmessage = (e: MessageEvent<FromParser>) => this.#receive(e.data);
     worker.onerror = (e) => {
       e.preventDefault();
-      this.#failed = true;
-      logger.error("ingest parse thread failed; bodies are parsed on the request thread now", {
-        error: e.message,
-      });
-      this.#stop();
+      this.#fail(e.message);
     };
+    // An answer that cannot be read would otherwise leave its request waiting for good.
+    worker.onmessageerror = () => this.#fail("an answer could not be read");
     worker.postMessage({ kind: "init", shape: this.#shape!, sampleKeys: [...SAMPLE_KEYS] });
-    this.#worker = worker;
     return worker;
+  }
+
+  /** The thread failed: what it held fails with 503, and later bodies are parsed here. */
+  #fail(error: string): void {
+    this.#failed = true;
+    logger.error("ingest parse thread failed; bodies are parsed on the request thread now", {
+      error,
+    });
+    this.#stop();
   }
 
   #receive(m: FromParser): void {

@@ -23,6 +23,9 @@ import { Overloaded, refuse } from "./admission.ts";
 import { sampleTexts } from "./sample_text.ts";
 import type { BatchParser } from "./batch_parser.ts";
 
+/** Decodes as `Request.text()` does (a BOM dropped, bad bytes replaced). */
+const UTF8 = new TextDecoder();
+
 /** The media types the framework's JSON validator reads (others get an empty body there). */
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
@@ -80,10 +83,12 @@ export async function ingestFirst(
         } catch {
           throw new BadInput("Malformed JSON in request body");
         }
-        const parsed = await parser.parse(body);
-        if ("batch" in parsed) return answer(await s.nodes.ingest(nodeId, parsed.batch));
-        // Not passed by the fast check: zod decides, here.
-        text = parsed.text;
+        if (parser.takes(bytes)) {
+          const parsed = await parser.parse(body);
+          if ("batch" in parsed) return answer(await s.nodes.ingest(nodeId, parsed.batch));
+          // Not passed by the fast check: zod decides, here.
+          text = parsed.text;
+        } else text = UTF8.decode(body); // the thread stopped while the body was read
       } else {
         try {
           text = await request.text();

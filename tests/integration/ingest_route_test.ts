@@ -2,7 +2,8 @@
  * The ingest route answers alike whichever way a request takes: an agent's usual request (a node
  * token, a declared length, JSON) is answered without the framework, and the same request sent
  * with a chunked body goes through the framework's route. Both ways must give the same status,
- * body and headers, store the same, and refuse the same. Real hub, real HTTP.
+ * body and headers, store the same, and refuse the same; also when the usual way hands every body
+ * to the parse thread (alone and with the writer worker). Real hub, real HTTP.
  */
 import assert from "node:assert/strict";
 import { startHub } from "../helpers/hub.ts";
@@ -174,8 +175,15 @@ Deno.test("ingest: alike with every usual body parsed on the parse thread", asyn
   await answersAlike(["--ingest-parse-thread", "1"]);
 });
 
-Deno.test("ingest: refused alike both ways at the in-flight bound, the held batch stored", async () => {
-  const hub = await startHub({ args: ["--max-body", "64KB", "--ingest-max-pending", "1KB"] });
+Deno.test("ingest: alike with the parse thread and the writer worker", async () => {
+  await answersAlike(["--ingest-parse-thread", "1", "--db-writer", "worker"]);
+});
+
+/** The in-flight bound, with `args` (the parse thread or not). */
+async function boundAlike(args: string[]): Promise<void> {
+  const hub = await startHub({
+    args: ["--max-body", "64KB", "--ingest-max-pending", "1KB", ...args],
+  });
   let conn: Deno.TcpConn | undefined;
   try {
     const n1 = (await hub.admin.createToken({ kind: "node", node_id: "n1" })).token;
@@ -232,6 +240,14 @@ Deno.test("ingest: refused alike both ways at the in-flight bound, the held batc
     conn?.close();
     await hub.stop();
   }
+}
+
+Deno.test("ingest: refused alike both ways at the in-flight bound, the held batch stored", async () => {
+  await boundAlike([]);
+});
+
+Deno.test("ingest: the in-flight bound holds with every usual body parsed on the parse thread", async () => {
+  await boundAlike(["--ingest-parse-thread", "1"]);
 });
 
 Deno.test("ingest: an agent's usual request is answered without the app, any other by it", async () => {

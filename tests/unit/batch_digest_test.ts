@@ -77,16 +77,25 @@ Deno.test("digest: a digested body stores what the body parsed on the request th
       }),
       // An older agent (no sent_at) with an impossible ts: placed at the receive time.
       JSON.stringify({ node_id: "n3", samples: [makeSample(1, { ts: 1 })] }),
+      // Only an earlier sample placed: the newest is stored (and announced) as it came.
+      JSON.stringify({ node_id: "n4", samples: [makeSample(1, { ts: 1 }), makeSample(2)] }),
     ];
     for (const body of bodies) {
       const { batch, texts } = parsedHere(body);
       const a = await here.write((tx) => storeBatch(tx, batch, now, POLICY, texts));
       const b = await there.write((tx) => storeBatch(tx, digest(body)!, now, POLICY));
       assert.deepEqual(b, a, body.slice(0, 60));
+      const row = there.get<{ data: string }>(
+        "SELECT data FROM samples WHERE node_id = ? AND seq = ?",
+        b.node_id,
+        b.newest!.seq,
+      );
+      assert.equal(b.newestText, row!.data, "the live stream's text is the stored one");
+      assert.deepEqual(b.newest, JSON.parse(row!.data));
     }
     assert.deepEqual(contents(there), contents(here));
     const stored = contents(there);
-    assert.equal(stored.samples.length, 9, "every sample stored once");
+    assert.equal(stored.samples.length, 11, "every sample stored once");
     assert.ok(stored.rollups.length > 0);
     const n1 = stored.nodes.find((n) => (n as { id: string }).id === "n1") as {
       unknown_keys: number;
@@ -179,5 +188,28 @@ Deno.test("digest: the parse thread digests a moved body, hands back what zod mu
     assert.equal(parser.takes(1_000_000), false);
   } finally {
     parser.close();
+  }
+});
+
+Deno.test("digest: a parse thread that dies or cannot start fails its batches with 503, then is not used", async () => {
+  const body = () =>
+    new TextEncoder().encode(JSON.stringify({ node_id: "n1", samples: [makeSample(1)] })).buffer;
+  for (
+    const url of [
+      new URL("../helpers/failing_parse_worker.ts", import.meta.url),
+      new URL("../helpers/no_such_parse_worker.ts", import.meta.url),
+    ]
+  ) {
+    const parser = new BatchParser(1, url);
+    try {
+      const error = await parser.parse(body()).then(() => assert.fail("not refused"), (e) => e);
+      assert.ok(error instanceof HttpProblem && error.status === 503, `${url}: ${error}`);
+      assert.equal(parser.takes(1_000_000), false, "bodies are parsed on the request thread");
+      assert.equal(parser.running, false);
+      const later = await parser.parse(body()).then(() => assert.fail("not refused"), (e) => e);
+      assert.ok(later instanceof HttpProblem && later.status === 503);
+    } finally {
+      parser.close();
+    }
   }
 });
