@@ -41,6 +41,8 @@ export function statsRoutes(s: HubServices): Hono<Env> {
       sse_clients: s.sse.clients,
       sse_dropped: s.sse.dropped,
       samples_stored: countSamples(s.db),
+      ingest_refused: s.nodes.gate.refused,
+      ingest_parse_thread: s.nodes.parser?.state ?? "off",
       commit_batches: s.db.commitBatches,
       last_event_id: s.bus.lastId,
     };

@@ -42,7 +42,6 @@ import { NodeConfigs } from "../backups/configs.ts";
 import { NO_BACKUPS } from "../backups/config.ts";
 import { buildApp } from "./app.ts";
 import { ingestFirst } from "../fleet/ingest_route.ts";
-import { BatchParser } from "../fleet/batch_parser.ts";
 import { AlertService } from "../alerts/service.ts";
 import { HubMetrics } from "../metrics/hub_metrics.ts";
 import { startPruner } from "../fleet/retention.ts";
@@ -396,10 +395,7 @@ export async function serve(
     const samples = await db.write((tx) => catchUpRollups(tx));
     if (samples > 0) logger.info("rollups caught up from samples not yet rolled up", { samples });
   }
-  const parser = config.ingestParseThreadBytes > 0
-    ? new BatchParser(config.ingestParseThreadBytes)
-    : undefined;
-  const handler = await ingestFirst(buildApp(services), services, parser);
+  const handler = await ingestFirst(buildApp(services), services);
   const listening = Promise.withResolvers<Deno.NetAddr>();
   let server: Deno.HttpServer;
   try {
@@ -409,7 +405,7 @@ export async function serve(
       onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
     }, handler);
   } catch (error) {
-    parser?.close();
+    services.nodes.parser?.close();
     void rollups?.stop().catch(() => {});
     void contacts?.stop().catch(() => {});
     // Taken between the check above and now (a race with another process).
@@ -464,7 +460,7 @@ export async function serve(
       services.sse.close();
       await services.swarm.shutdown();
       await server.shutdown();
-      parser?.close();
+      services.nodes.parser?.close();
       await services.verifier.flushUsage().catch(() => {});
       await rollups?.stop().catch((error) => logger.error("rollup flush failed", { error }));
       await contacts?.stop().catch((error) => logger.error("contact flush failed", { error }));

@@ -27,7 +27,7 @@ export class IngestGate {
   readonly maxBytes: number;
   /** Bytes admitted and not yet answered. */
   pendingBytes = 0;
-  /** Batches refused since start (the stats and the bench read it). */
+  /** Batches refused since start (hub stats and `/metrics` show it). */
   refused = 0;
 
   constructor(maxBytes: number) {

@@ -69,6 +69,13 @@ export class BatchParser {
     return this.#worker !== undefined;
   }
 
+  /** For the hub's stats: not started yet, running, failed (bodies parsed here), or closed. */
+  get state(): "idle" | "running" | "failed" | "closed" {
+    if (this.#failed) return "failed";
+    if (this.#closed) return "closed";
+    return this.#worker ? "running" : "idle";
+  }
+
   /**
    * Parses, checks and digests `body` on the thread; its bytes move there (`body` is detached).
    * Rejects with {@link BadInput} for a body that is not JSON, 503 if the thread stops (or

@@ -8,7 +8,7 @@
  * The checks, the admission bound, the service call, the problems and the security headers are
  * the route's own (`routes.ts`), so both ways answer alike; a test holds them to it. A large body
  * (a replayed backlog) is parsed and checked on the parse thread when the hub runs one
- * (`batch_parser.ts`).
+ * (`batch_parser.ts`, held by the fleet's nodes service).
  *
  * @module
  */
@@ -21,7 +21,6 @@ import { BadInput } from "../core/errors.ts";
 import { checker, usedAsParsed } from "../core/validate.ts";
 import { Overloaded, refuse } from "./admission.ts";
 import { sampleTexts } from "./sample_text.ts";
-import type { BatchParser } from "./batch_parser.ts";
 
 /** Decodes as `Request.text()` does (a BOM dropped, bad bytes replaced). */
 const UTF8 = new TextDecoder();
@@ -46,12 +45,12 @@ function pathOf(url: string): string {
 export async function ingestFirst(
   app: Hono,
   s: HubServices,
-  parser?: BatchParser,
 ): Promise<(request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>> {
   const security = await answerHeaders(app, PATH);
   const jsonHeaders: [string, string][] = [...security, ["content-type", "application/json"]];
   const check = checker("json", IngestBatch, { markAsParsed: true });
   const maxBody = s.config.maxBodyBytes;
+  const parser = s.nodes.parser;
 
   /** With the security headers, as the app's middleware would set them. */
   const secured = (response: Response): Response => {

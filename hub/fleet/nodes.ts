@@ -35,6 +35,7 @@ import { writeOp } from "../core/write_ops.ts";
 import { type FleetView, skewSeconds } from "./service.ts";
 import { IngestGate } from "./admission.ts";
 import type { DigestedBatch } from "./batch_digest.ts";
+import { BatchParser } from "./batch_parser.ts";
 
 /** Most buckets one metrics answer may hold. */
 const MAX_BUCKETS = 10_000;
@@ -99,12 +100,16 @@ export class FleetNodes {
   #o: FleetNodesOptions;
   /** Bounds the ingest bytes in flight (the route admits each batch through it). */
   readonly gate: IngestGate;
+  /** Parses large ingest bodies off the request thread (absent when `--ingest-parse-thread off`). */
+  readonly parser: BatchParser | undefined;
   /** Called after every committed ingest batch, in order. */
   readonly ingestObservers: Set<(o: IngestObservation) => void> = new Set();
 
   constructor(options: FleetNodesOptions) {
     this.#o = options;
     this.gate = new IngestGate(options.config.ingestMaxPendingBytes);
+    const parseFrom = options.config.ingestParseThreadBytes;
+    this.parser = parseFrom > 0 ? new BatchParser(parseFrom) : undefined;
   }
 
   #row(id: string): NodeRow {

@@ -28,6 +28,7 @@ export function metricsRoutes(s: HubServices): Hono<Env> {
       terminals: () => s.terminals.size,
       jobs: () => liveJobCounts(s.db),
       alertsFiring: () => firingCount(s.db),
+      ingestRefused: () => s.nodes.gate.refused,
     }, format);
     return c.body(body, 200, {
       "content-type": CONTENT_TYPES[format],

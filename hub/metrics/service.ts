@@ -24,6 +24,8 @@ export interface ScrapeSources {
   /** Jobs pending, claimed and running. */
   jobs: () => Record<"pending" | "claimed" | "running", number>;
   alertsFiring: () => number;
+  /** Ingest batches refused with 503 at the in-flight bound. */
+  ingestRefused: () => number;
 }
 
 type Family = {
@@ -108,6 +110,12 @@ export function scrape(src: ScrapeSources, format: ExpositionFormat, now = Date.
   w.sample("fleet_hub_samples_ingested_total", "", m.samplesIngested);
   w.family("fleet_hub_ingest_batches", "counter", "ingest batches committed");
   w.sample("fleet_hub_ingest_batches_total", "", m.batchesIngested);
+  w.family(
+    "fleet_hub_ingest_refused",
+    "counter",
+    "ingest batches refused with 503 at the in-flight bound (agents send them again)",
+  );
+  w.sample("fleet_hub_ingest_refused_total", "", src.ingestRefused());
   w.family(
     "fleet_hub_db_commit_seconds",
     "histogram",

@@ -30,6 +30,11 @@ export const HubStats = z.object({
   sse_clients: z.number(),
   sse_dropped: z.number(),
   samples_stored: z.number(),
+  /** Ingest batches refused with 503 at the in-flight bound since the hub started. */
+  ingest_refused: z.number().optional(),
+  /** The ingest parse thread: not started yet, running, failed (bodies parsed on the request
+   * thread), or off. */
+  ingest_parse_thread: z.enum(["idle", "running", "failed", "closed", "off"]).optional(),
   commit_batches: z.number(),
   last_event_id: z.string(),
 });

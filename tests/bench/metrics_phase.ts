@@ -123,6 +123,7 @@ export async function metricsPhase(ctx: PhaseContext, out: Json): Promise<void> 
       terminals: () => 0,
       jobs: () => ({ pending: 0, claimed: 0, running: 0 }),
       alertsFiring: () => 0,
+      ingestRefused: () => 0,
     };
     let own = "";
     const ownMs = await timed(rounds, () => (own = scrape(sources, "prometheus")));

@@ -46,8 +46,9 @@ async function answer(res: Response) {
 /**
  * Stores, refuses and answers alike the usual way and the framework's, with `args`: the usual
  * way parses each body on the request thread by default, or on the parse thread from a size.
+ * `thread` is the parse thread's state the hub's stats show after.
  */
-async function answersAlike(args: string[]): Promise<void> {
+async function answersAlike(args: string[], thread: string): Promise<void> {
   const hub = await startHub({ args: ["--max-body", "64KB", ...args] });
   try {
     const n1 = (await hub.admin.createToken({ kind: "node", node_id: "n1" })).token;
@@ -162,21 +163,26 @@ async function answersAlike(args: string[]): Promise<void> {
       await answer(await post(hub.url, "chunked", n3Batch(2), asNode(n3.token))),
     );
     assert.equal((await hub.admin.node("n3")).last_seq, 1);
+    assert.equal((await hub.admin.stats()).ingest_parse_thread, thread);
   } finally {
     await hub.stop();
   }
 }
 
 Deno.test("ingest: the usual request and the framework's route answer alike", async () => {
-  await answersAlike([]);
+  await answersAlike([], "idle");
+});
+
+Deno.test("ingest: alike with the parse thread off", async () => {
+  await answersAlike(["--ingest-parse-thread", "off"], "off");
 });
 
 Deno.test("ingest: alike with every usual body parsed on the parse thread", async () => {
-  await answersAlike(["--ingest-parse-thread", "1"]);
+  await answersAlike(["--ingest-parse-thread", "1"], "running");
 });
 
 Deno.test("ingest: alike with the parse thread and the writer worker", async () => {
-  await answersAlike(["--ingest-parse-thread", "1", "--db-writer", "worker"]);
+  await answersAlike(["--ingest-parse-thread", "1", "--db-writer", "worker"], "running");
 });
 
 /** The in-flight bound, with `args` (the parse thread or not). */
@@ -210,6 +216,16 @@ async function boundAlike(args: string[]): Promise<void> {
     const declared = await answer(await post(hub.url, "declared", probe, headers));
     assert.deepEqual(declared, chunked);
     assert.equal(declared.headers.find(([n]) => n === "retry-after")?.[1], "1");
+    // Each refusal is counted, in the stats and for Prometheus.
+    const refused = (await hub.admin.stats()).ingest_refused!;
+    assert.ok(refused >= 2, `refused ${refused}`);
+    const scrape = await fetch(`${hub.url}/metrics`, {
+      headers: { authorization: `Bearer ${hub.adminToken}` },
+    });
+    assert.match(
+      await scrape.text(),
+      new RegExp(`^fleet_hub_ingest_refused_total ${refused}$`, "m"),
+    );
 
     await conn.write(body.subarray(10));
     const reply = new Uint8Array(4096);

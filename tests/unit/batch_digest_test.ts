@@ -160,6 +160,7 @@ Deno.test("digest: the parse thread digests a moved body, hands back what zod mu
   try {
     assert.ok(parser.takes(1000) && !parser.takes(999), "only bodies from its minimum");
     assert.equal(parser.running, false, "started by the first body, not before");
+    assert.equal(parser.state, "idle");
     const body = JSON.stringify({ node_id: "n1", samples: [makeSample(1), makeSample(2)] });
     const bytes = new TextEncoder().encode(body).buffer;
     const parsed = await parser.parse(bytes);
@@ -176,6 +177,7 @@ Deno.test("digest: the parse thread digests a moved body, hands back what zod mu
     assert.equal(refused.message, "Malformed JSON in request body");
 
     assert.equal(parser.running, true);
+    assert.equal(parser.state, "running");
 
     // A batch still on the thread when it ends fails with 503 (the agent sends it again); so
     // does any later one, and the route parses bodies itself from then on.
@@ -186,6 +188,7 @@ Deno.test("digest: the parse thread digests a moved body, hands back what zod mu
       assert.ok(error instanceof HttpProblem && error.status === 503, String(error));
     }
     assert.equal(parser.takes(1_000_000), false);
+    assert.equal(parser.state, "closed");
   } finally {
     parser.close();
   }
@@ -206,6 +209,7 @@ Deno.test("digest: a parse thread that dies or cannot start fails its batches wi
       assert.ok(error instanceof HttpProblem && error.status === 503, `${url}: ${error}`);
       assert.equal(parser.takes(1_000_000), false, "bodies are parsed on the request thread");
       assert.equal(parser.running, false);
+      assert.equal(parser.state, "failed", "the stats show it");
       const later = await parser.parse(body()).then(() => assert.fail("not refused"), (e) => e);
       assert.ok(later instanceof HttpProblem && later.status === 503);
     } finally {
