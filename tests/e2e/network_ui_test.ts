@@ -79,8 +79,8 @@ browserTest(
           await page.locator(`[data-testid=link-row][data-node=${id}] [data-testid=link-rtt]`)
             .textContent() ?? "",
         );
-      // Waited for, not read once: on a loaded machine a link can drop for a moment (three
-      // missed pongs at 500 ms) and its cell shows "—" until it is back.
+      // Waited for, not read once: the cell shows the last ping, and on a loaded machine a link
+      // can drop for a moment (three missed pongs at 500 ms) and show "—" until it is back.
       let slowRtt = NaN;
       await waitFor(
         async () => (slowRtt = await rtt("slow")) >= 120,

@@ -60,8 +60,11 @@ export function startLinkProxy(targetPort: number, seed = 1): LinkProxy {
           await new Promise<void>((r) => wake = r);
           continue;
         }
-        const wait = next.at - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        // Deno's timers can fire up to ~0.5 ms early: wait again until the chunk is due, so a
+        // link shaped to 2 × 60 ms never measures 119 ms.
+        for (let wait = next.at - performance.now(); wait > 0; wait = next.at - performance.now()) {
+          await new Promise((r) => setTimeout(r, Math.ceil(wait)));
+        }
         while (shape.hold && !ended) await new Promise((r) => setTimeout(r, 20));
         let off = 0;
         while (off < next.data.length) off += await to.write(next.data.subarray(off));
