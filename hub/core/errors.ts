@@ -6,6 +6,9 @@
  */
 import type { Problem } from "../../shared/protocol/mod.ts";
 
+/** What a body that is not JSON is told, in the framework's JSON validator's words. */
+export const MALFORMED_JSON = "Malformed JSON in request body";
+
 /** Base of every error that maps to an HTTP answer. */
 export class HttpProblem extends Error {
   readonly status: number;

@@ -8,25 +8,13 @@
  * @module
  */
 import type { Database } from "./db.ts";
-import { type ClockPolicy, storeBatch, type StoredBatch } from "../fleet/store.ts";
-import type { IngestBatch } from "../../shared/protocol/mod.ts";
-import type { DigestedBatch } from "../fleet/batch_digest.ts";
+import { storeBatch } from "../fleet/store.ts";
 import { claimJob, finishJob, finishJobClaimNext, heartbeatJob } from "../jobs/store.ts";
-
-/** {@link storeBatch} as a named write (its answer holds one sample: it stays small). */
-export function ingestBatch(
-  db: Database,
-  batch: IngestBatch | DigestedBatch,
-  now: number,
-  policy: ClockPolicy,
-  texts?: string[],
-): StoredBatch {
-  return storeBatch(db, batch, now, policy, texts);
-}
 
 /** Every named write: `(tx, ...args)`, args and result plain data (they cross a Worker). */
 export const WRITE_OPS = {
-  ingestBatch,
+  // Its answer holds one sample (the newest), so it stays small when it crosses back.
+  ingestBatch: storeBatch,
   claimJob,
   heartbeatJob,
   finishJob,

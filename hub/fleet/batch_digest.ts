@@ -12,7 +12,7 @@
 import type { IngestBatch, Sample } from "../../shared/protocol/mod.ts";
 import { type SampleSeries, seriesOf } from "../../shared/metrics.ts";
 import type { FastCheck } from "../core/fast_check.ts";
-import { BadInput } from "../core/errors.ts";
+import { BadInput, MALFORMED_JSON } from "../core/errors.ts";
 import { sampleTexts } from "./sample_text.ts";
 import { knownKeysOnly, unknownKeysOf } from "./sample_keys.ts";
 
@@ -54,7 +54,7 @@ export function digestBatch(
   try {
     value = JSON.parse(body);
   } catch {
-    throw new BadInput("Malformed JSON in request body");
+    throw new BadInput(MALFORMED_JSON);
   }
   if (!check(value)) return undefined;
   const batch = value as IngestBatch;

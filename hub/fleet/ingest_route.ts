@@ -17,7 +17,7 @@ import { type IngestAck, IngestBatch } from "../../shared/protocol/mod.ts";
 import type { HubServices } from "../core/services.ts";
 import { bearerSecret, type Principal } from "../core/auth.ts";
 import { answerHeaders, errorResponse, INGEST_PATH as PATH } from "../core/app.ts";
-import { BadInput } from "../core/errors.ts";
+import { BadInput, MALFORMED_JSON } from "../core/errors.ts";
 import { checker, usedAsParsed } from "../core/validate.ts";
 import { Overloaded, refuse } from "./admission.ts";
 import { sampleTexts } from "./sample_text.ts";
@@ -80,7 +80,7 @@ export async function ingestFirst(
         try {
           body = await request.arrayBuffer();
         } catch {
-          throw new BadInput("Malformed JSON in request body");
+          throw new BadInput(MALFORMED_JSON);
         }
         if (parser.takes(bytes)) {
           const parsed = await parser.parse(body);
@@ -92,14 +92,14 @@ export async function ingestFirst(
         try {
           text = await request.text();
         } catch {
-          throw new BadInput("Malformed JSON in request body");
+          throw new BadInput(MALFORMED_JSON);
         }
       }
       let value: unknown;
       try {
         value = JSON.parse(text);
       } catch {
-        throw new BadInput("Malformed JSON in request body");
+        throw new BadInput(MALFORMED_JSON);
       }
       const batch = check(value);
       // Each sample's own text from the body, when zod did not rewrite the batch.

@@ -260,7 +260,8 @@ export function storeBatch(
   texts?: readonly string[],
 ): StoredBatch {
   const digests = "digests" in batch ? batch.digests : undefined;
-  const placed: readonly Placed[] = digests ?? (batch as IngestBatch).samples;
+  const samples = "digests" in batch ? undefined : batch.samples;
+  const placed: readonly Placed[] = digests ?? samples!;
   // The node's contact held in memory when the hub keeps them (see contacts.ts), else its row.
   const contacts = contactBufferOf(db);
   const contact = contacts?.of(db, batch.node_id);
@@ -299,7 +300,7 @@ export function storeBatch(
     if (digests) {
       ({ text, series, unknown } = digests[i]);
     } else {
-      sample = (batch as IngestBatch).samples[i];
+      sample = samples![i];
       unknown = unknownKeysOf(sample, SAMPLE_KEYS);
       if (unknown) sample = knownKeysOnly(sample, SAMPLE_KEYS);
       // The body's own text when the sample is stored as it came.
