@@ -477,9 +477,11 @@ export class ErrorTally {
   total = 0;
   readonly kinds: Record<string, number> = {};
 
+  /** Counts `kind`; numbers of 4 digits and more read as `N` (a refusal names its byte count). */
   add(kind: string): void {
     this.total++;
-    this.kinds[kind] = (this.kinds[kind] ?? 0) + 1;
+    const key = kind.replace(/(?<![\w.])\d{4,}/g, "N");
+    this.kinds[key] = (this.kinds[key] ?? 0) + 1;
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The bench's `floor` phase (`--only floor`; not in the default list): what the hub's ingest
+ * The bench's `floor` phase (in the default list; `--only floor` alone): what the hub's ingest
  * targets leave room for, measured on bare servers (`baseline_server.ts --store …`, NORMAL: no
  * fsync) with the same load client, node count and concurrency as the hub:
  * - HTTP + JSON alone (Hono, parse, answer), at 1 and 10 samples per request;

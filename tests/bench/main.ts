@@ -20,8 +20,8 @@
  * - `backup` (backup_phase.ts): backup/restore throughput and RSS on a real Ceph RGW, next to
  *   `tar | gzip` and a plain S3 PUT loop (`--only backup`; not in the default list: ~5 min at 1 GiB).
  * - `floor` (floor_phase.ts): bare servers that bound what the ingest targets leave room for
- *   (HTTP + JSON alone, the hub's table, a batch as one row; `--only floor`, not in the default
- *   list).
+ *   (HTTP + JSON alone, the hub's table, a batch as one row), so each run shows its floors next to
+ *   the targets (~70 s).
  *
  * @module
  */
@@ -62,7 +62,7 @@ const flags = parseCli("deno task bench [flags]  (or: deno run --allow-all tests
   only: {
     type: "string",
     arg: "LIST",
-    default: "ingest,sse,agent,queue,roamer,control,canvas,metrics",
+    default: "ingest,floor,sse,agent,queue,roamer,control,canvas,metrics",
     help: `phases to run, from ${PHASE_NAMES.join(",")}; ingest and floor bring baseline`,
   },
   quick: { type: "boolean", help: "shorter windows and queues everywhere" },

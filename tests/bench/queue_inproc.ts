@@ -18,6 +18,10 @@
  *   waiting for the group-commit timer, the claim SQL, or BEGIN/savepoints/COMMIT + fsync.
  * - `sql`: the same `claimJob` SQL with one `db.transaction` (BEGIN IMMEDIATE … COMMIT) per claim,
  *   in a plain loop: the hub's statement cost without group commit or the event loop.
+ * - `floor`: the hub's group commit without the event loop: `--workers` claims per
+ *   `db.transaction`, each in its own savepoint, then the WAL's fdatasync, as a full group of the
+ *   hub's commits does. The hub's in-process claims cannot beat it: its statements and its
+ *   durable commit, with no promise, timer or queue around them.
  * - `bare`: the bare claim loop of the performance targets: raw `node:sqlite` `DatabaseSync`, WAL, a minimal jobs
  *   table, one `BEGIN IMMEDIATE` per claim with `UPDATE … WHERE id = (SELECT … LIMIT 1)
  *   RETURNING id`, `--synchronous FULL` or `NORMAL`; `--repeat` runs (fresh file each), the
@@ -46,7 +50,7 @@ import {
 /** What this script prints. */
 export interface QueueInprocResult {
   kind: "queue-inproc";
-  mode: "hub" | "sql" | "bare";
+  mode: "hub" | "sql" | "floor" | "bare";
   synchronous: "FULL" | "NORMAL";
   workers: number;
   jobs: number;
@@ -68,7 +72,7 @@ export interface QueueInprocResult {
   double_claims: number;
   /** Checks on the table afterwards: all claimed, none pending, one `claimed` event per job. */
   check: { claimed_rows: number; pending_rows: number; claimed_events: number; ok: boolean };
-  /** Group commit (hub mode): commits, writes per commit, and the split of a commit's time. */
+  /** Group commit (hub and floor modes): commits, writes per commit, a commit's time split. */
   group_commit?: {
     commits: number;
     writes_per_commit: number;
@@ -83,17 +87,22 @@ export interface QueueInprocResult {
 }
 
 const USAGE =
-  "deno run --allow-all tests/bench/queue_inproc.ts --mode hub|sql|bare --db PATH [flags]";
+  "deno run --allow-all tests/bench/queue_inproc.ts --mode hub|sql|floor|bare --db PATH [flags]";
 const FLAGS = {
   mode: {
     type: "string",
-    arg: "hub|sql|bare",
+    arg: "hub|sql|floor|bare",
     default: "hub",
-    help: "the hub's claimJob via db.write, one transaction per claim, or the bare loop",
+    help: "the hub's claimJob via db.write, one transaction per claim, a group of --workers " +
+      "claims per transaction in a plain loop, or the bare loop",
   },
   db: { type: "string", arg: "PATH", help: "database file to create (required)" },
   jobs: { type: "number", default: 20_000, help: "queue depth" },
-  workers: { type: "number", default: 16, help: "concurrent writers and claimers (hub mode)" },
+  workers: {
+    type: "number",
+    default: 16,
+    help: "concurrent writers and claimers (hub mode), claims per transaction (floor mode)",
+  },
   synchronous: { type: "string", arg: "FULL|NORMAL", default: "FULL", help: "SQLite synchronous" },
   repeat: {
     type: "number",
@@ -117,7 +126,7 @@ const repeat = Math.max(1, flags.repeat);
 /** Stop claiming after this long (the result then says `drained: false`). */
 const maxMs = flags["max-s"] * 1000;
 if (
-  !path || !["hub", "sql", "bare"].includes(mode) || !["FULL", "NORMAL"].includes(sync) ||
+  !path || !["hub", "sql", "floor", "bare"].includes(mode) || !["FULL", "NORMAL"].includes(sync) ||
   !(jobs > 0) || !(workers > 0)
 ) {
   console.error(flagHelp(USAGE, FLAGS));
@@ -297,7 +306,12 @@ async function hubMode(): Promise<QueueInprocResult> {
   }
 }
 
-async function sqlMode(): Promise<QueueInprocResult> {
+/**
+ * Claims in a plain loop, `group` per transaction (`db.transaction`: BEGIN IMMEDIATE … COMMIT,
+ * then the WAL's fdatasync); with `group` > 1 each claim runs in its own savepoint, as in the
+ * hub's group commit.
+ */
+async function sqlMode(group: number): Promise<QueueInprocResult> {
   const db = await openDatabase(path!, { synchronous: sync });
   try {
     const e0 = performance.now();
@@ -312,22 +326,47 @@ async function sqlMode(): Promise<QueueInprocResult> {
     const lat = new NumList();
     let claims = 0;
     cpu.start();
+    const nodeIds = numberedIds("bench-q-", group, 2);
+    const savepoint = db.prepare("SAVEPOINT w");
+    const release = db.prepare("RELEASE w");
+    let sqlMs = 0;
+    let txMs = 0;
+    let commits = 0;
     const c0 = performance.now();
     const deadline = c0 + maxMs;
-    for (let k = 0; k <= jobs && performance.now() < deadline; k++) {
+    // Bounded: each claim takes a job of `jobs`, a group that claims none ends it; and the deadline.
+    for (let drained = false; !drained && claims < jobs && performance.now() < deadline;) {
       const t = performance.now();
-      const r = db.transaction((tx) => claimJob(tx, "bench-q-01", CAN, LEASE_MS, Date.now()));
-      if (!r) break;
-      lat.push(performance.now() - t);
-      ledger.add(r.row.id);
-      claims++;
+      const got = db.transaction((tx) => {
+        const rows: number[] = [];
+        for (let w = 0; w < group; w++) {
+          if (group > 1) savepoint.run();
+          const s = performance.now();
+          const r = claimJob(tx, nodeIds[w], CAN, LEASE_MS, Date.now());
+          sqlMs += performance.now() - s;
+          if (group > 1) release.run();
+          if (!r) break;
+          rows.push(r.row.id);
+        }
+        return rows;
+      });
+      const ms = performance.now() - t;
+      txMs += ms;
+      commits++;
+      drained = got.length < group;
+      // Every claim of a group is answered when its commit is on disk.
+      for (const id of got) {
+        lat.push(ms);
+        ledger.add(id);
+        claims++;
+      }
     }
     const elapsed = (performance.now() - c0) / 1000;
     return {
       kind: "queue-inproc",
       mode,
       synchronous: sync,
-      workers: 1,
+      workers: group,
       jobs,
       enqueue: {
         jobs,
@@ -343,6 +382,16 @@ async function sqlMode(): Promise<QueueInprocResult> {
       latency_by_depth_ms: byDepth(lat),
       double_claims: ledger.doubles,
       check: check(db.raw, claims),
+      group_commit: group > 1
+        ? {
+          commits,
+          writes_per_commit: round(claims / Math.max(1, commits), 1),
+          flush_ms_mean: round(txMs / Math.max(1, commits), 3),
+          claim_sql_ms_per_claim: round(sqlMs / Math.max(1, claims), 4),
+          txn_overhead_ms_per_commit: round((txMs - sqlMs) / Math.max(1, commits), 3),
+          idle_wait_ms_mean: 0,
+        }
+        : undefined,
       cpu_pct: cpu.read().pct,
     };
   } finally {
@@ -435,5 +484,11 @@ function bareRun(file: string): QueueInprocResult {
   }
 }
 
-const result = mode === "hub" ? await hubMode() : mode === "sql" ? await sqlMode() : bareMode();
+const result = mode === "hub"
+  ? await hubMode()
+  : mode === "sql"
+  ? await sqlMode(1)
+  : mode === "floor"
+  ? await sqlMode(workers)
+  : bareMode();
 console.log(JSON.stringify(result));

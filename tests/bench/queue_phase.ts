@@ -3,10 +3,13 @@
  *
  * 1. In-process: `queue_inproc.ts --mode hub`, the hub's own `openDatabase` (WAL, FULL, group
  *    commit) + `insertJob` + `claimJob` through `db.write` from 16 concurrent async workers.
- * 2. The bare claim loop baseline: `queue_inproc.ts --mode bare`, raw `node:sqlite`, one
+ * 2. Its floor: `queue_inproc.ts --mode floor`, the same statements and durable commit, 16 claims
+ *    per transaction in a plain loop (no event loop, promises or timer): what in-process claims
+ *    can reach on this machine.
+ * 3. The bare claim loop baseline: `queue_inproc.ts --mode bare`, raw `node:sqlite`, one
  *    `BEGIN IMMEDIATE` + `UPDATE … RETURNING id` per claim, synchronous FULL and NORMAL, at the
  *    same queue depth.
- * 3. Over HTTP: the real hub subprocess, `queue_client.ts` enqueues through `POST /api/v1/jobs`,
+ * 4. Over HTTP: the real hub subprocess, `queue_client.ts` enqueues through `POST /api/v1/jobs`,
  *    then 16 workers with their own node tokens claim (`wait_s: 0`) and complete until the queue
  *    is empty, twice on fresh hubs: as the agent does (each complete claims the next job), then
  *    with a claim and a complete per job; afterwards every job must be listed by `GET /api/v1/jobs?state=done` exactly once,
@@ -158,6 +161,13 @@ export async function queuePhase(ctx: PhaseContext, out: Json): Promise<void> {
     z.inprocMaxS,
   );
   logInproc(ctx, "queue in-process", q.inproc);
+  q.floor = await inproc(
+    ctx,
+    ["--mode", "floor", "--workers", String(WORKERS)],
+    z.inprocJobs,
+    z.inprocMaxS,
+  );
+  logInproc(ctx, "queue floor (the hub's claims, 16 per commit, plain loop)", q.floor);
   q.bare = {};
   for (const sync of ["FULL", "NORMAL"] as const) {
     const r = await inproc(
@@ -256,6 +266,18 @@ export function queueRows(q: Json | undefined, f: RowFormat): Row[] {
       i.claims_per_s,
       QUEUE_TARGETS.inprocPerS,
     );
+    const fl = q.floor as QueueInprocResult | undefined;
+    if (fl) {
+      rows.push({
+        metric: `floor: the hub's claim statements, ${fl.workers} per durable commit, ` +
+          "plain loop, claims/s vs bare loop FULL",
+        measured: f.fmt(fl.claims_per_s),
+        baseline: f.fmt(full?.claims_per_s),
+        ratio: f.ratio(fl.claims_per_s, full?.claims_per_s),
+        target: `≥ ${(QUEUE_TARGETS.inprocPerS / REFERENCE_QUEUE_BASELINE.full).toFixed(2)}× hub`,
+        met: "-",
+      });
+    }
     rows.push({
       metric: "queue in-process claim p50 / p99 ms",
       measured: lat(i.latency_ms),
@@ -367,6 +389,14 @@ export function queueNotes(q: Json | undefined): string[] {
         `${g.idle_wait_ms_mean} ms (group-commit timer); claim latency deep → shallow queue ` +
         `${i.latency_by_depth_ms.first_tenth_mean} → ${i.latency_by_depth_ms.last_tenth_mean} ms; ` +
         `CPU ${i.cpu_pct}%${i.drained ? "" : "; NOT drained within the time bound"}`,
+    );
+  }
+  const fg = (q.floor as QueueInprocResult | undefined)?.group_commit;
+  if (fg) {
+    n.push(
+      `queue floor (plain loop): claim SQL ${fg.claim_sql_ms_per_claim} ms/claim, ` +
+        `BEGIN/savepoints/COMMIT+fsync ${fg.txn_overhead_ms_per_commit} ms per ` +
+        `${fg.writes_per_commit} claims: what in-process claims can reach here`,
     );
   }
   for (const sync of ["full", "normal"]) {
