@@ -9,6 +9,7 @@
 import { type FsStats, statfs } from "./statfs.ts";
 import type { CollectContext, Collector } from "./collector.ts";
 import type { SampleMetrics } from "../../shared/protocol/mod.ts";
+import { gated, readTextFile } from "./io_gate.ts";
 
 type DiskUsage = NonNullable<SampleMetrics["disks"]>[number];
 
@@ -91,7 +92,7 @@ async function statfsBounded(path: string): Promise<FsStats | undefined> {
 }
 
 async function usageOf(root: string, entry: MountEntry): Promise<DiskUsage | undefined> {
-  const s = await statfsBounded(joinRoot(root, entry.mount));
+  const s = await gated(() => statfsBounded(joinRoot(root, entry.mount)));
   if (!s) return undefined;
   // f_frsize is the unit of the block counts.
   const unit = s.frsize || s.bsize;
@@ -124,7 +125,7 @@ export function createDisksCollector(): Collector {
   async function collect(ctx: CollectContext): Promise<Partial<SampleMetrics>> {
     let text: string;
     try {
-      text = await Deno.readTextFile(`${ctx.root}/proc/mounts`);
+      text = await readTextFile(`${ctx.root}/proc/mounts`);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return {};
       throw err;

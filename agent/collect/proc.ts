@@ -8,6 +8,7 @@
  */
 import type { CollectContext, Collector } from "./collector.ts";
 import type { CpuCore, SampleMetrics } from "../../shared/protocol/mod.ts";
+import { readDirNames, readTextFile } from "./io_gate.ts";
 
 /** Counters of one /proc/stat cpu line: busy and total jiffies. */
 interface CpuTimes {
@@ -28,7 +29,7 @@ const SECTOR_BYTES = 512;
 
 async function readOptional(path: string): Promise<string | undefined> {
   try {
-    return await Deno.readTextFile(path);
+    return await readTextFile(path);
   } catch (err) {
     // A file that the kernel (or a fixture) lacks is an absent field, not a broken source.
     if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
@@ -166,9 +167,7 @@ function isIgnoredDisk(name: string): boolean {
 
 async function listWholeDisks(root: string): Promise<Set<string> | undefined> {
   try {
-    const names = new Set<string>();
-    for await (const e of Deno.readDir(`${root}/sys/block`)) names.add(e.name);
-    return names;
+    return new Set(await readDirNames(`${root}/sys/block`));
   } catch {
     return undefined;
   }

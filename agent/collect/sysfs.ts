@@ -26,6 +26,7 @@ import type { CollectContext, Collector } from "./collector.ts";
 import type { SampleMetrics } from "../../shared/protocol/mod.ts";
 import { thermalZoneName } from "./thermal.ts";
 import { IGPU_NAMES } from "./jetson_detect.ts";
+import { readDirNames, readTextFile } from "./io_gate.ts";
 
 export { hasJetsonSysfs } from "./jetson_detect.ts";
 
@@ -36,7 +37,7 @@ type PowerRail = NonNullable<SampleMetrics["power"]>[number];
 
 async function readText(path: string): Promise<string | undefined> {
   try {
-    return (await Deno.readTextFile(path)).trim();
+    return (await readTextFile(path)).trim();
   } catch {
     // Absent on this board, or not readable by this user (debugfs): the field is absent.
     return undefined;
@@ -51,13 +52,12 @@ async function readNumber(path: string): Promise<number | undefined> {
 }
 
 async function listDir(path: string): Promise<string[]> {
-  const names: string[] = [];
   try {
-    for await (const e of Deno.readDir(path)) names.push(e.name);
+    return (await readDirNames(path)).sort();
   } catch {
     // Not on this board.
+    return [];
   }
-  return names.sort();
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import type { CollectContext, Collector } from "./collector.ts";
 import type { SampleMetrics } from "../../shared/protocol/mod.ts";
+import { readDirNames, readTextFile } from "./io_gate.ts";
 
 type Temp = NonNullable<SampleMetrics["temps"]>[number];
 
@@ -34,8 +35,8 @@ export function createThermalCollector(): Collector {
     const dir = `${ctx.root}/sys/class/thermal`;
     const zones: number[] = [];
     try {
-      for await (const e of Deno.readDir(dir)) {
-        const m = /^thermal_zone(\d+)$/.exec(e.name);
+      for (const name of await readDirNames(dir)) {
+        const m = /^thermal_zone(\d+)$/.exec(name);
         if (m) zones.push(Number(m[1]));
       }
     } catch (err) {
@@ -46,8 +47,8 @@ export function createThermalCollector(): Collector {
     const readings = await Promise.all(zones.map(async (n) => {
       try {
         const [type, temp] = await Promise.all([
-          Deno.readTextFile(`${dir}/thermal_zone${n}/type`),
-          Deno.readTextFile(`${dir}/thermal_zone${n}/temp`),
+          readTextFile(`${dir}/thermal_zone${n}/type`),
+          readTextFile(`${dir}/thermal_zone${n}/temp`),
         ]);
         const c = Number(temp.trim()) / 1000;
         if (!Number.isFinite(c) || c < -100 || c > 250 || temp.trim() === "") return undefined;
