@@ -14,8 +14,8 @@
 
 /** Reads running at once. */
 export const IO_PLACES = 2;
-/** How long one read may hold its place. */
-export const IO_HOLD_MS = 1000;
+/** How long one read may hold its place: a dead NFS mount's statfs waits 2 s for its timeout. */
+export const IO_HOLD_MS = 250;
 
 /** A counting gate: runs operations with at most `places` of them holding a place at once. */
 export class IoGate {
