@@ -2,6 +2,8 @@
  * The sampler: runs every collector of the node in parallel and merges their parts into one
  * {@link SampleMetrics}. External tools (tegrastats, nvidia-smi) are used when found on PATH or
  * at a configured path; a collector that throws is logged once and skipped until it recovers.
+ * A collector that does not answer in time (a read that hangs in a driver) is left out of the
+ * sample, and of later ones until that call returns, so one stuck source cannot stop the others.
  *
  * Merge rules: /proc wins for `cpu`, `mem` and `swap` (tegrastats fills `cpu` only while /proc
  * has no rates yet, on the first sample); `temps` from thermal zones and tegrastats are deduped by
@@ -79,6 +81,45 @@ function lazyCollector(name: string, load: () => Promise<Collector>): Collector 
     },
     async close() {
       if (loaded) await (await loaded.catch(() => undefined))?.close?.();
+    },
+  };
+}
+
+/**
+ * How long a tick waits for a collector: its interval, from 2 s (above the Docker collector's own
+ * timeout at short intervals) to 10 s.
+ */
+export function collectorDeadlineMs(intervalMs: number): number {
+  return Math.max(2000, Math.min(intervalMs, 10_000));
+}
+
+/**
+ * Calls each collector with a deadline. A call still running from an earlier tick is not started
+ * again (a hung read would otherwise add one stuck call per tick): the collector sits out until it
+ * returns.
+ */
+export function deadlined(collector: Collector, deadlineMs: number): Collector {
+  let running: Promise<unknown> | undefined;
+  return {
+    name: collector.name,
+    close: collector.close?.bind(collector),
+    async collect(ctx: CollectContext) {
+      if (running) throw new Error("still collecting since an earlier sample");
+      const call = collector.collect(ctx);
+      const done = call.then(() => {}, () => {}).finally(() => (running = undefined));
+      running = done;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${deadlineMs} ms`)),
+          deadlineMs,
+        );
+      });
+      try {
+        return await Promise.race([call, late]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }
@@ -175,10 +216,12 @@ export function createSampler(opts: SamplerOptions): Sampler {
 
   const failing = new Set<string>();
   const invalidLogged = new Set<string>();
+  const deadlineMs = collectorDeadlineMs(opts.intervalMs);
+  const timed = collectors.map((c) => deadlined(c, deadlineMs));
 
   async function collect(now: number): Promise<SampleMetrics> {
     const ctx = { root: opts.root, now };
-    const settled = await Promise.allSettled(collectors.map((c) => c.collect(ctx)));
+    const settled = await Promise.allSettled(timed.map((c) => c.collect(ctx)));
     const parts = new Map<string, Partial<SampleMetrics>>();
     settled.forEach((r, i) => {
       const name = collectors[i].name;

@@ -4,7 +4,12 @@
  * nvidia-smi that fails, recovers and fails again.
  */
 import assert from "node:assert/strict";
-import { createSampler, findExecutable } from "../../agent/collect/sampler.ts";
+import {
+  collectorDeadlineMs,
+  createSampler,
+  deadlined,
+  findExecutable,
+} from "../../agent/collect/sampler.ts";
 import { SampleMetrics } from "../../shared/protocol/mod.ts";
 import type { Logger } from "../../shared/log.ts";
 
@@ -203,4 +208,83 @@ Deno.test("sampler: tools are looked up on PATH; a configured path that is missi
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("sampler: a collector whose read hangs is left out after its deadline, the others go on", async () => {
+  // A FIFO with no writer: opening it blocks, as a read of a hung driver's file does.
+  const root = await Deno.makeTempDir({ prefix: "fleet-sampler-hang-" });
+  await copyTree(`${FIXTURES}roots/x86/t0`, root);
+  await copyTree(`${FIXTURES}roots/orin/t0`, root);
+  const loadavg = `${root}/proc/loadavg`;
+  const text = await Deno.readTextFile(loadavg);
+  await Deno.remove(loadavg);
+  const made = await new Deno.Command("mkfifo", { args: [loadavg] }).output();
+  assert.ok(made.success);
+  const logger = captureLogger();
+  const sampler = createSampler({
+    root,
+    tegrastats: false,
+    nvidiaSmi: false,
+    dockerSocket: false,
+    intervalMs: 200,
+    logger,
+  });
+  try {
+    assert.equal(collectorDeadlineMs(200), 2000);
+    // The proc collector waits on the FIFO: the sample comes after its deadline without it.
+    const first = await sampler.collect(T);
+    assert.equal(first.mem, undefined);
+    assert.ok(first.temps && first.temps.length > 0, "the thermal zones still report");
+    assert.deepEqual(logger.lines.map((l) => [l.level, l.fields]), [
+      ["warn", { collector: "proc", error: "no answer within 2000 ms" }],
+    ]);
+    // Its call still hangs: the next sample goes without it (no second stuck read), silently.
+    const second = await sampler.collect(T + 200);
+    assert.equal(second.mem, undefined);
+    assert.ok(second.temps && second.temps.length > 0);
+    assert.equal(logger.lines.length, 1);
+
+    // The source answers (a writer comes), then is a plain file again.
+    const fifo = await Deno.open(loadavg, { write: true });
+    await fifo.write(new TextEncoder().encode(text));
+    fifo.close();
+    await Deno.remove(loadavg);
+    await Deno.writeTextFile(loadavg, text);
+    // Bounded: the hung call returns within moments of its writer.
+    let back: SampleMetrics | undefined;
+    for (let i = 0; i < 50 && !back?.mem; i++) {
+      await sleep(50);
+      back = await sampler.collect(T + 400 + i * 200);
+    }
+    assert.ok(back?.mem, "the proc collector reports again");
+    assert.equal(back.load?.l1, Number(text.split(" ")[0]));
+    assert.deepEqual(logger.lines.at(-1)?.msg, "collector recovered");
+  } finally {
+    await sampler.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("sampler: a collector call past its deadline is not started again until it returns", async () => {
+  let calls = 0;
+  let answer!: (m: Partial<SampleMetrics>) => void;
+  const hung = deadlined({
+    name: "slow",
+    collect: () => {
+      calls++;
+      return new Promise((r) => (answer = r));
+    },
+  }, 20);
+  const ctx = { root: "/", now: T };
+  await assert.rejects(hung.collect(ctx), /no answer within 20 ms/);
+  await assert.rejects(hung.collect(ctx), /still collecting since an earlier sample/);
+  await assert.rejects(hung.collect(ctx), /still collecting/);
+  assert.equal(calls, 1);
+  // Once the stuck call returns (its answer is dropped), the next tick calls again.
+  answer({ load: { l1: 1, l5: 1, l15: 1 } });
+  await sleep(0);
+  const next = hung.collect(ctx);
+  assert.equal(calls, 2);
+  answer({ load: { l1: 2, l5: 2, l15: 2 } });
+  assert.deepEqual(await next, { load: { l1: 2, l5: 2, l15: 2 } });
 });
