@@ -1,7 +1,7 @@
 /**
  * The sampler: all collectors together on a Jetson AGX Xavier fixture root with a fake
- * tegrastats child (merge rules, dedupe of temperatures), and its log-once behaviour with a fake
- * nvidia-smi that fails, recovers and fails again.
+ * tegrastats child (merge rules, dedupe of temperatures), its log-once behaviour with a fake
+ * nvidia-smi that fails, recovers and fails again, and a collector whose read hangs (a FIFO).
  */
 import assert from "node:assert/strict";
 import {
