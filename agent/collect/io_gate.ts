@@ -3,18 +3,20 @@
  * blocking-thread pool, which starts a thread for every job it cannot hand to an idle one and keeps
  * it ~10 s: a tick that read every core, thermal zone, power rail and mount at once kept 19 such
  * threads alive between 5-s ticks on a Jetson's tree (6 on a PC). Through the gate a tick uses
- * {@link IO_PLACES} of them. Reads of `/proc` and `/sys` take microseconds, so a tick takes no
- * noticeably longer (2.3 against 2.1 ms, medians, on a Jetson tree).
+ * {@link IO_PLACES} of them, plus one per read that outlives its hold. Reads of `/proc` and `/sys`
+ * take microseconds, so a tick takes no noticeably longer (2.3 against 2.1 ms, medians, on a
+ * Jetson tree).
  *
  * A read that has not answered after {@link IO_HOLD_MS} gives up its place (it still completes
- * for its caller), so a driver that hangs one read cannot stop every other read behind it.
+ * for its caller), so a driver that hangs a read holds the others back by that much, not for good.
+ * statfs, which has its own timeout, does not go through the gate (`disks.ts`).
  *
  * @module
  */
 
 /** Reads running at once. */
 export const IO_PLACES = 2;
-/** How long one read may hold its place: a dead NFS mount's statfs waits 2 s for its timeout. */
+/** How long one read may hold its place. */
 export const IO_HOLD_MS = 250;
 
 /** A counting gate: runs operations with at most `places` of them holding a place at once. */
@@ -71,9 +73,4 @@ export function readTextFile(path: string): Promise<string> {
 /** The names in a directory (unsorted), read through the collectors' gate. */
 export function readDirNames(path: string): Promise<string[]> {
   return gate.run(async () => (await Array.fromAsync(Deno.readDir(path))).map((e) => e.name));
-}
-
-/** Any other blocking call of a collector (statfs) through the same gate. */
-export function gated<T>(op: () => Promise<T>): Promise<T> {
-  return gate.run(op);
 }

@@ -86,11 +86,12 @@ function lazyCollector(name: string, load: () => Promise<Collector>): Collector 
 }
 
 /**
- * How long a tick waits for a collector: its interval, from 2 s (above the Docker collector's own
- * timeout at short intervals) to 10 s.
+ * How long a tick waits for a collector: half a second under its interval (so a tick with a hung
+ * collector still ends before the next is due), from 3 s (above a dead mount's statfs timeout and
+ * the Docker collector's own at short intervals) to 10 s.
  */
 export function collectorDeadlineMs(intervalMs: number): number {
-  return Math.max(2000, Math.min(intervalMs, 10_000));
+  return Math.max(3000, Math.min(intervalMs - 500, 10_000));
 }
 
 /**

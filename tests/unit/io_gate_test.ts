@@ -39,6 +39,32 @@ Deno.test("io gate: a failing operation rejects its caller and frees its place",
   assert.equal(gate.waiting, 0);
 });
 
+Deno.test("io gate: an operation that outlives its hold frees its place once, not again when it settles", async () => {
+  const gate = new IoGate(1, 20);
+  let settleHung!: () => void;
+  const hung = gate.run(() => new Promise<void>((r) => (settleHung = r)));
+  let settleB: (() => void) | undefined;
+  // B gets the place when the hung one's hold has passed (bounded: a few hold times).
+  const b = gate.run(() => new Promise<void>((r) => (settleB = r)));
+  for (let i = 0; i < 200 && !settleB; i++) await tick();
+  assert.ok(settleB, "B started after the hold");
+  settleHung();
+  await hung;
+  // The hung one settling must not free B's place: C waits for B.
+  let cRan = false;
+  const c = gate.run(() => {
+    cRan = true;
+    return Promise.resolve();
+  });
+  await tick();
+  assert.equal(cRan, false);
+  assert.equal(gate.waiting, 1);
+  settleB();
+  await b;
+  await c;
+  assert.equal(cRan, true);
+});
+
 Deno.test("io gate: an operation that never answers gives up its place after the hold time", async () => {
   const gate = new IoGate(1, 20);
   let release!: (v: string) => void;
@@ -101,6 +127,7 @@ Deno.test({
     }
     // A tick reads dozens of files (without the gate, ~19 of them were in flight at once).
     assert.ok(reads > 3 * 20, `reads: ${reads}`);
-    assert.equal(most, IO_PLACES);
+    // A fixture read slower than the hold (a loaded machine) may let one more in.
+    assert.ok(most <= IO_PLACES + 1, `${most} reads in flight`);
   },
 });
