@@ -95,20 +95,18 @@ export function collectorDeadlineMs(intervalMs: number): number {
 }
 
 /**
- * Calls each collector with a deadline. A call still running from an earlier tick is not started
- * again (a hung read would otherwise add one stuck call per tick): the collector sits out until it
- * returns.
+ * Calls `collector` with a deadline (the sampler closes the collector itself). A call still
+ * running from an earlier tick is not started again (a hung read would otherwise add one stuck
+ * call per tick): the collector sits out until it returns.
  */
 export function deadlined(collector: Collector, deadlineMs: number): Collector {
   let running: Promise<unknown> | undefined;
   return {
     name: collector.name,
-    close: collector.close?.bind(collector),
     async collect(ctx: CollectContext) {
       if (running) throw new Error("still collecting since an earlier sample");
       const call = collector.collect(ctx);
-      const done = call.then(() => {}, () => {}).finally(() => (running = undefined));
-      running = done;
+      running = call.then(() => {}, () => {}).finally(() => (running = undefined));
       let timer: ReturnType<typeof setTimeout> | undefined;
       const late = new Promise<never>((_, reject) => {
         timer = setTimeout(

@@ -154,20 +154,21 @@ export async function queuePhase(ctx: PhaseContext, out: Json): Promise<void> {
   out.queue = q;
 
   ctx.log(`queue: in-process, hub code, ${z.inprocJobs} jobs, ${WORKERS} workers`);
-  q.inproc = await inproc(
-    ctx,
-    ["--mode", "hub", "--workers", String(WORKERS)],
-    z.inprocJobs,
-    z.inprocMaxS,
-  );
-  logInproc(ctx, "queue in-process", q.inproc);
-  q.floor = await inproc(
-    ctx,
-    ["--mode", "floor", "--workers", String(WORKERS)],
-    z.inprocJobs,
-    z.inprocMaxS,
-  );
-  logInproc(ctx, "queue floor (the hub's claims, 16 per commit, plain loop)", q.floor);
+  // The hub's code, then its floor: the same statements and commits in a plain loop.
+  for (
+    const [key, mode, label] of [
+      ["inproc", "hub", "queue in-process"],
+      ["floor", "floor", "queue floor (the hub's claims, 16 per commit, plain loop)"],
+    ] as const
+  ) {
+    q[key] = await inproc(
+      ctx,
+      ["--mode", mode, "--workers", String(WORKERS)],
+      z.inprocJobs,
+      z.inprocMaxS,
+    );
+    logInproc(ctx, label, q[key]);
+  }
   q.bare = {};
   for (const sync of ["FULL", "NORMAL"] as const) {
     const r = await inproc(
