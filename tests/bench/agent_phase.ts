@@ -1,7 +1,9 @@
 /**
  * The bench's `agent` phase (agent RSS and CPU), driven by `main.ts`: the real agent
- * (`--interval 5s`, root `/`) pushing to a hub, next to `bare_loop.ts` (a bare Deno /proc loop
- * with the agent's V8 flags), measured from the agent's first push on. VmRSS and utime+stime come
+ * (`--interval 5s`, root `/`) pushing to a hub, next to `bare_loop.ts` (a bare Deno /proc loop)
+ * and the agent's floor, `bare_agent.ts` (that loop plus a `fetch` POST, a WebSocket and `statfs`
+ * through FFI, against `bare_ws.ts`), all three with the agent's V8 flags, measured from the
+ * agent's first push on. VmRSS and utime+stime come
  * from `/proc/<pid>`; at the end, RssAnon and RssFile split each RSS into private memory and the
  * runtime's executable pages in use.
  *
@@ -42,9 +44,16 @@ export async function agentPhase(ctx: PhaseContext, out: Json): Promise<void> {
       interval: "5s",
     }));
     // Same V8 flags as the agent, so the comparison is about code, not heap settings.
-    const bare = ctx.script("bare_loop.ts", ["--interval-ms", "5000"], [
-      `--v8-flags=${AGENT_V8_FLAGS}`,
-    ]);
+    const v8 = [`--v8-flags=${AGENT_V8_FLAGS}`];
+    const bare = ctx.script("bare_loop.ts", ["--interval-ms", "5000"], v8);
+    const floorServer = ctx.script("bare_ws.ts", []);
+    const port = JSON.parse(await floorServer.waitForLine((l) => l.includes('"listening"'))).port;
+    const floor = ctx.script("bare_agent.ts", [
+      "--url",
+      `http://127.0.0.1:${port}`,
+      "--interval-ms",
+      "5000",
+    ], v8);
     try {
       // Steady state: the agent has pushed its first sample, the bare loop has started.
       await waitFor(
@@ -54,19 +63,26 @@ export async function agentPhase(ctx: PhaseContext, out: Json): Promise<void> {
         200,
       );
       await bare.waitForLine((l) => l.includes("bare loop started"), 30_000);
+      await floor.waitForLine((l) => l.includes("bare agent started"), 30_000);
       await sleep(1000);
       const seq0 = (await hub.admin.node("bench-agent")).last_seq;
       const cpuAgent = new CpuMeter(agent.proc.pid);
       const cpuBare = new CpuMeter(bare.proc.pid);
       const rssAgent = new RssSampler(agent.proc.pid, 1000);
       const rssBare = new RssSampler(bare.proc.pid, 1000);
+      const cpuFloor = new CpuMeter(floor.proc.pid);
+      const rssFloor = new RssSampler(floor.proc.pid, 1000);
       cpuAgent.start();
       cpuBare.start();
+      cpuFloor.start();
       await sleep(D.agentMs);
       const a = cpuAgent.read();
       const b = cpuBare.read();
       const ra = rssAgent.stop();
       const rb = rssBare.stop();
+      const f = cpuFloor.read();
+      const rf = rssFloor.stop();
+      const sf = rssSplit(floor.proc.pid);
       const seq1 = (await hub.admin.node("bench-agent")).last_seq;
       const sa = rssSplit(agent.proc.pid);
       const sb = rssSplit(bare.proc.pid);
@@ -80,15 +96,19 @@ export async function agentPhase(ctx: PhaseContext, out: Json): Promise<void> {
           samples_pushed: seq1 - seq0,
         },
         bare_loop: { cpu_pct: b.pct, cpu_s: b.cpu_s, rss_mb: rb, rss_split_mb: sb },
+        bare_agent: { cpu_pct: f.pct, cpu_s: f.cpu_s, rss_mb: rf, rss_split_mb: sf },
       };
       ctx.log(
         `agent: RSS max ${ra.max_mb} MB (at the end ${sa.anon} anonymous + ${sa.file} file-backed), ` +
           `CPU ${a.pct}% (${seq1 - seq0} samples pushed); bare loop: RSS max ${rb.max_mb} MB ` +
-          `(${sb.anon} + ${sb.file}), CPU ${b.pct}%`,
+          `(${sb.anon} + ${sb.file}), CPU ${b.pct}%; bare agent (floor): RSS max ${rf.max_mb} MB ` +
+          `(${sf.anon} + ${sf.file}), CPU ${f.pct}%`,
       );
     } finally {
       await agent.stop();
       await bare.stop();
+      await floor.stop();
+      await floorServer.stop();
     }
   } finally {
     await ctx.stopHub(hub);

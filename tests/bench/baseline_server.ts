@@ -8,7 +8,7 @@
  * answers without a database (HTTP + JSON alone), `all` stores every sample of a batch into the
  * hub's own samples table (its columns and both indexes) in one transaction per request, `block`
  * stores a batch as one row of that table; `--group` commits the requests of one event-loop turn
- * in one transaction, as the hub's group commit does.
+ * in one transaction, as the hub's group commit does; `--hub-code` loads the hub's modules first.
  *
  * `deno run --allow-all tests/bench/baseline_server.ts --db PATH --synchronous FULL|NORMAL`
  * prints `{"msg":"listening","port":N}` once it listens on 127.0.0.1.
@@ -31,6 +31,10 @@ const FLAGS = {
     help: "the batch's first sample (the baseline), every sample or the batch as one row into " +
       "the hub's table, or nothing",
   },
+  "hub-code": {
+    type: "boolean",
+    help: "load the hub's modules first (not run), so the RSS includes what its code takes",
+  },
   group: {
     type: "boolean",
     help: "commit the requests of one event-loop turn together (group commit, as the hub does)",
@@ -38,6 +42,7 @@ const FLAGS = {
 } satisfies Record<string, FlagSpec>;
 const flags = parseCli(USAGE, FLAGS);
 const { db: path, synchronous: sync, store, group } = flags;
+if (flags["hub-code"]) await import("../../hub/core/serve.ts");
 if (
   (!path && store !== "none") || !["FULL", "NORMAL"].includes(sync) ||
   !["first", "all", "block", "none"].includes(store)

@@ -560,6 +560,31 @@ export interface RowFormat {
   verdict(ok: boolean | undefined): string;
 }
 
+/**
+ * A p99 target at saturating load read as the shape of the tail. With `inFlight` requests kept in
+ * flight, the mean wait is `inFlight / perS` (Little's law), so a p99 in milliseconds is a
+ * throughput target in disguise and moves with the machine; its ratio to the mean does not. The
+ * row holds the run's p99 / mean wait against the ratio the target allows at the target's rate.
+ */
+export function tailRow(
+  f: RowFormat,
+  label: string,
+  run: { p99Ms: number; inFlight: number; perS: number },
+  target: { p99Ms: number; perS: number },
+): Row {
+  const mean = (run.inFlight / run.perS) * 1000;
+  const allowed = target.p99Ms / ((run.inFlight / target.perS) * 1000);
+  const shape = run.p99Ms / mean;
+  return {
+    metric: `${label}: p99 / mean wait (${run.inFlight} in flight / rate)`,
+    measured: `${f.fmt(shape, 2)} (mean ${f.fmt(mean, 1)} ms)`,
+    baseline: "-",
+    ratio: "-",
+    target: `≤ ${f.fmt(allowed, 2)} (p99 < ${target.p99Ms} at ${f.fmt(target.perS)}/s)`,
+    met: f.verdict(shape <= allowed),
+  };
+}
+
 /** One command-line flag: its kind, its default and what `--help` says about it. */
 export type FlagSpec =
   | { type: "boolean"; help: string }

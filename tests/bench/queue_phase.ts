@@ -19,7 +19,14 @@
  */
 import { join } from "node:path";
 import type { HubProcess } from "../helpers/hub.ts";
-import { createNodeTokens, type Json, numberedIds, type Row, type RowFormat } from "./common.ts";
+import {
+  createNodeTokens,
+  type Json,
+  numberedIds,
+  type Row,
+  type RowFormat,
+  tailRow,
+} from "./common.ts";
 import type { PhaseContext } from "./context.ts";
 import type { QueueInprocResult } from "./queue_inproc.ts";
 import type { QueueLoadConfig, QueueLoadResult } from "./queue_client.ts";
@@ -322,6 +329,12 @@ export function queueRows(q: Json | undefined, f: RowFormat): Row[] {
       target: `p99 < ${QUEUE_TARGETS.httpP99Ms}`,
       met: f.verdict(h.claim_latency_ms.p99 < QUEUE_TARGETS.httpP99Ms),
     });
+    // Each worker has one request in flight, and each request of this mode hands out one job.
+    rows.push(tailRow(f, "queue HTTP request that hands out a job", {
+      p99Ms: h.claim_latency_ms.p99,
+      inFlight: h.workers,
+      perS: h.claims_per_s,
+    }, { p99Ms: QUEUE_TARGETS.httpP99Ms, perS: QUEUE_TARGETS.httpPerS }));
     rows.push({
       metric: "queue HTTP enqueue jobs/s (POST /api/v1/jobs, 16 conns)",
       measured: f.fmt(h.enqueue.jobs_per_s),
