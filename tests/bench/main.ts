@@ -11,7 +11,8 @@
  *   NORMAL, driven by the same load generator. `--only baseline` runs the baselines alone.
  * - `sse` (sse_phase.ts): a fresh hub, 1,000 nodes at 5 s, 20 SSE clients; sample → event latency
  *   and hub RSS during and after.
- * - `agent` (agent_phase.ts): the real agent at a 5 s interval and a bare Deno /proc loop.
+ * - `agent` (agent_phase.ts): the real agent at a 5 s interval, a bare Deno /proc loop and the
+ *   agent's floor (that loop with a `fetch` POST, a WebSocket and FFI `statfs`).
  * - `queue` (queue_phase.ts): job claims in-process and over HTTP, next to the bare claim loop.
  * - `roamer` (roamer_phase.ts): roamer IDLE → RUNNING with a cached image on a real dockerd.
  * - `control` (control_phase.ts): hub memory per agent, exec fan-out, terminal keystroke echo.
@@ -20,8 +21,9 @@
  * - `backup` (backup_phase.ts): backup/restore throughput and RSS on a real Ceph RGW, next to
  *   `tar | gzip` and a plain S3 PUT loop (`--only backup`; not in the default list: ~5 min at 1 GiB).
  * - `floor` (floor_phase.ts): bare servers that bound what the ingest targets leave room for
- *   (HTTP + JSON alone, the hub's table, a batch as one row), so each run shows its floors next to
- *   the targets (~70 s).
+ *   (HTTP + JSON alone, the hub's table, durable or not, a batch as one row), with the hub's V8
+ *   flags and code loaded so their RSS is a memory floor too; each run shows its floors next to
+ *   the targets (~80 s).
  *
  * @module
  */
