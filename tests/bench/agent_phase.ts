@@ -3,9 +3,8 @@
  * (`--interval 5s`, root `/`) pushing to a hub, next to `bare_loop.ts` (a bare Deno /proc loop)
  * and the agent's floor, `bare_agent.ts` (that loop plus a `fetch` POST, a WebSocket and `statfs`
  * through FFI, against `bare_ws.ts`), all three with the agent's V8 flags, measured from the
- * agent's first push on. VmRSS and utime+stime come
- * from `/proc/<pid>`; at the end, RssAnon and RssFile split each RSS into private memory and the
- * runtime's executable pages in use.
+ * agent's first push on. VmRSS and utime+stime come from `/proc/<pid>`; at the end, RssAnon and
+ * RssFile split each RSS into private memory and the runtime's executable pages in use.
  *
  * @module
  */
@@ -28,10 +27,26 @@ function rssSplit(pid: number): { anon: number; file: number } {
   };
 }
 
+/** Starts measuring `pid`'s CPU and RSS; `stop` returns them with the RSS split at that moment. */
+function watch(pid: number) {
+  const cpu = new CpuMeter(pid);
+  const rss = new RssSampler(pid, 1000);
+  cpu.start();
+  return {
+    stop() {
+      const c = cpu.read();
+      return {
+        wallS: c.wall_s,
+        m: { cpu_pct: c.pct, cpu_s: c.cpu_s, rss_mb: rss.stop(), rss_split_mb: rssSplit(pid) },
+      };
+    },
+  };
+}
+
 /** Runs the phase; fills `out.agent`. */
 export async function agentPhase(ctx: PhaseContext, out: Json): Promise<void> {
   const D = ctx.durations;
-  ctx.log(`agent: real agent at 5 s and a bare /proc loop for ${D.agentMs / 1000} s`);
+  ctx.log(`agent: real agent at 5 s, a bare /proc loop and its floor for ${D.agentMs / 1000} s`);
   const hub = await ctx.startHub();
   try {
     const created = await hub.admin.createToken({ kind: "node", node_id: "bench-agent" });
@@ -66,43 +81,22 @@ export async function agentPhase(ctx: PhaseContext, out: Json): Promise<void> {
       await floor.waitForLine((l) => l.includes("bare agent started"), 30_000);
       await sleep(1000);
       const seq0 = (await hub.admin.node("bench-agent")).last_seq;
-      const cpuAgent = new CpuMeter(agent.proc.pid);
-      const cpuBare = new CpuMeter(bare.proc.pid);
-      const rssAgent = new RssSampler(agent.proc.pid, 1000);
-      const rssBare = new RssSampler(bare.proc.pid, 1000);
-      const cpuFloor = new CpuMeter(floor.proc.pid);
-      const rssFloor = new RssSampler(floor.proc.pid, 1000);
-      cpuAgent.start();
-      cpuBare.start();
-      cpuFloor.start();
+      const watched = [agent, bare, floor].map((p) => watch(p.proc.pid));
       await sleep(D.agentMs);
-      const a = cpuAgent.read();
-      const b = cpuBare.read();
-      const ra = rssAgent.stop();
-      const rb = rssBare.stop();
-      const f = cpuFloor.read();
-      const rf = rssFloor.stop();
-      const sf = rssSplit(floor.proc.pid);
+      const [{ wallS, m: a }, { m: b }, { m: f }] = watched.map((w) => w.stop());
       const seq1 = (await hub.admin.node("bench-agent")).last_seq;
-      const sa = rssSplit(agent.proc.pid);
-      const sb = rssSplit(bare.proc.pid);
       out.agent = {
-        window_s: a.wall_s,
-        agent: {
-          cpu_pct: a.pct,
-          cpu_s: a.cpu_s,
-          rss_mb: ra,
-          rss_split_mb: sa,
-          samples_pushed: seq1 - seq0,
-        },
-        bare_loop: { cpu_pct: b.pct, cpu_s: b.cpu_s, rss_mb: rb, rss_split_mb: sb },
-        bare_agent: { cpu_pct: f.pct, cpu_s: f.cpu_s, rss_mb: rf, rss_split_mb: sf },
+        window_s: wallS,
+        agent: { ...a, samples_pushed: seq1 - seq0 },
+        bare_loop: b,
+        bare_agent: f,
       };
+      const line = (m: typeof a) =>
+        `RSS max ${m.rss_mb.max_mb} MB (at the end ${m.rss_split_mb.anon} anonymous + ` +
+        `${m.rss_split_mb.file} file-backed), CPU ${m.cpu_pct}%`;
       ctx.log(
-        `agent: RSS max ${ra.max_mb} MB (at the end ${sa.anon} anonymous + ${sa.file} file-backed), ` +
-          `CPU ${a.pct}% (${seq1 - seq0} samples pushed); bare loop: RSS max ${rb.max_mb} MB ` +
-          `(${sb.anon} + ${sb.file}), CPU ${b.pct}%; bare agent (floor): RSS max ${rf.max_mb} MB ` +
-          `(${sf.anon} + ${sf.file}), CPU ${f.pct}%`,
+        `agent: ${line(a)} (${seq1 - seq0} samples pushed); bare loop: ${line(b)}; ` +
+          `bare agent (floor): ${line(f)}`,
       );
     } finally {
       await agent.stop();

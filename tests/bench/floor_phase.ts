@@ -9,10 +9,11 @@
  *   durable (the WAL synced with each commit, as the hub acknowledges);
  * - the same with a batch of 10 as one row.
  *
- * No auth, validation, rollups, fan-out or durability: a hub doing all of that cannot go faster
- * than its floor, so a target above a floor needs a design step, not tuning. Every floor runs with
- * the hub's V8 flags and the hub's modules loaded (not run), so its RSS is the memory floor of the
- * hub at that load: the runtime, the hub's code and the bare work, nothing else.
+ * No auth, validation, rollups or fan-out (nor durability, but in the durable floor): a hub doing
+ * all of that cannot go faster than its floor, so a target above a floor needs a design step, not
+ * tuning. Every floor runs with the hub's V8 flags and the hub's modules loaded (not run), so its
+ * RSS is the memory floor of the hub at that load: the runtime, the hub's code and the bare work,
+ * nothing else.
  *
  * @module
  */
